@@ -1,0 +1,11 @@
+//! Maintainer commands for ontime-rs, as a library so that tests can run them too.
+
+pub mod codegen;
+
+use std::path::PathBuf;
+
+/// The workspace root (the parent of this crate's directory).
+pub fn workspace_root() -> PathBuf {
+    let manifest = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    manifest.parent().map(PathBuf::from).unwrap_or(manifest)
+}

@@ -1,0 +1,38 @@
+//! `cargo xtask` — maintainer commands for ontime-rs.
+
+use std::process::ExitCode;
+
+const USAGE: &str = "\
+usage: cargo xtask <command>
+
+commands:
+  codegen [--check]   validate openapi/ontime.json and regenerate crates/ontime-raw/src/generated.rs;
+                      with --check, fail with a diff when the checked-in file is stale
+";
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let result = match args.as_slice() {
+        ["codegen"] => xtask::codegen::run(xtask::codegen::Mode::Write),
+        ["codegen", "--check"] => xtask::codegen::run(xtask::codegen::Mode::Check),
+        ["help" | "--help" | "-h"] => {
+            print!("{USAGE}");
+            return ExitCode::SUCCESS;
+        }
+        _ => {
+            eprint!("{USAGE}");
+            return ExitCode::from(2);
+        }
+    };
+    match result {
+        Ok(message) => {
+            println!("{message}");
+            ExitCode::SUCCESS
+        }
+        Err(error) => {
+            eprintln!("error: {error:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
