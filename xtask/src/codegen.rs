@@ -158,7 +158,21 @@ pub fn generate(spec_text: &str, lockfile: &Path) -> Result<String> {
     let file = syn::parse2::<syn::File>(tokens).context("progenitor produced invalid Rust")?;
     let body = progenitor_impl::space_out_items(prettyplease::unparse(&file))
         .map_err(|e| anyhow!("formatting the generated client: {e}"))?;
+    let body = default_extra_in_builders(&body)?;
     Ok(format!("{}{body}", header(spec_text, lockfile)))
+}
+
+/// typify gives the flattened `extra` map (fields the spec does not list) no builder default, so
+/// every `types::X::builder()` would fail with "no value supplied for extra" unless the caller
+/// set it, and an operation whose optional body was left unset could not be sent at all. An
+/// empty map is the right default: nothing unknown to keep.
+fn default_extra_in_builders(source: &str) -> Result<String> {
+    const MISSING: &str = r#"extra: Err("no value supplied for extra".to_string()),"#;
+    const EMPTY: &str = "extra: Ok(Default::default()),";
+    if !source.contains(MISSING) {
+        bail!("typify's builder output changed: update default_extra_in_builders in xtask");
+    }
+    Ok(source.replace(MISSING, EMPTY))
 }
 
 /// Adapts the spec to progenitor's limits without changing what it says.
@@ -244,7 +258,10 @@ pub fn validate(spec: &Value) -> Vec<String> {
         }
     }
     let empty = serde_json::Map::new();
-    let paths = spec.get("paths").and_then(Value::as_object).unwrap_or(&empty);
+    let paths = spec
+        .get("paths")
+        .and_then(Value::as_object)
+        .unwrap_or(&empty);
     let expected: BTreeSet<(String, String)> = ENDPOINTS
         .iter()
         .map(|(m, p)| (m.to_string(), p.to_string()))
@@ -252,22 +269,31 @@ pub fn validate(spec: &Value) -> Vec<String> {
     let mut found = BTreeSet::new();
     for (path, item) in paths {
         for (method, op) in item.as_object().unwrap_or(&empty) {
-            if !["get", "put", "post", "delete", "patch", "head", "options", "trace"]
-                .contains(&method.as_str())
+            if ![
+                "get", "put", "post", "delete", "patch", "head", "options", "trace",
+            ]
+            .contains(&method.as_str())
             {
                 continue;
             }
             let name = format!("{} {path}", method.to_uppercase());
             found.insert((method.clone(), path.clone()));
             for key in ["operationId", "summary", "description"] {
-                if op.get(key).and_then(Value::as_str).is_none_or(str::is_empty) {
+                if op
+                    .get(key)
+                    .and_then(Value::as_str)
+                    .is_none_or(str::is_empty)
+                {
                     problems.push(format!("{name} has no {key}"));
                 }
             }
         }
     }
     for (method, path) in expected.difference(&found) {
-        problems.push(format!("missing operation {} {path}", method.to_uppercase()));
+        problems.push(format!(
+            "missing operation {} {path}",
+            method.to_uppercase()
+        ));
     }
     for (method, path) in found.difference(&expected) {
         problems.push(format!(
@@ -350,11 +376,26 @@ mod tests {
         });
         let problems = validate(&spec);
         assert!(problems.iter().any(|p| p.contains("3.0.x")));
-        assert!(problems.iter().any(|p| p.contains("#/components/responses/Nope")));
-        assert!(problems.iter().any(|p| p == "GET /api/contacts has no description"));
-        assert!(problems.iter().any(|p| p == "missing operation GET /api/orders"));
+        assert!(
+            problems
+                .iter()
+                .any(|p| p.contains("#/components/responses/Nope"))
+        );
+        assert!(
+            problems
+                .iter()
+                .any(|p| p == "GET /api/contacts has no description")
+        );
+        assert!(
+            problems
+                .iter()
+                .any(|p| p == "missing operation GET /api/orders")
+        );
         assert_eq!(
-            problems.iter().filter(|p| p.starts_with("missing operation")).count(),
+            problems
+                .iter()
+                .filter(|p| p.starts_with("missing operation"))
+                .count(),
             61
         );
     }

@@ -1759,7 +1759,7 @@ pub mod types {
                     id: Ok(Default::default()),
                     name: Ok(Default::default()),
                     phone: Ok(Default::default()),
-                    extra: Err("no value supplied for extra".to_string()),
+                    extra: Ok(Default::default()),
                 }
             }
         }
@@ -2039,7 +2039,7 @@ pub mod types {
                     state: Ok(Default::default()),
                     time_zone: Ok(Default::default()),
                     website: Ok(Default::default()),
-                    extra: Err("no value supplied for extra".to_string()),
+                    extra: Ok(Default::default()),
                 }
             }
         }
@@ -2588,7 +2588,7 @@ pub mod types {
                     customer_id: Ok(Default::default()),
                     id: Ok(Default::default()),
                     name: Ok(Default::default()),
-                    extra: Err("no value supplied for extra".to_string()),
+                    extra: Ok(Default::default()),
                 }
             }
         }
@@ -2771,7 +2771,7 @@ pub mod types {
                     file_name: Ok(Default::default()),
                     id: Ok(Default::default()),
                     timestamp: Ok(Default::default()),
-                    extra: Err("no value supplied for extra".to_string()),
+                    extra: Ok(Default::default()),
                 }
             }
         }
@@ -2929,7 +2929,7 @@ pub mod types {
                     orders: Ok(Default::default()),
                     total_amount: Ok(Default::default()),
                     transferred_to_quick_books_desktop: Ok(Default::default()),
-                    extra: Err("no value supplied for extra".to_string()),
+                    extra: Ok(Default::default()),
                 }
             }
         }
@@ -3177,7 +3177,7 @@ pub mod types {
                     tracking_number: Ok(Default::default()),
                     weight: Ok(Default::default()),
                     width: Ok(Default::default()),
-                    extra: Err("no value supplied for extra".to_string()),
+                    extra: Ok(Default::default()),
                 }
             }
         }
@@ -3430,7 +3430,7 @@ pub mod types {
                     postal_code: Ok(Default::default()),
                     state: Ok(Default::default()),
                     zone: Ok(Default::default()),
-                    extra: Err("no value supplied for extra".to_string()),
+                    extra: Ok(Default::default()),
                 }
             }
         }
@@ -3977,7 +3977,7 @@ pub mod types {
                     vehicle_required: Ok(Default::default()),
                     weight: Ok(Default::default()),
                     width: Ok(Default::default()),
-                    extra: Err("no value supplied for extra".to_string()),
+                    extra: Ok(Default::default()),
                 }
             }
         }
@@ -4948,7 +4948,7 @@ pub mod types {
                     memo: Ok(Default::default()),
                     reference_number: Ok(Default::default()),
                     transferred_to_quick_books_desktop: Ok(Default::default()),
-                    extra: Err("no value supplied for extra".to_string()),
+                    extra: Ok(Default::default()),
                 }
             }
         }
@@ -5179,7 +5179,7 @@ pub mod types {
                     percent_compensation: Ok(Default::default()),
                     price: Ok(Default::default()),
                     type_: Ok(Default::default()),
-                    extra: Err("no value supplied for extra".to_string()),
+                    extra: Ok(Default::default()),
                 }
             }
         }
@@ -5447,7 +5447,7 @@ pub mod types {
                     percent_commissionable: Ok(Default::default()),
                     price_modifiers: Ok(Default::default()),
                     service_level: Ok(Default::default()),
-                    extra: Err("no value supplied for extra".to_string()),
+                    extra: Ok(Default::default()),
                 }
             }
         }
@@ -5649,7 +5649,7 @@ pub mod types {
                     level: Ok(Default::default()),
                     name: Ok(Default::default()),
                     timestamp: Ok(Default::default()),
-                    extra: Err("no value supplied for extra".to_string()),
+                    extra: Ok(Default::default()),
                 }
             }
         }
@@ -5788,7 +5788,7 @@ pub mod types {
                     earliest_time: Ok(Default::default()),
                     latest_time: Ok(Default::default()),
                     length: Ok(Default::default()),
-                    extra: Err("no value supplied for extra".to_string()),
+                    extra: Ok(Default::default()),
                 }
             }
         }
@@ -5988,7 +5988,7 @@ pub mod types {
                     sms_number: Ok(Default::default()),
                     time_clock_sessions: Ok(Default::default()),
                     user_name: Ok(Default::default()),
-                    extra: Err("no value supplied for extra".to_string()),
+                    extra: Ok(Default::default()),
                 }
             }
         }
@@ -6381,7 +6381,7 @@ pub mod types {
                     longitude: Ok(Default::default()),
                     next_availability_change: Ok(Default::default()),
                     user_id: Ok(Default::default()),
-                    extra: Err("no value supplied for extra".to_string()),
+                    extra: Ok(Default::default()),
                 }
             }
         }
@@ -6583,7 +6583,7 @@ pub mod types {
                     value_as_date: Ok(Default::default()),
                     value_as_decimal: Ok(Default::default()),
                     value_as_string: Ok(Default::default()),
-                    extra: Err("no value supplied for extra".to_string()),
+                    extra: Ok(Default::default()),
                 }
             }
         }
@@ -6762,7 +6762,7 @@ pub mod types {
                     type_: Ok(Default::default()),
                     user: Ok(Default::default()),
                     value: Ok(Default::default()),
-                    extra: Err("no value supplied for extra".to_string()),
+                    extra: Ok(Default::default()),
                 }
             }
         }
@@ -6940,7 +6940,7 @@ pub mod types {
                     longitude: Ok(Default::default()),
                     timestamp: Ok(Default::default()),
                     user_id: Ok(Default::default()),
-                    extra: Err("no value supplied for extra".to_string()),
+                    extra: Ok(Default::default()),
                 }
             }
         }
@@ -7102,7 +7102,7 @@ pub mod types {
                     start_mileage: Ok(Default::default()),
                     user_id: Ok(Default::default()),
                     vehicle: Ok(Default::default()),
-                    extra: Err("no value supplied for extra".to_string()),
+                    extra: Ok(Default::default()),
                 }
             }
         }
@@ -7340,7 +7340,7 @@ pub mod types {
                     type_: Ok(Default::default()),
                     vehicle_identification_number: Ok(Default::default()),
                     year: Ok(Default::default()),
-                    extra: Err("no value supplied for extra".to_string()),
+                    extra: Ok(Default::default()),
                 }
             }
         }
@@ -7606,7 +7606,7 @@ pub mod types {
                 Self {
                     id: Ok(Default::default()),
                     name: Ok(Default::default()),
-                    extra: Err("no value supplied for extra".to_string()),
+                    extra: Ok(Default::default()),
                 }
             }
         }
@@ -7709,7 +7709,7 @@ pub mod types {
                     name: Ok(Default::default()),
                     polygon_points: Ok(Default::default()),
                     postal_codes: Ok(Default::default()),
-                    extra: Err("no value supplied for extra".to_string()),
+                    extra: Ok(Default::default()),
                 }
             }
         }

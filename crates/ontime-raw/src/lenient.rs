@@ -246,6 +246,21 @@ impl Ord for DateTimeOffset {
 /// does not convert to a common instant. `10:00+02:00` sorts after
 /// `09:00Z` although it is the earlier instant. Use
 /// [`to_fixed`](Self::to_fixed) to compare instants.
+///
+/// # Example
+///
+/// ```
+/// use ontime_raw::lenient::{DateTimeOffset, OnTimeDateTime};
+///
+/// let local: OnTimeDateTime = serde_json::from_str("\"2019-04-08T15:00:00\"").unwrap();
+/// assert_eq!(local.offset(), DateTimeOffset::Unspecified);
+/// assert_eq!(local.to_fixed(), None);
+/// assert_eq!(serde_json::to_string(&local).unwrap(), "\"2019-04-08T15:00:00\"");
+///
+/// let utc: OnTimeDateTime = "2021-09-10T14:00:00+00:00".parse().unwrap();
+/// assert_eq!(utc.to_string(), "2021-09-10T14:00:00+00:00");
+/// assert!("0001-01-01T00:00:00".parse::<OnTimeDateTime>().unwrap().is_unset());
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct OnTimeDateTime {
     naive: NaiveDateTime,
@@ -294,13 +309,14 @@ impl OnTimeDateTime {
     /// saturates at [`NaiveDateTime::MIN`]/[`NaiveDateTime::MAX`].
     pub fn with_offset(dt: DateTime<FixedOffset>) -> Self {
         let offset = *dt.offset();
-        let naive = dt.naive_utc().checked_add_offset(offset).unwrap_or(
-            if offset.local_minus_utc() >= 0 {
-                NaiveDateTime::MAX
-            } else {
-                NaiveDateTime::MIN
-            },
-        );
+        let naive =
+            dt.naive_utc()
+                .checked_add_offset(offset)
+                .unwrap_or(if offset.local_minus_utc() >= 0 {
+                    NaiveDateTime::MAX
+                } else {
+                    NaiveDateTime::MIN
+                });
         Self {
             naive,
             offset: DateTimeOffset::Fixed(offset),
@@ -593,6 +609,18 @@ impl<'de> Deserialize<'de> for OnTimeDateTime {
 /// and at most 7 fraction digits. Writing always produces the canonical form:
 /// two-digit fields, the day part only when nonzero, and exactly 7 fraction
 /// digits only when the sub-second part is nonzero.
+///
+/// # Example
+///
+/// ```
+/// use ontime_raw::lenient::TimeSpan;
+///
+/// let span: TimeSpan = "1.02:03:04".parse().unwrap();
+/// assert_eq!(span, TimeSpan::from_secs(93_784));
+/// assert_eq!(span.to_string(), "1.02:03:04");
+/// assert_eq!(TimeSpan::from_ticks(15_000_000).to_string(), "00:00:01.5000000");
+/// assert!("24:00:00".parse::<TimeSpan>().is_err());
+/// ```
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct TimeSpan {
     ticks: i64,
@@ -690,7 +718,10 @@ fn parse_time_span(s: &str) -> Result<TimeSpan, &'static str> {
         if first.len() > 18 {
             return Err("TimeSpan out of range");
         }
-        (digits_value(first), c.number(1, 2).ok_or(TIME_SPAN_EXPECTED)?)
+        (
+            digits_value(first),
+            c.number(1, 2).ok_or(TIME_SPAN_EXPECTED)?,
+        )
     } else {
         if first.len() > 2 {
             return Err("hours out of range (00-23); use d.hh:mm:ss for longer spans");
@@ -904,7 +935,7 @@ fn parse_enum_code(s: &str) -> Option<i64> {
 /// Defines an enum that is an integer code on the wire, also accepts its
 /// names, and keeps unknown codes and names in an `Unknown` variant.
 ///
-/// ```ignore
+/// ```text
 /// lenient_enum! {
 ///     /// Docs for the enum.
 ///     pub enum Name {
@@ -1099,6 +1130,20 @@ macro_rules! lenient_enum {
 
 lenient_enum! {
     /// Status level of an order (`Level`).
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// use ontime_raw::lenient::{StatusLevel, UnknownEnumValue};
+    ///
+    /// let level: StatusLevel = serde_json::from_str("\"delivered\"").unwrap();
+    /// assert_eq!(level, StatusLevel::Delivered);
+    /// assert_eq!(serde_json::to_string(&level).unwrap(), "3");
+    ///
+    /// let future: StatusLevel = serde_json::from_str("42").unwrap();
+    /// assert_eq!(future, StatusLevel::Unknown(UnknownEnumValue::Code(42)));
+    /// assert_eq!(serde_json::to_string(&future).unwrap(), "42");
+    /// ```
     pub enum StatusLevel {
         /// No status.
         None = 0,
@@ -1315,17 +1360,32 @@ mod tests {
         assert_eq!(dt("2019-04-08").to_string(), "2019-04-08T00:00:00");
         assert_eq!(dt("2019-04-08T15:00"), dt("2019-04-08T15:00:00"));
         assert_eq!(dt("2019-04-08 15:00:00z"), dt("2019-04-08T15:00:00Z"));
-        assert_eq!(dt("2019-04-08T15:00:00+0530"), dt("2019-04-08T15:00:00+05:30"));
-        assert_eq!(dt("2019-04-08T15:00:00-05"), dt("2019-04-08T15:00:00-05:00"));
-        assert_eq!(dt("2019-04-08T15:00:00.1000000").to_string(), "2019-04-08T15:00:00.1");
-        assert_eq!(dt("2019-04-08T15:00:00.0000000").to_string(), "2019-04-08T15:00:00");
+        assert_eq!(
+            dt("2019-04-08T15:00:00+0530"),
+            dt("2019-04-08T15:00:00+05:30")
+        );
+        assert_eq!(
+            dt("2019-04-08T15:00:00-05"),
+            dt("2019-04-08T15:00:00-05:00")
+        );
+        assert_eq!(
+            dt("2019-04-08T15:00:00.1000000").to_string(),
+            "2019-04-08T15:00:00.1"
+        );
+        assert_eq!(
+            dt("2019-04-08T15:00:00.0000000").to_string(),
+            "2019-04-08T15:00:00"
+        );
         assert_eq!(
             dt("2019-04-08T15:00:00.12345678912").naive_local(),
             naive(2019, 4, 8, 15, 0, 0, 123_456_789)
         );
         // Leap seconds (representable in chrono) are accepted and kept.
         assert_eq!(dt("2016-12-31T23:59:60").to_string(), "2016-12-31T23:59:60");
-        assert_eq!(dt("2016-12-31T23:59:60.5Z").to_string(), "2016-12-31T23:59:60.5Z");
+        assert_eq!(
+            dt("2016-12-31T23:59:60.5Z").to_string(),
+            "2016-12-31T23:59:60.5Z"
+        );
     }
 
     #[test]
@@ -1378,7 +1438,10 @@ mod tests {
             NaiveDateTime::MAX,
             FixedOffset::east_opt(3600).expect("offset"),
         );
-        assert_eq!(OnTimeDateTime::with_offset(edge).naive_local(), NaiveDateTime::MAX);
+        assert_eq!(
+            OnTimeDateTime::with_offset(edge).naive_local(),
+            NaiveDateTime::MAX
+        );
     }
 
     #[test]
@@ -1434,7 +1497,10 @@ mod tests {
             assert_eq!(span.to_string(), s);
             let json = serde_json::to_value(span).expect("serialize");
             assert_eq!(json, Value::String(s.to_owned()));
-            assert_eq!(serde_json::from_value::<TimeSpan>(json).expect("deserialize"), span);
+            assert_eq!(
+                serde_json::from_value::<TimeSpan>(json).expect("deserialize"),
+                span
+            );
         }
         assert_eq!(ts("00:00:01.5"), ts("00:00:01.5000000"));
         assert_eq!(ts("9:0:0"), ts("09:00:00"));
@@ -1488,7 +1554,10 @@ mod tests {
             TimeSpan::from_ticks(15_000_001).to_std(),
             Some(Duration::new(1, 500_000_100))
         );
-        assert_eq!(TimeSpan::MAX.to_std().and_then(TimeSpan::from_std), Some(TimeSpan::MAX));
+        assert_eq!(
+            TimeSpan::MAX.to_std().and_then(TimeSpan::from_std),
+            Some(TimeSpan::MAX)
+        );
         assert!(TimeSpan::from_secs(-1) < TimeSpan::ZERO);
     }
 
@@ -1511,13 +1580,22 @@ mod tests {
         ] {
             let order: Order = serde_json::from_value(wire.clone()).expect("decode");
             assert_eq!(order.level, StatusLevel::Delivered, "{wire}");
-            assert_eq!(serde_json::to_value(&order).expect("encode"), json!({"Level": 3}));
+            assert_eq!(
+                serde_json::to_value(&order).expect("encode"),
+                json!({"Level": 3})
+            );
         }
     }
 
     #[test]
     fn enum_unknown_values_survive_round_trip() {
-        for wire in [json!(42), json!(-1), json!("Teleported"), json!(""), json!("3.0")] {
+        for wire in [
+            json!(42),
+            json!(-1),
+            json!("Teleported"),
+            json!(""),
+            json!("3.0"),
+        ] {
             let level: StatusLevel = serde_json::from_value(wire.clone()).expect("decode");
             assert!(level.is_unknown(), "{wire}");
             assert_eq!(serde_json::to_value(&level).expect("encode"), wire);
@@ -1541,7 +1619,14 @@ mod tests {
 
     #[test]
     fn enum_rejects_non_scalar_wire_values() {
-        for wire in [json!(true), json!(3.5), json!(null), json!({}), json!([3]), json!(u64::MAX)] {
+        for wire in [
+            json!(true),
+            json!(3.5),
+            json!(null),
+            json!({}),
+            json!([3]),
+            json!(u64::MAX),
+        ] {
             let err = serde_json::from_value::<StatusLevel>(wire.clone()).expect_err("reject");
             assert!(err.to_string().contains("StatusLevel"), "{wire}: {err}");
         }
@@ -1566,7 +1651,9 @@ mod tests {
         assert_eq!("3".parse(), Ok(StatusLevel::Delivered));
         assert_eq!(
             "Teleported".parse(),
-            Ok(StatusLevel::Unknown(UnknownEnumValue::Name("Teleported".to_owned())))
+            Ok(StatusLevel::Unknown(UnknownEnumValue::Name(
+                "Teleported".to_owned()
+            )))
         );
         let err = "".parse::<StatusLevel>().expect_err("empty");
         assert!(err.to_string().contains("StatusLevel"), "{err}");
