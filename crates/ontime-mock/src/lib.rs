@@ -1,0 +1,1 @@
+//! The OnTime 360 simulator (work in progress).
