@@ -99,3 +99,53 @@ async fn a_success_body_that_does_not_match_fails_with_the_type_and_position_nam
         other => panic!("expected a decode error, got {other:?}"),
     }
 }
+
+/// (operation, status, X-RateLimit-Remaining-Daily) of each exchange.
+type Exchange = (String, Option<u16>, Option<String>);
+
+#[derive(Default)]
+struct Seen(std::sync::Mutex<Vec<Exchange>>);
+
+impl ontime_raw::hooks::Observer for Seen {
+    fn on_response(
+        &self,
+        operation: &'static str,
+        outcome: ontime_raw::hooks::Outcome<'_>,
+        _elapsed: std::time::Duration,
+    ) {
+        let (status, remaining) = match outcome {
+            ontime_raw::hooks::Outcome::Response { status, headers } => (
+                Some(status.as_u16()),
+                headers
+                    .get("x-ratelimit-remaining-daily")
+                    .and_then(|v| v.to_str().ok())
+                    .map(str::to_string),
+            ),
+            ontime_raw::hooks::Outcome::Transport(_) => (None, None),
+        };
+        self.0
+            .lock()
+            .unwrap()
+            .push((operation.to_string(), status, remaining));
+    }
+}
+
+#[tokio::test]
+async fn the_observer_sees_every_exchange_with_its_operation_and_headers() {
+    let server = wiremock::MockServer::start().await;
+    wiremock::Mock::given(wiremock::matchers::any())
+        .respond_with(
+            json_reply(404, &json!({"Message": "gone"}))
+                .insert_header("X-RateLimit-Remaining-Daily", "41"),
+        )
+        .mount(&server)
+        .await;
+    let seen = std::sync::Arc::new(Seen::default());
+    let client = support::client_with(&server, ontime_raw::Hooks::new().observer(seen.clone()));
+    let result = client.orders_get().id(ID).send().await;
+    assert!(matches!(result, Err(Error::ErrorResponse(_))));
+    assert_eq!(
+        *seen.0.lock().unwrap(),
+        vec![("orders_get".to_string(), Some(404), Some("41".to_string()))]
+    );
+}

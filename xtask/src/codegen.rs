@@ -206,6 +206,13 @@ fn settings() -> GenerationSettings {
     settings
         .with_interface(InterfaceStyle::Builder)
         .with_tag(TagStyle::Merged)
+        // Per-client hooks (auth header, response observer): implemented by hand in
+        // crates/ontime-raw/src/hooks.rs.
+        .with_inner_type(
+            "crate::hooks::Hooks"
+                .parse::<proc_macro2::TokenStream>()
+                .expect("a path"),
+        )
         .with_derive("PartialEq")
         .with_map_type("::std::collections::BTreeMap")
         .with_conversion(

@@ -9,18 +9,12 @@
 //!
 //! ```no_run
 //! # async fn example() -> Result<(), ontime_raw::Error<ontime_raw::types::Fault>> {
-//! use reqwest::header::{AUTHORIZATION, HeaderMap, HeaderValue};
-//!
-//! // OnTime expects the raw API key in the `Authorization` header.
-//! let mut headers = HeaderMap::new();
-//! let mut key = HeaderValue::from_static("00000000-0000-0000-0000-000000000000");
-//! key.set_sensitive(true);
-//! headers.insert(AUTHORIZATION, key);
-//! let http = reqwest::Client::builder().default_headers(headers).build().unwrap();
-//! let client = ontime_raw::Client::new_with_client(
-//!     "https://secure.ontime360.com/sites/my-company",
-//!     http,
-//! );
+//! // OnTime expects the raw API key in the `Authorization` header; `Hooks` adds it to every
+//! // request (and can report every response to an observer).
+//! let hooks = ontime_raw::Hooks::new()
+//!     .api_key("00000000-0000-0000-0000-000000000000")
+//!     .expect("a valid header value");
+//! let client = ontime_raw::Client::new("https://secure.ontime360.com/sites/my-company", hooks);
 //!
 //! // Finders return identifiers only; fetch each record by id.
 //! let ids = client.orders_find().tracking_number("1009214").send().await?;
@@ -48,7 +42,10 @@
 //! record built from `Default` and posted over an existing one wipes its data. Update by fetching
 //! the record, changing it, and posting the whole value back.
 
+pub mod hooks;
 pub mod lenient;
+
+pub use hooks::Hooks;
 
 #[rustfmt::skip]
 #[allow(

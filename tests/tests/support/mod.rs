@@ -7,8 +7,7 @@ use std::future::Future;
 use std::path::PathBuf;
 
 use ontime_raw::types::Fault;
-use ontime_raw::{Client, Error, ResponseValue};
-use reqwest::header::{AUTHORIZATION, HeaderMap, HeaderValue};
+use ontime_raw::{Client, Error, Hooks, ResponseValue};
 use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
 use wiremock::matchers::any;
@@ -36,16 +35,17 @@ pub fn fixture<T: DeserializeOwned>(name: &str) -> T {
 
 /// A raw client for `server`, authenticating with [`API_KEY`] the way OnTime expects.
 pub fn client(server: &MockServer) -> Client {
-    let mut key = HeaderValue::from_static(API_KEY);
-    key.set_sensitive(true);
-    let mut headers = HeaderMap::new();
-    headers.insert(AUTHORIZATION, key);
+    client_with(server, Hooks::new())
+}
+
+/// A raw client for `server` with the given hooks (plus the test key).
+pub fn client_with(server: &MockServer, hooks: Hooks) -> Client {
     let http = reqwest::Client::builder()
-        .default_headers(headers)
         .no_proxy()
         .build()
         .expect("reqwest client");
-    Client::new_with_client(&format!("{}/sites/{COMPANY}", server.uri()), http)
+    let hooks = hooks.api_key(API_KEY).expect("valid key");
+    Client::new_with_client(&format!("{}/sites/{COMPANY}", server.uri()), http, hooks)
 }
 
 /// A reply with a JSON body.
