@@ -1,1 +1,128 @@
-//! The OnTime 360 facade (work in progress).
+//! A friendly client for the [OnTime 360](https://www.ontime360.com) courier-dispatch REST API.
+//!
+//! The raw API makes its users do busy work: finders return only GUIDs, every update must send
+//! the whole record or lose data, enums come as integers, date-times without offsets. This crate
+//! does that work:
+//!
+//! - **One client** ([`Client::builder`], [`Client::from_env`]) with the API key kept secret,
+//!   timeouts, a client-wide concurrency limit, retries with backoff and `Retry-After`, tracing
+//!   spans per call, and the account's quota as the server reports it ([`Client::quota`]).
+//! - **A handle per record type** (`client.orders()`, `client.customers()`, ...) with
+//!   [`get`](Resource::get), [`ids`](Resource::ids), [`find`](Resource::find) (records, not
+//!   GUIDs, fetched concurrently, as a stream or collected), [`get_many`](Resource::get_many),
+//!   [`save`](Resource::save) and [`modify`](Resource::modify) wherever the API has them, plus
+//!   the order and user actions.
+//! - **Typed IDs** ([`OrderId`], [`CustomerId`], ...) and **typed filters** ([`OrderFilter`], ...).
+//! - **One error type**, [`Error`], that says which operation failed, with what status and what
+//!   the server said, whatever format it said it in.
+//!
+//! # OnTime clears what you leave out
+//!
+//! Every `*/post` of the API *replaces* the stored record: fields missing from the body are set to
+//! null. Never post a record you built from scratch over an existing one. Change records with
+//! [`Resource::modify`], which fetches the record, applies your change and posts the whole
+//! record back; fields this library does not know yet are kept and written back too.
+//!
+//! ```no_run
+//! use ontime::{Client, OrderFilter, StatusLevel};
+//! use futures::TryStreamExt;
+//!
+//! # async fn run() -> ontime::Result<()> {
+//! let client = Client::from_env()?; // ONTIME_COMPANY_ID and ONTIME_API_KEY
+//! let mut delivered = client
+//!     .orders()
+//!     .find(OrderFilter::new().status(StatusLevel::Delivered))
+//!     .stream();
+//! while let Some(order) = delivered.try_next().await? {
+//!     println!("{:?}", order.tracking_number);
+//! }
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! # Testing your code
+//!
+//! The `ontime-mock` crate runs a stateful OnTime simulator in-process on 127.0.0.1; point a
+//! client at its `base_url()` with its `api_key()`. See `examples/` and the crate's tests.
+
+#![warn(missing_docs)]
+
+mod actions;
+mod client;
+mod error;
+mod filters;
+mod ids;
+mod quota;
+mod resource;
+mod retry;
+
+pub use actions::{Attachment, Document, OrderRef, ReportKind, StatusChange};
+pub use client::{AuthScheme, Client, ClientBuilder, DEFAULT_HOST};
+pub use error::Error;
+pub use filters::{
+    CustomerFilter, LocationFilter, NoFilter, OrderFilter, PositionFilter, UserFilter,
+    UserSessionFilter,
+};
+pub use ids::*;
+pub use ontime_raw::lenient::{
+    DateTimeOffset, OnTimeDateTime, PriceModifierInput, PriceModifierType, PricingMethod,
+    SignatureType, StatusLevel, TimeSpan, UnknownEnumValue,
+};
+pub use ontime_raw::types;
+pub use quota::Quota;
+pub use resource::{Fetch, Find, Record, Resource, Search, Store};
+pub use retry::{Idempotency, RetryDecision, RetryPolicy};
+
+/// The result of every fallible call in this crate.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+macro_rules! handles {
+    ($($(#[$doc:meta])* $method:ident => $ty:ident;)*) => {
+        impl Client {
+            $(
+                $(#[$doc])*
+                pub fn $method(&self) -> Resource<types::$ty> {
+                    Resource::new(self.clone())
+                }
+            )*
+        }
+    };
+}
+
+handles! {
+    /// Orders: get, find, save, modify, and the order actions (status, COD and signature
+    /// requirements, prices, reports, signatures, attachments, timeline).
+    orders => Order;
+    /// Customers: get, find, save, modify, authenticate, by name.
+    customers => Customer;
+    /// Contacts: get, find, save, modify, authenticate.
+    contacts => Contact;
+    /// Departments: get, find, save, modify.
+    departments => Department;
+    /// Invoices: get, find, save, modify.
+    invoices => Invoice;
+    /// Items (an order's pieces): get, save, modify.
+    items => Item;
+    /// Locations: get, find (city, state), save, modify.
+    locations => Location;
+    /// Payments: get, find, save, modify.
+    payments => Payment;
+    /// Users: get, find, authenticate, availability and positions.
+    users => User;
+    /// Time-clock sessions: get, find, save, modify.
+    user_sessions => UserSession;
+    /// Vehicles: get, find, save, modify.
+    vehicles => Vehicle;
+    /// Zones: get, find, save, modify.
+    zones => Zone;
+    /// Status records: get, find.
+    statuses => Status;
+    /// Price sets (service levels): get, by name.
+    price_sets => PriceSet;
+    /// Price modifiers: get, by name.
+    price_modifiers => PriceModifier;
+    /// File attachments: get, and list one order's.
+    file_attachments => FileAttachment;
+    /// Miscellaneous user compensations: get, save, modify.
+    user_misc_compensations => UserMiscCompensation;
+}

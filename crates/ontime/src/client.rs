@@ -1,0 +1,704 @@
+//! The client, its builder, and the one place every HTTP call goes through (limits, retries,
+//! timeouts, tracing, quota bookkeeping, error mapping).
+
+use std::fmt;
+use std::future::Future;
+use std::net::IpAddr;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use ontime_raw::hooks::{Observer, Outcome};
+use ontime_raw::types::Fault;
+use ontime_raw::{Hooks, ResponseValue};
+use reqwest::header::HeaderMap;
+use serde::de::DeserializeOwned;
+use tokio::sync::Semaphore;
+use tracing::Instrument;
+
+use crate::error::message_from_body;
+use crate::quota::{Quota, QuotaTracker};
+use crate::retry::{Idempotency, RetryDecision, RetryPolicy};
+use crate::{Error, Result};
+
+/// Where OnTime 360 accounts live; the company id follows.
+pub const DEFAULT_HOST: &str = "https://secure.ontime360.com/sites/";
+
+type RawError = ontime_raw::Error<Fault>;
+
+/// A client for one OnTime 360 account. Cheap to clone (clones share connections, the
+/// concurrency limit and the quota bookkeeping).
+///
+/// ```no_run
+/// # async fn run() -> ontime::Result<()> {
+/// let client = ontime::Client::builder()
+///     .company_id("my-company")
+///     .api_key(std::env::var("ONTIME_API_KEY").unwrap_or_default())
+///     .build()?;
+/// let order = client.orders().by_tracking_number("1009214").await?;
+/// # Ok(())
+/// # }
+/// ```
+#[derive(Clone)]
+pub struct Client {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    raw: ontime_raw::Client,
+    base_url: String,
+    retry: RetryPolicy,
+    semaphore: Semaphore,
+    concurrency: usize,
+    request_timeout: Duration,
+    quota: Arc<QuotaTracker>,
+    quota_guard: bool,
+}
+
+impl fmt::Debug for Client {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Client")
+            .field("base_url", &self.inner.base_url)
+            .field("api_key", &"[redacted]")
+            .field("concurrency", &self.inner.concurrency)
+            .field("request_timeout", &self.inner.request_timeout)
+            .field("retry", &self.inner.retry)
+            .finish()
+    }
+}
+
+/// How the API key is written in the `Authorization` header.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum AuthScheme {
+    /// The raw key, as OnTime documents it: `Authorization: <key>`.
+    #[default]
+    Raw,
+    /// `Authorization: Bearer <key>`, which some deployments accept.
+    Bearer,
+}
+
+/// An API key that never prints itself.
+#[derive(Clone)]
+struct ApiKey(String);
+
+impl fmt::Debug for ApiKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("[redacted]")
+    }
+}
+
+/// Configures a [`Client`]. Start with [`Client::builder`].
+#[derive(Debug, Clone)]
+pub struct ClientBuilder {
+    base_url: Option<String>,
+    company_id: Option<String>,
+    api_key: Option<ApiKey>,
+    auth_scheme: AuthScheme,
+    connect_timeout: Duration,
+    request_timeout: Duration,
+    user_agent: String,
+    concurrency: usize,
+    retry: RetryPolicy,
+    http: Option<reqwest::Client>,
+    quota_guard: bool,
+}
+
+impl Default for ClientBuilder {
+    fn default() -> Self {
+        Self {
+            base_url: None,
+            company_id: None,
+            api_key: None,
+            auth_scheme: AuthScheme::Raw,
+            connect_timeout: Duration::from_secs(10),
+            request_timeout: Duration::from_secs(30),
+            user_agent: concat!("ontime-rs/", env!("CARGO_PKG_VERSION")).to_string(),
+            concurrency: 8,
+            retry: RetryPolicy::default(),
+            http: None,
+            quota_guard: false,
+        }
+    }
+}
+
+impl ClientBuilder {
+    /// The account's company id (its Customer Web Portal id): the client talks to
+    /// `https://secure.ontime360.com/sites/{company_id}`.
+    pub fn company_id(mut self, company_id: impl Into<String>) -> Self {
+        self.company_id = Some(company_id.into());
+        self
+    }
+
+    /// The full base URL (`https://…/sites/{company-id}`), for example a simulator's. Takes
+    /// precedence over [`company_id`](Self::company_id). Plain `http://` is refused except to
+    /// loopback addresses.
+    pub fn base_url(mut self, url: impl Into<String>) -> Self {
+        self.base_url = Some(url.into());
+        self
+    }
+
+    /// The API key (created in the OnTime Management Suite). Never printed or logged.
+    pub fn api_key(mut self, key: impl Into<String>) -> Self {
+        self.api_key = Some(ApiKey(key.into()));
+        self
+    }
+
+    /// How the key is written in `Authorization` (default: raw, as OnTime documents).
+    pub fn auth_scheme(mut self, scheme: AuthScheme) -> Self {
+        self.auth_scheme = scheme;
+        self
+    }
+
+    /// Time allowed to open a connection (default 10 s). Applies to the client this builder
+    /// creates, not to one passed with [`http_client`](Self::http_client).
+    pub fn connect_timeout(mut self, timeout: Duration) -> Self {
+        self.connect_timeout = timeout;
+        self
+    }
+
+    /// Time allowed for one attempt of one call, body included (default 30 s). Reports can be
+    /// slow: raise it if you download many.
+    pub fn timeout(mut self, timeout: Duration) -> Self {
+        self.request_timeout = timeout;
+        self
+    }
+
+    /// The `User-Agent` header (default `ontime-rs/<version>`).
+    pub fn user_agent(mut self, user_agent: impl Into<String>) -> Self {
+        self.user_agent = user_agent.into();
+        self
+    }
+
+    /// At most this many requests in flight at once, across everything this client (and its
+    /// clones) does (default 8). Lookups fan out up to this limit.
+    pub fn concurrency(mut self, limit: usize) -> Self {
+        self.concurrency = limit;
+        self
+    }
+
+    /// When to retry (default [`RetryPolicy::default`]; [`RetryPolicy::none`] disables retries).
+    pub fn retry_policy(mut self, policy: RetryPolicy) -> Self {
+        self.retry = policy;
+        self
+    }
+
+    /// Use this `reqwest::Client` (proxies, TLS roots, pools...). The API key is still added to
+    /// each request; the connect timeout and user agent are then yours to set on it.
+    pub fn http_client(mut self, client: reqwest::Client) -> Self {
+        self.http = Some(client);
+        self
+    }
+
+    /// Refuse to start a [`find`](crate::Resource::find) whose record fetches would exceed the
+    /// remaining daily or monthly quota (as last reported by the server). Off by default.
+    pub fn quota_guard(mut self, enabled: bool) -> Self {
+        self.quota_guard = enabled;
+        self
+    }
+
+    /// Checks the configuration and builds the client.
+    pub fn build(self) -> Result<Client> {
+        let base_url = match (&self.base_url, &self.company_id) {
+            (Some(url), _) => validate_base_url(url)?,
+            (None, Some(company)) => {
+                let company = company.trim();
+                if company.is_empty() || company.contains(['/', '?', '#', ' ']) {
+                    return Err(Error::Config(format!(
+                        "company id {company:?} is not valid: use the id from the account's web portal URL"
+                    )));
+                }
+                format!("{DEFAULT_HOST}{company}")
+            }
+            (None, None) => {
+                return Err(Error::Config(
+                    "no account given: set company_id(..) or base_url(..) (or ONTIME_COMPANY_ID / ONTIME_BASE_URL)".into(),
+                ));
+            }
+        };
+        let key = match &self.api_key {
+            Some(ApiKey(key)) if !key.trim().is_empty() => key.trim(),
+            _ => {
+                return Err(Error::Config(
+                    "no API key given: set api_key(..) (or ONTIME_API_KEY)".into(),
+                ));
+            }
+        };
+        let header_value = match self.auth_scheme {
+            AuthScheme::Raw => key.to_string(),
+            AuthScheme::Bearer => format!("Bearer {key}"),
+        };
+        if self.concurrency == 0 {
+            return Err(Error::Config("concurrency must be at least 1".into()));
+        }
+        if self.request_timeout.is_zero() {
+            return Err(Error::Config(
+                "the request timeout must be longer than zero".into(),
+            ));
+        }
+        let http = match self.http {
+            Some(http) => http,
+            None => reqwest::Client::builder()
+                .connect_timeout(self.connect_timeout)
+                .timeout(self.request_timeout)
+                .user_agent(self.user_agent.as_str())
+                .build()
+                .map_err(|e| Error::Config(format!("could not create the HTTP client: {e}")))?,
+        };
+        let quota = Arc::new(QuotaTracker::default());
+        let hooks = Hooks::new()
+            .authorization_value(&header_value)
+            .map_err(|_| {
+                Error::Config(
+                    "the API key contains characters not allowed in an HTTP header".into(),
+                )
+            })?
+            .observer(Arc::new(CallObserver {
+                quota: quota.clone(),
+            }));
+        Ok(Client {
+            inner: Arc::new(Inner {
+                raw: ontime_raw::Client::new_with_client(&base_url, http, hooks),
+                base_url,
+                retry: self.retry,
+                semaphore: Semaphore::new(self.concurrency),
+                concurrency: self.concurrency,
+                request_timeout: self.request_timeout,
+                quota,
+                quota_guard: self.quota_guard,
+            }),
+        })
+    }
+}
+
+fn validate_base_url(url: &str) -> Result<String> {
+    let trimmed = url.trim().trim_end_matches('/');
+    let parsed = reqwest::Url::parse(trimmed)
+        .map_err(|e| Error::Config(format!("base URL {trimmed:?} is not a URL: {e}")))?;
+    match parsed.scheme() {
+        "https" => {}
+        "http" => {
+            let host = parsed.host_str().unwrap_or_default();
+            let loopback = host.eq_ignore_ascii_case("localhost")
+                || host
+                    .trim_start_matches('[')
+                    .trim_end_matches(']')
+                    .parse::<IpAddr>()
+                    .is_ok_and(|ip| ip.is_loopback());
+            if !loopback {
+                return Err(Error::Config(format!(
+                    "refusing plain http:// to {}: the API key would travel unencrypted; use https:// \
+                     (http:// is allowed only for loopback addresses such as 127.0.0.1)",
+                    parsed.host_str().unwrap_or("?")
+                )));
+            }
+        }
+        other => {
+            return Err(Error::Config(format!(
+                "base URL scheme {other:?} is not supported; use https://"
+            )));
+        }
+    }
+    if !parsed.username().is_empty() || parsed.password().is_some() {
+        return Err(Error::Config(
+            "the base URL must not contain credentials".into(),
+        ));
+    }
+    Ok(trimmed.to_string())
+}
+
+impl Client {
+    /// Starts configuring a client.
+    pub fn builder() -> ClientBuilder {
+        ClientBuilder::default()
+    }
+
+    /// A client configured from the environment: `ONTIME_BASE_URL` or `ONTIME_COMPANY_ID`, and
+    /// `ONTIME_API_KEY`; other settings take their defaults.
+    pub fn from_env() -> Result<Client> {
+        let var = |name: &str| std::env::var(name).ok().filter(|v| !v.trim().is_empty());
+        let mut builder = Client::builder();
+        if let Some(url) = var("ONTIME_BASE_URL") {
+            builder = builder.base_url(url);
+        }
+        if let Some(company) = var("ONTIME_COMPANY_ID") {
+            builder = builder.company_id(company);
+        }
+        if let Some(key) = var("ONTIME_API_KEY") {
+            builder = builder.api_key(key);
+        }
+        builder.build()
+    }
+
+    /// The account's base URL (`…/sites/{company-id}`).
+    pub fn base_url(&self) -> &str {
+        &self.inner.base_url
+    }
+
+    /// The request budget as last reported by the server, and this client's call count.
+    pub fn quota(&self) -> Quota {
+        self.inner.quota.snapshot()
+    }
+
+    /// The generated low-level client this facade drives, for operations used in ways the facade
+    /// does not cover. Calls made through it bypass retries and the concurrency limit.
+    pub fn raw(&self) -> &ontime_raw::Client {
+        &self.inner.raw
+    }
+
+    pub(crate) fn concurrency(&self) -> usize {
+        self.inner.concurrency
+    }
+
+    /// Fails with [`Error::QuotaExceeded`] when the guard is on and `needed` calls exceed what
+    /// the server last said remains.
+    pub(crate) fn check_quota(&self, needed: u64) -> Result<()> {
+        if !self.inner.quota_guard {
+            return Ok(());
+        }
+        match self.quota().remaining() {
+            Some(remaining) if needed > remaining => {
+                Err(Error::QuotaExceeded { needed, remaining })
+            }
+            _ => Ok(()),
+        }
+    }
+
+    /// Runs one operation with the client's policies; decodes JSON results.
+    pub(crate) async fn call<T, F, Fut>(
+        &self,
+        operation: &'static str,
+        idempotency: Idempotency,
+        attempt: F,
+    ) -> Result<T>
+    where
+        T: DeserializeOwned,
+        F: FnMut() -> Fut,
+        Fut: Future<Output = std::result::Result<ResponseValue<T>, RawError>>,
+    {
+        self.execute(operation, idempotency, attempt, decode_path::<T>)
+            .await
+    }
+
+    /// Runs one operation whose result is not JSON (a byte stream).
+    pub(crate) async fn call_raw<T, F, Fut>(
+        &self,
+        operation: &'static str,
+        idempotency: Idempotency,
+        attempt: F,
+    ) -> Result<T>
+    where
+        F: FnMut() -> Fut,
+        Fut: Future<Output = std::result::Result<ResponseValue<T>, RawError>>,
+    {
+        self.execute(operation, idempotency, attempt, |_| None)
+            .await
+    }
+
+    async fn execute<T, F, Fut>(
+        &self,
+        operation: &'static str,
+        idempotency: Idempotency,
+        mut attempt_fn: F,
+        path_of: fn(&[u8]) -> Option<String>,
+    ) -> Result<T>
+    where
+        F: FnMut() -> Fut,
+        Fut: Future<Output = std::result::Result<ResponseValue<T>, RawError>>,
+    {
+        let policy = &self.inner.retry;
+        let started = Instant::now();
+        let span = tracing::debug_span!(
+            "ontime.call",
+            operation,
+            attempts = tracing::field::Empty,
+            status = tracing::field::Empty,
+            latency_ms = tracing::field::Empty,
+        );
+        async {
+            let mut attempt = 1u32;
+            loop {
+                let permit = self.inner.semaphore.acquire().await;
+                let slot = Arc::new(ExchangeSlot::default());
+                let timeout = self.inner.request_timeout;
+                let outcome = EXCHANGE
+                    .scope(slot.clone(), async { tokio::time::timeout(timeout, attempt_fn()).await })
+                    .await;
+                drop(permit);
+                let exchange = slot.take();
+                let result = match outcome {
+                    Err(_) => Err(Error::Timeout { operation, after: timeout }),
+                    Ok(Ok(value)) => Ok(value.into_inner()),
+                    Ok(Err(raw)) => Err(convert(operation, raw, exchange, path_of).await),
+                };
+                let span = tracing::Span::current();
+                span.record("attempts", attempt);
+                span.record("latency_ms", started.elapsed().as_millis() as u64);
+                if let Some((status, _)) = exchange {
+                    span.record("status", status);
+                }
+                let error = match result {
+                    Ok(value) => return Ok(value),
+                    Err(error) => error,
+                };
+                let decision = policy.decide(attempt, started.elapsed(), &error, idempotency, &mut rand::rng());
+                match decision {
+                    RetryDecision::Stop => {
+                        tracing::debug!(error = %error, "call failed");
+                        return Err(error);
+                    }
+                    RetryDecision::RetryAfter(wait) => {
+                        tracing::warn!(attempt, wait_ms = wait.as_millis() as u64, error = %error, "retrying");
+                        tokio::time::sleep(wait).await;
+                        attempt += 1;
+                    }
+                }
+            }
+        }
+        .instrument(span)
+        .await
+    }
+}
+
+/// The last HTTP status and `Retry-After` the observer saw inside one attempt's task.
+#[derive(Default)]
+struct ExchangeSlot(Mutex<Option<(u16, Option<Duration>)>>);
+
+impl ExchangeSlot {
+    fn set(&self, status: u16, retry_after: Option<Duration>) {
+        if let Ok(mut slot) = self.0.lock() {
+            *slot = Some((status, retry_after));
+        }
+    }
+    fn take(&self) -> Option<(u16, Option<Duration>)> {
+        self.0.lock().ok().and_then(|mut slot| slot.take())
+    }
+}
+
+tokio::task_local! {
+    static EXCHANGE: Arc<ExchangeSlot>;
+}
+
+/// Counts calls, reads quota headers, and tells the running attempt what status came back
+/// (progenitor drops it from some errors).
+struct CallObserver {
+    quota: Arc<QuotaTracker>,
+}
+
+impl Observer for CallObserver {
+    fn on_response(&self, _operation: &'static str, outcome: Outcome<'_>, _elapsed: Duration) {
+        self.quota.record_call();
+        if let Outcome::Response { status, headers } = outcome {
+            self.quota.update(headers);
+            let retry_after = retry_after(headers);
+            let _ = EXCHANGE.try_with(|slot| slot.set(status.as_u16(), retry_after));
+        }
+    }
+}
+
+/// `Retry-After` as seconds or as an HTTP date.
+fn retry_after(headers: &HeaderMap) -> Option<Duration> {
+    let value = headers
+        .get(reqwest::header::RETRY_AFTER)?
+        .to_str()
+        .ok()?
+        .trim();
+    if let Ok(seconds) = value.parse::<u64>() {
+        return Some(Duration::from_secs(seconds));
+    }
+    let when = chrono::DateTime::parse_from_rfc2822(value).ok()?;
+    let wait = when.signed_duration_since(chrono::Utc::now());
+    Some(wait.to_std().unwrap_or(Duration::ZERO))
+}
+
+/// Where in the JSON `bytes` stop matching `T`.
+fn decode_path<T: DeserializeOwned>(bytes: &[u8]) -> Option<String> {
+    let mut de = serde_json::Deserializer::from_slice(bytes);
+    match serde_path_to_error::deserialize::<_, T>(&mut de) {
+        Ok(_) => None,
+        Err(error) => Some(error.path().to_string()),
+    }
+}
+
+/// Maps a raw error to the facade's, by status.
+async fn convert(
+    operation: &'static str,
+    error: RawError,
+    exchange: Option<(u16, Option<Duration>)>,
+    path_of: fn(&[u8]) -> Option<String>,
+) -> Error {
+    match error {
+        RawError::InvalidRequest(message) | RawError::Custom(message) => {
+            Error::InvalidRequest { operation, message }
+        }
+        RawError::CommunicationError(e) | RawError::ResponseBodyError(e) => {
+            if e.is_timeout() {
+                Error::Timeout {
+                    operation,
+                    after: Duration::ZERO,
+                }
+            } else {
+                Error::Transport {
+                    operation,
+                    source: e.without_url(),
+                }
+            }
+        }
+        RawError::ErrorResponse(fault) => {
+            let status = fault.status().as_u16();
+            let retry = retry_after(fault.headers());
+            let fault = fault.into_inner();
+            let message = match (fault.message, fault.message_detail) {
+                (Some(m), Some(d)) if !d.is_empty() => Some(format!("{m} ({d})")),
+                (Some(m), _) => Some(m),
+                (None, _) => None,
+            };
+            by_status(operation, status, message, retry)
+        }
+        RawError::UnexpectedResponse(response) => {
+            let status = response.status().as_u16();
+            let retry = retry_after(response.headers());
+            let body = response.bytes().await.unwrap_or_default();
+            by_status(operation, status, message_from_body(&body), retry)
+        }
+        RawError::InvalidResponsePayload(bytes, e) => {
+            let (status, retry) = exchange.unwrap_or((200, None));
+            if (200..300).contains(&status) {
+                let truncated = e.classify() == serde_json::error::Category::Eof;
+                Error::Decode {
+                    operation,
+                    status,
+                    path: path_of(&bytes).unwrap_or_else(|| ".".into()),
+                    message: e.to_string(),
+                    truncated,
+                }
+            } else {
+                by_status(operation, status, message_from_body(&bytes), retry)
+            }
+        }
+        other => Error::InvalidRequest {
+            operation,
+            message: other.to_string(),
+        },
+    }
+}
+
+fn by_status(
+    operation: &'static str,
+    status: u16,
+    message: Option<String>,
+    retry_after: Option<Duration>,
+) -> Error {
+    match status {
+        400 => Error::BadRequest { operation, message },
+        401 => Error::Unauthorized { operation, message },
+        403 => Error::Forbidden { operation, message },
+        404 => Error::NotFound { operation, message },
+        429 => Error::RateLimited {
+            operation,
+            retry_after,
+            message,
+        },
+        _ => Error::Server {
+            operation,
+            status,
+            message,
+            retry_after,
+        },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn builder() -> ClientBuilder {
+        Client::builder().api_key("super-secret-key-123")
+    }
+
+    #[test]
+    fn company_id_makes_the_vendor_url() {
+        let client = builder().company_id("acme").build().unwrap();
+        assert_eq!(client.base_url(), "https://secure.ontime360.com/sites/acme");
+    }
+
+    #[test]
+    fn plain_http_is_refused_except_on_loopback() {
+        let err = builder()
+            .base_url("http://ontime.example.com/sites/acme")
+            .build()
+            .unwrap_err();
+        assert!(
+            err.to_string()
+                .contains("refusing plain http:// to ontime.example.com"),
+            "{err}"
+        );
+        for ok in [
+            "http://127.0.0.1:8080/sites/acme/",
+            "http://localhost:1/sites/x",
+            "http://[::1]:9/sites/x",
+        ] {
+            let client = builder()
+                .base_url(ok)
+                .build()
+                .unwrap_or_else(|e| panic!("{ok}: {e}"));
+            assert!(!client.base_url().ends_with('/'));
+        }
+        assert!(builder().base_url("ftp://x/sites/a").build().is_err());
+        assert!(
+            builder()
+                .base_url("https://user:pw@x/sites/a")
+                .build()
+                .is_err()
+        );
+    }
+
+    #[test]
+    fn missing_or_bad_settings_are_config_errors() {
+        assert!(
+            matches!(Client::builder().company_id("a").build(), Err(Error::Config(m)) if m.contains("no API key"))
+        );
+        assert!(matches!(builder().build(), Err(Error::Config(m)) if m.contains("no account")));
+        assert!(matches!(
+            builder().company_id("a/b").build(),
+            Err(Error::Config(_))
+        ));
+        assert!(matches!(
+            builder().company_id("a").concurrency(0).build(),
+            Err(Error::Config(_))
+        ));
+        let err = Client::builder()
+            .company_id("a")
+            .api_key("bad\nkey-secret")
+            .build()
+            .unwrap_err();
+        assert!(!err.to_string().contains("secret"), "{err}");
+    }
+
+    #[test]
+    fn the_key_never_prints() {
+        let builder = builder().company_id("acme");
+        assert!(!format!("{builder:?}").contains("super-secret"));
+        let client = builder.build().unwrap();
+        let shown = format!("{client:?}");
+        assert!(
+            !shown.contains("super-secret") && shown.contains("[redacted]"),
+            "{shown}"
+        );
+    }
+
+    #[test]
+    fn retry_after_reads_seconds_and_dates() {
+        let mut headers = HeaderMap::new();
+        headers.insert("retry-after", "17".parse().unwrap());
+        assert_eq!(retry_after(&headers), Some(Duration::from_secs(17)));
+        let later = chrono::Utc::now() + chrono::Duration::seconds(90);
+        headers.insert("retry-after", later.to_rfc2822().parse().unwrap());
+        let wait = retry_after(&headers).unwrap();
+        assert!(
+            wait > Duration::from_secs(80) && wait <= Duration::from_secs(90),
+            "{wait:?}"
+        );
+        headers.insert("retry-after", "soon".parse().unwrap());
+        assert_eq!(retry_after(&headers), None);
+    }
+}

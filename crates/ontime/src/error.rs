@@ -1,0 +1,401 @@
+//! The one error type of the facade.
+
+use std::time::Duration;
+
+/// Everything that can go wrong when talking to OnTime.
+///
+/// Every variant that comes from a call names the `operation` (the client method of the raw API,
+/// such as `orders_get`). The API key never appears in any message.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// The client was configured wrongly (missing key, plain `http://` to a remote host, ...).
+    #[error("invalid client configuration: {0}")]
+    Config(String),
+    /// A value could not be turned into a request (for example an out-of-range date).
+    #[error("{operation}: the request could not be built: {message}")]
+    InvalidRequest {
+        /// The operation.
+        operation: &'static str,
+        /// What was wrong.
+        message: String,
+    },
+    /// 400: OnTime rejected the request's values.
+    #[error("{operation}: OnTime rejected the request (400){}", suffix(message))]
+    BadRequest {
+        /// The operation.
+        operation: &'static str,
+        /// The server's explanation, whatever format it came in.
+        message: Option<String>,
+    },
+    /// 401: the API key is missing, wrong or revoked.
+    #[error(
+        "{operation}: the API key is invalid or no longer exists (401){}",
+        suffix(message)
+    )]
+    Unauthorized {
+        /// The operation.
+        operation: &'static str,
+        /// The server's explanation.
+        message: Option<String>,
+    },
+    /// 403: the key is valid but lacks permission for this action or this data (for example a
+    /// key scoped to another customer).
+    #[error(
+        "{operation}: the API key lacks permission for this (403){}",
+        suffix(message)
+    )]
+    Forbidden {
+        /// The operation.
+        operation: &'static str,
+        /// The server's explanation.
+        message: Option<String>,
+    },
+    /// 404: no record has that identifier or name.
+    #[error("{operation}: not found (404){}", suffix(message))]
+    NotFound {
+        /// The operation.
+        operation: &'static str,
+        /// The server's explanation.
+        message: Option<String>,
+    },
+    /// 429: the account's daily or monthly request quota is used up.
+    #[error(
+        "{operation}: rate limited (429){}{}",
+        retry_hint(retry_after),
+        suffix(message)
+    )]
+    RateLimited {
+        /// The operation.
+        operation: &'static str,
+        /// How long the server asked to wait, when it said.
+        retry_after: Option<Duration>,
+        /// The server's explanation.
+        message: Option<String>,
+    },
+    /// Any other error status (5xx, unexpected 4xx).
+    #[error("{operation}: OnTime answered {status}{}", suffix(message))]
+    Server {
+        /// The operation.
+        operation: &'static str,
+        /// The HTTP status.
+        status: u16,
+        /// The server's explanation (JSON, text or the text of an HTML page).
+        message: Option<String>,
+        /// How long the server asked to wait, when it said (`Retry-After`).
+        retry_after: Option<Duration>,
+    },
+    /// No answer within the configured per-request timeout.
+    #[error("{operation}: no answer within {after:?}")]
+    Timeout {
+        /// The operation.
+        operation: &'static str,
+        /// The timeout that expired.
+        after: Duration,
+    },
+    /// The connection failed or broke (refused, reset, TLS, body cut off).
+    #[error("{operation}: transport error: {source}")]
+    Transport {
+        /// The operation.
+        operation: &'static str,
+        /// The underlying error (with any URL removed: URLs can carry credentials).
+        #[source]
+        source: reqwest::Error,
+    },
+    /// A successful response whose body did not decode.
+    #[error("{operation}: the response (status {status}) did not decode at `{path}`: {message}")]
+    Decode {
+        /// The operation.
+        operation: &'static str,
+        /// The HTTP status of the response.
+        status: u16,
+        /// Where decoding failed, as a path into the JSON (`Items[0].Weight`); `.` for the root.
+        path: String,
+        /// The decoder's message.
+        message: String,
+        /// True when the body ended early (a cut connection), which is worth retrying.
+        truncated: bool,
+    },
+    /// The quota guard refused to start a lookup that needs more calls than the quota has left.
+    #[error("this lookup needs {needed} calls but only {remaining} remain in the daily quota")]
+    QuotaExceeded {
+        /// Calls the lookup would make.
+        needed: u64,
+        /// Calls left, from the last `X-RateLimit-Remaining-Daily` header.
+        remaining: u64,
+    },
+}
+
+fn suffix(message: &Option<String>) -> String {
+    match message {
+        Some(m) if !m.is_empty() => format!(": {m}"),
+        _ => String::new(),
+    }
+}
+
+fn retry_hint(retry_after: &Option<Duration>) -> String {
+    retry_after
+        .map(|d| format!(", retry after {}s", d.as_secs()))
+        .unwrap_or_default()
+}
+
+impl Error {
+    /// The operation that failed, when the error comes from a call.
+    pub fn operation(&self) -> Option<&'static str> {
+        match self {
+            Error::InvalidRequest { operation, .. }
+            | Error::BadRequest { operation, .. }
+            | Error::Unauthorized { operation, .. }
+            | Error::Forbidden { operation, .. }
+            | Error::NotFound { operation, .. }
+            | Error::RateLimited { operation, .. }
+            | Error::Server { operation, .. }
+            | Error::Timeout { operation, .. }
+            | Error::Transport { operation, .. }
+            | Error::Decode { operation, .. } => Some(operation),
+            Error::Config(_) | Error::QuotaExceeded { .. } => None,
+        }
+    }
+
+    /// The HTTP status the server answered with, when there was an answer.
+    pub fn status(&self) -> Option<u16> {
+        match self {
+            Error::BadRequest { .. } => Some(400),
+            Error::Unauthorized { .. } => Some(401),
+            Error::Forbidden { .. } => Some(403),
+            Error::NotFound { .. } => Some(404),
+            Error::RateLimited { .. } => Some(429),
+            Error::Server { status, .. } | Error::Decode { status, .. } => Some(*status),
+            _ => None,
+        }
+    }
+
+    /// The server's message, when it sent one.
+    pub fn server_message(&self) -> Option<&str> {
+        match self {
+            Error::BadRequest { message, .. }
+            | Error::Unauthorized { message, .. }
+            | Error::Forbidden { message, .. }
+            | Error::NotFound { message, .. }
+            | Error::RateLimited { message, .. }
+            | Error::Server { message, .. } => message.as_deref(),
+            _ => None,
+        }
+    }
+
+    /// How long the server asked to wait before retrying, when it said.
+    pub fn retry_after(&self) -> Option<Duration> {
+        match self {
+            Error::RateLimited { retry_after, .. } | Error::Server { retry_after, .. } => {
+                *retry_after
+            }
+            _ => None,
+        }
+    }
+
+    /// Whether trying the same call again may succeed: 429, 502, 503, 504, timeouts, broken
+    /// connections and bodies cut short. Whether a call *is* retried also depends on whether it is
+    /// safe to repeat (see [`RetryPolicy`](crate::RetryPolicy)).
+    pub fn is_retryable(&self) -> bool {
+        match self {
+            Error::RateLimited { .. } | Error::Timeout { .. } | Error::Transport { .. } => true,
+            Error::Server { status, .. } => matches!(status, 502..=504),
+            Error::Decode { truncated, .. } => *truncated,
+            _ => false,
+        }
+    }
+}
+
+/// Best-effort human message from an error body in any of the forms servers use: a JSON object
+/// (`Message`, `message`, `error`, ...), a JSON string, plain text, an HTML page, or nothing.
+pub(crate) fn message_from_body(body: &[u8]) -> Option<String> {
+    const MAX: usize = 500;
+    let text = String::from_utf8_lossy(body);
+    let text = text.trim();
+    if text.is_empty() {
+        return None;
+    }
+    let message = match serde_json::from_str::<serde_json::Value>(text) {
+        Ok(serde_json::Value::String(s)) => s,
+        Ok(serde_json::Value::Object(map)) => {
+            let keys = [
+                "Message",
+                "message",
+                "error_description",
+                "error",
+                "ExceptionMessage",
+                "title",
+            ];
+            let main = keys
+                .iter()
+                .find_map(|k| map.get(*k).and_then(|v| v.as_str()));
+            let detail = map.get("MessageDetail").and_then(|v| v.as_str());
+            match (main, detail) {
+                (Some(m), Some(d)) => format!("{m} ({d})"),
+                (Some(m), None) => m.to_string(),
+                _ => text.to_string(),
+            }
+        }
+        Ok(other) => other.to_string(),
+        Err(_) if text.starts_with('<') => html_text(text),
+        Err(_) => text.to_string(),
+    };
+    let message = message.split_whitespace().collect::<Vec<_>>().join(" ");
+    if message.is_empty() {
+        return None;
+    }
+    Some(if message.chars().count() > MAX {
+        let cut: String = message.chars().take(MAX).collect();
+        format!("{cut}…")
+    } else {
+        message
+    })
+}
+
+/// The visible text of an HTML page: the `<title>` if any, else the text without tags.
+fn html_text(html: &str) -> String {
+    let lower = html.to_ascii_lowercase();
+    if let (Some(start), Some(end)) = (lower.find("<title>"), lower.find("</title>"))
+        && start + 7 <= end
+    {
+        let title = html[start + 7..end].trim();
+        if !title.is_empty() {
+            return title.to_string();
+        }
+    }
+    let mut out = String::new();
+    let mut in_tag = false;
+    for ch in html.chars() {
+        match ch {
+            '<' => {
+                in_tag = true;
+                out.push(' ');
+            }
+            '>' => in_tag = false,
+            c if !in_tag => out.push(c),
+            _ => {}
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn messages_come_out_of_every_body_format() {
+        assert_eq!(
+            message_from_body(br#"{"Message":"Bad TrackingNumber"}"#).as_deref(),
+            Some("Bad TrackingNumber")
+        );
+        assert_eq!(
+            message_from_body(br#"{"Message":"Invalid","MessageDetail":"ID is not a GUID"}"#)
+                .as_deref(),
+            Some("Invalid (ID is not a GUID)")
+        );
+        assert_eq!(
+            message_from_body(br#""Order not found""#).as_deref(),
+            Some("Order not found")
+        );
+        assert_eq!(
+            message_from_body(b"Service Unavailable\r\n").as_deref(),
+            Some("Service Unavailable")
+        );
+        assert_eq!(
+            message_from_body(
+                b"<html><head><title>502 Bad Gateway</title></head><body>x</body></html>"
+            )
+            .as_deref(),
+            Some("502 Bad Gateway")
+        );
+        assert_eq!(
+            message_from_body(b"<html><body><h1>Down</h1> for maintenance</body></html>")
+                .as_deref(),
+            Some("Down for maintenance")
+        );
+        assert_eq!(message_from_body(b"   "), None);
+        assert_eq!(
+            message_from_body(br#"{"unexpected": 1}"#).as_deref(),
+            Some(r#"{"unexpected": 1}"#)
+        );
+        let long = "x".repeat(2000);
+        assert_eq!(
+            message_from_body(long.as_bytes()).map(|m| m.chars().count()),
+            Some(501)
+        );
+    }
+
+    #[test]
+    fn retryable_errors_are_the_transient_ones() {
+        let server = |status| Error::Server {
+            operation: "orders_get",
+            status,
+            message: None,
+            retry_after: None,
+        };
+        assert!(
+            server(502).is_retryable() && server(503).is_retryable() && server(504).is_retryable()
+        );
+        assert!(!server(500).is_retryable());
+        assert!(
+            Error::RateLimited {
+                operation: "x",
+                retry_after: None,
+                message: None
+            }
+            .is_retryable()
+        );
+        assert!(
+            Error::Timeout {
+                operation: "x",
+                after: Duration::from_secs(1)
+            }
+            .is_retryable()
+        );
+        assert!(
+            !Error::Unauthorized {
+                operation: "x",
+                message: None
+            }
+            .is_retryable()
+        );
+        assert!(
+            !Error::Forbidden {
+                operation: "x",
+                message: None
+            }
+            .is_retryable()
+        );
+        let decode = |truncated| Error::Decode {
+            operation: "x",
+            status: 200,
+            path: ".".into(),
+            message: String::new(),
+            truncated,
+        };
+        assert!(decode(true).is_retryable() && !decode(false).is_retryable());
+    }
+
+    #[test]
+    fn display_names_operation_status_and_message() {
+        let e = Error::Forbidden {
+            operation: "orders_get",
+            message: Some("Key scoped to another customer".into()),
+        };
+        assert_eq!(
+            e.to_string(),
+            "orders_get: the API key lacks permission for this (403): Key scoped to another customer"
+        );
+        assert_eq!(e.status(), Some(403));
+        let e = Error::RateLimited {
+            operation: "orders_find",
+            retry_after: Some(Duration::from_secs(30)),
+            message: None,
+        };
+        assert_eq!(
+            e.to_string(),
+            "orders_find: rate limited (429), retry after 30s"
+        );
+    }
+}
