@@ -202,7 +202,9 @@ async fn modify_posts_back_every_field_including_unknown_ones() {
 
 #[tokio::test]
 async fn faults_map_to_typed_errors_whatever_the_body_format() {
-    let cases: Vec<(ResponseTemplate, fn(&Error) -> bool, Option<&str>)> = vec![
+    /// (reply, the expected error kind, the expected server message)
+    type Case = (ResponseTemplate, fn(&Error) -> bool, Option<&'static str>);
+    let cases: Vec<Case> = vec![
         (
             json_reply(401, json!({"Message": "Authorization has been denied"})),
             |e| matches!(e, Error::Unauthorized { .. }),
