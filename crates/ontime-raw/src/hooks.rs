@@ -1,7 +1,7 @@
 //! Per-client behaviour the generated code calls around every request: the API key header and an
 //! optional observer of responses (for rate-limit bookkeeping, metrics or logs).
 //!
-//! A [`Client`](crate::Client) is built with a [`Hooks`] value:
+//! A [`Client`] is built with a [`Hooks`] value:
 //!
 //! ```
 //! let hooks = ontime_raw::Hooks::new().api_key("my-key").expect("a valid header value");
@@ -41,7 +41,7 @@ pub enum Outcome<'a> {
     Transport(&'a reqwest::Error),
 }
 
-/// The inner value of every [`Client`](crate::Client): what it adds to each request.
+/// The inner value of every [`Client`]: what it adds to each request.
 #[derive(Clone, Default)]
 pub struct Hooks {
     authorization: Option<HeaderValue>,
