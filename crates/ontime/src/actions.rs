@@ -131,6 +131,29 @@ pub struct Attachment {
     pub bytes: Vec<u8>,
 }
 
+/// `Ok(None)` for a 404, the value or the error otherwise.
+pub(crate) fn found<T>(result: Result<T>) -> Result<Option<T>> {
+    match result {
+        Ok(value) => Ok(Some(value)),
+        Err(Error::NotFound { .. }) => Ok(None),
+        Err(error) => Err(error),
+    }
+}
+
+/// Sets `id` or `trackingNumber` on an order-action builder, whichever the caller gave.
+macro_rules! identify_order {
+    ($builder:expr, $id:expr, $tracking_number:expr) => {{
+        let mut builder = $builder;
+        if let Some(id) = $id {
+            builder = builder.id(id);
+        }
+        if let Some(tn) = $tracking_number {
+            builder = builder.tracking_number(tn.clone());
+        }
+        builder
+    }};
+}
+
 fn decode_base64(operation: &'static str, text: &str) -> Result<Vec<u8>> {
     BASE64.decode(text.trim()).map_err(|e| Error::Decode {
         operation,
@@ -177,13 +200,11 @@ impl Resource<Order> {
         let raw = self.client.raw();
         self.client
             .call("order_update_status", Idempotency::NonIdempotent, || {
-                let mut b = raw.order_update_status().detail(change.level.clone());
-                if let Some(id) = id {
-                    b = b.id(id);
-                }
-                if let Some(tn) = &tracking_number {
-                    b = b.tracking_number(tn.clone());
-                }
+                let mut b = identify_order!(
+                    raw.order_update_status().detail(change.level.clone()),
+                    id,
+                    &tracking_number
+                );
                 if let Some(label) = &change.label {
                     b = b.label(label.clone());
                 }
@@ -215,18 +236,15 @@ impl Resource<Order> {
         let raw = self.client.raw();
         self.client
             .call("order_cod_requirement", Idempotency::Idempotent, || {
-                let mut b = raw
-                    .order_cod_requirement()
-                    .amount_to_collect(amount)
-                    .require_collection_cod(at_collection)
-                    .require_delivery_cod(at_delivery);
-                if let Some(id) = id {
-                    b = b.id(id);
-                }
-                if let Some(tn) = &tracking_number {
-                    b = b.tracking_number(tn.clone());
-                }
-                b.send()
+                identify_order!(
+                    raw.order_cod_requirement()
+                        .amount_to_collect(amount)
+                        .require_collection_cod(at_collection)
+                        .require_delivery_cod(at_delivery),
+                    id,
+                    &tracking_number
+                )
+                .send()
             })
             .await
     }
@@ -245,17 +263,14 @@ impl Resource<Order> {
                 "order_signature_requirement",
                 Idempotency::Idempotent,
                 || {
-                    let mut b = raw
-                        .order_signature_requirement()
-                        .require_collection_signature(at_collection)
-                        .require_delivery_signature(at_delivery);
-                    if let Some(id) = id {
-                        b = b.id(id);
-                    }
-                    if let Some(tn) = &tracking_number {
-                        b = b.tracking_number(tn.clone());
-                    }
-                    b.send()
+                    identify_order!(
+                        raw.order_signature_requirement()
+                            .require_collection_signature(at_collection)
+                            .require_delivery_signature(at_delivery),
+                        id,
+                        &tracking_number
+                    )
+                    .send()
                 },
             )
             .await
@@ -332,14 +347,12 @@ impl Resource<Order> {
         let encoded = self
             .client
             .call("order_signature", Idempotency::Idempotent, || {
-                let mut b = raw.order_signature().signature_type(which.clone());
-                if let Some(id) = id {
-                    b = b.id(id);
-                }
-                if let Some(tn) = &tracking_number {
-                    b = b.tracking_number(tn.clone());
-                }
-                b.send()
+                identify_order!(
+                    raw.order_signature().signature_type(which.clone()),
+                    id,
+                    &tracking_number
+                )
+                .send()
             })
             .await?;
         encoded
@@ -487,11 +500,7 @@ impl Resource<types::User> {
                 raw.user_position_latest().user_id(user.as_uuid()).send()
             })
             .await;
-        match result {
-            Ok(position) => Ok(Some(position)),
-            Err(Error::NotFound { .. }) => Ok(None),
-            Err(error) => Err(error),
-        }
+        found(result)
     }
 
     /// Reports a position. Not retried automatically: a repeat would record it twice.
@@ -562,11 +571,7 @@ impl Resource<PriceSet> {
                 raw.price_sets_by_name().name(name).send()
             })
             .await;
-        match result {
-            Ok(set) => Ok(Some(set)),
-            Err(Error::NotFound { .. }) => Ok(None),
-            Err(error) => Err(error),
-        }
+        found(result)
     }
 }
 
@@ -580,11 +585,7 @@ impl Resource<PriceModifier> {
                 raw.price_modifiers_by_name().name(name).send()
             })
             .await;
-        match result {
-            Ok(modifier) => Ok(Some(modifier)),
-            Err(Error::NotFound { .. }) => Ok(None),
-            Err(error) => Err(error),
-        }
+        found(result)
     }
 }
 

@@ -17,7 +17,7 @@ use crate::filters::{
 };
 use crate::ids::*;
 use crate::retry::Idempotency;
-use crate::{Client, Error, Result};
+use crate::{Client, Result};
 
 pub(crate) type RawResult<T> = std::result::Result<ResponseValue<T>, ontime_raw::Error<Fault>>;
 
@@ -202,11 +202,7 @@ impl<R: Fetch> Resource<R> {
 
     /// Fetches one record by identifier; `None` when there is none.
     pub async fn try_get(&self, id: R::Id) -> Result<Option<R>> {
-        match self.get(id).await {
-            Ok(record) => Ok(Some(record)),
-            Err(Error::NotFound { .. }) => Ok(None),
-            Err(error) => Err(error),
-        }
+        crate::actions::found(self.get(id).await)
     }
 
     /// Fetches many records concurrently (up to the client's limit), in the order given.
