@@ -1,0 +1,188 @@
+//! API keys as OnTime has them: a scope (the whole account or one customer) and per-record-type
+//! permissions.
+
+use uuid::Uuid;
+
+/// The record types a key's permissions are granted or denied for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum RecordKind {
+    /// Contacts.
+    Contact,
+    /// Customers.
+    Customer,
+    /// Departments.
+    Department,
+    /// File attachments of orders.
+    FileAttachment,
+    /// Invoices.
+    Invoice,
+    /// Order items.
+    Item,
+    /// Locations.
+    Location,
+    /// Orders (and the order actions: status, COD, signatures, reports, prices).
+    Order,
+    /// Payments.
+    Payment,
+    /// Price modifiers.
+    PriceModifier,
+    /// Price sets.
+    PriceSet,
+    /// Status changes.
+    Status,
+    /// Users (and their availability and positions).
+    User,
+    /// Miscellaneous user compensations.
+    UserMiscCompensation,
+    /// User sessions.
+    UserSession,
+    /// Vehicles.
+    Vehicle,
+    /// Zones.
+    Zone,
+}
+
+impl RecordKind {
+    /// The plural name used in fault messages.
+    pub fn plural(self) -> &'static str {
+        match self {
+            Self::Contact => "Contacts",
+            Self::Customer => "Customers",
+            Self::Department => "Departments",
+            Self::FileAttachment => "FileAttachments",
+            Self::Invoice => "Invoices",
+            Self::Item => "Items",
+            Self::Location => "Locations",
+            Self::Order => "Orders",
+            Self::Payment => "Payments",
+            Self::PriceModifier => "PriceModifiers",
+            Self::PriceSet => "PriceSets",
+            Self::Status => "Statuses",
+            Self::User => "Users",
+            Self::UserMiscCompensation => "UserMiscCompensations",
+            Self::UserSession => "UserSessions",
+            Self::Vehicle => "Vehicles",
+            Self::Zone => "Zones",
+        }
+    }
+
+    /// Whether a key scoped to one customer may touch this kind at all. Staff and account
+    /// configuration data (users, vehicles, sessions, compensations, zones, billing) is not
+    /// visible to customer keys; shared reference data (locations, price sets and modifiers) is
+    /// readable.
+    pub(crate) fn scoped_access(self, access: Access) -> bool {
+        match self {
+            Self::Order
+            | Self::Item
+            | Self::FileAttachment
+            | Self::Status
+            | Self::Contact
+            | Self::Department
+            | Self::Customer
+            | Self::Location => true,
+            Self::Invoice | Self::Payment | Self::Zone | Self::PriceSet | Self::PriceModifier => {
+                access == Access::Read
+            }
+            Self::User | Self::UserMiscCompensation | Self::UserSession | Self::Vehicle => false,
+        }
+    }
+}
+
+/// Whether an operation reads or writes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Access {
+    /// Reads records (finders, gets, reports, authenticate).
+    Read,
+    /// Creates or changes records.
+    Write,
+}
+
+/// What a new API key may do; see [`RunningMock::add_key`](crate::RunningMock::add_key).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct KeySpec {
+    /// The key's value; `None` generates a GUID-shaped key.
+    pub key: Option<String>,
+    /// Restrict the key to one customer's data (`None`: the whole account).
+    pub customer: Option<Uuid>,
+    /// Record types this key is denied (403).
+    pub deny: Vec<RecordKind>,
+    /// Deny every write (403 on posts and order actions that change data).
+    pub read_only: bool,
+    /// Daily quota of this key (`None`: the server's default).
+    pub daily_quota: Option<u64>,
+    /// Monthly quota of this key (`None`: the server's default).
+    pub monthly_quota: Option<u64>,
+}
+
+impl KeySpec {
+    /// A full-access key.
+    pub fn full() -> Self {
+        Self::default()
+    }
+
+    /// A key scoped to `customer`.
+    pub fn customer(customer: Uuid) -> Self {
+        Self {
+            customer: Some(customer),
+            ..Self::default()
+        }
+    }
+
+    /// Uses `key` as the key's value.
+    pub fn with_key(mut self, key: impl Into<String>) -> Self {
+        self.key = Some(key.into());
+        self
+    }
+
+    /// Denies `kind`.
+    pub fn deny(mut self, kind: RecordKind) -> Self {
+        self.deny.push(kind);
+        self
+    }
+
+    /// Denies all writes.
+    pub fn read_only(mut self) -> Self {
+        self.read_only = true;
+        self
+    }
+
+    /// Gives the key its own daily quota.
+    pub fn daily_quota(mut self, quota: u64) -> Self {
+        self.daily_quota = Some(quota);
+        self
+    }
+
+    /// Gives the key its own monthly quota.
+    pub fn monthly_quota(mut self, quota: u64) -> Self {
+        self.monthly_quota = Some(quota);
+        self
+    }
+
+    /// Why this key may not do `access` on `kind`, if it may not.
+    pub(crate) fn check(&self, kind: RecordKind, access: Access) -> Result<(), String> {
+        if self.deny.contains(&kind) {
+            return Err(format!(
+                "The API key does not have permission to access {}.",
+                kind.plural()
+            ));
+        }
+        if self.read_only && access == Access::Write {
+            return Err(format!(
+                "The API key does not have permission to modify {}.",
+                kind.plural()
+            ));
+        }
+        if self.customer.is_some() && !kind.scoped_access(access) {
+            return Err(format!(
+                "The API key is restricted to a single customer and cannot {} {}.",
+                if access == Access::Read {
+                    "access"
+                } else {
+                    "modify"
+                },
+                kind.plural()
+            ));
+        }
+        Ok(())
+    }
+}

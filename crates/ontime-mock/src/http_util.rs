@@ -1,0 +1,259 @@
+//! Query strings, faults and response bodies the way the OnTime (ASP.NET Web API) service does
+//! them.
+
+use bytes::Bytes;
+use chrono::NaiveDateTime;
+use ontime_raw::lenient::OnTimeDateTime;
+use serde::Serialize;
+use uuid::Uuid;
+
+/// Decodes `%XX` escapes (invalid escapes are kept as written) and, in query strings, `+`.
+fn decode(s: &str, plus_is_space: bool) -> String {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'%' if i + 2 < bytes.len() => {
+                let hex = |b: u8| (b as char).to_digit(16);
+                match (hex(bytes[i + 1]), hex(bytes[i + 2])) {
+                    (Some(h), Some(l)) => {
+                        out.push((h * 16 + l) as u8);
+                        i += 3;
+                        continue;
+                    }
+                    _ => out.push(b'%'),
+                }
+            }
+            b'+' if plus_is_space => out.push(b' '),
+            b => out.push(b),
+        }
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// Decodes a path segment.
+pub(crate) fn percent_decode(s: &str) -> String {
+    decode(s, false)
+}
+
+/// A fault: status and the `{"Message": ..., "MessageDetail": ...}` body.
+#[derive(Clone, Debug, PartialEq)]
+pub(crate) struct ApiError {
+    pub status: u16,
+    pub message: String,
+    pub detail: Option<String>,
+}
+
+impl ApiError {
+    pub(crate) fn new(status: u16, message: impl Into<String>) -> Self {
+        Self {
+            status,
+            message: message.into(),
+            detail: None,
+        }
+    }
+
+    pub(crate) fn bad_request(detail: impl Into<String>) -> Self {
+        Self {
+            status: 400,
+            message: "The request is invalid.".to_owned(),
+            detail: Some(detail.into()),
+        }
+    }
+
+    pub(crate) fn not_found(what: &str, id: impl std::fmt::Display) -> Self {
+        Self::new(404, format!("{what} {id} was not found."))
+    }
+
+    pub(crate) fn forbidden(message: impl Into<String>) -> Self {
+        Self::new(403, message)
+    }
+
+    pub(crate) fn body(&self) -> Bytes {
+        #[derive(Serialize)]
+        struct Fault<'a> {
+            #[serde(rename = "Message")]
+            message: &'a str,
+            #[serde(rename = "MessageDetail", skip_serializing_if = "Option::is_none")]
+            detail: Option<&'a str>,
+        }
+        Bytes::from(
+            serde_json::to_vec(&Fault {
+                message: &self.message,
+                detail: self.detail.as_deref(),
+            })
+            .unwrap_or_default(),
+        )
+    }
+}
+
+/// A parsed query string: names compare case-insensitively (as ASP.NET binds them), the first
+/// value of a repeated name wins, and an empty value counts as absent.
+#[derive(Debug, Default)]
+pub(crate) struct Query {
+    pairs: Vec<(String, String)>,
+}
+
+impl Query {
+    pub(crate) fn parse(raw: Option<&str>) -> Self {
+        let pairs = raw
+            .unwrap_or_default()
+            .split('&')
+            .filter(|p| !p.is_empty())
+            .map(|p| match p.split_once('=') {
+                Some((k, v)) => (decode(k, true), decode(v, true)),
+                None => (decode(p, true), String::new()),
+            })
+            .collect();
+        Self { pairs }
+    }
+
+    /// The value of `name`, if present and not empty.
+    pub(crate) fn str(&self, name: &str) -> Option<&str> {
+        self.pairs
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+            .filter(|v| !v.is_empty())
+    }
+
+    pub(crate) fn uuid(&self, name: &str) -> Result<Option<Uuid>, ApiError> {
+        self.str(name)
+            .map(|v| {
+                parse_guid(v).ok_or_else(|| {
+                    ApiError::bad_request(format!("The value '{v}' is not valid for {name}."))
+                })
+            })
+            .transpose()
+    }
+
+    pub(crate) fn date(&self, name: &str) -> Result<Option<NaiveDateTime>, ApiError> {
+        self.str(name)
+            .map(|v| {
+                v.parse::<OnTimeDateTime>()
+                    .map(|d| d.naive_local())
+                    .map_err(|e| {
+                        ApiError::bad_request(format!(
+                            "The value '{v}' is not valid for {name}: {e}."
+                        ))
+                    })
+            })
+            .transpose()
+    }
+
+    pub(crate) fn bool(&self, name: &str) -> Result<Option<bool>, ApiError> {
+        self.str(name)
+            .map(|v| match v.to_ascii_lowercase().as_str() {
+                "true" => Ok(true),
+                "false" => Ok(false),
+                _ => Err(ApiError::bad_request(format!(
+                    "The value '{v}' is not valid for {name}."
+                ))),
+            })
+            .transpose()
+    }
+
+    pub(crate) fn f64(&self, name: &str) -> Result<Option<f64>, ApiError> {
+        self.str(name)
+            .map(|v| {
+                v.parse::<f64>()
+                    .ok()
+                    .filter(|f| f.is_finite())
+                    .ok_or_else(|| {
+                        ApiError::bad_request(format!("The value '{v}' is not valid for {name}."))
+                    })
+            })
+            .transpose()
+    }
+
+    /// A lenient enum value: a known name (any case) or an integer code. Unknown names are a
+    /// binding error (400); unknown integer codes pass through, as .NET casts them.
+    pub(crate) fn enumeration<T>(&self, name: &str) -> Result<Option<T>, ApiError>
+    where
+        T: std::str::FromStr + LenientEnum,
+    {
+        self.str(name)
+            .map(|v| match v.parse::<T>() {
+                Ok(e) if !e.is_unknown_name() => Ok(e),
+                _ => Err(ApiError::bad_request(format!(
+                    "The value '{v}' is not valid for {name}."
+                ))),
+            })
+            .transpose()
+    }
+}
+
+/// The lenient enums of `ontime-raw`, as far as query binding needs them.
+pub(crate) trait LenientEnum {
+    fn is_unknown_name(&self) -> bool;
+}
+
+macro_rules! lenient_enum_impl {
+    ($($t:ident),*) => {$(
+        impl LenientEnum for ontime_raw::lenient::$t {
+            fn is_unknown_name(&self) -> bool {
+                matches!(self, Self::Unknown(ontime_raw::lenient::UnknownEnumValue::Name(_)))
+            }
+        }
+    )*};
+}
+lenient_enum_impl!(StatusLevel, SignatureType);
+
+/// Parses a GUID in the forms .NET accepts (`D`, `N`, `B`, `P`).
+pub(crate) fn parse_guid(s: &str) -> Option<Uuid> {
+    let s = s.trim();
+    let inner = s
+        .strip_prefix('{')
+        .and_then(|s| s.strip_suffix('}'))
+        .or_else(|| s.strip_prefix('(').and_then(|s| s.strip_suffix(')')))
+        .unwrap_or(s);
+    if inner.len() != 36 && inner.len() != 32 {
+        return None;
+    }
+    Uuid::parse_str(inner).ok()
+}
+
+/// A successful response body.
+pub(crate) enum Reply {
+    /// JSON with this status.
+    Json(u16, Bytes),
+    /// Other bytes with a content type.
+    Bytes(u16, &'static str, Bytes),
+}
+
+impl Reply {
+    pub(crate) fn json<T: Serialize + ?Sized>(status: u16, value: &T) -> Result<Self, ApiError> {
+        serde_json::to_vec(value)
+            .map(|v| Self::Json(status, Bytes::from(v)))
+            .map_err(|e| ApiError::new(500, format!("An error has occurred: {e}")))
+    }
+
+    pub(crate) fn ok<T: Serialize + ?Sized>(value: &T) -> Result<Self, ApiError> {
+        Self::json(200, value)
+    }
+
+    pub(crate) fn created<T: Serialize + ?Sized>(value: &T) -> Result<Self, ApiError> {
+        Self::json(201, value)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn query_parsing() {
+        let q = Query::parse(Some(
+            "customerName=Vesigo%20Studios&City=Dallas+TX&empty=&x",
+        ));
+        assert_eq!(q.str("customername"), Some("Vesigo Studios"));
+        assert_eq!(q.str("city"), Some("Dallas TX"));
+        assert_eq!(q.str("empty"), None);
+        assert_eq!(q.str("x"), None);
+        assert_eq!(percent_decode("Rush%20Delivery%zz%2"), "Rush Delivery%zz%2");
+        assert!(Query::parse(Some("id=nope")).uuid("id").is_err());
+        assert!(parse_guid("{6f9619ff-8b86-d011-b42d-00c04fc964ff}").is_some());
+    }
+}

@@ -1,0 +1,88 @@
+//! The request log tests read to assert what a client sent and how often.
+
+use std::collections::VecDeque;
+
+use chrono::NaiveDateTime;
+
+/// One request the simulator received.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LoggedRequest {
+    /// Position in arrival order, from 0 (keeps counting when the log is cleared).
+    pub seq: u64,
+    /// HTTP method.
+    pub method: String,
+    /// The path as sent (still percent-encoded).
+    pub path: String,
+    /// The query string, if any.
+    pub query: Option<String>,
+    /// The body as text (lossy UTF-8), if there was one.
+    pub body: Option<String>,
+    /// The status answered; 0 when the connection was dropped by a fault.
+    pub status: u16,
+    /// The spec's `operationId`, or `"unknown"` for paths the spec does not have.
+    pub operation: &'static str,
+    /// The `Authorization` key sent (without a `Bearer` prefix), if any.
+    pub key: Option<String>,
+    /// The injected fault, if one applied.
+    pub fault: Option<&'static str>,
+    /// When it arrived, by the mock clock.
+    pub at: NaiveDateTime,
+}
+
+impl LoggedRequest {
+    /// Whether the request was a write (POST or DELETE).
+    pub fn is_write(&self) -> bool {
+        self.method == "POST" || self.method == "DELETE"
+    }
+
+    /// The body parsed as JSON.
+    pub fn body_json(&self) -> Option<serde_json::Value> {
+        self.body
+            .as_deref()
+            .and_then(|b| serde_json::from_str(b).ok())
+    }
+
+    /// The value of a query parameter (case-insensitive name, decoded).
+    pub fn query_param(&self, name: &str) -> Option<String> {
+        let q = crate::http_util::Query::parse(self.query.as_deref());
+        q.str(name).map(str::to_owned)
+    }
+}
+
+/// A bounded log: the most recent `capacity` requests.
+#[derive(Debug)]
+pub(crate) struct RequestLog {
+    entries: VecDeque<LoggedRequest>,
+    capacity: usize,
+    next_seq: u64,
+}
+
+impl RequestLog {
+    pub(crate) fn new(capacity: usize) -> Self {
+        Self {
+            entries: VecDeque::new(),
+            capacity,
+            next_seq: 0,
+        }
+    }
+
+    pub(crate) fn push(&mut self, mut entry: LoggedRequest) {
+        entry.seq = self.next_seq;
+        self.next_seq += 1;
+        if self.capacity == 0 {
+            return;
+        }
+        if self.entries.len() >= self.capacity {
+            self.entries.pop_front();
+        }
+        self.entries.push_back(entry);
+    }
+
+    pub(crate) fn snapshot(&self) -> Vec<LoggedRequest> {
+        self.entries.iter().cloned().collect()
+    }
+
+    pub(crate) fn clear(&mut self) {
+        self.entries.clear();
+    }
+}

@@ -1,0 +1,554 @@
+//! The HTTP side: an axum router whose fallback dispatches the spec's operations, served by a
+//! hyper connection loop (so that a fault can drop a connection without answering).
+
+use std::collections::HashMap;
+use std::convert::Infallible;
+use std::panic::AssertUnwindSafe;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{
+    Arc, Mutex, MutexGuard, OnceLock, PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard,
+};
+use std::time::Duration;
+
+use axum::Router;
+use axum::body::Body;
+use axum::extract::{Request, State};
+use axum::response::Response;
+use axum::routing::get;
+use bytes::Bytes;
+use http::{HeaderValue, StatusCode, header};
+use http_body_util::BodyExt;
+use hyper_util::rt::TokioIo;
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+use tower::ServiceExt;
+
+use crate::auth::KeySpec;
+use crate::clock::MockClock;
+use crate::faults::{FaultEngine, FaultKind};
+use crate::handlers::Ctx;
+use crate::http_util::{ApiError, Query, Reply};
+use crate::log::{LoggedRequest, RequestLog};
+use crate::ops;
+use crate::quota::{QuotaUsage, Quotas};
+use crate::store::Store;
+
+/// The largest request body accepted (attachments travel base64-encoded in JSON).
+const MAX_BODY: usize = 64 * 1024 * 1024;
+
+/// State shared by all connections and the [`RunningMock`](crate::RunningMock) handle.
+pub(crate) struct Shared {
+    pub store: RwLock<Store>,
+    pub keys: RwLock<HashMap<String, KeySpec>>,
+    pub quotas: Mutex<Quotas>,
+    pub faults: Mutex<FaultEngine>,
+    pub faults_active: AtomicBool,
+    pub log: Mutex<RequestLog>,
+    pub clock: MockClock,
+    pub company: String,
+    pub daily_quota: u64,
+    pub monthly_quota: u64,
+    pub spec: OnceLock<Bytes>,
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+impl Shared {
+    pub(crate) fn read(&self) -> RwLockReadGuard<'_, Store> {
+        self.store.read().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    pub(crate) fn write(&self) -> RwLockWriteGuard<'_, Store> {
+        self.store.write().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    pub(crate) fn keys(&self) -> RwLockReadGuard<'_, HashMap<String, KeySpec>> {
+        self.keys.read().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    pub(crate) fn keys_mut(&self) -> std::sync::RwLockWriteGuard<'_, HashMap<String, KeySpec>> {
+        self.keys.write().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    pub(crate) fn quotas(&self) -> MutexGuard<'_, Quotas> {
+        lock(&self.quotas)
+    }
+
+    pub(crate) fn faults(&self) -> MutexGuard<'_, FaultEngine> {
+        lock(&self.faults)
+    }
+
+    pub(crate) fn request_log(&self) -> MutexGuard<'_, RequestLog> {
+        lock(&self.log)
+    }
+
+    pub(crate) fn limits(&self, spec: &KeySpec) -> (u64, u64) {
+        (
+            spec.daily_quota.unwrap_or(self.daily_quota),
+            spec.monthly_quota.unwrap_or(self.monthly_quota),
+        )
+    }
+}
+
+/// Marks a response whose connection must be closed without answering.
+#[derive(Clone, Copy, Debug)]
+struct DropConnection;
+
+/// The error the connection service returns to make hyper close the connection.
+#[derive(Debug)]
+pub(crate) struct Dropped;
+
+impl std::fmt::Display for Dropped {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("connection dropped by an injected fault")
+    }
+}
+
+impl std::error::Error for Dropped {}
+
+pub(crate) fn router(shared: Arc<Shared>) -> Router {
+    Router::new()
+        .route("/openapi.json", get(spec))
+        .fallback(dispatch)
+        .with_state(shared)
+}
+
+async fn spec(State(shared): State<Arc<Shared>>) -> Response {
+    let body = shared.spec.get().cloned().unwrap_or_default();
+    let mut resp = Response::new(Body::from(body));
+    resp.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json; charset=utf-8"),
+    );
+    resp
+}
+
+fn json_response(status: u16, body: Bytes) -> Response {
+    let mut resp = Response::new(Body::from(body));
+    *resp.status_mut() = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    resp.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json; charset=utf-8"),
+    );
+    resp
+}
+
+fn fault_response(e: &ApiError) -> Response {
+    json_response(e.status, e.body())
+}
+
+fn add_quota_headers(resp: &mut Response, usage: &QuotaUsage) {
+    for (name, value) in usage.headers() {
+        if let Ok(v) = HeaderValue::from_str(&value) {
+            resp.headers_mut().insert(name, v);
+        }
+    }
+}
+
+/// The key sent in `Authorization` (raw, or after `Bearer`).
+fn key_of(req: &Request) -> Option<String> {
+    let raw = req
+        .headers()
+        .get(header::AUTHORIZATION)?
+        .to_str()
+        .ok()?
+        .trim();
+    let key = match raw.split_once(' ') {
+        Some((scheme, rest)) if scheme.eq_ignore_ascii_case("bearer") => rest.trim(),
+        _ => raw,
+    };
+    (!key.is_empty()).then(|| key.to_owned())
+}
+
+/// The answer of a failing fault.
+fn failing_fault(kind: &FaultKind) -> Response {
+    let mut resp = match kind {
+        FaultKind::Status {
+            status,
+            retry_after,
+        } => {
+            let message = match status {
+                429 => "Too many requests.",
+                502 => "Bad gateway.",
+                503 => "The service is unavailable.",
+                _ => "An error has occurred.",
+            };
+            let mut r = fault_response(&ApiError::new(*status, message));
+            if let Some(secs) = retry_after
+                && let Ok(v) = HeaderValue::from_str(&secs.to_string())
+            {
+                r.headers_mut().insert(header::RETRY_AFTER, v);
+            }
+            r
+        }
+        FaultKind::PlainTextError { status } => {
+            let mut r = Response::new(Body::from(format!(
+                "{} {}",
+                status,
+                StatusCode::from_u16(*status)
+                    .ok()
+                    .and_then(|s| s.canonical_reason())
+                    .unwrap_or("Error")
+            )));
+            *r.status_mut() =
+                StatusCode::from_u16(*status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+            r.headers_mut().insert(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("text/plain; charset=utf-8"),
+            );
+            r
+        }
+        FaultKind::HtmlError { status } => {
+            let reason = StatusCode::from_u16(*status)
+                .ok()
+                .and_then(|s| s.canonical_reason())
+                .unwrap_or("Error");
+            let html = format!(
+                "<!DOCTYPE html>\r\n<html><head><title>{status} - {reason}</title></head>\
+                 <body><h1>Server Error</h1><h2>{status} - {reason}</h2>\
+                 <p>The web server could not complete the request.</p></body></html>\r\n"
+            );
+            let mut r = Response::new(Body::from(html));
+            *r.status_mut() =
+                StatusCode::from_u16(*status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+            r.headers_mut().insert(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("text/html; charset=utf-8"),
+            );
+            r
+        }
+        FaultKind::EmptyBody { status } => {
+            let mut r = Response::new(Body::empty());
+            *r.status_mut() =
+                StatusCode::from_u16(*status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+            r.headers_mut()
+                .insert(header::CONTENT_LENGTH, HeaderValue::from_static("0"));
+            r
+        }
+        _ => {
+            let mut r = Response::new(Body::empty());
+            r.extensions_mut().insert(DropConnection);
+            r
+        }
+    };
+    if matches!(kind, FaultKind::DropConnection) {
+        resp.extensions_mut().insert(DropConnection);
+    }
+    resp
+}
+
+/// Damages or slows a response body after the operation ran.
+fn damage(kind: &FaultKind, mut resp: Response, body: Bytes) -> Response {
+    match kind {
+        FaultKind::TruncatedBody => {
+            let half = body.slice(..body.len() / 2);
+            let full = body.len();
+            let stream = futures::stream::iter(vec![
+                Ok::<Bytes, std::io::Error>(half),
+                Err(std::io::Error::new(
+                    std::io::ErrorKind::ConnectionAborted,
+                    "body truncated by an injected fault",
+                )),
+            ]);
+            *resp.body_mut() = Body::from_stream(stream);
+            if let Ok(v) = HeaderValue::from_str(&full.to_string()) {
+                resp.headers_mut().insert(header::CONTENT_LENGTH, v);
+            }
+        }
+        FaultKind::MalformedJson => {
+            let mut bad = body.slice(..body.len() / 2).to_vec();
+            bad.extend_from_slice(b"\x00}{\"Message\": ");
+            resp.headers_mut().remove(header::CONTENT_LENGTH);
+            *resp.body_mut() = Body::from(bad);
+        }
+        FaultKind::SlowBody { chunk_delay } => {
+            let chunk = (body.len() / 8).max(64);
+            let chunks: Vec<Bytes> = (0..body.len())
+                .step_by(chunk)
+                .map(|i| body.slice(i..(i + chunk).min(body.len())))
+                .collect();
+            let delay = *chunk_delay;
+            let stream = futures::stream::unfold(
+                (chunks.into_iter(), true),
+                move |(mut it, first)| async move {
+                    let next = it.next()?;
+                    if !first {
+                        tokio::time::sleep(delay).await;
+                    }
+                    Some((Ok::<Bytes, std::io::Error>(next), (it, false)))
+                },
+            );
+            if let Ok(v) = HeaderValue::from_str(&body.len().to_string()) {
+                resp.headers_mut().insert(header::CONTENT_LENGTH, v);
+            }
+            *resp.body_mut() = Body::from_stream(stream);
+        }
+        _ => *resp.body_mut() = Body::from(body),
+    }
+    resp
+}
+
+struct Logged {
+    method: String,
+    path: String,
+    query: Option<String>,
+    body: Option<String>,
+    operation: &'static str,
+    key: Option<String>,
+}
+
+fn log(shared: &Shared, l: Logged, status: u16, fault: Option<&'static str>) {
+    let at = shared.clock.now();
+    shared.request_log().push(LoggedRequest {
+        seq: 0,
+        method: l.method,
+        path: l.path,
+        query: l.query,
+        body: l.body,
+        status,
+        operation: l.operation,
+        key: l.key,
+        fault,
+        at,
+    });
+}
+
+/// Handles every request under `/sites/{company}/api/`.
+async fn dispatch(State(shared): State<Arc<Shared>>, req: Request) -> Response {
+    let method = req.method().as_str().to_owned();
+    let path = req.uri().path().to_owned();
+    let raw_query = req.uri().query().map(str::to_owned);
+    let key = key_of(&req);
+
+    // /sites/{company}/api/...
+    let mut api_path: Option<String> = None;
+    if let Some(rest) = path.strip_prefix("/sites/")
+        && let Some((company, tail)) = rest.split_once('/')
+        && crate::http_util::percent_decode(company).eq_ignore_ascii_case(&shared.company)
+        && (tail.starts_with("api/") || tail.eq_ignore_ascii_case("api"))
+    {
+        api_path = Some(format!("/{tail}"));
+    }
+    let routed = api_path.as_deref().map(|p| {
+        let rel = p.trim_start_matches("/api").trim_start_matches('/');
+        let rel = rel.strip_suffix('/').unwrap_or(rel);
+        ops::route(&method, rel)
+    });
+    let op = match &routed {
+        Some(Ok(Some((op, _)))) => Some(*op),
+        _ => None,
+    };
+
+    let body = match Limited::collect(req.into_body()).await {
+        Ok(b) => b,
+        Err(e) => {
+            let resp = fault_response(&ApiError::bad_request(e));
+            log(
+                &shared,
+                Logged {
+                    method,
+                    path,
+                    query: raw_query,
+                    body: None,
+                    operation: op.map_or("unknown", |o| o.id),
+                    key,
+                },
+                400,
+                None,
+            );
+            return resp;
+        }
+    };
+    let logged = Logged {
+        method: method.clone(),
+        path: path.clone(),
+        query: raw_query.clone(),
+        body: (!body.is_empty()).then(|| String::from_utf8_lossy(&body).into_owned()),
+        operation: op.map_or("unknown", |o| o.id),
+        key: key.clone(),
+    };
+
+    // Faults.
+    let chosen = if shared.faults_active.load(Ordering::Relaxed) {
+        shared
+            .faults()
+            .choose(op.map(|o| o.id), &method, &path, api_path.as_deref())
+    } else {
+        Default::default()
+    };
+    if !chosen.delay.is_zero() {
+        tokio::time::sleep(chosen.delay).await;
+    }
+    let key_spec = key.as_ref().and_then(|k| shared.keys().get(k).cloned());
+    if let Some(kind) = chosen.fault.as_ref().filter(|k| k.fails_request()) {
+        let mut resp = failing_fault(kind);
+        if let (Some(k), Some(spec)) = (&key, &key_spec) {
+            let (d, m) = shared.limits(spec);
+            let usage = shared.quotas().peek(k, d, m, shared.clock.now_utc());
+            add_quota_headers(&mut resp, &usage);
+        }
+        let status = if resp.extensions().get::<DropConnection>().is_some() {
+            0
+        } else {
+            resp.status().as_u16()
+        };
+        log(&shared, logged, status, Some(kind.name()));
+        return resp;
+    }
+    let fault_name = chosen.fault.as_ref().map(FaultKind::name);
+
+    // Route.
+    let (op, params) = match routed {
+        Some(Ok(Some((op, params)))) => (op, params),
+        Some(Err(allowed)) => {
+            let mut resp = fault_response(&ApiError::new(
+                405,
+                format!("The requested resource does not support http method '{method}'."),
+            ));
+            if let Ok(v) = HeaderValue::from_str(&allowed.join(", ")) {
+                resp.headers_mut().insert(header::ALLOW, v);
+            }
+            log(&shared, logged, 405, fault_name);
+            return resp;
+        }
+        _ => {
+            let resp = fault_response(&ApiError::new(
+                404,
+                format!("No HTTP resource was found that matches the request URI '{path}'."),
+            ));
+            log(&shared, logged, 404, fault_name);
+            return resp;
+        }
+    };
+
+    // Authentication, quota, permission.
+    let (Some(key), Some(spec)) = (key, key_spec) else {
+        let resp = fault_response(&ApiError::new(
+            401,
+            "Authorization has been denied for this request.",
+        ));
+        log(&shared, logged, 401, fault_name);
+        return resp;
+    };
+    let (daily, monthly) = shared.limits(&spec);
+    let now_utc = shared.clock.now_utc();
+    let taken = shared.quotas().take(&key, daily, monthly, now_utc);
+    let usage = match taken {
+        Ok(u) => u,
+        Err(u) => {
+            let mut resp = fault_response(&ApiError::new(
+                429,
+                "The API request quota has been exceeded. Try again after the quota resets.",
+            ));
+            add_quota_headers(&mut resp, &u);
+            if let Ok(v) = HeaderValue::from_str(&u.retry_after(now_utc).to_string()) {
+                resp.headers_mut().insert(header::RETRY_AFTER, v);
+            }
+            log(&shared, logged, 429, fault_name);
+            return resp;
+        }
+    };
+    if let Err(message) = spec.check(op.kind, op.access) {
+        let mut resp = fault_response(&ApiError::forbidden(message));
+        add_quota_headers(&mut resp, &usage);
+        log(&shared, logged, 403, fault_name);
+        return resp;
+    }
+
+    let ctx = Ctx {
+        key: spec,
+        now: crate::clock::whole_seconds(shared.clock.now()),
+        query: Query::parse(raw_query.as_deref()),
+        body,
+        params,
+    };
+    let result = std::panic::catch_unwind(AssertUnwindSafe(|| (op.handler)(&shared, &ctx)))
+        .unwrap_or_else(|_| Err(ApiError::new(500, "An error has occurred.")));
+    let (mut resp, body) = match result {
+        Ok(Reply::Json(status, body)) => (json_response(status, Bytes::new()), body),
+        Ok(Reply::Bytes(status, content_type, body)) => {
+            let mut r = json_response(status, Bytes::new());
+            r.headers_mut()
+                .insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+            (r, body)
+        }
+        Err(e) => (json_response(e.status, Bytes::new()), e.body()),
+    };
+    add_quota_headers(&mut resp, &usage);
+    let status = resp.status().as_u16();
+    let resp = match &chosen.fault {
+        Some(kind) => damage(kind, resp, body),
+        None => {
+            let mut resp = resp;
+            *resp.body_mut() = Body::from(body);
+            resp
+        }
+    };
+    log(&shared, logged, status, fault_name);
+    resp
+}
+
+/// Reads a body up to [`MAX_BODY`].
+struct Limited;
+
+impl Limited {
+    async fn collect(body: Body) -> Result<Bytes, String> {
+        let limited = http_body_util::Limited::new(body, MAX_BODY);
+        match limited.collect().await {
+            Ok(c) => Ok(c.to_bytes()),
+            Err(e) => Err(format!("The request body could not be read: {e}")),
+        }
+    }
+}
+
+/// Accepts connections until `shutdown` turns true, then lets open connections finish (up to
+/// five seconds).
+pub(crate) async fn serve(
+    listener: TcpListener,
+    router: Router,
+    mut shutdown: watch::Receiver<bool>,
+) {
+    let graceful = hyper_util::server::graceful::GracefulShutdown::new();
+    loop {
+        tokio::select! {
+            accepted = listener.accept() => {
+                let Ok((stream, _)) = accepted else { continue };
+                let _ = stream.set_nodelay(true);
+                let router = router.clone();
+                let service = hyper::service::service_fn(move |req: http::Request<hyper::body::Incoming>| {
+                    let router = router.clone();
+                    async move {
+                        let resp: Result<Response, Infallible> = router.oneshot(req.map(Body::new)).await;
+                        let resp = match resp {
+                            Ok(r) => r,
+                            Err(never) => match never {},
+                        };
+                        if resp.extensions().get::<DropConnection>().is_some() {
+                            Err(Dropped)
+                        } else {
+                            Ok(resp)
+                        }
+                    }
+                });
+                let conn = hyper::server::conn::http1::Builder::new()
+                    .serve_connection(TokioIo::new(stream), service);
+                let conn = graceful.watch(conn);
+                tokio::spawn(async move {
+                    let _ = conn.await;
+                });
+            }
+            changed = shutdown.changed() => {
+                if changed.is_err() || *shutdown.borrow() {
+                    break;
+                }
+            }
+        }
+    }
+    drop(listener);
+    tokio::select! {
+        () = graceful.shutdown() => {}
+        () = tokio::time::sleep(Duration::from_secs(5)) => {}
+    }
+}
