@@ -101,7 +101,7 @@ impl MockClock {
     /// Stops the clock at its current time; only [`advance`](Self::advance) and
     /// [`set`](Self::set) move it afterwards.
     pub fn freeze(&self) {
-        let now = self.now();
+        let now = whole_seconds(self.now());
         let mut state = self.lock();
         state.base = now;
         state.since = None;

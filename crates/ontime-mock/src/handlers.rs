@@ -770,7 +770,17 @@ pub(crate) fn order_update_prices(s: &Shared, ctx: &Ctx) -> Result<Reply, ApiErr
 }
 
 pub(crate) fn order_update_status(s: &Shared, ctx: &Ctx) -> Result<Reply, ApiError> {
-    let level = ctx.query.enumeration::<StatusLevel>("detail")?;
+    // The optional body is a Status record; the query parameters win over its fields.
+    let details: Option<types::Status> = if ctx.body.iter().all(u8::is_ascii_whitespace) {
+        None
+    } else {
+        Some(body(ctx, "Status")?)
+    };
+    let details = details.unwrap_or_else(|| crate::store::blank!(Status));
+    let level = ctx
+        .query
+        .enumeration::<StatusLevel>("detail")?
+        .or(details.level);
     if let Some(l) = &level
         && (l.is_unknown() || *l == StatusLevel::None)
     {
@@ -778,14 +788,25 @@ pub(crate) fn order_update_status(s: &Shared, ctx: &Ctx) -> Result<Reply, ApiErr
             "The value '{l}' is not valid for detail."
         )));
     }
-    let label = ctx.query.str("label").map(str::to_owned);
-    let date = ctx.query.date("date")?.unwrap_or(ctx.now);
+    let label = ctx.query.str("label").map(str::to_owned).or(details.name);
+    let description = details.description.or_else(|| label.clone());
+    let date = ctx
+        .query
+        .date("date")?
+        .or(details.timestamp.map(|t| t.naive_local()))
+        .unwrap_or(ctx.now);
     if level.is_none() && label.is_none() {
         return Err(ApiError::bad_request("detail or label is required."));
     }
     let mut store = s.write();
     let idx = order_from_query(&store, ctx)?;
-    store.update_status(idx, level, label, crate::clock::whole_seconds(date));
+    store.update_status(
+        idx,
+        level,
+        label,
+        description,
+        crate::clock::whole_seconds(date),
+    );
     Reply::ok(&true)
 }
 

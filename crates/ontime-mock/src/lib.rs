@@ -237,13 +237,17 @@ impl MockBuilder {
         if self.orders > u32::MAX as usize / 2 {
             return Err(MockError::Invalid(format!("{} orders", self.orders)));
         }
-        let clock = match self.clock_start {
-            Some(start) => MockClock::new(start, self.utc_offset),
-            None => MockClock::real(self.utc_offset),
+        let clock = match (self.clock_start, self.frozen_clock) {
+            (Some(start), true) => MockClock::frozen(start, self.utc_offset),
+            (Some(start), false) => MockClock::new(start, self.utc_offset),
+            (None, frozen) => {
+                let clock = MockClock::real(self.utc_offset);
+                if frozen {
+                    clock.freeze();
+                }
+                clock
+            }
         };
-        if self.frozen_clock {
-            clock.freeze();
-        }
         let store = seed::build(self.seed, self.orders, clock.now());
         let scoped_customer = store.customers.keys().next().copied().unwrap_or_default();
         let api_key = self.api_key.unwrap_or_else(|| key_from(self.seed, 1));

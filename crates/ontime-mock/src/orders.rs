@@ -243,6 +243,7 @@ impl Store {
         idx: u32,
         level: Option<StatusLevel>,
         label: Option<String>,
+        description: Option<String>,
         at: NaiveDateTime,
     ) {
         let current = self
@@ -250,7 +251,7 @@ impl Store {
             .status_level
             .unwrap_or(StatusLevel::Dispatched);
         let level = level.unwrap_or(current);
-        let st = self.new_status(level.clone(), label.clone(), label, at);
+        let st = self.new_status(level.clone(), label, description, at);
         let status_id = st.id;
         let full = self.make_full(idx);
         full.history.push(st);
