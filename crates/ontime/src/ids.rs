@@ -45,6 +45,11 @@ macro_rules! id_types {
             pub const fn as_uuid(&self) -> Uuid {
                 self.0
             }
+            /// A new random identifier (v4), for creating a record with a client-assigned ID
+            /// (which makes the create safe to retry).
+            pub fn new_random() -> Self {
+                Self(Uuid::new_v4())
+            }
         }
 
         impl TypedId for $name {

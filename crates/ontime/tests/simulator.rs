@@ -1,0 +1,935 @@
+//! Every record type and action of the facade against the stateful simulator (`ontime-mock`,
+//! in-process on 127.0.0.1), plus the reliability matrix: each injected fault × each kind of
+//! call gives the policy's outcome, with no panic and no duplicate write.
+
+use std::time::Duration;
+
+use futures::StreamExt;
+use ontime::types;
+use ontime::{
+    Client, CustomerFilter, Error, LocationFilter, NoFilter, OrderFilter, OrderId, PositionFilter,
+    ReportKind, RetryPolicy, SignatureType, StatusChange, StatusLevel, UserFilter, UserId,
+    UserSessionFilter,
+};
+use ontime_mock::{
+    CredentialKind, FaultKind, FaultRule, KeySpec, OnTimeMock, RecordKind, RunningMock,
+};
+use uuid::Uuid;
+
+async fn simulator(orders: usize) -> RunningMock {
+    OnTimeMock::builder()
+        .seed(42)
+        .orders(orders)
+        .start()
+        .await
+        .expect("simulator starts")
+}
+
+fn client_with_key(mock: &RunningMock, key: &str) -> Client {
+    Client::builder()
+        .base_url(mock.base_url())
+        .api_key(key)
+        .retry_policy(
+            RetryPolicy::default()
+                .initial_backoff(Duration::from_millis(5))
+                .max_backoff(Duration::from_millis(20)),
+        )
+        .build()
+        .expect("client")
+}
+
+fn client(mock: &RunningMock) -> Client {
+    client_with_key(mock, mock.api_key())
+}
+
+#[tokio::test]
+async fn orders_find_get_save_and_modify() {
+    let mock = simulator(60).await;
+    let client = client(&mock);
+    let orders = client.orders();
+
+    let all = orders.find_all().collect_vec().await.unwrap();
+    assert_eq!(all.len(), 60);
+    let first = all[0].clone();
+    let id: OrderId = first.id.unwrap().into();
+    assert_eq!(orders.get(id).await.unwrap(), first);
+    assert_eq!(orders.get_many([id, id]).await.unwrap().len(), 2);
+    assert_eq!(
+        orders.try_get(OrderId::from(Uuid::nil())).await.unwrap(),
+        None
+    );
+    assert!(matches!(
+        orders.get(OrderId::from(Uuid::nil())).await,
+        Err(Error::NotFound { .. })
+    ));
+
+    let tn = first.tracking_number.clone().unwrap();
+    assert_eq!(
+        orders
+            .by_tracking_number(&tn)
+            .await
+            .unwrap()
+            .and_then(|o| o.id),
+        first.id
+    );
+    assert_eq!(
+        orders.by_tracking_number("no-such-number").await.unwrap(),
+        None
+    );
+    let delivered = orders
+        .ids(OrderFilter::new().status(StatusLevel::Delivered))
+        .await
+        .unwrap();
+    assert!(!delivered.is_empty() && delivered.len() < 60);
+
+    // modify keeps every field but the one changed
+    let changed = orders
+        .modify(id, |o| o.comments = Some("Ring twice".into()))
+        .await
+        .unwrap();
+    let mut expected = first.clone();
+    expected.comments = Some("Ring twice".into());
+    assert_eq!(changed, expected);
+    assert_eq!(mock.store().order(id.as_uuid()), Some(changed));
+
+    // save without an ID creates with a client-assigned one; the server fills the rest
+    let draft: types::Order = serde_json::from_value(serde_json::json!({
+        "Customer": first.customer, "Description": "Two boxes", "PriceSet": first.price_set
+    }))
+    .unwrap();
+    let created = orders.save(draft).await.unwrap();
+    assert!(created.id.is_some());
+    assert!(
+        created.tracking_number.is_some(),
+        "the server generates a tracking number"
+    );
+    assert_eq!(
+        created.status_level,
+        Some(StatusLevel::Dispatched),
+        "new orders start as submitted"
+    );
+    assert_eq!(mock.store().order_count(), 61);
+}
+
+#[tokio::test]
+async fn every_other_record_type_is_reachable() {
+    let mock = simulator(30).await;
+    let client = client(&mock);
+    let store = mock.store();
+
+    // Customers: find with filters, get, by name, authenticate.
+    let customer_ids = client.customers().ids(CustomerFilter::new()).await.unwrap();
+    assert_eq!(customer_ids.len(), store.customer_ids().len());
+    let customer = client.customers().get(customer_ids[0]).await.unwrap();
+    let name = customer.name.clone().unwrap();
+    assert_eq!(
+        client
+            .customers()
+            .by_name(&name)
+            .await
+            .unwrap()
+            .and_then(|c| c.id),
+        customer.id
+    );
+    assert_eq!(
+        client
+            .customers()
+            .ids(CustomerFilter::new().name(name.clone()))
+            .await
+            .unwrap()[0],
+        customer_ids[0]
+    );
+    let login = &store.credentials(CredentialKind::Customer)[0];
+    assert_eq!(
+        client
+            .customers()
+            .authenticate(&login.user_name, &login.password)
+            .await
+            .unwrap()
+            .map(Uuid::from),
+        Some(login.id)
+    );
+    assert_eq!(
+        client
+            .customers()
+            .authenticate(&login.user_name, "wrong")
+            .await
+            .unwrap(),
+        None
+    );
+
+    // Contacts, departments, locations, zones, vehicles, invoices, payments, statuses, sessions.
+    let contacts = client
+        .contacts()
+        .find(NoFilter)
+        .collect_vec()
+        .await
+        .unwrap();
+    assert_eq!(contacts.len(), store.contact_ids().len());
+    let login = &store.credentials(CredentialKind::Contact)[0];
+    assert_eq!(
+        client
+            .contacts()
+            .authenticate(&login.user_name, &login.password)
+            .await
+            .unwrap()
+            .map(Uuid::from),
+        Some(login.id)
+    );
+    let departments = client.departments().find_all().collect_vec().await.unwrap();
+    assert!(!departments.is_empty());
+    let locations = client.locations().find_all().collect_vec().await.unwrap();
+    let city = locations[0].city.clone().unwrap();
+    let in_city = client
+        .locations()
+        .find(LocationFilter::new().city(city.clone()))
+        .collect_vec()
+        .await
+        .unwrap();
+    assert!(
+        !in_city.is_empty()
+            && in_city
+                .iter()
+                .all(|l| l.city.as_deref() == Some(city.as_str()))
+    );
+    assert_eq!(
+        client.zones().find_all().ids().await.unwrap().len(),
+        store.zone_ids().len()
+    );
+    assert_eq!(
+        client.vehicles().find_all().ids().await.unwrap().len(),
+        store.vehicle_ids().len()
+    );
+    assert_eq!(
+        client.invoices().find_all().ids().await.unwrap().len(),
+        store.invoice_ids().len()
+    );
+    let statuses = client.statuses().find_all().ids().await.unwrap();
+    assert!(!statuses.is_empty());
+    client.statuses().get(statuses[0]).await.unwrap();
+    let driver: UserId = store.driver_ids()[0].into();
+    let sessions = client
+        .user_sessions()
+        .find(UserSessionFilter::new().user(driver))
+        .collect_vec()
+        .await
+        .unwrap();
+    assert!(sessions.iter().all(|s| s.user_id == Some(driver.as_uuid())));
+
+    // Price sets and modifiers by id and by name.
+    let set = client
+        .price_sets()
+        .get(store.price_set_ids()[0].into())
+        .await
+        .unwrap();
+    let by_name = client
+        .price_sets()
+        .by_name(set.internal_name.as_deref().unwrap())
+        .await
+        .unwrap();
+    assert_eq!(by_name.map(|s| s.id), Some(set.id));
+    assert_eq!(
+        client
+            .price_sets()
+            .by_name("No Such Service")
+            .await
+            .unwrap(),
+        None
+    );
+    let modifier_id = set.price_modifiers.clone().unwrap_or_default();
+    if let Some(first) = modifier_id.first() {
+        let modifier = client.price_modifiers().get((*first).into()).await.unwrap();
+        let again = client
+            .price_modifiers()
+            .by_name(modifier.name.as_deref().unwrap())
+            .await
+            .unwrap();
+        assert_eq!(again.map(|m| m.id), Some(modifier.id));
+    }
+
+    // Writes through `save` for every storable type, read back with `get`.
+    let zone = client
+        .zones()
+        .save(
+            serde_json::from_value(
+                serde_json::json!({"Name": "Test Zone", "PostalCodes": "75001"}),
+            )
+            .unwrap(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        client
+            .zones()
+            .get(zone.id.unwrap().into())
+            .await
+            .unwrap()
+            .name
+            .as_deref(),
+        Some("Test Zone")
+    );
+    let vehicle = client
+        .vehicles()
+        .save(serde_json::from_value(serde_json::json!({"FleetID": "V-99", "Year": 2024})).unwrap())
+        .await
+        .unwrap();
+    assert_eq!(
+        client
+            .vehicles()
+            .get(vehicle.id.unwrap().into())
+            .await
+            .unwrap()
+            .fleet_id
+            .as_deref(),
+        Some("V-99")
+    );
+    let contact = client
+        .contacts()
+        .save(
+            serde_json::from_value(serde_json::json!({"Name": "Sam", "CustomerID": customer.id}))
+                .unwrap(),
+        )
+        .await
+        .unwrap();
+    client
+        .contacts()
+        .get(contact.id.unwrap().into())
+        .await
+        .unwrap();
+    let department = client
+        .departments()
+        .save(
+            serde_json::from_value(
+                serde_json::json!({"Name": "Returns", "CustomerID": customer.id}),
+            )
+            .unwrap(),
+        )
+        .await
+        .unwrap();
+    client
+        .departments()
+        .get(department.id.unwrap().into())
+        .await
+        .unwrap();
+    let location = client
+        .locations()
+        .save(
+            serde_json::from_value(serde_json::json!({"City": "Plano", "AddressLine1": "1 Elm"}))
+                .unwrap(),
+        )
+        .await
+        .unwrap();
+    client
+        .locations()
+        .get(location.id.unwrap().into())
+        .await
+        .unwrap();
+    let invoice = client
+        .invoices()
+        .save(
+            serde_json::from_value(
+                serde_json::json!({"Customer": customer.id, "InvoiceNumber": 9001}),
+            )
+            .unwrap(),
+        )
+        .await
+        .unwrap();
+    client
+        .invoices()
+        .get(invoice.id.unwrap().into())
+        .await
+        .unwrap();
+    let payment = client
+        .payments()
+        .save(
+            serde_json::from_value(
+                serde_json::json!({"Customer": customer.id, "Invoice": invoice.id, "Amount": 12.5}),
+            )
+            .unwrap(),
+        )
+        .await
+        .unwrap();
+    client
+        .payments()
+        .get(payment.id.unwrap().into())
+        .await
+        .unwrap();
+    assert!(
+        client
+            .payments()
+            .find_all()
+            .ids()
+            .await
+            .unwrap()
+            .contains(&payment.id.unwrap().into())
+    );
+    let session = client
+        .user_sessions()
+        .save(
+            serde_json::from_value(serde_json::json!({"UserID": driver, "LogInType": 2})).unwrap(),
+        )
+        .await
+        .unwrap();
+    client
+        .user_sessions()
+        .get(session.id.unwrap().into())
+        .await
+        .unwrap();
+    let current = client
+        .customers()
+        .get(customer.id.unwrap().into())
+        .await
+        .unwrap();
+    assert!(
+        current
+            .contacts
+            .as_ref()
+            .unwrap()
+            .iter()
+            .any(|c| c.name.as_deref() == Some("Sam")),
+        "the new contact is the customer's"
+    );
+    let customer2 = client
+        .customers()
+        .modify(customer.id.unwrap().into(), |c| {
+            c.website = Some("https://example.org".into())
+        })
+        .await
+        .unwrap();
+    assert_eq!(customer2.website.as_deref(), Some("https://example.org"));
+    let mut expected = current.clone();
+    expected.website = Some("https://example.org".into());
+    assert_eq!(
+        customer2, expected,
+        "every other field, embedded records included, survives the update"
+    );
+
+    // Items and compensations hang off an order.
+    let order_id: OrderId = store.order_ids()[0].into();
+    let item = client
+        .items()
+        .save(
+            serde_json::from_value(
+                serde_json::json!({"OrderID": order_id, "Description": "Extra box", "Weight": 3.5}),
+            )
+            .unwrap(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        client
+            .items()
+            .get(item.id.unwrap().into())
+            .await
+            .unwrap()
+            .weight,
+        Some(3.5)
+    );
+    let pay = client
+        .user_misc_compensations()
+        .save(serde_json::from_value(serde_json::json!({"User": driver, "OrderID": order_id, "Role": 2, "Type": 1, "Value": 7.5})).unwrap())
+        .await
+        .unwrap();
+    assert_eq!(
+        client
+            .user_misc_compensations()
+            .get(pay.id.unwrap().into())
+            .await
+            .unwrap()
+            .value,
+        Some(7.5)
+    );
+
+    // Users: find, get, authenticate.
+    let users = client
+        .users()
+        .find(UserFilter::new())
+        .collect_vec()
+        .await
+        .unwrap();
+    assert_eq!(users.len(), store.user_ids().len());
+    let login = &store.credentials(CredentialKind::User)[0];
+    assert_eq!(
+        client
+            .users()
+            .authenticate(&login.user_name, &login.password)
+            .await
+            .unwrap()
+            .map(Uuid::from),
+        Some(login.id)
+    );
+    let by_user_name = client
+        .users()
+        .ids(UserFilter::new().user_name(login.user_name.clone()))
+        .await
+        .unwrap();
+    assert_eq!(
+        by_user_name
+            .iter()
+            .map(|id| id.as_uuid())
+            .collect::<Vec<_>>(),
+        vec![login.id]
+    );
+}
+
+#[tokio::test]
+async fn order_actions_change_the_order() {
+    let mock = simulator(40).await;
+    let client = client(&mock);
+    let orders = client.orders();
+    let store = mock.store();
+    let id: OrderId = store.order_ids()[3].into();
+
+    let before = orders.timeline(id).await.unwrap();
+    assert!(
+        orders
+            .update_status(
+                id,
+                StatusChange::new(StatusLevel::Delivered).label("Left at reception")
+            )
+            .await
+            .unwrap()
+    );
+    let after = orders.timeline(id).await.unwrap();
+    assert_eq!(after.len(), before.len() + 1);
+    assert_eq!(after.last().unwrap().level, Some(StatusLevel::Delivered));
+    let tn = orders.get(id).await.unwrap().tracking_number.unwrap();
+    assert!(
+        orders
+            .update_status(tn.as_str(), StatusChange::new(StatusLevel::Cancelled))
+            .await
+            .unwrap(),
+        "by tracking number"
+    );
+    assert_eq!(
+        orders.get(id).await.unwrap().status_level,
+        Some(StatusLevel::Cancelled)
+    );
+
+    assert!(
+        orders
+            .set_cod_requirement(id, 42.5, false, true)
+            .await
+            .unwrap()
+    );
+    let order = orders.get(id).await.unwrap();
+    assert_eq!(
+        (
+            order.cod_amount,
+            order.delivery_cod_required,
+            order.collection_cod_required
+        ),
+        (Some(42.5), Some(true), Some(false))
+    );
+    assert!(matches!(
+        orders.set_cod_requirement(id, f64::NAN, true, true).await,
+        Err(Error::InvalidRequest { .. })
+    ));
+    assert!(
+        orders
+            .set_signature_requirement(id, true, false)
+            .await
+            .unwrap()
+    );
+    let order = orders.get(id).await.unwrap();
+    assert_eq!(
+        (
+            order.collection_signature_required,
+            order.delivery_signature_required
+        ),
+        (Some(true), Some(false))
+    );
+
+    assert!(orders.update_prices(id).await.unwrap());
+    let cost = orders.total_cost(&order).await.unwrap();
+    assert!(
+        (cost - store.total_cost(&order)).abs() < 1e-9 && cost > 0.0,
+        "{cost}"
+    );
+
+    let report = orders.report(id, ReportKind::ShippingLabel).await.unwrap();
+    assert!(report.bytes.starts_with(b"%PDF"), "a PDF");
+    assert_eq!(report.content_type.as_deref(), Some("application/pdf"));
+
+    let signed: OrderId = store.signed_order_ids()[0].into();
+    let png = orders
+        .signature(signed, SignatureType::Delivery)
+        .await
+        .unwrap()
+        .expect("signed");
+    assert!(png.starts_with(b"\x89PNG"));
+
+    let uploaded = orders
+        .upload_attachment(id, "note.txt", b"hello courier")
+        .await
+        .unwrap();
+    let attachment_id = uploaded.id.unwrap().into();
+    assert!(
+        orders
+            .attachment_ids(id)
+            .await
+            .unwrap()
+            .contains(&attachment_id)
+    );
+    assert!(
+        client
+            .file_attachments()
+            .ids_for_order(id)
+            .await
+            .unwrap()
+            .contains(&attachment_id)
+    );
+    let downloaded = orders.download_attachment(attachment_id).await.unwrap();
+    assert_eq!(
+        (downloaded.file_name.as_deref(), downloaded.bytes.as_slice()),
+        (Some("note.txt"), &b"hello courier"[..])
+    );
+    assert_eq!(
+        orders.attachments(id).await.unwrap().len(),
+        orders.attachment_ids(id).await.unwrap().len()
+    );
+    assert!(orders.delete_attachment(attachment_id).await.unwrap());
+    assert!(
+        !orders
+            .attachment_ids(id)
+            .await
+            .unwrap()
+            .contains(&attachment_id)
+    );
+}
+
+#[tokio::test]
+async fn user_availability_and_positions() {
+    let mock = simulator(10).await;
+    let client = client(&mock);
+    let users = client.users();
+    let driver: UserId = mock.store().driver_ids()[0].into();
+
+    let availability = users.availability(driver).await.unwrap();
+    assert_eq!(availability.user_id, Some(driver.as_uuid()));
+    let mut changed = availability.clone();
+    changed.is_available = Some(!availability.is_available.unwrap_or(false));
+    changed.current_status = Some("Lunch".into());
+    assert!(users.update_availability(changed).await.unwrap());
+    let now = users.availability(driver).await.unwrap();
+    assert_eq!(now.current_status.as_deref(), Some("Lunch"));
+
+    let before = users
+        .positions(PositionFilter::new().user(driver))
+        .await
+        .unwrap();
+    let at = mock.clock().now();
+    let position: types::UserPosition = serde_json::from_value(serde_json::json!({
+        "UserID": driver, "Latitude": 32.9, "Longitude": -96.8, "Timestamp": at.format("%Y-%m-%dT%H:%M:%S").to_string()
+    }))
+    .unwrap();
+    assert!(users.report_position(position).await.unwrap());
+    let after = users
+        .positions(PositionFilter::new().user(driver))
+        .await
+        .unwrap();
+    assert_eq!(after.len(), before.len() + 1);
+    let latest = users
+        .latest_position(driver)
+        .await
+        .unwrap()
+        .expect("a position");
+    assert_eq!(
+        (latest.latitude, latest.longitude),
+        (Some(32.9), Some(-96.8))
+    );
+    let window = users
+        .positions(
+            PositionFilter::new()
+                .user(driver)
+                .from(at - chrono::Duration::seconds(1))
+                .to(at + chrono::Duration::seconds(1)),
+        )
+        .await
+        .unwrap();
+    assert_eq!(window.len(), 1, "the date range filters");
+}
+
+#[tokio::test]
+async fn keys_are_checked_and_scoped() {
+    let mock = simulator(40).await;
+    let bad = client_with_key(&mock, "not-a-key");
+    assert!(matches!(
+        bad.orders().ids(OrderFilter::new()).await,
+        Err(Error::Unauthorized { .. })
+    ));
+
+    let scoped = client_with_key(&mock, mock.customer_key());
+    let mine = scoped.orders().find_all().collect_vec().await.unwrap();
+    assert!(!mine.is_empty());
+    assert!(
+        mine.iter()
+            .all(|o| o.customer == Some(mock.scoped_customer()))
+    );
+    assert_eq!(
+        mine.len(),
+        mock.store()
+            .customer_order_ids(mock.scoped_customer())
+            .len()
+    );
+
+    let key = mock.add_key(KeySpec {
+        deny: vec![RecordKind::Order],
+        ..KeySpec::default()
+    });
+    let denied = client_with_key(&mock, &key);
+    assert!(matches!(
+        denied.orders().ids(OrderFilter::new()).await,
+        Err(Error::Forbidden { .. })
+    ));
+    denied
+        .customers()
+        .ids(CustomerFilter::new())
+        .await
+        .expect("other records still allowed");
+
+    // The server's quota headers are readable, and every call was counted.
+    let client = client(&mock);
+    client.orders().ids(OrderFilter::new()).await.unwrap();
+    let quota = client.quota();
+    assert_eq!(quota.daily_limit, Some(ontime_mock::DEFAULT_DAILY_QUOTA));
+    assert!(quota.daily_remaining.is_some() && quota.calls == 1);
+}
+
+#[tokio::test]
+async fn streaming_holds_at_most_the_concurrency_limit_in_flight() {
+    let mock = simulator(200).await;
+    let client = client(&mock);
+    let limit = 4;
+    let mut stream = client
+        .orders()
+        .find(OrderFilter::new())
+        .concurrency(limit)
+        .stream();
+    let mut seen = 0;
+    while seen < 10 {
+        stream.next().await.expect("an item").expect("an order");
+        seen += 1;
+    }
+    // Let any eagerly started fetches land before counting.
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let fetched = mock.requests_for("ordersGet").len();
+    assert!(
+        fetched <= seen + limit,
+        "{fetched} fetches for {seen} consumed records (limit {limit})"
+    );
+    drop(stream);
+}
+
+/// The reliability matrix.
+mod faults {
+    use super::*;
+
+    #[derive(Clone, Copy, Debug)]
+    enum Outcome {
+        /// The call succeeds after exactly this many requests.
+        Ok(usize),
+        /// The call fails after one request with an error accepted by the check.
+        Fails(fn(&Error) -> bool),
+    }
+
+    const GET: &str = "ordersGet";
+    const POST: &str = "orderPost";
+    const STATUS: &str = "orderUpdateStatus";
+
+    fn server(status: u16) -> fn(&Error) -> bool {
+        match status {
+            500 => |e| matches!(e, Error::Server { status: 500, .. }),
+            502 => |e| matches!(e, Error::Server { status: 502, .. }),
+            503 => |e| matches!(e, Error::Server { status: 503, .. }),
+            _ => unreachable!("not used"),
+        }
+    }
+
+    fn rule(kind: FaultKind, operation: &'static str) -> FaultRule {
+        FaultRule::always(kind).on_operation(operation).first(1)
+    }
+
+    /// (fault, outcome for GET, for an idempotent post, for a non-idempotent post)
+    fn matrix() -> Vec<(FaultKind, Outcome, Outcome, Outcome)> {
+        use FaultKind::*;
+        use Outcome::*;
+        let rate_limited: fn(&Error) -> bool = |e| matches!(e, Error::RateLimited { .. });
+        let transport: fn(&Error) -> bool = |e| matches!(e, Error::Transport { .. });
+        // A body cut short surfaces as a decode error at EOF, or (when the cut lands before hyper
+        // hands over the response) as a transport error: both are transient.
+        let truncated: fn(&Error) -> bool = |e| {
+            matches!(
+                e,
+                Error::Decode {
+                    truncated: true,
+                    ..
+                } | Error::Transport { .. }
+            )
+        };
+        let malformed: fn(&Error) -> bool = |e| {
+            matches!(
+                e,
+                Error::Decode {
+                    truncated: false,
+                    ..
+                }
+            )
+        };
+        vec![
+            (
+                Status {
+                    status: 500,
+                    retry_after: None,
+                },
+                Fails(server(500)),
+                Fails(server(500)),
+                Fails(server(500)),
+            ),
+            (
+                Status {
+                    status: 502,
+                    retry_after: None,
+                },
+                Ok(2),
+                Ok(2),
+                Fails(server(502)),
+            ),
+            (
+                Status {
+                    status: 503,
+                    retry_after: Some(1),
+                },
+                Ok(2),
+                Ok(2),
+                Fails(server(503)),
+            ),
+            (
+                Status {
+                    status: 429,
+                    retry_after: Some(1),
+                },
+                Ok(2),
+                Ok(2),
+                Fails(rate_limited),
+            ),
+            (DropConnection, Ok(2), Ok(2), Fails(transport)),
+            (TruncatedBody, Ok(2), Ok(2), Fails(truncated)),
+            (
+                MalformedJson,
+                Fails(malformed),
+                Fails(malformed),
+                Fails(malformed),
+            ),
+            (HtmlError { status: 502 }, Ok(2), Ok(2), Fails(server(502))),
+            (EmptyBody { status: 503 }, Ok(2), Ok(2), Fails(server(503))),
+            (
+                PlainTextError { status: 500 },
+                Fails(server(500)),
+                Fails(server(500)),
+                Fails(server(500)),
+            ),
+        ]
+    }
+
+    fn check<T: std::fmt::Debug>(
+        what: &str,
+        result: ontime::Result<T>,
+        requests: usize,
+        expected: Outcome,
+    ) {
+        match (expected, &result) {
+            (Outcome::Ok(n), Ok(_)) => assert_eq!(requests, n, "{what}: requests"),
+            (Outcome::Fails(accept), Err(e)) => {
+                assert!(accept(e), "{what}: unexpected error {e:?}");
+                assert_eq!(requests, 1, "{what}: a failing call is not repeated");
+            }
+            _ => panic!("{what}: expected {expected:?}, got {result:?}"),
+        }
+    }
+
+    #[tokio::test]
+    async fn every_fault_and_call_kind_gives_the_policys_outcome_without_duplicate_writes() {
+        let mock = simulator(20).await;
+        let client = client(&mock);
+        let store = mock.store();
+        let target: OrderId = store.order_ids()[0].into();
+        let template = store.order(target.as_uuid()).unwrap();
+
+        for (fault, on_get, on_post, on_status) in matrix() {
+            let name = fault.name();
+
+            mock.clear_requests();
+            mock.set_faults(vec![rule(fault.clone(), GET)]);
+            let result = client.orders().get(target).await;
+            check(
+                &format!("{name} GET"),
+                result,
+                mock.requests_for(GET).len(),
+                on_get,
+            );
+
+            // An idempotent post: a new order with a client-assigned ID.
+            mock.clear_requests();
+            mock.set_faults(vec![rule(fault.clone(), POST)]);
+            let count = store.order_count();
+            let new_id = OrderId::new_random();
+            let mut order = template.clone();
+            order.id = Some(new_id.as_uuid());
+            order.tracking_number = None;
+            let result = client.orders().save(order).await;
+            let posts = mock.requests_for(POST).len();
+            check(&format!("{name} idempotent post"), result, posts, on_post);
+            let stored = store.order(new_id.as_uuid()).is_some();
+            let applied_responses = mock
+                .requests_for(POST)
+                .iter()
+                .filter(|r| (200..300).contains(&r.status))
+                .count();
+            assert_eq!(
+                store.order_count(),
+                count + usize::from(stored),
+                "{name}: one order at most, however many posts"
+            );
+            assert_eq!(
+                stored,
+                applied_responses > 0 || fault_applies_write(&fault),
+                "{name}: the write landed iff the server applied it"
+            );
+
+            // A non-idempotent post: a status change appends to the history.
+            mock.clear_requests();
+            mock.set_faults(vec![rule(fault.clone(), STATUS)]);
+            let history = store.status_history(target.as_uuid()).unwrap().len();
+            let result = client
+                .orders()
+                .update_status(target, StatusChange::new(StatusLevel::AssignedInRoute))
+                .await;
+            let sent = mock.requests_for(STATUS).len();
+            check(
+                &format!("{name} non-idempotent post"),
+                result,
+                sent,
+                on_status,
+            );
+            let grown = store.status_history(target.as_uuid()).unwrap().len() - history;
+            assert_eq!(
+                grown,
+                usize::from(fault_applies_write(&fault)),
+                "{name}: the status was appended at most once"
+            );
+        }
+        mock.clear_faults();
+    }
+
+    /// Faults that corrupt or delay the response of a request the server did carry out.
+    fn fault_applies_write(fault: &FaultKind) -> bool {
+        matches!(
+            fault,
+            FaultKind::TruncatedBody
+                | FaultKind::MalformedJson
+                | FaultKind::SlowBody { .. }
+                | FaultKind::Latency { .. }
+        )
+    }
+}
