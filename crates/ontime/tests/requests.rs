@@ -1,0 +1,282 @@
+//! What the facade sends for each helper, and what it returns, as insta snapshots taken from the
+//! simulator's request log (seeded data, frozen clock; identifiers the facade generates are
+//! redacted as `[uuid]`).
+
+use ontime::{
+    Client, CustomerFilter, OrderFilter, OrderId, PositionFilter, ReportKind, SignatureType,
+    StatusChange, StatusLevel, UserId,
+};
+use ontime_mock::{CredentialKind, OnTimeMock, RunningMock};
+use serde_json::{Value, json};
+
+async fn setup() -> (RunningMock, Client) {
+    let start = chrono::NaiveDate::from_ymd_opt(2026, 11, 24)
+        .unwrap()
+        .and_hms_opt(12, 0, 0)
+        .unwrap();
+    let mock = OnTimeMock::builder()
+        .seed(7)
+        .orders(40)
+        .clock_start(start)
+        .frozen_clock()
+        .start()
+        .await
+        .expect("simulator");
+    let client = Client::builder()
+        .base_url(mock.base_url())
+        .api_key(mock.api_key())
+        .build()
+        .expect("client");
+    (mock, client)
+}
+
+/// The requests logged since the last call, as snapshot-ready JSON.
+fn sent(mock: &RunningMock) -> Value {
+    let requests: Vec<Value> = mock
+        .requests()
+        .into_iter()
+        .map(|r| {
+            let body = r.body.as_deref().map(|b| serde_json::from_str::<Value>(b).unwrap_or(Value::String(b.to_string())));
+            json!({"operation": r.operation, "method": r.method, "path": r.path, "query": r.query, "body": body, "status": r.status})
+        })
+        .collect();
+    mock.clear_requests();
+    Value::Array(requests)
+}
+
+fn settings() -> insta::Settings {
+    let mut settings = insta::Settings::clone_current();
+    settings.add_filter(
+        r"[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}",
+        "[uuid]",
+    );
+    settings.add_filter(r"127\.0\.0\.1:\d+", "127.0.0.1:[port]");
+    settings
+}
+
+macro_rules! snapshot {
+    ($name:literal, $mock:expr, $result:expr) => {{
+        let result = $result;
+        settings().bind(|| {
+            insta::assert_json_snapshot!(concat!($name, "__requests"), sent($mock));
+            insta::assert_snapshot!(concat!($name, "__returns"), format!("{result:#?}"));
+        });
+    }};
+}
+
+#[tokio::test]
+async fn order_helpers() {
+    let (mock, client) = setup().await;
+    let orders = client.orders();
+    let ids = mock.store().order_ids();
+    let id: OrderId = ids[0].into();
+    let tracking = mock.store().order(ids[0]).unwrap().tracking_number.unwrap();
+    mock.clear_requests();
+
+    snapshot!(
+        "orders_ids_filtered",
+        &mock,
+        orders
+            .ids(
+                OrderFilter::new()
+                    .status(StatusLevel::Delivered)
+                    .customer_name("Nobody Inc")
+                    .submitted_from(
+                        chrono::NaiveDate::from_ymd_opt(2026, 1, 1)
+                            .unwrap()
+                            .and_hms_opt(0, 0, 0)
+                            .unwrap()
+                    )
+            )
+            .await
+            .unwrap()
+    );
+    let found = orders
+        .find(OrderFilter::new().tracking_number(tracking.clone()))
+        .collect_vec()
+        .await
+        .unwrap();
+    snapshot!(
+        "orders_find_by_tracking_number",
+        &mock,
+        found
+            .iter()
+            .map(|o| (o.tracking_number.clone(), o.status_level.clone()))
+            .collect::<Vec<_>>()
+    );
+    snapshot!(
+        "orders_by_tracking_number",
+        &mock,
+        orders
+            .by_tracking_number(&tracking)
+            .await
+            .unwrap()
+            .map(|o| o.id)
+    );
+    snapshot!(
+        "orders_timeline",
+        &mock,
+        orders
+            .timeline(id)
+            .await
+            .unwrap()
+            .iter()
+            .map(|s| s.level.clone())
+            .collect::<Vec<_>>()
+    );
+    snapshot!(
+        "orders_update_status",
+        &mock,
+        orders
+            .update_status(
+                tracking.as_str(),
+                StatusChange::new(StatusLevel::Delivered).label("Signed by J. Doe")
+            )
+            .await
+            .unwrap()
+    );
+    snapshot!(
+        "orders_set_cod_requirement",
+        &mock,
+        orders
+            .set_cod_requirement(id, 25.0, false, true)
+            .await
+            .unwrap()
+    );
+    snapshot!(
+        "orders_set_signature_requirement",
+        &mock,
+        orders
+            .set_signature_requirement(id, true, true)
+            .await
+            .unwrap()
+    );
+    snapshot!(
+        "orders_update_prices",
+        &mock,
+        orders.update_prices(id).await.unwrap()
+    );
+    snapshot!(
+        "orders_modify",
+        &mock,
+        orders
+            .modify(id, |o| o.comments = Some("Back door".into()))
+            .await
+            .unwrap()
+            .comments
+    );
+    let report = orders.report(id, ReportKind::Waybill).await.unwrap();
+    snapshot!(
+        "orders_report",
+        &mock,
+        (report.content_type, report.bytes.starts_with(b"%PDF"))
+    );
+    let signed: OrderId = mock.store().signed_order_ids()[0].into();
+    snapshot!(
+        "orders_signature",
+        &mock,
+        orders
+            .signature(signed, SignatureType::Delivery)
+            .await
+            .unwrap()
+            .map(|png| png.starts_with(b"\x89PNG"))
+    );
+    let uploaded = orders
+        .upload_attachment(id, "pod.txt", b"delivered")
+        .await
+        .unwrap();
+    snapshot!("orders_upload_attachment", &mock, uploaded.file_name);
+    let attachment = uploaded.id.unwrap().into();
+    snapshot!(
+        "orders_download_attachment",
+        &mock,
+        orders
+            .download_attachment(attachment)
+            .await
+            .map(|a| (a.file_name, a.bytes))
+            .unwrap()
+    );
+    snapshot!(
+        "orders_delete_attachment",
+        &mock,
+        orders.delete_attachment(attachment).await.unwrap()
+    );
+}
+
+#[tokio::test]
+async fn record_and_user_helpers() {
+    let (mock, client) = setup().await;
+    let store = mock.store();
+    let driver: UserId = store.driver_ids()[0].into();
+    let login = store.credentials(CredentialKind::User)[0].clone();
+    let customer = store.customer(store.customer_ids()[0]).unwrap();
+    mock.clear_requests();
+
+    snapshot!(
+        "customers_by_name",
+        &mock,
+        client
+            .customers()
+            .by_name(customer.name.clone().unwrap())
+            .await
+            .unwrap()
+            .and_then(|c| c.name)
+    );
+    snapshot!(
+        "customers_ids_filtered",
+        &mock,
+        client
+            .customers()
+            .ids(CustomerFilter::new().city("Dallas").inactive(false))
+            .await
+            .unwrap()
+            .len()
+    );
+    snapshot!(
+        "users_authenticate",
+        &mock,
+        client
+            .users()
+            .authenticate(&login.user_name, "wrong password")
+            .await
+            .unwrap()
+    );
+    snapshot!(
+        "users_availability",
+        &mock,
+        client
+            .users()
+            .availability(driver)
+            .await
+            .unwrap()
+            .user_id
+            .is_some()
+    );
+    snapshot!(
+        "users_positions",
+        &mock,
+        client
+            .users()
+            .positions(PositionFilter::new().user(driver))
+            .await
+            .unwrap()
+            .len()
+    );
+    snapshot!(
+        "users_latest_position",
+        &mock,
+        client
+            .users()
+            .latest_position(driver)
+            .await
+            .unwrap()
+            .is_some()
+    );
+    let zone: ontime::types::Zone =
+        serde_json::from_value(json!({"Name": "North", "PostalCodes": "75001, 75002"})).unwrap();
+    snapshot!(
+        "zones_save",
+        &mock,
+        client.zones().save(zone).await.unwrap().name
+    );
+}
