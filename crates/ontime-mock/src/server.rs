@@ -245,13 +245,27 @@ fn damage(kind: &FaultKind, mut resp: Response, body: Bytes) -> Response {
         FaultKind::TruncatedBody => {
             let half = body.slice(..body.len() / 2);
             let full = body.len();
-            let stream = futures::stream::iter(vec![
-                Ok::<Bytes, std::io::Error>(half),
-                Err(std::io::Error::new(
-                    std::io::ErrorKind::ConnectionAborted,
-                    "body truncated by an injected fault",
-                )),
-            ]);
+            // Send the head and half the body, let hyper flush them, then fail the body so
+            // the connection closes before `Content-Length` bytes arrived.
+            let stream = futures::stream::unfold(0u8, move |step| {
+                let half = half.clone();
+                async move {
+                    match step {
+                        0 => Some((Ok::<Bytes, std::io::Error>(half), 1)),
+                        1 => {
+                            tokio::time::sleep(Duration::from_millis(20)).await;
+                            Some((
+                                Err(std::io::Error::new(
+                                    std::io::ErrorKind::ConnectionAborted,
+                                    "body truncated by an injected fault",
+                                )),
+                                2,
+                            ))
+                        }
+                        _ => None,
+                    }
+                }
+            });
             *resp.body_mut() = Body::from_stream(stream);
             if let Ok(v) = HeaderValue::from_str(&full.to_string()) {
                 resp.headers_mut().insert(header::CONTENT_LENGTH, v);

@@ -1,0 +1,103 @@
+//! The `ontime-mock` binary: one command starts it, it prints its base URL and keys, serves,
+//! and stops cleanly on Ctrl-C (SIGINT).
+
+use std::io::{BufRead, BufReader};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+#[tokio::test]
+async fn binary_prints_url_and_keys_serves_and_stops_on_ctrl_c() {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_ontime-mock"))
+        .args([
+            "--port",
+            "0",
+            "--seed",
+            "7",
+            "--orders",
+            "500",
+            "--api-key",
+            "KEY-123",
+        ])
+        .args(["--fault", "status,status=503,op=vehiclesFind,times=1"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("binary starts");
+    let stdout = child.stdout.take().expect("stdout");
+    let mut lines = BufReader::new(stdout).lines();
+    let mut seen = Vec::new();
+    while seen.len() < 5 {
+        match lines.next() {
+            Some(Ok(line)) => seen.push(line),
+            _ => break,
+        }
+    }
+    let base = seen[0]
+        .strip_prefix("ontime-mock listening on ")
+        .expect("first line names the base URL")
+        .to_owned();
+    assert!(
+        base.starts_with("http://127.0.0.1:") && base.ends_with("/sites/demo"),
+        "{base}"
+    );
+    assert!(
+        seen.iter()
+            .any(|l| l.contains("KEY-123") && l.contains("full access")),
+        "{seen:?}"
+    );
+    let customer_key = seen
+        .iter()
+        .find_map(|l| l.strip_prefix("customer key: "))
+        .and_then(|l| l.split_whitespace().next())
+        .expect("customer key line")
+        .to_owned();
+
+    let http = reqwest::Client::new();
+    let ids: Vec<String> = http
+        .get(format!("{base}/api/orders"))
+        .header("Authorization", "KEY-123")
+        .send()
+        .await
+        .expect("orders")
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(ids.len(), 500);
+    let scoped = http
+        .get(format!("{base}/api/orders"))
+        .header("Authorization", &customer_key)
+        .send()
+        .await
+        .expect("orders")
+        .json::<Vec<String>>()
+        .await
+        .expect("json");
+    assert!(!scoped.is_empty() && scoped.len() < 500);
+    let first = http
+        .get(format!("{base}/api/vehicles"))
+        .header("Authorization", "KEY-123")
+        .send()
+        .await
+        .expect("vehicles");
+    assert_eq!(first.status(), 503, "the --fault flag applies");
+
+    let status = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .expect("kill");
+    assert!(status.success());
+    let started = Instant::now();
+    loop {
+        if let Some(exit) = child.try_wait().expect("wait") {
+            assert!(exit.success(), "{exit:?}");
+            break;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "did not stop on SIGINT"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let rest: Vec<String> = lines.map_while(Result::ok).collect();
+    assert!(rest.iter().any(|l| l.contains("stopping")), "{rest:?}");
+}

@@ -1,0 +1,301 @@
+//! API keys (401), customer scopes, per-record-type permissions (403), quotas with their
+//! headers (429), and the clock that resets them.
+
+mod common;
+
+use std::time::Duration;
+
+use chrono::{Datelike, TimeDelta};
+use ontime_mock::{KeySpec, RecordKind};
+use ontime_raw::types;
+use serde_json::{Value, json};
+
+async fn get(mock: &ontime_mock::RunningMock, path: &str, auth: Option<&str>) -> reqwest::Response {
+    let mut req = common::http().get(common::url(mock, path));
+    if let Some(a) = auth {
+        req = req.header("Authorization", a);
+    }
+    req.send().await.expect("response")
+}
+
+#[tokio::test]
+async fn missing_or_unknown_keys_get_401_and_bearer_is_accepted() {
+    let mock = common::start().await;
+    for auth in [None, Some("not-a-key"), Some(""), Some("Bearer nope")] {
+        let resp = get(&mock, "orders", auth).await;
+        assert_eq!(resp.status(), 401, "{auth:?}");
+        let fault: Value = resp.json().await.expect("fault JSON");
+        assert!(
+            fault["Message"]
+                .as_str()
+                .expect("message")
+                .contains("denied")
+        );
+    }
+    let bearer = format!("Bearer {}", mock.api_key());
+    assert_eq!(get(&mock, "orders", Some(&bearer)).await.status(), 200);
+    assert_eq!(
+        get(&mock, "orders", Some(mock.api_key())).await.status(),
+        200
+    );
+    // A revoked key stops working.
+    let key = mock.add_key(KeySpec::full());
+    assert_eq!(get(&mock, "zones", Some(&key)).await.status(), 200);
+    assert!(mock.remove_key(&key));
+    assert_eq!(get(&mock, "zones", Some(&key)).await.status(), 401);
+    // Unauthorised requests change nothing.
+    let before = mock.store().order_count();
+    let resp = common::http()
+        .post(common::url(&mock, "order/post"))
+        .json(&json!({"Description": "x"}))
+        .send()
+        .await
+        .expect("post");
+    assert_eq!(resp.status(), 401);
+    assert_eq!(mock.store().order_count(), before);
+    mock.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_customer_key_sees_only_its_customer() {
+    let mock = common::start().await;
+    let scoped = common::client_with(&mock, mock.customer_key());
+    let customer = mock.scoped_customer();
+    let store = mock.store();
+    let mut mine = store.customer_order_ids(customer);
+    assert!(!mine.is_empty());
+    let mut seen = scoped
+        .orders_find()
+        .send()
+        .await
+        .expect("find")
+        .into_inner()
+        .to_vec();
+    seen.sort();
+    mine.sort();
+    assert_eq!(seen, mine);
+    let all = common::client(&mock)
+        .orders_find()
+        .send()
+        .await
+        .expect("find")
+        .into_inner();
+    assert!(all.len() > seen.len());
+
+    let other = store
+        .order_ids()
+        .into_iter()
+        .find(|id| !mine.contains(id))
+        .expect("another customer's order");
+    assert_eq!(
+        common::status_of(scoped.orders_get().id(other).send().await),
+        403
+    );
+    assert_eq!(
+        common::status_of(scoped.orders_get().id(mine[0]).send().await),
+        200
+    );
+    assert_eq!(
+        common::status_of(scoped.order_status_changes().order_id(other).send().await),
+        403
+    );
+    assert_eq!(common::status_of(scoped.users_find().send().await), 403);
+    assert_eq!(
+        common::status_of(
+            scoped
+                .vehicles_get()
+                .id(store.vehicle_ids()[0])
+                .send()
+                .await
+        ),
+        403
+    );
+    let customers = scoped
+        .customers_find()
+        .send()
+        .await
+        .expect("find")
+        .into_inner();
+    assert_eq!(customers.to_vec(), vec![customer]);
+    let other_customer = store.customer_ids()[1];
+    assert_eq!(
+        common::status_of(scoped.customers_get().id(other_customer).send().await),
+        403
+    );
+
+    // Orders it posts belong to its customer; posting for another customer is 403.
+    let created = scoped
+        .order_post()
+        .body(
+            serde_json::from_value::<types::Order>(json!({"Description": "Mine"})).expect("order"),
+        )
+        .send()
+        .await
+        .expect("post")
+        .into_inner();
+    assert_eq!(created.customer, Some(customer));
+    let count = store.order_count();
+    let foreign =
+        serde_json::from_value::<types::Order>(json!({"Customer": other_customer})).expect("order");
+    assert_eq!(
+        common::status_of(scoped.order_post().body(foreign).send().await),
+        403
+    );
+    let hijack = serde_json::from_value::<types::Order>(json!({"ID": other, "Customer": customer}))
+        .expect("order");
+    assert_eq!(
+        common::status_of(scoped.order_post().body(hijack).send().await),
+        403
+    );
+    assert_eq!(store.order_count(), count);
+    assert_ne!(store.order(other).and_then(|o| o.customer), Some(customer));
+    mock.shutdown().await;
+}
+
+#[tokio::test]
+async fn denied_record_types_and_read_only_keys_get_403() {
+    let mock = common::start().await;
+    let key = mock.add_key(
+        KeySpec::full()
+            .deny(RecordKind::Order)
+            .deny(RecordKind::User),
+    );
+    let limited = common::client_with(&mock, &key);
+    let order = mock.store().order_ids()[0];
+    assert_eq!(
+        common::status_of(limited.orders_get().id(order).send().await),
+        403
+    );
+    assert_eq!(common::status_of(limited.orders_find().send().await), 403);
+    assert_eq!(common::status_of(limited.users_find().send().await), 403);
+    assert_eq!(
+        common::status_of(limited.customers_find().send().await),
+        200
+    );
+    let resp = get(&mock, &format!("orders/{order}"), Some(&key)).await;
+    let fault: Value = resp.json().await.expect("fault");
+    assert!(
+        fault["Message"]
+            .as_str()
+            .expect("message")
+            .contains("Orders")
+    );
+
+    let reader = mock.add_key(KeySpec::full().read_only());
+    let ro = common::client_with(&mock, &reader);
+    assert_eq!(
+        common::status_of(ro.orders_get().id(order).send().await),
+        200
+    );
+    let before = mock.store().order(order);
+    let update = serde_json::from_value::<types::Order>(json!({"ID": order})).expect("order");
+    assert_eq!(
+        common::status_of(ro.order_post().body(update).send().await),
+        403
+    );
+    assert_eq!(
+        common::status_of(
+            ro.order_update_status()
+                .id(order)
+                .detail(ontime_raw::lenient::StatusLevel::Cancelled)
+                .send()
+                .await
+        ),
+        403
+    );
+    assert_eq!(mock.store().order(order), before);
+    mock.shutdown().await;
+}
+
+#[tokio::test]
+async fn quotas_count_per_key_answer_429_and_reset_with_the_clock() {
+    let mock = common::builder()
+        .daily_quota(3)
+        .monthly_quota(5)
+        .start()
+        .await
+        .expect("mock");
+    let key = mock.api_key().to_owned();
+    let now_utc = mock.clock().now_utc();
+    let next_midnight = (now_utc.date() + TimeDelta::days(1))
+        .and_hms_opt(0, 0, 0)
+        .expect("midnight")
+        .and_utc()
+        .timestamp();
+    for remaining in [2, 1, 0] {
+        let resp = get(&mock, "zones", Some(&key)).await;
+        assert_eq!(resp.status(), 200);
+        let h = resp.headers();
+        assert_eq!(h["X-RateLimit-Limit-Daily"], "3");
+        assert_eq!(
+            h["X-RateLimit-Remaining-Daily"],
+            remaining.to_string().as_str()
+        );
+        assert_eq!(
+            h["X-RateLimit-Reset-Daily"],
+            next_midnight.to_string().as_str()
+        );
+        assert_eq!(h["X-RateLimit-Limit-Monthly"], "5");
+        assert_eq!(
+            h["X-RateLimit-Remaining-Monthly"],
+            (remaining + 2).to_string().as_str()
+        );
+        assert!(h.contains_key("X-RateLimit-Reset-Monthly"));
+    }
+    let resp = get(&mock, "zones", Some(&key)).await;
+    assert_eq!(resp.status(), 429);
+    let retry: i64 = resp.headers()["Retry-After"]
+        .to_str()
+        .expect("ascii")
+        .parse()
+        .expect("seconds");
+    assert_eq!(retry, next_midnight - now_utc.and_utc().timestamp());
+    let fault: Value = resp.json().await.expect("fault");
+    assert!(
+        fault["Message"]
+            .as_str()
+            .expect("message")
+            .contains("quota")
+    );
+    // Other keys have their own budget; refused requests are not counted.
+    assert_eq!(
+        get(&mock, "zones", Some(mock.customer_key()))
+            .await
+            .status(),
+        200
+    );
+    assert_eq!(mock.quota(&key).daily_used, 3);
+
+    // The next UTC day resets the daily window; the monthly one runs out after 5.
+    mock.clock().advance(Duration::from_secs(24 * 3600));
+    assert_eq!(get(&mock, "zones", Some(&key)).await.status(), 200);
+    assert_eq!(get(&mock, "zones", Some(&key)).await.status(), 200);
+    let resp = get(&mock, "zones", Some(&key)).await;
+    assert_eq!(resp.status(), 429);
+    assert_eq!(resp.headers()["X-RateLimit-Remaining-Monthly"], "0");
+    let usage = mock.quota(&key);
+    assert_eq!((usage.daily_used, usage.monthly_used), (2, 5));
+    // A new month resets both.
+    let now = mock.clock().now();
+    let first = (now.date() + TimeDelta::days(32))
+        .with_day(1)
+        .expect("first")
+        .and_hms_opt(12, 0, 0)
+        .expect("noon");
+    mock.clock().set(first);
+    assert_eq!(get(&mock, "zones", Some(&key)).await.status(), 200);
+    mock.shutdown().await;
+}
+
+#[tokio::test]
+async fn the_defaults_are_ontimes_quotas() {
+    let mock = common::start().await;
+    let resp = get(&mock, "zones", Some(mock.api_key())).await;
+    assert_eq!(resp.headers()["X-RateLimit-Limit-Daily"], "86400");
+    assert_eq!(resp.headers()["X-RateLimit-Limit-Monthly"], "100000");
+    assert_eq!(resp.headers()["X-RateLimit-Remaining-Daily"], "86399");
+    let own = mock.add_key(KeySpec::full().daily_quota(1));
+    assert_eq!(get(&mock, "zones", Some(&own)).await.status(), 200);
+    assert_eq!(get(&mock, "zones", Some(&own)).await.status(), 429);
+    mock.shutdown().await;
+}
