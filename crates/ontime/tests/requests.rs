@@ -51,7 +51,7 @@ fn settings() -> insta::Settings {
         "[uuid]",
     );
     settings.add_filter(r"127\.0\.0\.1:\d+", "127.0.0.1:[port]");
-    settings.add_filter(r"password=[^&\"]*", "password=[redacted]");
+    settings.add_filter(r#"password=[^&"]*"#, "password=[redacted]");
     settings
 }
 
