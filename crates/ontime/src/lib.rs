@@ -23,18 +23,24 @@
 //! [`Resource::modify`], which fetches the record, applies your change and posts the whole
 //! record back; fields this library does not know yet are kept and written back too.
 //!
-//! ```no_run
-//! use ontime::{Client, OrderFilter, StatusLevel};
+//! ```
 //! use futures::TryStreamExt;
+//! use ontime::{Client, OrderFilter, StatusLevel};
 //!
-//! # async fn run() -> ontime::Result<()> {
-//! let client = Client::from_env()?; // ONTIME_COMPANY_ID and ONTIME_API_KEY
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! # let simulator = ontime_mock::OnTimeMock::builder().seed(1).orders(40).start().await?;
+//! // Client::from_env() reads ONTIME_COMPANY_ID (or ONTIME_BASE_URL) and ONTIME_API_KEY.
+//! let client = Client::builder()
+//!     .base_url(simulator.base_url()) // or .company_id("my-company")
+//!     .api_key(simulator.api_key())
+//!     .build()?;
 //! let mut delivered = client
 //!     .orders()
 //!     .find(OrderFilter::new().status(StatusLevel::Delivered))
 //!     .stream();
 //! while let Some(order) = delivered.try_next().await? {
-//!     println!("{:?}", order.tracking_number);
+//!     assert_eq!(order.status_level, Some(StatusLevel::Delivered));
 //! }
 //! # Ok(())
 //! # }
@@ -42,8 +48,22 @@
 //!
 //! # Testing your code
 //!
-//! The `ontime-mock` crate runs a stateful OnTime simulator in-process on 127.0.0.1; point a
-//! client at its `base_url()` with its `api_key()`. See `examples/` and the crate's tests.
+//! The `ontime-mock` crate runs a stateful OnTime simulator in-process on 127.0.0.1 (seeded
+//! data, fault injection, a request log). Point a client at it in one line:
+//!
+//! ```
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let simulator = ontime_mock::OnTimeMock::builder().seed(7).orders(20).start().await?;
+//! let client = ontime::Client::builder().base_url(simulator.base_url()).api_key(simulator.api_key()).build()?;
+//!
+//! let orders = client.orders().find_all().collect_vec().await?;
+//! assert_eq!(orders.len(), 20);
+//! // One finder call plus one get per order, as the simulator's request log shows.
+//! assert_eq!(simulator.requests().len(), 21);
+//! # Ok(())
+//! # }
+//! ```
 
 #![warn(missing_docs)]
 

@@ -244,6 +244,21 @@ impl<R: Fetch + Search> Resource<R> {
     /// The records that match `filter`, without paging: one finder call, then the records are
     /// fetched concurrently. Use [`Find::stream`] to process them as they arrive or
     /// [`Find::collect_vec`] to get them all.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let simulator = ontime_mock::OnTimeMock::builder().seed(3).orders(30).start().await?;
+    /// # let client = ontime::Client::builder().base_url(simulator.base_url()).api_key(simulator.api_key()).build()?;
+    /// use ontime::{CustomerFilter, OrderFilter};
+    ///
+    /// let customer = client.customers().find(CustomerFilter::new()).collect_vec().await?.remove(0);
+    /// let name = customer.name.clone().unwrap_or_default();
+    /// let theirs = client.orders().find(OrderFilter::new().customer_name(name)).concurrency(4).collect_vec().await?;
+    /// assert!(theirs.iter().all(|order| order.customer == customer.id));
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn find(&self, filter: R::Filter) -> Find<R> {
         Find {
             client: self.client.clone(),
@@ -338,6 +353,20 @@ impl<R: Store + Fetch> Resource<R> {
     ///
     /// The read and the write are separate calls: a change another client makes in between is
     /// overwritten, as with any read-modify-write on this API.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let simulator = ontime_mock::OnTimeMock::builder().seed(3).orders(5).start().await?;
+    /// # let client = ontime::Client::builder().base_url(simulator.base_url()).api_key(simulator.api_key()).build()?;
+    /// let id = client.orders().find_all().ids().await?[0];
+    /// let before = client.orders().get(id).await?;
+    /// let after = client.orders().modify(id, |order| order.comments = Some("Fragile".into())).await?;
+    /// assert_eq!(after.comments.as_deref(), Some("Fragile"));
+    /// assert_eq!(after.delivery_location, before.delivery_location); // nothing else was cleared
+    /// # Ok(())
+    /// # }
+    /// ```
     pub async fn modify(&self, id: R::Id, change: impl FnOnce(&mut R)) -> Result<R> {
         let mut record = self.get(id).await?;
         change(&mut record);
