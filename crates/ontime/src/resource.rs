@@ -195,7 +195,7 @@ async fn find_ids<R: Search>(client: &Client, filter: &R::Filter) -> Result<Vec<
 }
 
 impl<R: Fetch> Resource<R> {
-    /// Fetches one record by identifier; [`Error::NotFound`] when there is none.
+    /// Fetches one record by identifier; [`Error::NotFound`](crate::Error::NotFound) when there is none.
     pub async fn get(&self, id: R::Id) -> Result<R> {
         fetch(&self.client, id.into()).await
     }
