@@ -428,7 +428,7 @@ impl Client {
                 let result = match outcome {
                     Err(_) => Err(Error::Timeout { operation, after: timeout }),
                     Ok(Ok(value)) => Ok(value.into_inner()),
-                    Ok(Err(raw)) => Err(convert(operation, raw, exchange, path_of).await),
+                    Ok(Err(raw)) => Err(convert(operation, raw, exchange, path_of, timeout).await),
                 };
                 let span = tracing::Span::current();
                 span.record("attempts", attempt);
@@ -525,6 +525,7 @@ async fn convert(
     error: RawError,
     exchange: Option<(u16, Option<Duration>)>,
     path_of: fn(&[u8]) -> Option<String>,
+    timeout: Duration,
 ) -> Error {
     match error {
         RawError::InvalidRequest(message) | RawError::Custom(message) => {
@@ -534,7 +535,7 @@ async fn convert(
             if e.is_timeout() {
                 Error::Timeout {
                     operation,
-                    after: Duration::ZERO,
+                    after: timeout,
                 }
             } else {
                 Error::Transport {
