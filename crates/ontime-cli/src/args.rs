@@ -1,0 +1,239 @@
+//! Parsers for argument values (GUIDs, dates, statuses) and the ways to name an order.
+
+use std::str::FromStr;
+
+use clap::Args;
+use ontime::{OnTimeDateTime, OrderId, OrderRef, StatusLevel};
+
+use crate::error::CliError;
+
+/// A typed GUID (`OrderId`, `CustomerId`, ...), with the identifier type's own message.
+pub fn id<T>(text: &str) -> Result<T, String>
+where
+    T: FromStr<Err = ontime::IdParseError>,
+{
+    text.parse::<T>().map_err(|e| e.to_string())
+}
+
+const DATE_FORMS: &str = "use a date such as 2026-11-24, a local time such as 2026-11-24T15:00:00 \
+                          (the account's time zone), or a time with offset such as \
+                          2026-11-24T15:00:00Z or 2026-11-24T15:00:00-05:00";
+
+/// A date or date-time as OnTime takes it: `2026-11-24`, `2026-11-24T15:00:00` (account-local),
+/// or with an offset.
+pub fn date(text: &str) -> Result<OnTimeDateTime, String> {
+    let trimmed = text.trim();
+    OnTimeDateTime::parse(trimmed).map_err(|e| {
+        let reason = e.reason();
+        if reason.starts_with("expected") {
+            format!("{trimmed:?} is not a date: {DATE_FORMS}")
+        } else {
+            format!("{trimmed:?} is not a date ({reason}): {DATE_FORMS}")
+        }
+    })
+}
+
+/// The names users may type for each status, with spaces, dashes and underscores ignored.
+fn squash(text: &str) -> String {
+    text.chars()
+        .filter(|c| !matches!(c, ' ' | '-' | '_'))
+        .flat_map(char::to_lowercase)
+        .collect()
+}
+
+/// The valid status names, for messages.
+pub fn status_names() -> String {
+    StatusLevel::ALL
+        .iter()
+        .map(|s| s.to_string())
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// A status level by name (any case; `assigned-in-route` and `AssignedInRoute` both work) or by
+/// code (0-9). Unlike the library, which keeps values it does not know, the command line
+/// rejects them: a typo should not reach the server.
+pub fn status(text: &str) -> Result<StatusLevel, String> {
+    let trimmed = text.trim();
+    if let Ok(code) = trimmed.parse::<i64>() {
+        return StatusLevel::from_known_code(code).ok_or_else(|| {
+            format!(
+                "unknown status code {code}: valid codes are 0-9 ({})",
+                codes()
+            )
+        });
+    }
+    let wanted = squash(trimmed);
+    if let Some(level) = StatusLevel::ALL
+        .iter()
+        .find(|level| squash(&level.to_string()) == wanted)
+    {
+        return Ok(level.clone());
+    }
+    let suggestion = StatusLevel::ALL
+        .iter()
+        .map(|level| (levenshtein(&squash(&level.to_string()), &wanted), level))
+        .filter(|(distance, _)| *distance <= 3)
+        .min_by_key(|(distance, _)| *distance)
+        .map(|(_, level)| format!(" (did you mean {level}?)"))
+        .unwrap_or_default();
+    Err(format!(
+        "unknown status {trimmed:?}{suggestion}; valid statuses are {} (any case), or their codes 0-9",
+        status_names()
+    ))
+}
+
+fn codes() -> String {
+    StatusLevel::ALL
+        .iter()
+        .map(|s| format!("{}={s}", s.code().unwrap_or_default()))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// Edit distance, for "did you mean".
+pub fn levenshtein(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut row: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut prev = row[0];
+        row[0] = i + 1;
+        for (j, cb) in b.iter().enumerate() {
+            let cur = row[j + 1];
+            row[j + 1] = if ca == *cb {
+                prev
+            } else {
+                1 + prev.min(cur).min(row[j])
+            };
+            prev = cur;
+        }
+    }
+    row[b.len()]
+}
+
+/// One order named on the command line: a GUID, or with `-t` a tracking number.
+#[derive(Args, Debug, Clone)]
+pub struct OrderArg {
+    /// The order's ID (a GUID), or its tracking number with -t
+    #[arg(value_name = "ORDER")]
+    pub order: String,
+    /// Take ORDER as a tracking number instead of an ID
+    #[arg(short = 't', long = "tracking-number")]
+    pub by_tracking_number: bool,
+}
+
+impl OrderArg {
+    /// The order as the facade takes it; a malformed GUID is a usage error.
+    pub fn to_ref(&self) -> Result<OrderRef, CliError> {
+        order_ref(&self.order, self.by_tracking_number)
+    }
+
+    /// How to name the order in messages.
+    pub fn describe(&self) -> String {
+        describe(&self.order, self.by_tracking_number)
+    }
+}
+
+pub fn order_ref(text: &str, by_tracking_number: bool) -> Result<OrderRef, CliError> {
+    if by_tracking_number {
+        let tn = text.trim();
+        if tn.is_empty() {
+            return Err(CliError::usage("the tracking number is empty"));
+        }
+        return Ok(OrderRef::TrackingNumber(tn.to_string()));
+    }
+    text.parse::<OrderId>().map(OrderRef::Id).map_err(|e| {
+        CliError::usage(e.to_string()).with_hint(format!(
+            "to name an order by tracking number, add -t (for example: -t {})",
+            text.trim()
+        ))
+    })
+}
+
+pub fn describe(text: &str, by_tracking_number: bool) -> String {
+    if by_tracking_number {
+        format!("order with tracking number {}", text.trim())
+    } else {
+        format!("order {}", text.trim())
+    }
+}
+
+/// `Field=value` for `orders update --set`.
+pub fn assignment(text: &str) -> Result<(String, String), String> {
+    match text.split_once('=') {
+        Some((field, value)) if !field.trim().is_empty() => {
+            Ok((field.trim().to_string(), value.to_string()))
+        }
+        _ => Err(format!(
+            "{text:?} is not FIELD=VALUE (for example Comments=\"Leave at reception\")"
+        )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn statuses_by_name_code_or_spelling_variant() {
+        assert_eq!(status("delivered"), Ok(StatusLevel::Delivered));
+        assert_eq!(status("DELIVERED"), Ok(StatusLevel::Delivered));
+        assert_eq!(
+            status("assigned-in-route"),
+            Ok(StatusLevel::AssignedInRoute)
+        );
+        assert_eq!(
+            status("assigned in route"),
+            Ok(StatusLevel::AssignedInRoute)
+        );
+        assert_eq!(status("3"), Ok(StatusLevel::Delivered));
+        let err = status("delivred").unwrap_err();
+        assert!(err.contains("did you mean Delivered?"), "{err}");
+        assert!(err.contains("Quoted"), "{err}");
+        assert!(status("12").unwrap_err().contains("valid codes are 0-9"));
+        assert!(status("zzzzzzzzz").is_err());
+    }
+
+    #[test]
+    fn dates_in_the_documented_forms() {
+        assert_eq!(
+            date("2026-11-24").unwrap().to_string(),
+            "2026-11-24T00:00:00"
+        );
+        assert_eq!(
+            date("2026-11-24T15:00:00").unwrap().to_string(),
+            "2026-11-24T15:00:00"
+        );
+        assert_eq!(
+            date("2026-11-24T15:00:00-05:00").unwrap().to_string(),
+            "2026-11-24T15:00:00-05:00"
+        );
+        let err = date("yesterday").unwrap_err();
+        assert!(err.starts_with("\"yesterday\" is not a date: use"), "{err}");
+        let err = date("2026-02-30").unwrap_err();
+        assert!(err.contains("(no such date)"), "{err}");
+    }
+
+    #[test]
+    fn orders_by_guid_or_tracking_number() {
+        let id = "44bc0a1d-ef24-49b5-a0cb-54181ce5dbcf";
+        assert!(matches!(order_ref(id, false), Ok(OrderRef::Id(_))));
+        assert_eq!(
+            order_ref("1009214", true).unwrap(),
+            OrderRef::TrackingNumber("1009214".into())
+        );
+        let err = order_ref("1009214", false).unwrap_err();
+        assert!(err.message.contains("is not a valid Order identifier"));
+        assert!(err.hint.unwrap().contains("-t 1009214"));
+    }
+
+    #[test]
+    fn assignments_and_distance() {
+        assert_eq!(
+            assignment("Comments=a=b"),
+            Ok(("Comments".into(), "a=b".into()))
+        );
+        assert!(assignment("Comments").is_err());
+        assert_eq!(levenshtein("delivred", "delivered"), 1);
+    }
+}

@@ -1,0 +1,140 @@
+//! `ontime customers ...`
+
+use clap::{Args, Subcommand};
+use ontime::{CustomerFilter, CustomerId, OnTimeDateTime};
+
+use crate::args;
+use crate::cli::Ctx;
+use crate::error::CliError;
+use crate::records::{self, ListArgs};
+
+// Parsed once per run: the size difference between variants does not matter.
+#[allow(clippy::large_enum_variant)]
+#[derive(Subcommand, Debug)]
+pub enum CustomersCommand {
+    /// Find customers by filters
+    Find(FindCustomers),
+    /// Fetch customers by ID
+    Get(GetCustomers),
+    /// Fetch the customer with exactly this name
+    ByName(ByName),
+}
+
+#[derive(Args, Debug, Clone, Default)]
+#[command(next_help_heading = "Filters")]
+pub struct CustomerFilterArgs {
+    /// Customers with this name
+    #[arg(long)]
+    pub name: Option<String>,
+    /// Customers with this account number
+    #[arg(long, value_name = "TEXT")]
+    pub account_number: Option<String>,
+    /// Customers with this e-mail address
+    #[arg(long)]
+    pub email: Option<String>,
+    /// Customers with this primary contact
+    #[arg(long, value_name = "NAME")]
+    pub primary_contact_name: Option<String>,
+    /// Customers with this reference number
+    #[arg(long, value_name = "TEXT")]
+    pub reference_number: Option<String>,
+    /// Customers at this street address (first line)
+    #[arg(long, value_name = "TEXT")]
+    pub address_line1: Option<String>,
+    /// Customers in this city
+    #[arg(long)]
+    pub city: Option<String>,
+    /// Customers in this state or province
+    #[arg(long)]
+    pub state: Option<String>,
+    /// Customers with this postal code
+    #[arg(long, value_name = "CODE")]
+    pub postal_code: Option<String>,
+    /// Customers in this country
+    #[arg(long)]
+    pub country: Option<String>,
+    /// Only inactive (true) or only active (false) customers
+    #[arg(long, value_name = "BOOL")]
+    pub inactive: Option<bool>,
+    /// Customers created at or after this time
+    #[arg(long, value_name = "DATE", value_parser = args::date)]
+    pub created_from: Option<OnTimeDateTime>,
+    /// Customers created at or before this time
+    #[arg(long, value_name = "DATE", value_parser = args::date)]
+    pub created_to: Option<OnTimeDateTime>,
+    /// Customers modified at or after this time
+    #[arg(long, value_name = "DATE", value_parser = args::date)]
+    pub modified_from: Option<OnTimeDateTime>,
+    /// Customers modified at or before this time
+    #[arg(long, value_name = "DATE", value_parser = args::date)]
+    pub modified_to: Option<OnTimeDateTime>,
+}
+
+impl CustomerFilterArgs {
+    pub fn to_filter(&self) -> CustomerFilter {
+        let mut f = CustomerFilter::new();
+        f.name = self.name.clone();
+        f.account_number = self.account_number.clone();
+        f.email = self.email.clone();
+        f.primary_contact_name = self.primary_contact_name.clone();
+        f.reference_number = self.reference_number.clone();
+        f.address_line1 = self.address_line1.clone();
+        f.city = self.city.clone();
+        f.state = self.state.clone();
+        f.postal_code = self.postal_code.clone();
+        f.country = self.country.clone();
+        f.inactive = self.inactive;
+        f.created_from = self.created_from;
+        f.created_to = self.created_to;
+        f.modified_from = self.modified_from;
+        f.modified_to = self.modified_to;
+        f
+    }
+}
+
+#[derive(Args, Debug)]
+#[command(
+    after_help = "Examples:\n  ontime customers find --city Boston\n  ontime customers find --inactive false --created-from 2026-01-01 -o csv"
+)]
+pub struct FindCustomers {
+    #[command(flatten)]
+    pub filter: CustomerFilterArgs,
+    #[command(flatten)]
+    pub list: ListArgs,
+}
+
+#[derive(Args, Debug)]
+pub struct GetCustomers {
+    /// Customer IDs (GUIDs)
+    #[arg(value_name = "ID", required = true, value_parser = args::id::<CustomerId>)]
+    pub ids: Vec<CustomerId>,
+}
+
+#[derive(Args, Debug)]
+pub struct ByName {
+    /// The customer's name, exactly
+    pub name: String,
+}
+
+pub async fn run(ctx: &Ctx, cmd: CustomersCommand) -> Result<(), CliError> {
+    let client = ctx.client()?;
+    match cmd {
+        CustomersCommand::Find(args) => {
+            records::find_and_print(ctx, client.customers(), args.filter.to_filter(), &args.list)
+                .await
+        }
+        CustomersCommand::Get(args) => {
+            records::get_and_print(ctx, client.customers(), args.ids).await
+        }
+        CustomersCommand::ByName(args) => {
+            let customer = client
+                .customers()
+                .by_name(args.name.clone())
+                .await?
+                .ok_or_else(|| {
+                    CliError::not_found(format!("no customer is named {:?}", args.name))
+                })?;
+            ctx.output().one(&customer)
+        }
+    }
+}

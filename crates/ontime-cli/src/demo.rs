@@ -1,0 +1,696 @@
+//! `ontime demo`: starts a seeded simulator in-process and tours the SDK against it. Every step
+//! goes through the `ontime` facade, as an integration would; the simulator only provides the
+//! account. The account's clock is frozen and its data seeded, so the tour prints the same thing
+//! every time (except the simulator's port and the timings).
+
+use std::io::Write;
+use std::time::{Duration, Instant};
+
+use chrono::{NaiveDate, NaiveDateTime, TimeDelta};
+use clap::Args;
+use futures::TryStreamExt;
+use ontime::types::Order;
+use ontime::{
+    Client, LocationFilter, OnTimeDateTime, OrderFilter, OrderId, PositionFilter, RetryPolicy,
+    SignatureType, StatusChange, StatusLevel,
+};
+use ontime_mock::OnTimeMock;
+use serde_json::{Value, json};
+
+use crate::attachments::AttachmentInfo;
+use crate::cli::Ctx;
+use crate::error::CliError;
+use crate::output::{render_records_with, render_table};
+use crate::views::{self, Col, Fmt, TIMELINE, View, human_size};
+
+#[derive(Args, Debug)]
+#[command(
+    after_help = "The tour takes a few seconds. With --keep the simulator stays up afterwards, so you can
+try the other commands against it (it prints how)."
+)]
+pub struct DemoArgs {
+    /// Seed of the simulated account's data
+    #[arg(long, default_value_t = 42)]
+    pub seed: u64,
+    /// How many orders the simulated account has
+    #[arg(long, default_value_t = 1000, value_parser = clap::value_parser!(u32).range(20..=1_000_000))]
+    pub orders: u32,
+    /// Keep the simulator running after the tour (until Ctrl-C)
+    #[arg(long)]
+    pub keep: bool,
+}
+
+/// The account's (frozen) clock during the tour.
+fn clock_start() -> NaiveDateTime {
+    NaiveDate::from_ymd_opt(2026, 11, 24)
+        .and_then(|d| d.and_hms_opt(14, 30, 0))
+        .unwrap_or_default()
+}
+
+/// Prints the tour to stdout as it goes.
+struct Tour {
+    step: u32,
+    blank: bool,
+}
+
+impl Tour {
+    fn line(&mut self, text: impl AsRef<str>) {
+        let text = text.as_ref();
+        if text.is_empty() && self.blank {
+            return;
+        }
+        self.blank = text.is_empty();
+        let mut out = std::io::stdout().lock();
+        let _ = writeln!(out, "{text}");
+        let _ = out.flush();
+    }
+
+    fn step(&mut self, title: &str) {
+        self.step += 1;
+        let head = format!("── {}. {title} ", self.step);
+        let fill = 78usize.saturating_sub(head.chars().count());
+        self.line("");
+        self.line(format!("{head}{}", "─".repeat(fill)));
+    }
+
+    fn say(&mut self, text: impl AsRef<str>) {
+        for line in text.as_ref().lines() {
+            self.line(format!("  {line}"));
+        }
+    }
+
+    /// The SDK call a step makes, as code.
+    fn code(&mut self, text: &str) {
+        for line in text.lines() {
+            self.line(format!("    {line}"));
+        }
+    }
+
+    fn table(&mut self, text: &str) {
+        self.line("");
+        for line in text.lines() {
+            self.line(format!("    {line}"));
+        }
+        self.line("");
+    }
+}
+
+fn col(header: &'static str, path: &'static [&'static str], fmt: Fmt, max: usize) -> Col {
+    Col {
+        header,
+        path,
+        fmt,
+        max,
+    }
+}
+
+/// Orders without the ID column, so the tour fits 100 columns.
+static DEMO_ORDERS: View = View {
+    singular: "order",
+    plural: "orders",
+    fields: views::ORDER_FIELDS,
+    columns: &[
+        Col {
+            header: "Tracking #",
+            path: &["TrackingNumber"],
+            fmt: Fmt::Text,
+            max: 10,
+        },
+        Col {
+            header: "Status",
+            path: &["StatusLevel"],
+            fmt: Fmt::Enum(views::EnumKind::StatusLevel),
+            max: 16,
+        },
+        Col {
+            header: "Submitted",
+            path: &["DateSubmitted"],
+            fmt: Fmt::Date,
+            max: 16,
+        },
+        Col {
+            header: "From",
+            path: &["CollectionLocation", "CompanyName"],
+            fmt: Fmt::Text,
+            max: 22,
+        },
+        Col {
+            header: "To",
+            path: &["DeliveryLocation", "CompanyName"],
+            fmt: Fmt::Text,
+            max: 22,
+        },
+        Col {
+            header: "Total",
+            path: &["TotalCost"],
+            fmt: Fmt::Money,
+            max: 8,
+        },
+    ],
+};
+
+/// Positions without the user column.
+static DEMO_POSITIONS: View = View {
+    singular: "position",
+    plural: "positions",
+    fields: views::USER_POSITION_FIELDS,
+    columns: &[
+        Col {
+            header: "Time",
+            path: &["Timestamp"],
+            fmt: Fmt::Date,
+            max: 16,
+        },
+        Col {
+            header: "Latitude",
+            path: &["Latitude"],
+            fmt: Fmt::Num,
+            max: 10,
+        },
+        Col {
+            header: "Longitude",
+            path: &["Longitude"],
+            fmt: Fmt::Num,
+            max: 10,
+        },
+    ],
+};
+
+/// How many fields of a record hold a value (embedded records counted field by field).
+fn fields_with_values(value: &Value) -> usize {
+    match value {
+        Value::Null => 0,
+        Value::Object(map) => map.values().map(fields_with_values).sum(),
+        Value::Array(items) => items.iter().map(fields_with_values).sum(),
+        _ => 1,
+    }
+}
+
+/// The paths of the leaf values that differ between two records.
+fn differences(a: &Value, b: &Value, path: String, out: &mut Vec<String>) {
+    match (a, b) {
+        (Value::Object(x), Value::Object(y)) => {
+            let keys: std::collections::BTreeSet<&String> = x.keys().chain(y.keys()).collect();
+            for key in keys {
+                let sub = if path.is_empty() {
+                    key.clone()
+                } else {
+                    format!("{path}.{key}")
+                };
+                let null = Value::Null;
+                differences(
+                    x.get(key).unwrap_or(&null),
+                    y.get(key).unwrap_or(&null),
+                    sub,
+                    out,
+                );
+            }
+        }
+        (x, y) if x != y => out.push(path),
+        _ => {}
+    }
+}
+
+/// `86285` as `86,285`.
+fn thousands(n: u64) -> String {
+    let digits = n.to_string();
+    let mut out = String::new();
+    for (i, ch) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(ch);
+    }
+    out
+}
+
+fn at(t: NaiveDateTime) -> OnTimeDateTime {
+    OnTimeDateTime::naive(t)
+}
+
+fn minutes(m: i64) -> TimeDelta {
+    TimeDelta::minutes(m)
+}
+
+fn demo_error(step: &str, error: impl Into<CliError>) -> CliError {
+    let error = error.into();
+    CliError::other(format!("the demo failed at \"{step}\": {}", error.message))
+}
+
+pub async fn run(_ctx: &Ctx, args: DemoArgs) -> Result<(), CliError> {
+    let started = Instant::now();
+    let now = clock_start();
+    let mock = OnTimeMock::builder()
+        .seed(args.seed)
+        .orders(args.orders as usize)
+        .company("demo")
+        .clock_start(now)
+        .frozen_clock()
+        .start()
+        .await
+        .map_err(|e| CliError::other(format!("could not start the simulator: {e}")))?;
+    let mut tour = Tour {
+        step: 0,
+        blank: false,
+    };
+    tour.line("ontime demo: the OnTime 360 SDK at work against a simulated account");
+    tour.line("");
+    tour.say(format!(
+        "Simulator  {}\n           seed {}, {} orders, account clock frozen at {} (UTC{})",
+        mock.base_url(),
+        args.seed,
+        args.orders,
+        now.format("%Y-%m-%d %H:%M"),
+        mock.clock().utc_offset()
+    ));
+
+    let client = Client::builder()
+        .base_url(mock.base_url())
+        .api_key(mock.api_key())
+        .build()?;
+
+    // 1. Authenticate.
+    tour.step("Authenticate");
+    tour.say(
+        "OnTime takes the raw API key in the Authorization header. The client keeps it secret",
+    );
+    tour.say("(it never appears in logs or errors) and maps every refusal to a typed error.");
+    tour.line("");
+    let wrong = Client::builder()
+        .base_url(mock.base_url())
+        .api_key("not-the-right-key")
+        .retry_policy(RetryPolicy::none())
+        .build()?;
+    let refused = wrong
+        .orders()
+        .ids(OrderFilter::new().tracking_number("1000001"))
+        .await;
+    match refused {
+        Err(e) => tour.say(format!("A wrong key:\n  {e}")),
+        Ok(_) => tour.say("A wrong key: accepted (unexpected)"),
+    }
+    let first = client
+        .orders()
+        .by_tracking_number("1000001")
+        .await
+        .map_err(|e| demo_error("authenticate", e))?
+        .ok_or_else(|| CliError::other("the demo failed: order 1000001 is missing"))?;
+    tour.say(format!(
+        "The account's key:\n  accepted; order 1000001 is {}",
+        first.status_level.clone().unwrap_or_default()
+    ));
+    let scoped = Client::builder()
+        .base_url(mock.base_url())
+        .api_key(mock.customer_key())
+        .retry_policy(RetryPolicy::none())
+        .build()?;
+    let scoped_name = client
+        .customers()
+        .get(mock.scoped_customer().into())
+        .await
+        .ok()
+        .and_then(|c| c.name)
+        .unwrap_or_default();
+    if let Some(id) = first.id
+        && first.customer != Some(mock.scoped_customer())
+    {
+        match scoped.orders().get(OrderId::from(id)).await {
+            Err(e) => tour.say(format!(
+                "A key scoped to customer \"{scoped_name}\", reading another customer's order:\n  {e}"
+            )),
+            Ok(_) => tour.say("A scoped key read another customer's order (unexpected)"),
+        }
+    }
+    tour.say(
+        "(In scripts: `ontime` exits with 3 for a refused key and 4 for a missing permission.)",
+    );
+
+    // 2. Find orders by filters, fetched concurrently.
+    tour.step("Find orders by filters, fetched concurrently");
+    let since = now.date().and_hms_opt(0, 0, 0).unwrap_or(now) - TimeDelta::days(7);
+    tour.say(
+        "OnTime's finders return only GUIDs; `find` makes the one finder call, then fetches the",
+    );
+    tour.say("records 8 at a time and yields them in order, as they arrive:");
+    tour.line("");
+    tour.code(&format!(
+        "client.orders()\n    .find(OrderFilter::new().status(StatusLevel::Delivered).submitted_from({}))\n    .stream()",
+        since.format("%Y-%m-%dT%H:%M:%S")
+    ));
+    let fetch_started = Instant::now();
+    let filter = OrderFilter::new()
+        .status(StatusLevel::Delivered)
+        .submitted_from(at(since));
+    let calls_before = client.quota().calls;
+    let delivered: Vec<Order> = client
+        .orders()
+        .find(filter)
+        .stream()
+        .try_collect()
+        .await
+        .map_err(|e| demo_error("find orders", e))?;
+    let calls = client.quota().calls - calls_before;
+    let shown = delivered.len().min(8);
+    tour.table(&render_records_with(&DEMO_ORDERS, &delivered[..shown]));
+    tour.say(format!(
+        "{} delivered orders since {} in {:.2} s: {} requests (1 finder + {} fetches){}.",
+        delivered.len(),
+        since.format("%Y-%m-%d"),
+        fetch_started.elapsed().as_secs_f64(),
+        calls,
+        calls.saturating_sub(1),
+        if delivered.len() > shown {
+            format!("; the first {shown} shown")
+        } else {
+            String::new()
+        }
+    ));
+    tour.say(format!(
+        "From a shell: ontime orders find --status delivered --submitted-from {}",
+        since.format("%Y-%m-%d")
+    ));
+    let Some(sample) = delivered.first().cloned() else {
+        return Err(CliError::other(
+            "the demo failed: no delivered orders in the last week (try more --orders)",
+        ));
+    };
+    let sample_id = sample
+        .id
+        .map(OrderId::from)
+        .unwrap_or(OrderId::from_uuid(Default::default()));
+    let sample_tn = sample.tracking_number.clone().unwrap_or_default();
+
+    // 3. Status timeline.
+    tour.step(&format!("Order {sample_tn}: its status timeline"));
+    tour.code("client.orders().timeline(order_id)");
+    let timeline: Vec<views::TimelineEntry> = client
+        .orders()
+        .timeline(sample_id)
+        .await
+        .map_err(|e| demo_error("timeline", e))?
+        .into_iter()
+        .map(views::TimelineEntry)
+        .collect();
+    tour.table(&render_records_with(&TIMELINE, &timeline));
+    if let Ok(Some(png)) = client
+        .orders()
+        .signature(sample_id, SignatureType::Delivery)
+        .await
+    {
+        tour.say(format!(
+            "Proof of delivery: the delivery signature is a {} PNG image\n(client.orders().signature(order_id, SignatureType::Delivery)).",
+            human_size(png.len())
+        ));
+    }
+
+    // 4. Safe modification.
+    tour.step(&format!("Order {sample_tn}: change one field safely"));
+    tour.say("A post to OnTime REPLACES the order: every field it leaves out is cleared. `modify`");
+    tour.say("fetches the whole order, applies the change and posts all of it back:");
+    tour.line("");
+    tour.code(
+        "client.orders().modify(order_id, |o| o.comments = Some(\"Leave at reception\".into()))",
+    );
+    let before = serde_json::to_value(&sample).unwrap_or(Value::Null);
+    let modified = client
+        .orders()
+        .modify(sample_id, |o| {
+            o.comments = Some("Leave at reception".into())
+        })
+        .await
+        .map_err(|e| demo_error("modify", e))?;
+    let after = serde_json::to_value(&modified).unwrap_or(Value::Null);
+    let show = |v: &Value, key: &str| {
+        v.get(key)
+            .filter(|v| !v.is_null())
+            .map(views::plain)
+            .unwrap_or_else(|| "(none)".into())
+    };
+    let rows = vec![
+        vec![
+            "Comments".into(),
+            show(&before, "Comments"),
+            show(&after, "Comments"),
+        ],
+        vec![
+            "Fields with a value".into(),
+            fields_with_values(&before).to_string(),
+            fields_with_values(&after).to_string(),
+        ],
+    ];
+    let mut others = Vec::new();
+    differences(&before, &after, String::new(), &mut others);
+    others.retain(|path| path != "Comments");
+    tour.table(&render_table(
+        &[
+            col("", &[], Fmt::Text, 20),
+            col("Before", &[], Fmt::Text, 24),
+            col("After", &[], Fmt::Text, 24),
+        ],
+        rows,
+    ));
+    if others.is_empty() {
+        tour.say("Every other field came back unchanged. From a shell:");
+    } else {
+        tour.say(format!(
+            "Also changed: {}. From a shell:",
+            others.join(", ")
+        ));
+    }
+    tour.say(format!(
+        "ontime orders update -t {sample_tn} --set Comments=\"Leave at reception\""
+    ));
+
+    // 5. Create an order, price it, move it through its statuses.
+    tour.step("Create an order and move it along");
+    let dallas = client
+        .locations()
+        .find(LocationFilter::new().city("Dallas"))
+        .stream()
+        .try_collect::<Vec<_>>()
+        .await
+        .map_err(|e| demo_error("find locations", e))?;
+    let (Some(pickup), Some(dropoff)) = (dallas.first(), dallas.get(1)) else {
+        return Err(CliError::other(
+            "the demo failed: fewer than two locations in Dallas",
+        ));
+    };
+    let draft: Order = serde_json::from_value(json!({
+        "Customer": sample.customer,
+        "CollectionLocation": pickup,
+        "DeliveryLocation": dropoff,
+        "Description": "Lab samples (ontime demo)",
+        "Weight": 4.5,
+        "Quantity": 2,
+        "PriceSet": sample.price_set,
+        "RequestedBy": sample.requested_by,
+    }))
+    .map_err(CliError::internal)?;
+    tour.say(format!(
+        "A draft from {} to {}, both found with\nclient.locations().find(LocationFilter::new().city(\"Dallas\")):",
+        pickup.company_name.as_deref().unwrap_or("?"),
+        dropoff.company_name.as_deref().unwrap_or("?")
+    ));
+    tour.line("");
+    tour.code("client.orders().total_cost(&draft)     // priced, not saved");
+    let quote = client
+        .orders()
+        .total_cost(&draft)
+        .await
+        .map_err(|e| demo_error("price", e))?;
+    tour.code(&format!("  = {quote:.2}"));
+    tour.code("client.orders().save(draft)            // created");
+    let created = client
+        .orders()
+        .save(draft)
+        .await
+        .map_err(|e| demo_error("create", e))?;
+    let created_tn = created.tracking_number.clone().unwrap_or_default();
+    let created_id = created
+        .id
+        .map(OrderId::from)
+        .unwrap_or(OrderId::from_uuid(Default::default()));
+    tour.code(&format!(
+        "  = tracking number {created_tn} (assigned by OnTime), status {}",
+        created.status_level.clone().unwrap_or_default()
+    ));
+    let moves = [
+        (StatusLevel::Assigned, "Assigned", 5),
+        (StatusLevel::AssignedInRoute, "In Transit", 22),
+        (StatusLevel::Delivered, "Completed", 51),
+    ];
+    tour.code(&format!(
+        "client.orders().update_status(\"{created_tn}\", StatusChange::new(level).label(..).at(..))  // x{}",
+        moves.len()
+    ));
+    for (level, label, after_minutes) in moves {
+        client
+            .orders()
+            .update_status(
+                created_tn.as_str(),
+                StatusChange::new(level)
+                    .label(label)
+                    .at(at(now + minutes(after_minutes))),
+            )
+            .await
+            .map_err(|e| demo_error("update status", e))?;
+    }
+    let timeline: Vec<views::TimelineEntry> = client
+        .orders()
+        .timeline(created_id)
+        .await
+        .map_err(|e| demo_error("timeline", e))?
+        .into_iter()
+        .map(views::TimelineEntry)
+        .collect();
+    tour.table(&render_records_with(&TIMELINE, &timeline));
+
+    // 6. Attachments.
+    tour.step(&format!(
+        "Order {created_tn}: upload and download an attachment"
+    ));
+    let note = b"Delivered to reception at 15:21; signed by R. Thomas.\n";
+    tour.code("client.orders().upload_attachment(order_id, \"delivery-note.txt\", bytes)");
+    client
+        .orders()
+        .upload_attachment(created_id, "delivery-note.txt", note)
+        .await
+        .map_err(|e| demo_error("upload", e))?;
+    tour.code("client.orders().attachments(order_id)   // listed and downloaded");
+    let files = client
+        .orders()
+        .attachments(created_id)
+        .await
+        .map_err(|e| demo_error("download", e))?;
+    let infos: Vec<AttachmentInfo> = files.iter().map(AttachmentInfo::of).collect();
+    tour.table(&render_table(
+        &[
+            col("File name", &[], Fmt::Text, 30),
+            col("Bytes", &[], Fmt::Num, 8),
+            col("Attached", &[], Fmt::Text, 16),
+        ],
+        infos
+            .iter()
+            .map(|i| {
+                vec![
+                    i.file_name.clone().unwrap_or_default(),
+                    i.size.to_string(),
+                    i.timestamp
+                        .as_deref()
+                        .map(views::short_date)
+                        .unwrap_or_default(),
+                ]
+            })
+            .collect(),
+    ));
+    let same = files.iter().any(|f| f.bytes == note);
+    tour.say(if same {
+        "The downloaded bytes are identical to the uploaded ones."
+    } else {
+        "The downloaded bytes DIFFER from the uploaded ones."
+    });
+
+    // 7. A driver.
+    tour.step("A driver: availability and positions");
+    tour.code("client.users().find_all().collect_vec()   // the first driver");
+    let users: Vec<ontime::types::User> = client
+        .users()
+        .find_all()
+        .collect_vec()
+        .await
+        .map_err(|e| demo_error("find users", e))?;
+    let Some(driver) = users.iter().find(|u| u.is_driver == Some(true)) else {
+        return Err(CliError::other(
+            "the demo failed: the account has no drivers",
+        ));
+    };
+    let driver_id = driver
+        .id
+        .map(ontime::UserId::from)
+        .unwrap_or(ontime::UserId::from_uuid(Default::default()));
+    let name = format!(
+        "{} {}",
+        driver.first_name.as_deref().unwrap_or(""),
+        driver.last_name.as_deref().unwrap_or("")
+    );
+    tour.code("client.users().availability(user_id)");
+    let availability = client
+        .users()
+        .availability(driver_id)
+        .await
+        .map_err(|e| demo_error("availability", e))?;
+    tour.say(format!(
+        "{} ({} drivers among {} users) is {}: {}, since {}.",
+        name.trim(),
+        users.iter().filter(|u| u.is_driver == Some(true)).count(),
+        users.len(),
+        if availability.is_available == Some(true) {
+            "available"
+        } else {
+            "not available"
+        },
+        availability
+            .current_status
+            .as_deref()
+            .unwrap_or("no status"),
+        availability
+            .last_status_change
+            .map(|t| views::short_date(&t.to_string()))
+            .unwrap_or_default()
+    ));
+    let today = now.date().and_hms_opt(0, 0, 0).unwrap_or(now);
+    tour.code(&format!(
+        "client.users().positions(PositionFilter::new().user(user_id).from({}))",
+        today.format("%Y-%m-%dT%H:%M:%S")
+    ));
+    let positions = client
+        .users()
+        .positions(PositionFilter::new().user(driver_id).from(at(today)))
+        .await
+        .map_err(|e| demo_error("positions", e))?;
+    let last = &positions[positions.len().saturating_sub(5)..];
+    tour.table(&render_records_with(&DEMO_POSITIONS, last));
+    tour.say(format!(
+        "{} positions reported today; the last {} shown.",
+        positions.len(),
+        last.len()
+    ));
+
+    // Summary.
+    let quota = client.quota();
+    tour.step("Requests and quota");
+    let left = |remaining: Option<u64>, limit: Option<u64>| match (remaining, limit) {
+        (Some(r), Some(l)) => format!("{} of {} left", thousands(r), thousands(l)),
+        (Some(r), None) => format!("{} left", thousands(r)),
+        _ => "not reported".into(),
+    };
+    tour.say(format!(
+        "This client made {} requests (client.quota().calls). The server's quota headers say:",
+        thousands(quota.calls)
+    ));
+    tour.say(format!(
+        "today {}, this month {}.",
+        left(quota.daily_remaining, quota.daily_limit),
+        left(quota.monthly_remaining, quota.monthly_limit)
+    ));
+    tour.line("");
+    tour.say(format!(
+        "Tour finished in {:.1} s. Run `ontime demo --keep` to keep the simulator up and try",
+        started.elapsed().as_secs_f64()
+    ));
+    tour.say("the other commands against it (`ontime --help` lists them).");
+
+    if args.keep {
+        tour.line("");
+        tour.say(format!(
+            "The simulator keeps running. From another shell:\n  export ONTIME_BASE_URL={} ONTIME_API_KEY={}\n  ontime orders find --status delivered --limit 10\nCtrl-C stops it.",
+            mock.base_url(),
+            mock.api_key()
+        ));
+        crate::mock::wait_for_stop().await;
+    }
+    tokio::time::timeout(Duration::from_secs(2), mock.shutdown())
+        .await
+        .ok();
+    Ok(())
+}

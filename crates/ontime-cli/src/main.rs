@@ -1,0 +1,62 @@
+//! `ontime`: the OnTime 360 command line. `ontime --help` lists every command; `ontime demo`
+//! shows the SDK at work against an in-process simulator, with no account.
+
+mod args;
+mod attachments;
+mod cli;
+mod completions;
+mod customers;
+mod demo;
+mod error;
+mod mock;
+mod orders;
+mod output;
+mod records;
+mod users;
+mod views;
+
+use std::io::IsTerminal;
+use std::process::ExitCode;
+
+use clap::Parser;
+
+fn main() -> ExitCode {
+    // Usage errors exit with 2 and --help/--version with 0, as clap does.
+    let cli = cli::Cli::parse();
+    init_tracing(cli.global.verbose);
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(e) => {
+            eprintln!("error: could not start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let result = runtime.block_on(cli::run(cli));
+    // Do not wait for idle connections or a simulator's tasks.
+    runtime.shutdown_background();
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => error.report(),
+    }
+}
+
+/// `-v` shows the client's calls (operation, status, latency, retries); `-vv` adds HTTP
+/// details; `RUST_LOG` overrides both. The API key never appears: the client redacts it.
+fn init_tracing(verbose: u8) {
+    use tracing_subscriber::EnvFilter;
+    let filter = match (verbose, std::env::var("RUST_LOG")) {
+        (0, _) => return,
+        (_, Ok(filter)) if !filter.trim().is_empty() => EnvFilter::new(filter),
+        (1, _) => EnvFilter::new("ontime=debug,ontime_cli=debug"),
+        _ => EnvFilter::new("ontime=trace,ontime_raw=trace,ontime_cli=trace,reqwest=debug"),
+    };
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal())
+        .with_target(true)
+        .try_init();
+}

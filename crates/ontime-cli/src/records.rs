@@ -1,0 +1,458 @@
+//! `ontime get` and `ontime find` for every record type, `ontime check`, and the streaming
+//! machinery the typed commands share.
+
+use std::str::FromStr;
+
+use clap::{Args, ValueEnum};
+use futures::StreamExt;
+use futures::stream::BoxStream;
+use ontime::{
+    Client, Fetch, LocationFilter, NoFilter, OnTimeDateTime, Resource, Search, UserId,
+    UserSessionFilter,
+};
+use serde::Serialize;
+
+use crate::args;
+use crate::cli::Ctx;
+use crate::error::CliError;
+use crate::output::Format;
+use crate::views::{Col, Fmt, View, Viewable};
+
+/// Options of every command that lists records found by a finder.
+#[derive(Args, Debug, Clone, Default)]
+#[command(next_help_heading = "Listing")]
+pub struct ListArgs {
+    /// Fetch at most this many records (the finder's first N): saves requests
+    #[arg(long, value_name = "N")]
+    pub limit: Option<usize>,
+    /// Print only the IDs (one request, no record fetches); plain lines unless -o is given
+    #[arg(long)]
+    pub ids_only: bool,
+}
+
+/// Prints records from `stream` as they arrive, with a progress bar when `total` is known.
+/// `ids` names the records in order, for not-found messages.
+pub async fn print_stream<R: Viewable + TypedRecord>(
+    ctx: &Ctx,
+    mut stream: BoxStream<'static, ontime::Result<R>>,
+    ids: &[R::Id],
+) -> Result<u64, CliError> {
+    let progress = ctx.progress(
+        Some(ids.len() as u64),
+        &format!("Fetching {}", R::VIEW.plural),
+    );
+    let mut output = ctx.output();
+    output.with_progress(&progress);
+    let mut list = output.list::<R>();
+    let mut index = 0;
+    while let Some(item) = stream.next().await {
+        let record = item.map_err(|e| {
+            CliError::from(e).if_not_found(|| match ids.get(index) {
+                Some(id) => format!("no {} has the ID {id}", R::VIEW.singular),
+                None => format!("a {} was not found", R::VIEW.singular),
+            })
+        })?;
+        list.push_serialize(&record)?;
+        progress.inc();
+        index += 1;
+    }
+    let count = list.finish()?;
+    progress.finish();
+    Ok(count)
+}
+
+/// A record type with its typed identifier (shorthand for the bounds the commands need).
+pub trait TypedRecord: Fetch + Viewable {}
+impl<R: Fetch + Viewable> TypedRecord for R {}
+
+/// Prints IDs only: plain lines, or the chosen format.
+pub fn print_ids<I: std::fmt::Display>(ctx: &Ctx, ids: &[I]) -> Result<(), CliError> {
+    let mut output = ctx.output();
+    if !ctx.format_chosen() || ctx.format == Format::Table {
+        let mut text = String::new();
+        for id in ids {
+            text.push_str(&id.to_string());
+            text.push('\n');
+        }
+        return output.text(&text);
+    }
+    let mut list = output.list_with(&ID_VIEW);
+    for id in ids {
+        list.push_serialize(&IdRow { id: id.to_string() })?;
+    }
+    list.finish()?;
+    Ok(())
+}
+
+#[derive(Serialize)]
+struct IdRow {
+    #[serde(rename = "ID")]
+    id: String,
+}
+
+static ID_VIEW: View = View {
+    singular: "ID",
+    plural: "IDs",
+    fields: &[("ID", Fmt::Id)],
+    columns: &[Col {
+        header: "ID",
+        path: &["ID"],
+        fmt: Fmt::Id,
+        max: 36,
+    }],
+};
+
+/// Runs a finder and prints what it finds, as the records arrive.
+pub async fn find_and_print<R>(
+    ctx: &Ctx,
+    resource: Resource<R>,
+    filter: R::Filter,
+    list: &ListArgs,
+) -> Result<(), CliError>
+where
+    R: Fetch + Search + Viewable,
+{
+    let mut ids = resource.ids(filter).await?;
+    let found = ids.len();
+    if let Some(limit) = list.limit {
+        ids.truncate(limit);
+    }
+    if list.ids_only {
+        print_ids(ctx, &ids)?;
+        note_count(ctx, R::VIEW, ids.len() as u64, found);
+        return Ok(());
+    }
+    let stream = resource.stream_many(ids.clone());
+    let count = print_stream::<R>(ctx, stream, &ids).await?;
+    note_count(ctx, R::VIEW, count, found);
+    Ok(())
+}
+
+fn note_count(ctx: &Ctx, view: &View, shown: u64, found: usize) {
+    let noun = if shown == 1 {
+        view.singular
+    } else {
+        view.plural
+    };
+    if found == 0 {
+        ctx.note(format!("No {} found.", view.plural));
+    } else if shown as usize == found {
+        ctx.note(format!("{shown} {noun}"));
+    } else {
+        ctx.note(format!("{shown} {noun} (of {found} found; --limit)"));
+    }
+}
+
+/// Fetches records by ID: one shows as a detail view, several as a list, in the order given.
+pub async fn get_and_print<R>(
+    ctx: &Ctx,
+    resource: Resource<R>,
+    ids: Vec<R::Id>,
+) -> Result<(), CliError>
+where
+    R: Fetch + Viewable,
+{
+    if let [id] = ids[..] {
+        let record = resource.get(id).await.map_err(|e| {
+            CliError::from(e).if_not_found(|| format!("no {} has the ID {id}", R::VIEW.singular))
+        })?;
+        return ctx.output().one(&record);
+    }
+    let stream = resource.stream_many(ids.clone());
+    print_stream::<R>(ctx, stream, &ids).await?;
+    Ok(())
+}
+
+/// Parses GUIDs given as text into a record type's ID type, with that type's message.
+pub fn parse_ids<I>(texts: &[String]) -> Result<Vec<I>, CliError>
+where
+    I: FromStr<Err = ontime::IdParseError>,
+{
+    texts
+        .iter()
+        .map(|t| t.parse::<I>().map_err(|e| CliError::usage(e.to_string())))
+        .collect()
+}
+
+/// Every record type, for `ontime get`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum RecordType {
+    #[value(alias = "order")]
+    Orders,
+    #[value(alias = "customer")]
+    Customers,
+    #[value(alias = "contact")]
+    Contacts,
+    #[value(alias = "department")]
+    Departments,
+    #[value(alias = "invoice")]
+    Invoices,
+    #[value(alias = "item")]
+    Items,
+    #[value(alias = "location")]
+    Locations,
+    #[value(alias = "payment")]
+    Payments,
+    #[value(alias = "user")]
+    Users,
+    #[value(alias = "user-session")]
+    UserSessions,
+    #[value(alias = "vehicle")]
+    Vehicles,
+    #[value(alias = "zone")]
+    Zones,
+    #[value(alias = "status")]
+    Statuses,
+    #[value(alias = "price-set")]
+    PriceSets,
+    #[value(alias = "price-modifier")]
+    PriceModifiers,
+    #[value(alias = "file-attachment")]
+    FileAttachments,
+    #[value(alias = "user-misc-compensation")]
+    UserMiscCompensations,
+}
+
+/// The record types that have a finder, for `ontime find`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum FindType {
+    #[value(alias = "order")]
+    Orders,
+    #[value(alias = "customer")]
+    Customers,
+    #[value(alias = "contact")]
+    Contacts,
+    #[value(alias = "department")]
+    Departments,
+    #[value(alias = "invoice")]
+    Invoices,
+    #[value(alias = "location")]
+    Locations,
+    #[value(alias = "payment")]
+    Payments,
+    #[value(alias = "user")]
+    Users,
+    #[value(alias = "user-session")]
+    UserSessions,
+    #[value(alias = "vehicle")]
+    Vehicles,
+    #[value(alias = "zone")]
+    Zones,
+    #[value(alias = "status")]
+    Statuses,
+}
+
+#[derive(Args, Debug)]
+#[command(
+    after_help = "Examples:\n  ontime get zones 5f0c…  (one record: all its fields)\n  ontime get vehicles ID1 ID2 -o json\n  ontime get price-sets --name \"Same Day\""
+)]
+pub struct GetArgs {
+    /// The record type
+    #[arg(value_name = "TYPE")]
+    pub kind: RecordType,
+    /// The records' IDs (GUIDs), fetched concurrently and printed in this order
+    #[arg(value_name = "ID", required_unless_present = "name")]
+    pub ids: Vec<String>,
+    /// Look the record up by name instead (customers, price-sets, price-modifiers)
+    #[arg(long, conflicts_with = "ids")]
+    pub name: Option<String>,
+}
+
+#[derive(Args, Debug)]
+#[command(
+    after_help = "Orders, customers and users have more filters: see `ontime orders find --help`,\n`ontime customers find --help` and `ontime users find --help`."
+)]
+pub struct FindArgs {
+    /// The record type
+    #[arg(value_name = "TYPE")]
+    pub kind: FindType,
+    /// Locations in this city (locations)
+    #[arg(long, help_heading = "Filters")]
+    pub city: Option<String>,
+    /// Locations in this state or province (locations)
+    #[arg(long, help_heading = "Filters")]
+    pub state: Option<String>,
+    /// Sessions of this user (user-sessions)
+    #[arg(long, value_name = "USER_ID", value_parser = args::id::<UserId>, help_heading = "Filters")]
+    pub user: Option<UserId>,
+    /// Sessions that started at or after this time (user-sessions)
+    #[arg(long, value_name = "DATE", value_parser = args::date, help_heading = "Filters")]
+    pub logged_in_from: Option<OnTimeDateTime>,
+    /// Sessions that ended at or before this time (user-sessions)
+    #[arg(long, value_name = "DATE", value_parser = args::date, help_heading = "Filters")]
+    pub logged_out_by: Option<OnTimeDateTime>,
+    #[command(flatten)]
+    pub list: ListArgs,
+}
+
+async fn get_typed<R>(ctx: &Ctx, resource: Resource<R>, ids: &[String]) -> Result<(), CliError>
+where
+    R: Fetch + Viewable,
+    R::Id: FromStr<Err = ontime::IdParseError>,
+{
+    let ids = parse_ids::<R::Id>(ids)?;
+    get_and_print(ctx, resource, ids).await
+}
+
+/// `ontime get TYPE ID...`
+pub async fn get(ctx: &Ctx, args: GetArgs) -> Result<(), CliError> {
+    if let Some(name) = &args.name {
+        return get_by_name(ctx, args.kind, name).await;
+    }
+    let client = ctx.client()?;
+    let ids = &args.ids;
+    match args.kind {
+        RecordType::Orders => get_typed(ctx, client.orders(), ids).await,
+        RecordType::Customers => get_typed(ctx, client.customers(), ids).await,
+        RecordType::Contacts => get_typed(ctx, client.contacts(), ids).await,
+        RecordType::Departments => get_typed(ctx, client.departments(), ids).await,
+        RecordType::Invoices => get_typed(ctx, client.invoices(), ids).await,
+        RecordType::Items => get_typed(ctx, client.items(), ids).await,
+        RecordType::Locations => get_typed(ctx, client.locations(), ids).await,
+        RecordType::Payments => get_typed(ctx, client.payments(), ids).await,
+        RecordType::Users => get_typed(ctx, client.users(), ids).await,
+        RecordType::UserSessions => get_typed(ctx, client.user_sessions(), ids).await,
+        RecordType::Vehicles => get_typed(ctx, client.vehicles(), ids).await,
+        RecordType::Zones => get_typed(ctx, client.zones(), ids).await,
+        RecordType::Statuses => get_typed(ctx, client.statuses(), ids).await,
+        RecordType::PriceSets => get_typed(ctx, client.price_sets(), ids).await,
+        RecordType::PriceModifiers => get_typed(ctx, client.price_modifiers(), ids).await,
+        RecordType::FileAttachments => get_typed(ctx, client.file_attachments(), ids).await,
+        RecordType::UserMiscCompensations => {
+            get_typed(ctx, client.user_misc_compensations(), ids).await
+        }
+    }
+}
+
+async fn get_by_name(ctx: &Ctx, kind: RecordType, name: &str) -> Result<(), CliError> {
+    let client = ctx.client()?;
+    let missing = |what: &str| CliError::not_found(format!("no {what} is named {name:?}"));
+    match kind {
+        RecordType::Customers => {
+            let found = client.customers().by_name(name).await?;
+            ctx.output().one(&found.ok_or_else(|| missing("customer"))?)
+        }
+        RecordType::PriceSets => {
+            let found = client.price_sets().by_name(name).await?;
+            ctx.output()
+                .one(&found.ok_or_else(|| missing("price set"))?)
+        }
+        RecordType::PriceModifiers => {
+            let found = client.price_modifiers().by_name(name).await?;
+            ctx.output()
+                .one(&found.ok_or_else(|| missing("price modifier"))?)
+        }
+        other => Err(CliError::usage(format!(
+            "--name works for customers, price-sets and price-modifiers, not {}",
+            other
+                .to_possible_value()
+                .map(|v| v.get_name().to_string())
+                .unwrap_or_default()
+        ))),
+    }
+}
+
+/// `ontime find TYPE [filters]`
+pub async fn find(ctx: &Ctx, args: FindArgs) -> Result<(), CliError> {
+    let location_filters = args.city.is_some() || args.state.is_some();
+    let session_filters =
+        args.user.is_some() || args.logged_in_from.is_some() || args.logged_out_by.is_some();
+    if location_filters && args.kind != FindType::Locations {
+        return Err(CliError::usage("--city and --state filter locations only"));
+    }
+    if session_filters && args.kind != FindType::UserSessions {
+        return Err(CliError::usage(
+            "--user, --logged-in-from and --logged-out-by filter user-sessions only",
+        ));
+    }
+    let client = ctx.client()?;
+    let list = &args.list;
+    match args.kind {
+        FindType::Orders => find_and_print(ctx, client.orders(), Default::default(), list).await,
+        FindType::Customers => {
+            find_and_print(ctx, client.customers(), Default::default(), list).await
+        }
+        FindType::Contacts => find_and_print(ctx, client.contacts(), NoFilter, list).await,
+        FindType::Departments => find_and_print(ctx, client.departments(), NoFilter, list).await,
+        FindType::Invoices => find_and_print(ctx, client.invoices(), NoFilter, list).await,
+        FindType::Locations => {
+            let mut filter = LocationFilter::new();
+            filter.city = args.city.clone();
+            filter.state = args.state.clone();
+            find_and_print(ctx, client.locations(), filter, list).await
+        }
+        FindType::Payments => find_and_print(ctx, client.payments(), NoFilter, list).await,
+        FindType::Users => find_and_print(ctx, client.users(), Default::default(), list).await,
+        FindType::UserSessions => {
+            let mut filter = UserSessionFilter::new();
+            filter.user = args.user;
+            filter.logged_in_from = args.logged_in_from;
+            filter.logged_out_by = args.logged_out_by;
+            find_and_print(ctx, client.user_sessions(), filter, list).await
+        }
+        FindType::Vehicles => find_and_print(ctx, client.vehicles(), NoFilter, list).await,
+        FindType::Zones => find_and_print(ctx, client.zones(), NoFilter, list).await,
+        FindType::Statuses => find_and_print(ctx, client.statuses(), NoFilter, list).await,
+    }
+}
+
+/// What `ontime check` reports.
+#[derive(Serialize)]
+#[serde(rename_all = "PascalCase")]
+struct CheckResult {
+    base_url: String,
+    key_accepted: bool,
+    requests: u64,
+    daily_limit: Option<u64>,
+    daily_remaining: Option<u64>,
+    daily_reset: Option<String>,
+    monthly_limit: Option<u64>,
+    monthly_remaining: Option<u64>,
+    monthly_reset: Option<String>,
+}
+
+static CHECK_VIEW: View = View {
+    singular: "check",
+    plural: "checks",
+    fields: &[
+        ("BaseUrl", Fmt::Text),
+        ("KeyAccepted", Fmt::Bool),
+        ("Requests", Fmt::Num),
+        ("DailyLimit", Fmt::Num),
+        ("DailyRemaining", Fmt::Num),
+        ("DailyReset", Fmt::Text),
+        ("MonthlyLimit", Fmt::Num),
+        ("MonthlyRemaining", Fmt::Num),
+        ("MonthlyReset", Fmt::Text),
+    ],
+    columns: &[],
+};
+
+/// `ontime check`: one cheap request (a tracking-number lookup that matches nothing).
+pub async fn check(ctx: &Ctx) -> Result<(), CliError> {
+    let client = ctx.client()?;
+    client
+        .orders()
+        .ids(ontime::OrderFilter::new().tracking_number("ontime-cli-check"))
+        .await?;
+    let result = check_result(&client);
+    ctx.output().one_with(&CHECK_VIEW, &result)
+}
+
+fn check_result(client: &Client) -> CheckResult {
+    let quota = client.quota();
+    let time = |t: Option<chrono::DateTime<chrono::Utc>>| {
+        t.map(|t| t.format("%Y-%m-%d %H:%M UTC").to_string())
+    };
+    CheckResult {
+        base_url: client.base_url().to_string(),
+        key_accepted: true,
+        requests: quota.calls,
+        daily_limit: quota.daily_limit,
+        daily_remaining: quota.daily_remaining,
+        daily_reset: time(quota.daily_reset),
+        monthly_limit: quota.monthly_limit,
+        monthly_remaining: quota.monthly_remaining,
+        monthly_reset: time(quota.monthly_reset),
+    }
+}

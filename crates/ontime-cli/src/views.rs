@@ -1,0 +1,843 @@
+//! How each record type is shown: the columns of its table, and the wire fields (with their
+//! kinds) used for CSV and for the one-record detail view.
+//!
+//! The field lists follow the record schemas of `openapi/ontime.json` (ID first, then the
+//! spec's order). Values are read from the record's JSON form, so a table shows exactly what the
+//! API sent, with enum codes turned into names and dates shortened.
+
+use ontime::types;
+use serde::Serialize;
+use serde_json::Value;
+
+/// What kind of value a field holds, which decides how it is rendered.
+#[derive(Clone, Copy, Debug)]
+pub enum Fmt {
+    /// Free text.
+    Text,
+    /// A GUID.
+    Id,
+    /// An OnTime date-time (shown as `YYYY-MM-DD HH:MM` in tables).
+    Date,
+    /// An amount of money (two decimals in tables).
+    Money,
+    /// Any other number.
+    Num,
+    /// A boolean (`yes`/`no` in tables).
+    Bool,
+    /// Base64 contents (shown as a size; left out of CSV).
+    Bytes,
+    /// An integer-coded enum (shown by name).
+    Enum(EnumKind),
+    /// An embedded record, with its own fields.
+    Object(&'static [Field]),
+    /// A list (shown as a count).
+    Array,
+}
+
+/// The lenient enums of the API.
+#[derive(Clone, Copy, Debug)]
+pub enum EnumKind {
+    StatusLevel,
+    PricingMethod,
+    PriceModifierType,
+    PriceModifierInput,
+    CompensationRole,
+    CompensationType,
+    LogInType,
+}
+
+/// A wire field name and its kind.
+pub type Field = (&'static str, Fmt);
+
+/// One table column: a header and where its value lives in the record's JSON.
+#[derive(Clone, Copy, Debug)]
+pub struct Col {
+    pub header: &'static str,
+    pub path: &'static [&'static str],
+    pub fmt: Fmt,
+    /// Widest the column grows; longer values are cut with `…`.
+    pub max: usize,
+}
+
+const fn col(header: &'static str, path: &'static [&'static str], fmt: Fmt) -> Col {
+    let max = match fmt {
+        Fmt::Id => 36,
+        Fmt::Date => 22,
+        _ => 28,
+    };
+    Col {
+        header,
+        path,
+        fmt,
+        max,
+    }
+}
+
+const fn wide(header: &'static str, path: &'static [&'static str], max: usize) -> Col {
+    Col {
+        header,
+        path,
+        fmt: Fmt::Text,
+        max,
+    }
+}
+
+/// How one record type is shown.
+#[derive(Debug)]
+pub struct View {
+    /// `order`, for messages.
+    pub singular: &'static str,
+    /// `orders`, for messages.
+    pub plural: &'static str,
+    /// The wire fields in display order.
+    pub fields: &'static [Field],
+    /// The table columns.
+    pub columns: &'static [Col],
+}
+
+impl View {
+    /// The top-level scalar fields: the CSV columns.
+    pub fn csv_fields(&self) -> impl Iterator<Item = &'static Field> + '_ {
+        self.fields
+            .iter()
+            .filter(|(_, fmt)| !matches!(fmt, Fmt::Object(_) | Fmt::Array | Fmt::Bytes))
+    }
+
+    /// The kind of a top-level field, if the view knows it.
+    pub fn field(&self, name: &str) -> Option<Fmt> {
+        self.fields
+            .iter()
+            .find(|(n, _)| *n == name)
+            .map(|(_, fmt)| *fmt)
+    }
+}
+
+/// A value the CLI can print: its JSON form plus a [`View`].
+pub trait Viewable: Serialize {
+    /// How it is shown.
+    const VIEW: &'static View;
+}
+
+use EnumKind as E;
+use Fmt::*;
+
+pub const ORDER_FIELDS: &[Field] = &[
+    ("ID", Id),
+    ("TrackingNumber", Text),
+    ("StatusLevel", Enum(E::StatusLevel)),
+    ("Status", Object(STATUS_FIELDS)),
+    ("DateSubmitted", Date),
+    ("Customer", Id),
+    ("Department", Object(DEPARTMENT_FIELDS)),
+    ("CustomerContact", Object(CONTACT_FIELDS)),
+    ("RequestedBy", Text),
+    ("Description", Text),
+    ("Comments", Text),
+    ("CollectionLocation", Object(LOCATION_FIELDS)),
+    ("CollectionContactName", Text),
+    ("CollectionArrivalWindow", Object(TIME_WINDOW_FIELDS)),
+    ("CollectionArrivalDate", Date),
+    ("CollectionCODRequired", Bool),
+    ("CollectionSignatureRequired", Bool),
+    ("CollectionAssignedDriver", Id),
+    ("DeliveryLocation", Object(LOCATION_FIELDS)),
+    ("DeliveryContactName", Text),
+    ("DeliveryArrivalWindow", Object(TIME_WINDOW_FIELDS)),
+    ("DeliveryArrivalDate", Date),
+    ("DeliveryCODRequired", Bool),
+    ("DeliverySignatureRequired", Bool),
+    ("DeliveryAssignedDriver", Id),
+    ("Dispatcher", Id),
+    ("DriverCurrentlyAssigned", Id),
+    ("RouteName", Text),
+    ("VehicleRequired", Object(VEHICLE_TYPE_FIELDS)),
+    ("Items", Array),
+    ("Quantity", Num),
+    ("Weight", Num),
+    ("Height", Num),
+    ("Width", Num),
+    ("Length", Num),
+    ("Distance", Num),
+    ("DeclaredValue", Money),
+    ("PriceSet", Id),
+    ("BasePriceType", Enum(E::PricingMethod)),
+    ("BasePrice", Money),
+    ("PriceAdjustment", Money),
+    ("PriceModifiers", Array),
+    ("PriceModifierTotalCost", Money),
+    ("Subtotal", Money),
+    ("TaxTotal", Money),
+    ("TotalCost", Money),
+    ("CODAmount", Money),
+    ("ReferenceNumber", Text),
+    ("PurchaseOrderNumber", Text),
+    ("IncomingTrackingNumber", Text),
+    ("OutgoingTrackingNumber", Text),
+    ("SubmissionSource", Text),
+    ("DriverCoordinatesOnCollection", Text),
+    ("DriverCoordinatesOnDelivery", Text),
+    ("UserDefinedFields", Object(&[])),
+    ("UserMiscCompensations", Array),
+];
+pub const CUSTOMER_FIELDS: &[Field] = &[
+    ("ID", Id),
+    ("Name", Text),
+    ("AccountNumber", Text),
+    ("PrimaryContactName", Text),
+    ("AddressLine1", Text),
+    ("AddressLine2", Text),
+    ("City", Text),
+    ("State", Text),
+    ("PostalCode", Text),
+    ("Country", Text),
+    ("Phone", Text),
+    ("Fax", Text),
+    ("Email", Text),
+    ("Website", Text),
+    ("BillingEmail", Text),
+    ("TimeZone", Text),
+    ("ReferenceNumber", Text),
+    ("PurchaseOrderNumber", Text),
+    ("Comments", Text),
+    ("DestinationCategories", Text),
+    ("OrderEntryRequiredFields", Text),
+    ("BillingAdjustmentPercentage", Num),
+    ("SendInvoiceByEmail", Bool),
+    ("SendInvoiceByPostal", Bool),
+    ("SendInvoiceByFax", Bool),
+    ("HasWebPortalAccess", Bool),
+    ("Inactive", Bool),
+    ("PricingMethod", Enum(E::PricingMethod)),
+    ("DefaultPriceSet", Id),
+    ("PriceSets", Array),
+    ("Departments", Array),
+    ("Contacts", Array),
+];
+pub const CONTACT_FIELDS: &[Field] = &[
+    ("ID", Id),
+    ("CustomerID", Id),
+    ("Name", Text),
+    ("Email", Text),
+    ("Phone", Text),
+];
+pub const DEPARTMENT_FIELDS: &[Field] = &[("ID", Id), ("CustomerID", Id), ("Name", Text)];
+pub const INVOICE_FIELDS: &[Field] = &[
+    ("ID", Id),
+    ("InvoiceNumber", Num),
+    ("Customer", Id),
+    ("Date", Date),
+    ("DueDate", Date),
+    ("IsPaid", Bool),
+    ("TotalAmount", Money),
+    ("Memo", Text),
+    ("TransferredToQuickBooksDesktop", Bool),
+    ("Orders", Array),
+];
+pub const ITEM_FIELDS: &[Field] = &[
+    ("ID", Id),
+    ("OrderID", Id),
+    ("TrackingNumber", Text),
+    ("Description", Text),
+    ("Comments", Text),
+    ("Weight", Num),
+    ("Height", Num),
+    ("Width", Num),
+    ("Length", Num),
+];
+pub const LOCATION_FIELDS: &[Field] = &[
+    ("ID", Id),
+    ("CompanyName", Text),
+    ("ContactName", Text),
+    ("AddressLine1", Text),
+    ("AddressLine2", Text),
+    ("City", Text),
+    ("State", Text),
+    ("PostalCode", Text),
+    ("Country", Text),
+    ("Comments", Text),
+    ("Email", Text),
+    ("Phone", Text),
+    ("Category", Text),
+    ("LatitudeLongitude", Text),
+    ("Zone", Object(ZONE_FIELDS)),
+];
+pub const PAYMENT_FIELDS: &[Field] = &[
+    ("ID", Id),
+    ("Customer", Id),
+    ("Invoice", Id),
+    ("Amount", Money),
+    ("Date", Date),
+    ("Memo", Text),
+    ("ReferenceNumber", Text),
+    ("TransferredToQuickBooksDesktop", Bool),
+];
+pub const USER_FIELDS: &[Field] = &[
+    ("ID", Id),
+    ("UserName", Text),
+    ("FirstName", Text),
+    ("LastName", Text),
+    ("Email", Text),
+    ("MobileNumber", Text),
+    ("SMSNumber", Text),
+    ("IsDriver", Bool),
+    ("IsEmployee", Bool),
+    ("IsSubcontractor", Bool),
+    ("IsCompany", Bool),
+    ("CompanyName", Text),
+    ("HiredDate", Date),
+    ("EmployerIdentificationNumber", Text),
+    ("LoggedInAsDispatcher", Bool),
+    ("LoggedInAsDriver", Bool),
+    ("DriverLastSync", Date),
+    ("DriverLastLocation", Id),
+    ("PictureBytes", Bytes),
+    ("TimeClockSessions", Array),
+];
+pub const USER_SESSION_FIELDS: &[Field] = &[
+    ("ID", Id),
+    ("UserID", Id),
+    ("LogInType", Enum(E::LogInType)),
+    ("LogInTime", Date),
+    ("LogOutTime", Date),
+    ("Vehicle", Id),
+    ("StartMileage", Num),
+    ("EndMileage", Num),
+];
+pub const VEHICLE_FIELDS: &[Field] = &[
+    ("ID", Id),
+    ("FleetID", Text),
+    ("Type", Text),
+    ("Manufacturer", Text),
+    ("Model", Text),
+    ("Year", Num),
+    ("RegistrationPlate", Text),
+    ("VehicleIdentificationNumber", Text),
+    ("Capacity", Text),
+    ("Capabilities", Text),
+    ("OdometerReading", Num),
+    ("Owner", Text),
+    ("IsCompanyVehicle", Bool),
+    ("Comments", Text),
+];
+pub const ZONE_FIELDS: &[Field] = &[
+    ("ID", Id),
+    ("Name", Text),
+    ("PostalCodes", Text),
+    ("Cities", Text),
+    ("PolygonPoints", Text),
+];
+pub const STATUS_FIELDS: &[Field] = &[
+    ("ID", Id),
+    ("Timestamp", Date),
+    ("Level", Enum(E::StatusLevel)),
+    ("Name", Text),
+    ("Description", Text),
+];
+pub const PRICE_SET_FIELDS: &[Field] = &[
+    ("ID", Id),
+    ("ServiceLevel", Text),
+    ("InternalName", Text),
+    ("DispatcherInstructions", Text),
+    ("CustomerInstructions", Text),
+    ("PercentCommissionable", Num),
+    ("IsDisplayedOnCustomerWebPortal", Bool),
+    ("PriceModifiers", Array),
+];
+pub const PRICE_MODIFIER_FIELDS: &[Field] = &[
+    ("ID", Id),
+    ("Name", Text),
+    ("InternalName", Text),
+    ("Description", Text),
+    ("Type", Enum(E::PriceModifierType)),
+    ("Input", Enum(E::PriceModifierInput)),
+    ("Price", Money),
+    ("CustomValue", Money),
+    ("PercentCommissionable", Num),
+    ("FlatCompensation", Money),
+    ("PercentCompensation", Num),
+    ("Notes", Text),
+];
+pub const FILE_ATTACHMENT_FIELDS: &[Field] = &[
+    ("ID", Id),
+    ("FileName", Text),
+    ("Timestamp", Date),
+    ("Contents", Bytes),
+];
+pub const USER_MISC_COMPENSATION_FIELDS: &[Field] = &[
+    ("ID", Id),
+    ("User", Id),
+    ("OrderID", Id),
+    ("Role", Enum(E::CompensationRole)),
+    ("Type", Enum(E::CompensationType)),
+    ("Value", Num),
+    ("Description", Text),
+];
+pub const USER_AVAILABILITY_FIELDS: &[Field] = &[
+    ("ID", Id),
+    ("UserID", Id),
+    ("IsAvailable", Bool),
+    ("CurrentStatus", Text),
+    ("LastStatusChange", Date),
+    ("NextAvailabilityChange", Date),
+    ("Latitude", Num),
+    ("Longitude", Num),
+];
+pub const USER_POSITION_FIELDS: &[Field] = &[
+    ("ID", Id),
+    ("UserID", Id),
+    ("Timestamp", Date),
+    ("Latitude", Num),
+    ("Longitude", Num),
+];
+const TIME_WINDOW_FIELDS: &[Field] = &[
+    ("EarliestTime", Date),
+    ("LatestTime", Date),
+    ("Length", Text),
+];
+const VEHICLE_TYPE_FIELDS: &[Field] = &[("ID", Id), ("Name", Text)];
+
+macro_rules! views {
+    ($($ty:ty => $konst:ident { $singular:literal, $plural:literal, $fields:ident, [$($col:expr),* $(,)?] })*) => {$(
+        pub const $konst: View = View {
+            singular: $singular,
+            plural: $plural,
+            fields: $fields,
+            columns: &[$($col),*],
+        };
+        impl Viewable for $ty {
+            const VIEW: &'static View = &$konst;
+        }
+    )*};
+}
+
+views! {
+    types::Order => ORDER { "order", "orders", ORDER_FIELDS, [
+        col("ID", &["ID"], Id),
+        wide("Tracking #", &["TrackingNumber"], 14),
+        col("Status", &["StatusLevel"], Enum(E::StatusLevel)),
+        col("Submitted", &["DateSubmitted"], Date),
+        wide("From", &["CollectionLocation", "CompanyName"], 24),
+        wide("To", &["DeliveryLocation", "CompanyName"], 24),
+        col("Total", &["TotalCost"], Money),
+    ]}
+    types::Customer => CUSTOMER { "customer", "customers", CUSTOMER_FIELDS, [
+        col("ID", &["ID"], Id),
+        wide("Name", &["Name"], 30),
+        col("Account #", &["AccountNumber"], Text),
+        col("City", &["City"], Text),
+        col("State", &["State"], Text),
+        col("Phone", &["Phone"], Text),
+        col("Inactive", &["Inactive"], Bool),
+    ]}
+    types::Contact => CONTACT { "contact", "contacts", CONTACT_FIELDS, [
+        col("ID", &["ID"], Id),
+        col("Name", &["Name"], Text),
+        wide("Email", &["Email"], 32),
+        col("Phone", &["Phone"], Text),
+        col("Customer", &["CustomerID"], Id),
+    ]}
+    types::Department => DEPARTMENT { "department", "departments", DEPARTMENT_FIELDS, [
+        col("ID", &["ID"], Id),
+        col("Name", &["Name"], Text),
+        col("Customer", &["CustomerID"], Id),
+    ]}
+    types::Invoice => INVOICE { "invoice", "invoices", INVOICE_FIELDS, [
+        col("ID", &["ID"], Id),
+        col("Number", &["InvoiceNumber"], Num),
+        col("Date", &["Date"], Date),
+        col("Due", &["DueDate"], Date),
+        col("Paid", &["IsPaid"], Bool),
+        col("Orders", &["Orders"], Array),
+        col("Total", &["TotalAmount"], Money),
+    ]}
+    types::Item => ITEM { "item", "items", ITEM_FIELDS, [
+        col("ID", &["ID"], Id),
+        col("Tracking #", &["TrackingNumber"], Text),
+        wide("Description", &["Description"], 32),
+        col("Weight", &["Weight"], Num),
+        col("Height", &["Height"], Num),
+        col("Width", &["Width"], Num),
+        col("Length", &["Length"], Num),
+    ]}
+    types::Location => LOCATION { "location", "locations", LOCATION_FIELDS, [
+        col("ID", &["ID"], Id),
+        col("Company", &["CompanyName"], Text),
+        col("Address", &["AddressLine1"], Text),
+        col("City", &["City"], Text),
+        col("State", &["State"], Text),
+        col("Postal code", &["PostalCode"], Text),
+        col("Zone", &["Zone", "Name"], Text),
+    ]}
+    types::Payment => PAYMENT { "payment", "payments", PAYMENT_FIELDS, [
+        col("ID", &["ID"], Id),
+        col("Date", &["Date"], Date),
+        col("Amount", &["Amount"], Money),
+        col("Reference", &["ReferenceNumber"], Text),
+        col("Customer", &["Customer"], Id),
+        col("Invoice", &["Invoice"], Id),
+    ]}
+    types::User => USER { "user", "users", USER_FIELDS, [
+        col("ID", &["ID"], Id),
+        col("User name", &["UserName"], Text),
+        col("First name", &["FirstName"], Text),
+        col("Last name", &["LastName"], Text),
+        wide("Email", &["Email"], 32),
+        col("Driver", &["IsDriver"], Bool),
+    ]}
+    types::UserSession => USER_SESSION { "user session", "user sessions", USER_SESSION_FIELDS, [
+        col("ID", &["ID"], Id),
+        col("User", &["UserID"], Id),
+        col("As", &["LogInType"], Enum(E::LogInType)),
+        col("Logged in", &["LogInTime"], Date),
+        col("Logged out", &["LogOutTime"], Date),
+        col("Start mileage", &["StartMileage"], Num),
+        col("End mileage", &["EndMileage"], Num),
+    ]}
+    types::Vehicle => VEHICLE { "vehicle", "vehicles", VEHICLE_FIELDS, [
+        col("ID", &["ID"], Id),
+        col("Fleet ID", &["FleetID"], Text),
+        col("Type", &["Type"], Text),
+        col("Make", &["Manufacturer"], Text),
+        col("Model", &["Model"], Text),
+        col("Year", &["Year"], Num),
+        col("Plate", &["RegistrationPlate"], Text),
+    ]}
+    types::Zone => ZONE { "zone", "zones", ZONE_FIELDS, [
+        col("ID", &["ID"], Id),
+        col("Name", &["Name"], Text),
+        wide("Postal codes", &["PostalCodes"], 40),
+        wide("Cities", &["Cities"], 40),
+    ]}
+    types::Status => STATUS { "status", "statuses", STATUS_FIELDS, [
+        col("ID", &["ID"], Id),
+        col("Time", &["Timestamp"], Date),
+        col("Level", &["Level"], Enum(E::StatusLevel)),
+        col("Name", &["Name"], Text),
+        wide("Description", &["Description"], 48),
+    ]}
+    types::PriceSet => PRICE_SET { "price set", "price sets", PRICE_SET_FIELDS, [
+        col("ID", &["ID"], Id),
+        col("Service level", &["ServiceLevel"], Text),
+        col("Internal name", &["InternalName"], Text),
+        col("On portal", &["IsDisplayedOnCustomerWebPortal"], Bool),
+        col("Modifiers", &["PriceModifiers"], Array),
+    ]}
+    types::PriceModifier => PRICE_MODIFIER { "price modifier", "price modifiers", PRICE_MODIFIER_FIELDS, [
+        col("ID", &["ID"], Id),
+        col("Name", &["Name"], Text),
+        col("Type", &["Type"], Enum(E::PriceModifierType)),
+        col("Input", &["Input"], Enum(E::PriceModifierInput)),
+        col("Price", &["Price"], Money),
+    ]}
+    types::FileAttachment => FILE_ATTACHMENT { "file attachment", "file attachments", FILE_ATTACHMENT_FIELDS, [
+        col("ID", &["ID"], Id),
+        wide("File name", &["FileName"], 40),
+        col("Size", &["Contents"], Bytes),
+        col("Attached", &["Timestamp"], Date),
+    ]}
+    types::UserMiscCompensation => USER_MISC_COMPENSATION { "compensation", "compensations", USER_MISC_COMPENSATION_FIELDS, [
+        col("ID", &["ID"], Id),
+        col("User", &["User"], Id),
+        col("Order", &["OrderID"], Id),
+        col("Role", &["Role"], Enum(E::CompensationRole)),
+        col("Type", &["Type"], Enum(E::CompensationType)),
+        col("Value", &["Value"], Num),
+        col("Description", &["Description"], Text),
+    ]}
+    types::UserAvailability => USER_AVAILABILITY { "availability", "availabilities", USER_AVAILABILITY_FIELDS, [
+        col("User", &["UserID"], Id),
+        col("Available", &["IsAvailable"], Bool),
+        col("Status", &["CurrentStatus"], Text),
+        col("Since", &["LastStatusChange"], Date),
+        col("Next change", &["NextAvailabilityChange"], Date),
+        col("Latitude", &["Latitude"], Num),
+        col("Longitude", &["Longitude"], Num),
+    ]}
+    types::UserPosition => USER_POSITION { "position", "positions", USER_POSITION_FIELDS, [
+        col("Time", &["Timestamp"], Date),
+        col("Latitude", &["Latitude"], Num),
+        col("Longitude", &["Longitude"], Num),
+        col("User", &["UserID"], Id),
+    ]}
+}
+
+/// A status as one entry of an order's timeline (same JSON, table without the ID).
+#[derive(Serialize)]
+#[serde(transparent)]
+pub struct TimelineEntry(pub types::Status);
+
+pub const TIMELINE: View = View {
+    singular: "status change",
+    plural: "status changes",
+    fields: STATUS_FIELDS,
+    columns: &[
+        col("Time", &["Timestamp"], Date),
+        col("Level", &["Level"], Enum(E::StatusLevel)),
+        col("Name", &["Name"], Text),
+        wide("Description", &["Description"], 60),
+    ],
+};
+
+impl Viewable for TimelineEntry {
+    const VIEW: &'static View = &TIMELINE;
+}
+
+/// Follows `path` into a JSON value.
+pub fn lookup<'a>(value: &'a Value, path: &[&str]) -> Option<&'a Value> {
+    path.iter().try_fold(value, |v, key| v.get(key))
+}
+
+/// The name of an enum value given as a code or a name (unknown values verbatim).
+pub fn enum_name(kind: EnumKind, value: &Value) -> String {
+    fn name<T: serde::de::DeserializeOwned + std::fmt::Display>(value: &Value) -> String {
+        match T::deserialize(value) {
+            Ok(v) => v.to_string(),
+            Err(_) => plain(value),
+        }
+    }
+    use ontime_raw::lenient as l;
+    match kind {
+        E::StatusLevel => name::<l::StatusLevel>(value),
+        E::PricingMethod => name::<l::PricingMethod>(value),
+        E::PriceModifierType => name::<l::PriceModifierType>(value),
+        E::PriceModifierInput => name::<l::PriceModifierInput>(value),
+        E::CompensationRole => name::<l::CompensationRole>(value),
+        E::CompensationType => name::<l::CompensationType>(value),
+        E::LogInType => name::<l::LogInType>(value),
+    }
+}
+
+/// A scalar as plain text (strings without quotes).
+pub fn plain(value: &Value) -> String {
+    match value {
+        Value::Null => String::new(),
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    }
+}
+
+/// A date-time shortened for tables: `2026-11-24T15:00:00` becomes `2026-11-24 15:00`; an
+/// offset is kept (`2026-11-24 15:00Z`); the .NET "no date" value becomes empty.
+pub fn short_date(text: &str) -> String {
+    if text.starts_with("0001-01-01") {
+        return String::new();
+    }
+    let Ok(dt) = ontime::OnTimeDateTime::parse(text) else {
+        return text.to_string();
+    };
+    let mut out = dt.naive_local().format("%Y-%m-%d %H:%M").to_string();
+    match dt.offset() {
+        ontime::DateTimeOffset::Unspecified => {}
+        ontime::DateTimeOffset::Utc => out.push('Z'),
+        ontime::DateTimeOffset::Fixed(offset) => out.push_str(&offset.to_string()),
+    }
+    out
+}
+
+/// Roughly how many bytes a base64 text decodes to.
+pub fn base64_len(text: &str) -> usize {
+    let text = text.trim();
+    let padding = text.bytes().rev().take_while(|b| *b == b'=').count();
+    (text.len() / 4 * 3).saturating_sub(padding)
+}
+
+/// Human size: `812 B`, `12.4 KiB`, `3.1 MiB`.
+pub fn human_size(bytes: usize) -> String {
+    const KIB: f64 = 1024.0;
+    let b = bytes as f64;
+    if b < KIB {
+        format!("{bytes} B")
+    } else if b < KIB * KIB {
+        format!("{:.1} KiB", b / KIB)
+    } else {
+        format!("{:.1} MiB", b / KIB / KIB)
+    }
+}
+
+/// A value as shown in a table cell.
+pub fn table_cell(value: Option<&Value>, fmt: Fmt) -> String {
+    let Some(value) = value.filter(|v| !v.is_null()) else {
+        return String::new();
+    };
+    match fmt {
+        Fmt::Date => value
+            .as_str()
+            .map(short_date)
+            .unwrap_or_else(|| plain(value)),
+        Fmt::Money => match value.as_f64() {
+            Some(n) => format!("{n:.2}"),
+            None => plain(value),
+        },
+        Fmt::Bool => match value.as_bool() {
+            Some(true) => "yes".into(),
+            Some(false) => "no".into(),
+            None => plain(value),
+        },
+        Fmt::Enum(kind) => enum_name(kind, value),
+        Fmt::Bytes => value
+            .as_str()
+            .map(|s| human_size(base64_len(s)))
+            .unwrap_or_default(),
+        Fmt::Array => value
+            .as_array()
+            .map(|a| a.len().to_string())
+            .unwrap_or_else(|| plain(value)),
+        Fmt::Object(_) => match value {
+            Value::Object(map) => map.get("Name").map(plain).unwrap_or_else(|| "{…}".into()),
+            other => plain(other),
+        },
+        Fmt::Text | Fmt::Id | Fmt::Num => one_line(&plain(value)),
+    }
+}
+
+/// A value as written in a CSV cell: wire text, enums by name.
+pub fn csv_cell(value: Option<&Value>, fmt: Fmt) -> String {
+    let Some(value) = value.filter(|v| !v.is_null()) else {
+        return String::new();
+    };
+    match fmt {
+        Fmt::Enum(kind) => enum_name(kind, value),
+        _ => plain(value),
+    }
+}
+
+/// Line breaks and tabs become spaces, so one value stays on one table line.
+pub fn one_line(text: &str) -> String {
+    if text.contains(['\n', '\r', '\t']) {
+        text.split(['\n', '\r', '\t'])
+            .filter(|s| !s.is_empty())
+            .collect::<Vec<_>>()
+            .join(" ")
+    } else {
+        text.to_string()
+    }
+}
+
+/// The rows of the one-record detail view: every field that has a value, embedded records
+/// flattened one level (`CollectionLocation.City`), lists counted.
+pub fn detail_rows(view: &View, record: &Value) -> Vec<(String, String)> {
+    let mut rows = Vec::new();
+    let Value::Object(map) = record else {
+        rows.push(("Value".into(), plain(record)));
+        return rows;
+    };
+    let known = view.fields.iter().map(|(name, fmt)| (*name, Some(*fmt)));
+    let extra = map
+        .keys()
+        .filter(|k| view.field(k).is_none())
+        .map(|k| (k.as_str(), None));
+    for (name, fmt) in known.chain(extra) {
+        let Some(value) = map.get(name).filter(|v| !v.is_null()) else {
+            continue;
+        };
+        push_detail(&mut rows, name.to_string(), value, fmt, true);
+    }
+    rows
+}
+
+fn push_detail(
+    rows: &mut Vec<(String, String)>,
+    name: String,
+    value: &Value,
+    fmt: Option<Fmt>,
+    top: bool,
+) {
+    match (value, fmt) {
+        (Value::Null, _) => {}
+        (Value::Object(map), fmt) if top => {
+            let sub: &[Field] = match fmt {
+                Some(Fmt::Object(fields)) => fields,
+                _ => &[],
+            };
+            for (key, v) in map {
+                let sub_fmt = sub.iter().find(|(n, _)| n == key).map(|(_, f)| *f);
+                push_detail(rows, format!("{name}.{key}"), v, sub_fmt, false);
+            }
+        }
+        (Value::Object(_), _) => rows.push((name, "{…}".into())),
+        (Value::Array(items), _) => {
+            let shown = if items.is_empty() {
+                "none".to_string()
+            } else if items.len() <= 3 && items.iter().all(|v| v.is_string()) {
+                items.iter().map(plain).collect::<Vec<_>>().join(", ")
+            } else {
+                format!("{} entries", items.len())
+            };
+            rows.push((name, shown));
+        }
+        (value, Some(fmt)) => rows.push((name, table_cell(Some(value), fmt))),
+        (value, None) => rows.push((name, one_line(&plain(value)))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn cells_render_by_kind() {
+        assert_eq!(
+            table_cell(Some(&json!("2026-11-24T15:00:00")), Fmt::Date),
+            "2026-11-24 15:00"
+        );
+        assert_eq!(
+            table_cell(Some(&json!("2026-11-24T15:00:00-05:00")), Fmt::Date),
+            "2026-11-24 15:00-05:00"
+        );
+        assert_eq!(
+            table_cell(Some(&json!("0001-01-01T00:00:00")), Fmt::Date),
+            ""
+        );
+        assert_eq!(table_cell(Some(&json!(42.5)), Fmt::Money), "42.50");
+        assert_eq!(
+            table_cell(Some(&json!(3)), Fmt::Enum(EnumKind::StatusLevel)),
+            "Delivered"
+        );
+        assert_eq!(
+            table_cell(Some(&json!(42)), Fmt::Enum(EnumKind::StatusLevel)),
+            "42"
+        );
+        assert_eq!(table_cell(Some(&json!(true)), Fmt::Bool), "yes");
+        assert_eq!(table_cell(Some(&json!("aGVsbG8=")), Fmt::Bytes), "5 B");
+        assert_eq!(table_cell(Some(&json!([1, 2])), Fmt::Array), "2");
+        assert_eq!(table_cell(None, Fmt::Text), "");
+        assert_eq!(table_cell(Some(&json!("a\nb")), Fmt::Text), "a b");
+        assert_eq!(
+            csv_cell(Some(&json!(6)), Fmt::Enum(EnumKind::StatusLevel)),
+            "Assigned"
+        );
+    }
+
+    #[test]
+    fn detail_flattens_one_level_and_names_enums() {
+        let order = json!({
+            "ID": "44bc0a1d-ef24-49b5-a0cb-54181ce5dbcf",
+            "StatusLevel": 3,
+            "Status": {"Level": 3, "Name": "Delivered"},
+            "Items": [{}, {}],
+            "Comments": null,
+            "Future": "kept"
+        });
+        let rows = detail_rows(&ORDER, &order);
+        let shown: Vec<_> = rows.iter().map(|(k, v)| format!("{k}={v}")).collect();
+        assert_eq!(
+            shown,
+            [
+                "ID=44bc0a1d-ef24-49b5-a0cb-54181ce5dbcf",
+                "StatusLevel=Delivered",
+                "Status.Level=Delivered",
+                "Status.Name=Delivered",
+                "Items=2 entries",
+                "Future=kept"
+            ]
+        );
+    }
+
+    #[test]
+    fn csv_fields_are_the_scalars() {
+        let names: Vec<_> = FILE_ATTACHMENT.csv_fields().map(|(n, _)| *n).collect();
+        assert_eq!(names, ["ID", "FileName", "Timestamp"]);
+        assert!(ORDER.csv_fields().all(|(n, _)| *n != "CollectionLocation"));
+    }
+}
