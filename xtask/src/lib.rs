@@ -1,5 +1,6 @@
 //! Maintainer commands for ontime-rs, as a library so that tests can run them too.
 
+pub mod bench;
 pub mod codegen;
 
 use std::path::PathBuf;

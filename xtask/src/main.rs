@@ -8,6 +8,10 @@ usage: cargo xtask <command>
 commands:
   codegen [--check]   validate openapi/ontime.json and regenerate crates/ontime-raw/src/generated.rs;
                       with --check, fail with a diff when the checked-in file is stale
+  bench [NAME] [--quick]
+                      run the benchmark binaries of crates/ontime-bench (all, or NAME) in
+                      release mode, print their RESULT lines, write target/bench/results.json;
+                      fails if any figure misses its goal
 ";
 
 fn main() -> ExitCode {
@@ -16,6 +20,18 @@ fn main() -> ExitCode {
     let result = match args.as_slice() {
         ["codegen"] => xtask::codegen::run(xtask::codegen::Mode::Write),
         ["codegen", "--check"] => xtask::codegen::run(xtask::codegen::Mode::Check),
+        ["bench", rest @ ..] => {
+            let quick = rest.contains(&"--quick");
+            let names: Vec<&str> = rest.iter().copied().filter(|a| *a != "--quick").collect();
+            match names.as_slice() {
+                [] => xtask::bench::run(None, quick),
+                [name] if !name.starts_with('-') => xtask::bench::run(Some(name), quick),
+                _ => {
+                    eprint!("{USAGE}");
+                    return ExitCode::from(2);
+                }
+            }
+        }
         ["help" | "--help" | "-h"] => {
             print!("{USAGE}");
             return ExitCode::SUCCESS;

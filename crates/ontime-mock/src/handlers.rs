@@ -17,7 +17,7 @@ use crate::store::{CredentialKind, Record, Store, Table, check_enum, dt};
 
 /// What a handler gets.
 pub(crate) struct Ctx {
-    pub key: KeySpec,
+    pub key: std::sync::Arc<KeySpec>,
     pub now: NaiveDateTime,
     pub query: Query,
     pub body: Bytes,
@@ -609,7 +609,10 @@ pub(crate) fn orders_find(s: &Shared, ctx: &Ctx) -> Result<Reply, ApiError> {
 pub(crate) fn orders_get(s: &Shared, ctx: &Ctx) -> Result<Reply, ApiError> {
     let store = s.read();
     let idx = order_from_path(&store, ctx, "id")?;
-    Reply::ok(&store.order(idx))
+    let bytes = s.cached_order(idx, || match Reply::ok(&store.order(idx))? {
+        Reply::Json(_, b) | Reply::Bytes(_, _, b) => Ok(b),
+    })?;
+    Ok(Reply::Json(200, bytes))
 }
 
 pub(crate) fn order_status_changes(s: &Shared, ctx: &Ctx) -> Result<Reply, ApiError> {

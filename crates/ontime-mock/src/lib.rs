@@ -115,6 +115,7 @@ pub struct MockBuilder {
     frozen_clock: bool,
     utc_offset: FixedOffset,
     log_capacity: usize,
+    response_cache: bool,
 }
 
 impl Default for MockBuilder {
@@ -136,6 +137,7 @@ impl Default for MockBuilder {
                 None => unreachable!("-06:00 is a valid offset"),
             },
             log_capacity: 100_000,
+            response_cache: true,
         }
     }
 }
@@ -230,6 +232,14 @@ impl MockBuilder {
         self
     }
 
+    /// Whether `GET api/orders/{id}` answers are cached as serialised bytes (default: yes).
+    /// Every write empties the cache, so answers are always current; turning it off only
+    /// makes each read materialise and serialise the order again.
+    pub fn response_cache(mut self, on: bool) -> Self {
+        self.response_cache = on;
+        self
+    }
+
     fn shared(self) -> Result<(Arc<Shared>, String, String, Uuid), MockError> {
         if self.company.is_empty() || self.company.contains('/') {
             return Err(MockError::Invalid(format!("company id {:?}", self.company)));
@@ -253,10 +263,13 @@ impl MockBuilder {
         let api_key = self.api_key.unwrap_or_else(|| key_from(self.seed, 1));
         let customer_key = self.customer_key.unwrap_or_else(|| key_from(self.seed, 2));
         let mut keys = HashMap::new();
-        keys.insert(api_key.clone(), KeySpec::full().with_key(api_key.clone()));
+        keys.insert(
+            api_key.clone(),
+            Arc::new(KeySpec::full().with_key(api_key.clone())),
+        );
         keys.insert(
             customer_key.clone(),
-            KeySpec::customer(scoped_customer).with_key(customer_key.clone()),
+            Arc::new(KeySpec::customer(scoped_customer).with_key(customer_key.clone())),
         );
         let active = !self.faults.is_empty();
         let shared = Arc::new(Shared {
@@ -271,6 +284,7 @@ impl MockBuilder {
             daily_quota: self.daily_quota,
             monthly_quota: self.monthly_quota,
             spec: OnceLock::new(),
+            order_cache: self.response_cache.then(|| RwLock::new(HashMap::new())),
         });
         Ok((shared, api_key, customer_key, scoped_customer))
     }
@@ -383,7 +397,7 @@ impl RunningMock {
             key: Some(key.clone()),
             ..spec
         };
-        self.shared.keys_mut().insert(key.clone(), spec);
+        self.shared.keys_mut().insert(key.clone(), Arc::new(spec));
         key
     }
 

@@ -100,12 +100,20 @@ impl Quotas {
     fn counter(&mut self, key: &str, now_utc: NaiveDateTime) -> &mut Counter {
         let today = now_utc.date();
         let month = (today.year(), today.month());
-        let c = self.counters.entry(key.to_owned()).or_insert(Counter {
-            day: today,
-            daily: 0,
-            month,
-            monthly: 0,
-        });
+        if !self.counters.contains_key(key) {
+            self.counters.insert(
+                key.to_owned(),
+                Counter {
+                    day: today,
+                    daily: 0,
+                    month,
+                    monthly: 0,
+                },
+            );
+        }
+        let Some(c) = self.counters.get_mut(key) else {
+            unreachable!("inserted above")
+        };
         if c.day != today {
             c.day = today;
             c.daily = 0;

@@ -39,7 +39,7 @@ const MAX_BODY: usize = 64 * 1024 * 1024;
 /// State shared by all connections and the [`RunningMock`](crate::RunningMock) handle.
 pub(crate) struct Shared {
     pub store: RwLock<Store>,
-    pub keys: RwLock<HashMap<String, KeySpec>>,
+    pub keys: RwLock<HashMap<String, Arc<KeySpec>>>,
     pub quotas: Mutex<Quotas>,
     pub faults: Mutex<FaultEngine>,
     pub faults_active: AtomicBool,
@@ -49,7 +49,12 @@ pub(crate) struct Shared {
     pub daily_quota: u64,
     pub monthly_quota: u64,
     pub spec: OnceLock<Bytes>,
+    /// Serialised `GET api/orders/{id}` answers by order slot (see [`Shared::cached_order`]).
+    pub order_cache: Option<RwLock<HashMap<u32, Bytes>>>,
 }
+
+/// How many serialised orders the response cache keeps before it starts over.
+const ORDER_CACHE_CAPACITY: usize = 50_000;
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(PoisonError::into_inner)
@@ -60,15 +65,52 @@ impl Shared {
         self.store.read().unwrap_or_else(PoisonError::into_inner)
     }
 
+    /// The store for a change. Taking it empties the order response cache: readers fill the
+    /// cache only while they hold the store's read lock, so no stale answer survives a write.
     pub(crate) fn write(&self) -> RwLockWriteGuard<'_, Store> {
-        self.store.write().unwrap_or_else(PoisonError::into_inner)
+        let guard = self.store.write().unwrap_or_else(PoisonError::into_inner);
+        if let Some(cache) = &self.order_cache {
+            let mut cache = cache.write().unwrap_or_else(PoisonError::into_inner);
+            if !cache.is_empty() {
+                cache.clear();
+            }
+        }
+        guard
     }
 
-    pub(crate) fn keys(&self) -> RwLockReadGuard<'_, HashMap<String, KeySpec>> {
+    /// The serialised answer of `GET api/orders/{id}` for slot `idx`, from the cache or made by
+    /// `make` (the caller holds the store's read lock).
+    pub(crate) fn cached_order(
+        &self,
+        idx: u32,
+        make: impl FnOnce() -> Result<Bytes, ApiError>,
+    ) -> Result<Bytes, ApiError> {
+        let Some(cache) = &self.order_cache else {
+            return make();
+        };
+        if let Some(b) = cache
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get(&idx)
+        {
+            return Ok(b.clone());
+        }
+        let bytes = make()?;
+        let mut cache = cache.write().unwrap_or_else(PoisonError::into_inner);
+        if cache.len() >= ORDER_CACHE_CAPACITY {
+            cache.clear();
+        }
+        cache.insert(idx, bytes.clone());
+        Ok(bytes)
+    }
+
+    pub(crate) fn keys(&self) -> RwLockReadGuard<'_, HashMap<String, Arc<KeySpec>>> {
         self.keys.read().unwrap_or_else(PoisonError::into_inner)
     }
 
-    pub(crate) fn keys_mut(&self) -> std::sync::RwLockWriteGuard<'_, HashMap<String, KeySpec>> {
+    pub(crate) fn keys_mut(
+        &self,
+    ) -> std::sync::RwLockWriteGuard<'_, HashMap<String, Arc<KeySpec>>> {
         self.keys.write().unwrap_or_else(PoisonError::into_inner)
     }
 
@@ -140,11 +182,31 @@ fn fault_response(e: &ApiError) -> Response {
 }
 
 fn add_quota_headers(resp: &mut Response, usage: &QuotaUsage) {
-    for (name, value) in usage.headers() {
-        if let Ok(v) = HeaderValue::from_str(&value) {
-            resp.headers_mut().insert(name, v);
-        }
-    }
+    let h = resp.headers_mut();
+    h.insert(
+        "x-ratelimit-limit-daily",
+        HeaderValue::from(usage.daily_limit),
+    );
+    h.insert(
+        "x-ratelimit-remaining-daily",
+        HeaderValue::from(usage.daily_remaining),
+    );
+    h.insert(
+        "x-ratelimit-reset-daily",
+        HeaderValue::from(usage.daily_reset),
+    );
+    h.insert(
+        "x-ratelimit-limit-monthly",
+        HeaderValue::from(usage.monthly_limit),
+    );
+    h.insert(
+        "x-ratelimit-remaining-monthly",
+        HeaderValue::from(usage.monthly_remaining),
+    );
+    h.insert(
+        "x-ratelimit-reset-monthly",
+        HeaderValue::from(usage.monthly_reset),
+    );
 }
 
 /// The key sent in `Authorization` (raw, or after `Bearer`).
@@ -314,7 +376,8 @@ struct Logged {
 }
 
 fn log(shared: &Shared, l: Logged, status: u16, fault: Option<&'static str>) {
-    let at = shared.clock.now();
+    tracing::debug!(method = %l.method, path = %l.path, status, "request");
+    let at = crate::clock::whole_seconds(shared.clock.now());
     shared.request_log().push(LoggedRequest {
         seq: 0,
         method: l.method,
@@ -376,19 +439,20 @@ async fn dispatch(State(shared): State<Arc<Shared>>, req: Request) -> Response {
         }
     };
     let logged = Logged {
-        method: method.clone(),
-        path: path.clone(),
-        query: raw_query.clone(),
+        method,
+        path,
+        query: raw_query,
         body: (!body.is_empty()).then(|| String::from_utf8_lossy(&body).into_owned()),
         operation: op.map_or("unknown", |o| o.id),
-        key: key.clone(),
+        key,
     };
+    let (method, path, key) = (&logged.method, &logged.path, &logged.key);
 
     // Faults.
     let chosen = if shared.faults_active.load(Ordering::Relaxed) {
         shared
             .faults()
-            .choose(op.map(|o| o.id), &method, &path, api_path.as_deref())
+            .choose(op.map(|o| o.id), method, path, api_path.as_deref())
     } else {
         Default::default()
     };
@@ -398,7 +462,7 @@ async fn dispatch(State(shared): State<Arc<Shared>>, req: Request) -> Response {
     let key_spec = key.as_ref().and_then(|k| shared.keys().get(k).cloned());
     if let Some(kind) = chosen.fault.as_ref().filter(|k| k.fails_request()) {
         let mut resp = failing_fault(kind);
-        if let (Some(k), Some(spec)) = (&key, &key_spec) {
+        if let (Some(k), Some(spec)) = (key, &key_spec) {
             let (d, m) = shared.limits(spec);
             let usage = shared.quotas().peek(k, d, m, shared.clock.now_utc());
             add_quota_headers(&mut resp, &usage);
@@ -438,7 +502,7 @@ async fn dispatch(State(shared): State<Arc<Shared>>, req: Request) -> Response {
     };
 
     // Authentication, quota, permission.
-    let (Some(key), Some(spec)) = (key, key_spec) else {
+    let (Some(key), Some(spec)) = (key.clone(), key_spec) else {
         let resp = fault_response(&ApiError::new(
             401,
             "Authorization has been denied for this request.",
@@ -447,7 +511,9 @@ async fn dispatch(State(shared): State<Arc<Shared>>, req: Request) -> Response {
         return resp;
     };
     let (daily, monthly) = shared.limits(&spec);
-    let now_utc = shared.clock.now_utc();
+    let now = shared.clock.now();
+    let now_utc =
+        now - chrono::TimeDelta::seconds(i64::from(shared.clock.utc_offset().local_minus_utc()));
     let taken = shared.quotas().take(&key, daily, monthly, now_utc);
     let usage = match taken {
         Ok(u) => u,
@@ -473,8 +539,8 @@ async fn dispatch(State(shared): State<Arc<Shared>>, req: Request) -> Response {
 
     let ctx = Ctx {
         key: spec,
-        now: crate::clock::whole_seconds(shared.clock.now()),
-        query: Query::parse(raw_query.as_deref()),
+        now: crate::clock::whole_seconds(now),
+        query: Query::parse(logged.query.as_deref()),
         body,
         params,
     };
