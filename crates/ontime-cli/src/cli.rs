@@ -125,6 +125,11 @@ pub struct Global {
           value_parser = clap::value_parser!(u64).range(1..=3600))]
     pub timeout: u64,
 
+    /// Retry a failed request (timeouts, 429, 502-504) at most this many times
+    #[arg(long, global = true, default_value_t = 3, value_name = "N",
+          value_parser = clap::value_parser!(u32).range(0..=10))]
+    pub retries: u32,
+
     /// Never draw progress bars
     #[arg(long, global = true)]
     pub no_progress: bool,
@@ -211,6 +216,7 @@ impl Ctx {
         let mut builder = ontime::Client::builder()
             .concurrency(usize::from(g.concurrency))
             .timeout(Duration::from_secs(g.timeout))
+            .retry_policy(ontime::RetryPolicy::default().max_attempts(g.retries + 1))
             .user_agent(concat!("ontime-cli/", env!("CARGO_PKG_VERSION")));
         match (&g.base_url, &g.company) {
             (Some(url), _) => builder = builder.base_url(url.clone()),

@@ -53,7 +53,10 @@ fn init_tracing(verbose: u8) {
         (1, _) => EnvFilter::new("ontime=debug,ontime_cli=debug"),
         _ => EnvFilter::new("ontime=trace,ontime_raw=trace,ontime_cli=trace,reqwest=debug"),
     };
+    // Each call is a span (operation, attempts, status, latency); printing spans as they close
+    // gives one line per call.
     let _ = tracing_subscriber::fmt()
+        .with_span_events(tracing_subscriber::fmt::format::FmtSpan::CLOSE)
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
         .with_ansi(std::io::stderr().is_terminal())

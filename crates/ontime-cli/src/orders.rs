@@ -23,8 +23,11 @@ use crate::views::{self, Col, Fmt, TimelineEntry, View};
 #[allow(clippy::large_enum_variant)]
 #[derive(Subcommand, Debug)]
 pub enum OrdersCommand {
-    /// Find orders by filters: one finder request, then the orders fetched concurrently and
-    /// printed as they arrive
+    /// Find orders by filters; they print as they arrive
+    #[command(
+        long_about = "Find orders by filters: one finder request, then the orders are fetched \
+        concurrently (--concurrency) and printed as they arrive, in the finder's order."
+    )]
     Find(FindOrders),
     /// Fetch orders by ID, or by tracking number with -t
     Get(GetOrders),
@@ -822,11 +825,23 @@ async fn signature(ctx: &Ctx, args: SignatureOrder) -> Result<(), CliError> {
         SignatureArg::Collection => (SignatureType::Collection, "collection"),
         SignatureArg::Delivery => (SignatureType::Delivery, "delivery"),
     };
+    // OnTime answers 404 both for a missing order and for a missing signature; its message
+    // says which.
     let image = client
         .orders()
         .signature(order, which)
         .await
-        .map_err(|e| CliError::from(e).if_not_found(not_found(&args.order)))?
+        .map_err(|e| {
+            let server = e.server_message().map(str::to_string);
+            CliError::from(e).if_not_found(|| {
+                server.unwrap_or_else(|| {
+                    format!(
+                        "the {} has no {word} signature, or does not exist",
+                        args.order.describe()
+                    )
+                })
+            })
+        })?
         .ok_or_else(|| {
             CliError::not_found(format!(
                 "the {} has no {word} signature",

@@ -432,7 +432,7 @@ views! {
     types::Contact => CONTACT { "contact", "contacts", CONTACT_FIELDS, [
         col("ID", &["ID"], Id),
         col("Name", &["Name"], Text),
-        wide("Email", &["Email"], 32),
+        wide("Email", &["Email"], 40),
         col("Phone", &["Phone"], Text),
         col("Customer", &["CustomerID"], Id),
     ]}
@@ -481,7 +481,7 @@ views! {
         col("User name", &["UserName"], Text),
         col("First name", &["FirstName"], Text),
         col("Last name", &["LastName"], Text),
-        wide("Email", &["Email"], 32),
+        wide("Email", &["Email"], 40),
         col("Driver", &["IsDriver"], Bool),
     ]}
     types::UserSession => USER_SESSION { "user session", "user sessions", USER_SESSION_FIELDS, [
@@ -634,6 +634,15 @@ pub fn short_date(text: &str) -> String {
     out
 }
 
+/// A date-time for the detail view: `2026-11-24 15:00:07` (offset kept).
+pub fn long_date(text: &str) -> String {
+    match ontime::OnTimeDateTime::parse(text) {
+        Ok(dt) if !dt.is_unset() => text.replacen('T', " ", 1),
+        Ok(_) => String::new(),
+        Err(_) => text.to_string(),
+    }
+}
+
 /// Roughly how many bytes a base64 text decodes to.
 pub fn base64_len(text: &str) -> usize {
     let text = text.trim();
@@ -754,17 +763,23 @@ fn push_detail(
                 push_detail(rows, format!("{name}.{key}"), v, sub_fmt, false);
             }
         }
-        (Value::Object(_), _) => rows.push((name, "{…}".into())),
+        (value @ Value::Object(_), _) => {
+            rows.push((name, table_cell(Some(value), Fmt::Object(&[]))))
+        }
         (Value::Array(items), _) => {
             let shown = if items.is_empty() {
                 "none".to_string()
             } else if items.len() <= 3 && items.iter().all(|v| v.is_string()) {
                 items.iter().map(plain).collect::<Vec<_>>().join(", ")
+            } else if items.len() == 1 {
+                "1 entry".to_string()
             } else {
                 format!("{} entries", items.len())
             };
             rows.push((name, shown));
         }
+        // Dates to the second: a detail view has room for them.
+        (Value::String(text), Some(Fmt::Date)) => rows.push((name, long_date(text))),
         (value, Some(fmt)) => rows.push((name, table_cell(Some(value), fmt))),
         (value, None) => rows.push((name, one_line(&plain(value)))),
     }

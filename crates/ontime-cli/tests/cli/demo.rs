@@ -1,0 +1,37 @@
+//! `ontime demo`
+
+use std::time::{Duration, Instant};
+
+use crate::common::{Run, ontime, snapshot_filtered};
+
+#[test]
+fn demo_tours_the_sdk_quickly_and_deterministically() {
+    let started = Instant::now();
+    let run = Run::of(ontime().arg("demo")).described("ontime demo");
+    let took = started.elapsed();
+    assert_eq!(run.code, 0, "{}", run.transcript());
+    assert!(took < Duration::from_secs(30), "the demo took {took:?}");
+    assert_eq!(run.stderr, "");
+    snapshot_filtered("demo", &run, &[(r"in \d+\.\d+ s", "in [time] s")]);
+    for step in [
+        "Authenticate",
+        "Find orders by filters",
+        "status timeline",
+        "change one field safely",
+        "Create an order",
+        "upload and download an attachment",
+        "availability and positions",
+        "Requests and quota",
+    ] {
+        assert!(run.stdout.contains(step), "missing step {step}");
+    }
+    // The same seed gives the same tour.
+    let again = Run::of(ontime().arg("demo"));
+    let strip = |s: &str| {
+        s.lines()
+            .filter(|l| !l.contains("127.0.0.1") && !l.contains(" s"))
+            .collect::<Vec<_>>()
+            .join("\n")
+    };
+    assert_eq!(strip(&again.stdout), strip(&run.stdout));
+}

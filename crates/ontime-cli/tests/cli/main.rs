@@ -1,0 +1,11 @@
+//! Tests of the `ontime` binary: each starts the simulator in-process on 127.0.0.1 and runs the
+//! built binary against it. Outputs are snapshotted under `tests/snapshots/`.
+
+mod attachments;
+mod common;
+mod demo;
+mod errors;
+mod help;
+mod mock_serve;
+mod orders;
+mod records;
