@@ -211,6 +211,15 @@ fn differences(a: &Value, b: &Value, path: String, out: &mut Vec<String>) {
     }
 }
 
+/// `42 ms`, `1.3 s`.
+fn duration(d: Duration) -> String {
+    if d < Duration::from_secs(1) {
+        format!("{} ms", d.as_millis())
+    } else {
+        format!("{:.1} s", d.as_secs_f64())
+    }
+}
+
 /// `86285` as `86,285`.
 fn thousands(n: u64) -> String {
     let digits = n.to_string();
@@ -353,10 +362,10 @@ pub async fn run(_ctx: &Ctx, args: DemoArgs) -> Result<(), CliError> {
     let shown = delivered.len().min(8);
     tour.table(&render_records_with(&DEMO_ORDERS, &delivered[..shown]));
     tour.say(format!(
-        "{} delivered orders since {} in {:.2} s: {} requests (1 finder + {} fetches){}.",
+        "{} delivered orders since {} in {}: {} requests (1 finder + {} fetches){}.",
         delivered.len(),
         since.format("%Y-%m-%d"),
-        fetch_started.elapsed().as_secs_f64(),
+        duration(fetch_started.elapsed()),
         calls,
         calls.saturating_sub(1),
         if delivered.len() > shown {
@@ -675,8 +684,8 @@ pub async fn run(_ctx: &Ctx, args: DemoArgs) -> Result<(), CliError> {
     ));
     tour.line("");
     tour.say(format!(
-        "Tour finished in {:.1} s. Run `ontime demo --keep` to keep the simulator up and try",
-        started.elapsed().as_secs_f64()
+        "Tour finished in {}. Run `ontime demo --keep` to keep the simulator up and try",
+        duration(started.elapsed())
     ));
     tour.say("the other commands against it (`ontime --help` lists them).");
 

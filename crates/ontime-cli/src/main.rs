@@ -21,6 +21,11 @@ use std::process::ExitCode;
 use clap::Parser;
 
 fn main() -> ExitCode {
+    // A bug should say so plainly, without a backtrace.
+    std::panic::set_hook(Box::new(|info| {
+        eprintln!("error: internal error (a bug in ontime): {info}");
+        eprintln!("hint: please report it, with the command you ran");
+    }));
     // Usage errors exit with 2 and --help/--version with 0, as clap does.
     let cli = cli::Cli::parse();
     init_tracing(cli.global.verbose);

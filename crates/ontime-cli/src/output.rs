@@ -396,12 +396,12 @@ impl Progress {
         let bar = match len {
             Some(len) => ProgressBar::with_draw_target(Some(len), ProgressDrawTarget::stderr())
                 .with_style(
-                ProgressStyle::with_template(
-                    "{msg} [{bar:30.cyan/blue}] {human_pos}/{human_len} ({per_sec}, {eta} left)",
-                )
-                .unwrap_or_else(|_| ProgressStyle::default_bar())
-                .progress_chars("=> "),
-            ),
+                    ProgressStyle::with_template(
+                        "{msg} [{bar:30.cyan/blue}] {human_pos}/{human_len} ({eta} left)",
+                    )
+                    .unwrap_or_else(|_| ProgressStyle::default_bar())
+                    .progress_chars("=> "),
+                ),
             None => ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr()).with_style(
                 ProgressStyle::with_template("{spinner} {msg} {human_pos}")
                     .unwrap_or_else(|_| ProgressStyle::default_spinner()),
