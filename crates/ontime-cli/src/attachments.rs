@@ -35,7 +35,7 @@ pub struct GetAttachment {
     #[arg(value_name = "ATTACHMENT_ID", value_parser = args::id::<FileAttachmentId>)]
     pub id: FileAttachmentId,
     /// Where to write it; `-` writes to stdout [default: the attachment's file name]
-    #[arg(long, short = 'O', value_name = "PATH")]
+    #[arg(long, short = 'O', value_name = "PATH", value_hint = clap::ValueHint::FilePath)]
     pub out: Option<PathBuf>,
 }
 
@@ -45,7 +45,7 @@ pub struct PutAttachment {
     #[command(flatten)]
     pub order: OrderArg,
     /// The file to attach
-    #[arg(value_name = "FILE")]
+    #[arg(value_name = "FILE", value_hint = clap::ValueHint::FilePath)]
     pub file: PathBuf,
     /// The name to store it under [default: the file's name]
     #[arg(long)]

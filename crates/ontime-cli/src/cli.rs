@@ -51,6 +51,7 @@ print as they arrive. Progress bars go to stderr, only on a terminal.
     after_help = EXIT_CODES_HELP,
     after_long_help = format!("{AFTER_LONG_HELP}\n{EXIT_CODES_HELP}"),
     propagate_version = true,
+    arg_required_else_help = true,
     max_term_width = 100
 )]
 pub struct Cli {
@@ -96,7 +97,8 @@ pub struct Global {
         global = true,
         value_name = "PATH",
         help_heading = "Account",
-        conflicts_with = "api_key_stdin"
+        conflicts_with = "api_key_stdin",
+        value_hint = clap::ValueHint::FilePath
     )]
     pub api_key_file: Option<PathBuf>,
 

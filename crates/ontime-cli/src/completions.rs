@@ -26,7 +26,7 @@ pub struct CompletionsArgs {
   ontime man --out-dir ~/.local/share/man/man1")]
 pub struct ManArgs {
     /// Write ontime.1 and one page per command (ontime-orders-find.1, ...) into this directory
-    #[arg(long, value_name = "DIR")]
+    #[arg(long, value_name = "DIR", value_hint = clap::ValueHint::DirPath)]
     pub out_dir: Option<PathBuf>,
 }
 

@@ -190,7 +190,7 @@ Without TrackingNumber OnTime assigns one; without StatusLevel the order starts 
 )]
 pub struct CreateOrder {
     /// The order as JSON; `-` reads stdin
-    #[arg(long, value_name = "PATH")]
+    #[arg(long, value_name = "PATH", value_hint = clap::ValueHint::FilePath)]
     pub file: PathBuf,
     /// Allow the JSON's ID to name an existing order, which is then REPLACED: every field the
     /// JSON leaves out is cleared
@@ -207,7 +207,7 @@ pub struct CostOrder {
     #[arg(short = 't', long = "tracking-number")]
     pub by_tracking_number: bool,
     /// Price a draft order from this JSON file instead (`-` reads stdin)
-    #[arg(long, value_name = "PATH", conflicts_with = "order")]
+    #[arg(long, value_name = "PATH", value_hint = clap::ValueHint::FilePath, conflicts_with = "order")]
     pub file: Option<PathBuf>,
     /// Recalculate and store the order's prices, then show the stored total
     #[arg(long, conflicts_with = "file")]
@@ -249,7 +249,7 @@ pub struct ReportOrder {
     #[arg(long, value_name = "CODE", conflicts_with = "kind")]
     pub code: Option<String>,
     /// Where to write it; `-` writes to stdout [default: ORDER-CODE.pdf]
-    #[arg(long, short = 'O', value_name = "PATH")]
+    #[arg(long, short = 'O', value_name = "PATH", value_hint = clap::ValueHint::FilePath)]
     pub out: Option<PathBuf>,
 }
 
@@ -269,7 +269,7 @@ pub struct SignatureOrder {
     #[arg(long, value_enum, default_value_t = SignatureArg::Delivery)]
     pub which: SignatureArg,
     /// Where to write the image; `-` writes to stdout [default: ORDER-WHICH-signature.png]
-    #[arg(long, short = 'O', value_name = "PATH")]
+    #[arg(long, short = 'O', value_name = "PATH", value_hint = clap::ValueHint::FilePath)]
     pub out: Option<PathBuf>,
 }
 
@@ -617,8 +617,14 @@ async fn update(ctx: &Ctx, args: UpdateOrder) -> Result<(), CliError> {
     ctx.output().one(&saved)
 }
 
-fn read_json(path: &Path) -> Result<String, CliError> {
+fn read_json(ctx: &Ctx, path: &Path) -> Result<String, CliError> {
     if path == Path::new("-") {
+        if ctx.global.api_key_stdin {
+            return Err(CliError::usage(
+                "stdin cannot carry both the API key (--api-key-stdin) and the order (--file -)",
+            )
+            .with_hint("pass the key with --api-key-file or ONTIME_API_KEY"));
+        }
         let mut text = String::new();
         std::io::stdin()
             .read_to_string(&mut text)
@@ -629,14 +635,14 @@ fn read_json(path: &Path) -> Result<String, CliError> {
         .map_err(|e| CliError::usage(format!("could not read {}: {e}", path.display())))
 }
 
-fn parse_order(path: &Path) -> Result<Order, CliError> {
-    let text = read_json(path)?;
+fn parse_order(ctx: &Ctx, path: &Path) -> Result<Order, CliError> {
+    let text = read_json(ctx, path)?;
     serde_json::from_str::<Order>(&text)
         .map_err(|e| CliError::usage(format!("{} is not an order in JSON: {e}", path.display())))
 }
 
 async fn create(ctx: &Ctx, args: CreateOrder) -> Result<(), CliError> {
-    let order = parse_order(&args.file)?;
+    let order = parse_order(ctx, &args.file)?;
     let client = ctx.client()?;
     if let (Some(id), false) = (order.id, args.replace) {
         let id = OrderId::from(id);
@@ -674,7 +680,7 @@ static COST_VIEW: View = View {
 
 async fn cost(ctx: &Ctx, args: CostOrder) -> Result<(), CliError> {
     if let Some(path) = &args.file {
-        let draft = parse_order(path)?;
+        let draft = parse_order(ctx, path)?;
         let client = ctx.client()?;
         let total = client.orders().total_cost(&draft).await?;
         let result = Cost {

@@ -120,6 +120,14 @@ fn key_from_file_stdin_or_environment() {
     assert!(keys.iter().all(|k| k.as_deref() == Some(KEY)), "{keys:?}");
     let both = sim.run(&["--api-key-stdin", "check"]);
     assert_eq!(both.code, 2, "{}", both.transcript());
+    let shared_stdin = sim.run_keyless(
+        &["--api-key-stdin", "orders", "create", "--file", "-"],
+        |cmd| {
+            cmd.write_stdin(format!("{KEY}\n{{}}"));
+        },
+    );
+    assert_eq!(shared_stdin.code, 2, "{}", shared_stdin.transcript());
+    assert!(shared_stdin.stderr.contains("stdin cannot carry both"));
 }
 
 #[test]

@@ -89,6 +89,10 @@ fn usage_errors_exit_2_and_version_prints() {
         Run::of(ontime().args(["orders", "frobnicate"])).described("ontime orders frobnicate");
     assert_eq!(run.code, 2);
     snapshot_run("error_unknown_command", &run);
+    // No command at all: the help, as a usage error.
+    let bare = Run::of(&mut ontime());
+    assert_eq!(bare.code, 2);
+    assert!(bare.stderr.contains("Commands:"), "{}", bare.stderr);
     let version = Run::of(ontime().arg("--version"));
     assert_eq!(
         version.stdout,
