@@ -62,6 +62,8 @@ pub struct Cli {
 }
 
 /// Options every command takes.
+// The doc comments are the help texts: a URL there is an example, not a link.
+#[allow(rustdoc::bare_urls)]
 #[derive(Args, Debug, Clone)]
 pub struct Global {
     /// The account's base URL, e.g. https://secure.ontime360.com/sites/my-company
