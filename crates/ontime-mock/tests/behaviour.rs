@@ -568,9 +568,21 @@ async fn attachments_signatures_and_reports_are_real_bytes() {
         .into_iter()
         .find(|id| !mock.store().signed_order_ids().contains(id))
         .expect("unsigned order");
+    let none = client
+        .order_signature()
+        .id(unsigned)
+        .send()
+        .await
+        .expect("answers");
     assert_eq!(
-        common::status_of(client.order_signature().id(unsigned).send().await),
-        404
+        none.into_inner(),
+        None,
+        "no signature is JSON null, not an error"
+    );
+    assert_eq!(
+        common::status_of(client.order_signature().id(uuid::Uuid::nil()).send().await),
+        404,
+        "a missing order is"
     );
 
     // Post, list, read back, delete.

@@ -558,6 +558,20 @@ async fn order_actions_change_the_order() {
         .unwrap()
         .expect("signed");
     assert!(png.starts_with(b"\x89PNG"));
+    let unsigned: OrderId = store
+        .order_ids()
+        .into_iter()
+        .find(|o| !store.signed_order_ids().contains(o))
+        .unwrap()
+        .into();
+    assert_eq!(
+        orders
+            .signature(unsigned, SignatureType::Delivery)
+            .await
+            .unwrap(),
+        None,
+        "no signature is None"
+    );
 
     let uploaded = orders
         .upload_attachment(id, "note.txt", b"hello courier")
