@@ -4,8 +4,8 @@ use std::collections::VecDeque;
 
 use chrono::NaiveDateTime;
 
-/// One request the simulator received.
-#[derive(Clone, Debug, PartialEq, Eq)]
+/// One request the simulator received. Its `Debug` output redacts the key.
+#[derive(Clone, PartialEq, Eq)]
 pub struct LoggedRequest {
     /// Position in arrival order, from 0 (keeps counting when the log is cleared).
     pub seq: u64,
@@ -27,6 +27,23 @@ pub struct LoggedRequest {
     pub fault: Option<&'static str>,
     /// When it arrived, by the mock clock.
     pub at: NaiveDateTime,
+}
+
+impl std::fmt::Debug for LoggedRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LoggedRequest")
+            .field("seq", &self.seq)
+            .field("method", &self.method)
+            .field("path", &self.path)
+            .field("query", &self.query)
+            .field("body", &self.body)
+            .field("status", &self.status)
+            .field("operation", &self.operation)
+            .field("key", &self.key.as_ref().map(|_| "[redacted]"))
+            .field("fault", &self.fault)
+            .field("at", &self.at)
+            .finish()
+    }
 }
 
 impl LoggedRequest {
