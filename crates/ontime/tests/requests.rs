@@ -281,3 +281,158 @@ async fn record_and_user_helpers() {
         client.zones().save(zone).await.unwrap().name
     );
 }
+
+#[tokio::test]
+async fn remaining_helpers() {
+    let (mock, client) = setup().await;
+    let store = mock.store();
+    let driver: UserId = store.driver_ids()[0].into();
+    let order_ids = store.order_ids();
+    let id: OrderId = order_ids[1].into();
+    let order = store.order(order_ids[1]).unwrap();
+    let contact = store.credentials(CredentialKind::Contact)[0].clone();
+    let customer_login = store.credentials(CredentialKind::Customer)[0].clone();
+    let set = store.price_set_ids()[0];
+    let set_name = client
+        .price_sets()
+        .get(set.into())
+        .await
+        .unwrap()
+        .internal_name
+        .unwrap();
+    let modifier = client
+        .price_modifiers()
+        .get(
+            client
+                .price_sets()
+                .get(set.into())
+                .await
+                .unwrap()
+                .price_modifiers
+                .unwrap()[0]
+                .into(),
+        )
+        .await
+        .unwrap();
+    mock.clear_requests();
+
+    snapshot!(
+        "orders_get_many",
+        &mock,
+        client
+            .orders()
+            .get_many([id, order_ids[2].into()])
+            .await
+            .unwrap()
+            .len()
+    );
+    snapshot!(
+        "orders_try_get_missing",
+        &mock,
+        client
+            .orders()
+            .try_get(OrderId::from(uuid::Uuid::nil()))
+            .await
+            .unwrap()
+            .is_none()
+    );
+    snapshot!(
+        "orders_total_cost",
+        &mock,
+        client.orders().total_cost(&order).await.unwrap()
+    );
+    snapshot!(
+        "orders_attachments",
+        &mock,
+        client.orders().attachments(id).await.unwrap().len()
+    );
+    snapshot!(
+        "contacts_authenticate",
+        &mock,
+        client
+            .contacts()
+            .authenticate(&contact.user_name, &contact.password)
+            .await
+            .unwrap()
+            .is_some()
+    );
+    snapshot!(
+        "customers_authenticate",
+        &mock,
+        client
+            .customers()
+            .authenticate(&customer_login.user_name, &customer_login.password)
+            .await
+            .unwrap()
+            .is_some()
+    );
+    snapshot!(
+        "price_sets_by_name",
+        &mock,
+        client
+            .price_sets()
+            .by_name(&set_name)
+            .await
+            .unwrap()
+            .and_then(|s| s.internal_name)
+    );
+    snapshot!(
+        "price_modifiers_by_name",
+        &mock,
+        client
+            .price_modifiers()
+            .by_name(modifier.name.as_deref().unwrap())
+            .await
+            .unwrap()
+            .and_then(|m| m.name)
+    );
+    snapshot!(
+        "locations_find",
+        &mock,
+        client
+            .locations()
+            .find(ontime::LocationFilter::new().city("Dallas").state("TX"))
+            .collect_vec()
+            .await
+            .unwrap()
+            .len()
+    );
+    snapshot!(
+        "user_sessions_ids",
+        &mock,
+        client
+            .user_sessions()
+            .ids(ontime::UserSessionFilter::new().user(driver))
+            .await
+            .unwrap()
+            .len()
+    );
+    let mut availability = client.users().availability(driver).await.unwrap();
+    mock.clear_requests();
+    availability.current_status = Some("Break".into());
+    snapshot!(
+        "users_update_availability",
+        &mock,
+        client
+            .users()
+            .update_availability(availability)
+            .await
+            .unwrap()
+    );
+    let position: ontime::types::UserPosition = serde_json::from_value(json!({
+        "UserID": driver, "Latitude": 32.78, "Longitude": -96.8, "Timestamp": "2026-11-24T12:00:00"
+    }))
+    .unwrap();
+    snapshot!(
+        "users_report_position",
+        &mock,
+        client.users().report_position(position).await.unwrap()
+    );
+    let item: ontime::types::Item =
+        serde_json::from_value(json!({"OrderID": id, "Description": "Extra box"})).unwrap();
+    snapshot!(
+        "items_save",
+        &mock,
+        client.items().save(item).await.unwrap().description
+    );
+}
