@@ -602,18 +602,20 @@ async fn update(ctx: &Ctx, args: UpdateOrder) -> Result<(), CliError> {
     apply(&empty, &changes).map_err(CliError::usage)?;
     let client = ctx.client()?;
     let id = resolve(&client, &args.order).await?;
-    let mut failure = None;
+    // A change that does not fit the stored order is refused before anything is posted.
     let saved = client
         .orders()
-        .modify(id, |order| match apply(order, &changes) {
-            Ok(changed) => *order = changed,
-            Err(e) => failure = Some(e),
+        .try_modify(id, |order| {
+            *order = apply(order, &changes)?;
+            Ok::<(), String>(())
         })
         .await
-        .map_err(|e| CliError::from(e).if_not_found(not_found(&args.order)))?;
-    if let Some(error) = failure {
-        return Err(CliError::usage(error));
-    }
+        .map_err(|e| match e {
+            ontime::Error::ChangeRejected { source, .. } => {
+                CliError::usage(format!("{source} (nothing was changed)"))
+            }
+            other => CliError::from(other).if_not_found(not_found(&args.order)),
+        })?;
     ctx.output().one(&saved)
 }
 

@@ -60,6 +60,7 @@ pub struct StatusChange {
     level: StatusLevel,
     label: Option<String>,
     at: Option<OnTimeDateTime>,
+    record: Option<Status>,
 }
 
 impl StatusChange {
@@ -69,6 +70,7 @@ impl StatusChange {
             level,
             label: None,
             at: None,
+            record: None,
         }
     }
     /// Records this label with the change.
@@ -79,6 +81,12 @@ impl StatusChange {
     /// Records the change as having happened at this time (default: now, per the server).
     pub fn at(mut self, at: impl Into<OnTimeDateTime>) -> Self {
         self.at = Some(at.into());
+        self
+    }
+    /// Sends this `Status` record as the request body, for details of the change beyond level,
+    /// label and time (such as a description). Without it the body is an empty record.
+    pub fn record(mut self, record: Status) -> Self {
+        self.record = Some(record);
         self
     }
 }
@@ -179,14 +187,19 @@ impl Resource<Order> {
         }
     }
 
-    /// Every status the order has had, oldest first.
+    /// Every status the order has had, oldest first (sorted by timestamp here, whatever order
+    /// the server lists them in; entries with equal or missing timestamps keep the server's
+    /// order, those without a timestamp first).
     pub async fn timeline(&self, order: OrderId) -> Result<Vec<Status>> {
         let raw = self.client.raw();
-        self.client
+        let mut statuses = self
+            .client
             .call("order_status_changes", Idempotency::Idempotent, || {
                 raw.order_status_changes().order_id(order.as_uuid()).send()
             })
-            .await
+            .await?;
+        statuses.sort_by(|a, b| a.timestamp.cmp(&b.timestamp));
+        Ok(statuses)
     }
 
     /// Sets a new status (appended to the order's timeline). Not retried automatically: a
@@ -210,6 +223,9 @@ impl Resource<Order> {
                 }
                 if let Some(at) = change.at {
                     b = b.date(at);
+                }
+                if let Some(record) = &change.record {
+                    b = b.body(record.clone());
                 }
                 b.send()
             })
@@ -374,9 +390,8 @@ impl Resource<Order> {
 
     /// The order's attachments with their contents, fetched concurrently.
     pub async fn attachments(&self, order: OrderId) -> Result<Vec<Attachment>> {
-        let ids = self.attachment_ids(order).await?;
         let files = Resource::<FileAttachment>::new(self.client.clone())
-            .get_many(ids)
+            .for_order(order)
             .await?;
         files.into_iter().map(attachment).collect()
     }
@@ -481,14 +496,18 @@ impl Resource<types::User> {
             .await
     }
 
-    /// Reported positions matching `filter`, oldest first.
+    /// Reported positions matching `filter`, oldest first (sorted by timestamp here; equal or
+    /// missing timestamps keep the server's order, those without one first).
     pub async fn positions(&self, filter: PositionFilter) -> Result<Vec<UserPosition>> {
         let raw = self.client.raw();
-        self.client
+        let mut positions = self
+            .client
             .call("user_positions", Idempotency::Idempotent, || {
                 filter.apply(raw.user_positions()).send()
             })
-            .await
+            .await?;
+        positions.sort_by(|a, b| a.timestamp.cmp(&b.timestamp));
+        Ok(positions)
     }
 
     /// The user's most recent position, or `None` when none was reported.
@@ -595,5 +614,14 @@ impl Resource<FileAttachment> {
         Resource::<Order>::new(self.client.clone())
             .attachment_ids(order)
             .await
+    }
+
+    /// One order's attachments as full records (contents included), fetched concurrently and
+    /// listed in the finder's order. The `fileAttachments` finder needs an order, so this takes
+    /// the place of `find` for attachments.
+    pub async fn for_order(&self, order: OrderId) -> Result<Vec<FileAttachment>> {
+        let ids = self.ids_for_order(order).await?;
+        self.client.check_quota(ids.len() as u64)?;
+        self.get_many(ids).await
     }
 }

@@ -23,6 +23,9 @@ use crate::{Error, Result};
 /// Where OnTime 360 accounts live; the company id follows.
 pub const DEFAULT_HOST: &str = "https://secure.ontime360.com/sites/";
 
+/// The largest client-wide concurrency limit [`ClientBuilder::concurrency`] accepts.
+pub const MAX_CONCURRENCY: usize = 1024;
+
 type RawError = ontime_raw::Error<Fault>;
 
 /// A client for one OnTime 360 account. Cheap to clone (clones share connections, the
@@ -50,6 +53,8 @@ struct Inner {
     semaphore: Semaphore,
     concurrency: usize,
     request_timeout: Duration,
+    /// The connect timeout this client set (None when the user passed their own HTTP client).
+    connect_timeout: Option<Duration>,
     quota: Arc<QuotaTracker>,
     quota_guard: bool,
 }
@@ -170,7 +175,7 @@ impl ClientBuilder {
     }
 
     /// At most this many requests in flight at once, across everything this client (and its
-    /// clones) does (default 8). Lookups fan out up to this limit.
+    /// clones) does (default 8, at most [`MAX_CONCURRENCY`]). Lookups fan out up to this limit.
     pub fn concurrency(mut self, limit: usize) -> Self {
         self.concurrency = limit;
         self
@@ -227,14 +232,18 @@ impl ClientBuilder {
             AuthScheme::Raw => key.to_string(),
             AuthScheme::Bearer => format!("Bearer {key}"),
         };
-        if self.concurrency == 0 {
-            return Err(Error::Config("concurrency must be at least 1".into()));
+        if !(1..=MAX_CONCURRENCY).contains(&self.concurrency) {
+            return Err(Error::Config(format!(
+                "concurrency must be between 1 and {MAX_CONCURRENCY}, not {}",
+                self.concurrency
+            )));
         }
         if self.request_timeout.is_zero() {
             return Err(Error::Config(
                 "the request timeout must be longer than zero".into(),
             ));
         }
+        let custom_http = self.http.is_some();
         let http = match self.http {
             Some(http) => http,
             None => reqwest::Client::builder()
@@ -263,6 +272,7 @@ impl ClientBuilder {
                 semaphore: Semaphore::new(self.concurrency),
                 concurrency: self.concurrency,
                 request_timeout: self.request_timeout,
+                connect_timeout: (!custom_http).then_some(self.connect_timeout),
                 quota,
                 quota_guard: self.quota_guard,
             }),
@@ -298,6 +308,12 @@ fn validate_base_url(url: &str) -> Result<String> {
             )));
         }
     }
+    if parsed.query().is_some() || parsed.fragment().is_some() {
+        return Err(Error::Config(format!(
+            "base URL {trimmed:?} must not have a query string or fragment: give the account's \
+             URL, such as https://secure.ontime360.com/sites/my-company"
+        )));
+    }
     if !parsed.username().is_empty() || parsed.password().is_some() {
         return Err(Error::Config(
             "the base URL must not contain credentials".into(),
@@ -315,7 +331,12 @@ impl Client {
     /// A client configured from the environment: `ONTIME_BASE_URL` or `ONTIME_COMPANY_ID`, and
     /// `ONTIME_API_KEY`; other settings take their defaults.
     pub fn from_env() -> Result<Client> {
-        let var = |name: &str| std::env::var(name).ok().filter(|v| !v.trim().is_empty());
+        Self::from_lookup(|name| std::env::var(name).ok())
+    }
+
+    /// [`from_env`](Self::from_env) over any source of variables.
+    fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Client> {
+        let var = |name: &str| lookup(name).filter(|v| !v.trim().is_empty());
         let mut builder = Client::builder();
         if let Some(url) = var("ONTIME_BASE_URL") {
             builder = builder.base_url(url);
@@ -428,7 +449,10 @@ impl Client {
                 let result = match outcome {
                     Err(_) => Err(Error::Timeout { operation, after: timeout }),
                     Ok(Ok(value)) => Ok(value.into_inner()),
-                    Ok(Err(raw)) => Err(convert(operation, raw, exchange, path_of, timeout).await),
+                    Ok(Err(raw)) => {
+                        let timeouts = (timeout, self.inner.connect_timeout);
+                        Err(convert(operation, raw, exchange, path_of, timeouts).await)
+                    }
                 };
                 let span = tracing::Span::current();
                 span.record("attempts", attempt);
@@ -525,7 +549,7 @@ async fn convert(
     error: RawError,
     exchange: Option<(u16, Option<Duration>)>,
     path_of: fn(&[u8]) -> Option<String>,
-    timeout: Duration,
+    (request_timeout, connect_timeout): (Duration, Option<Duration>),
 ) -> Error {
     match error {
         RawError::InvalidRequest(message) | RawError::Custom(message) => {
@@ -533,10 +557,11 @@ async fn convert(
         }
         RawError::CommunicationError(e) | RawError::ResponseBodyError(e) => {
             if e.is_timeout() {
-                Error::Timeout {
-                    operation,
-                    after: timeout,
-                }
+                let after = match connect_timeout {
+                    Some(connect) if e.is_connect() => connect,
+                    _ => request_timeout,
+                };
+                Error::Timeout { operation, after }
             } else {
                 Error::Transport {
                     operation,
@@ -663,16 +688,63 @@ mod tests {
             builder().company_id("a/b").build(),
             Err(Error::Config(_))
         ));
-        assert!(matches!(
-            builder().company_id("a").concurrency(0).build(),
-            Err(Error::Config(_))
-        ));
+        for bad in [0, MAX_CONCURRENCY + 1, usize::MAX] {
+            assert!(matches!(
+                builder().company_id("a").concurrency(bad).build(),
+                Err(Error::Config(m)) if m.contains("concurrency")
+            ));
+        }
+        assert!(
+            builder()
+                .company_id("a")
+                .concurrency(MAX_CONCURRENCY)
+                .build()
+                .is_ok()
+        );
+        for bad in ["https://x/sites/a?key=1", "https://x/sites/a#top"] {
+            assert!(
+                matches!(builder().base_url(bad).build(), Err(Error::Config(m)) if m.contains("query"))
+            );
+        }
         let err = Client::builder()
             .company_id("a")
             .api_key("bad\nkey-secret")
             .build()
             .unwrap_err();
         assert!(!err.to_string().contains("secret"), "{err}");
+    }
+
+    #[test]
+    fn from_env_reads_the_three_variables() {
+        let env = |vars: &'static [(&'static str, &'static str)]| {
+            move |name: &str| {
+                vars.iter()
+                    .find(|(k, _)| *k == name)
+                    .map(|(_, v)| v.to_string())
+            }
+        };
+        let client = Client::from_lookup(env(&[
+            ("ONTIME_COMPANY_ID", "acme"),
+            ("ONTIME_API_KEY", "super-secret"),
+        ]))
+        .unwrap();
+        assert_eq!(client.base_url(), "https://secure.ontime360.com/sites/acme");
+        let client = Client::from_lookup(env(&[
+            ("ONTIME_BASE_URL", "http://127.0.0.1:9/sites/x/"),
+            ("ONTIME_COMPANY_ID", "ignored-when-a-url-is-given"),
+            ("ONTIME_API_KEY", "super-secret"),
+        ]))
+        .unwrap();
+        assert_eq!(client.base_url(), "http://127.0.0.1:9/sites/x");
+        // Blank variables count as unset.
+        let err = Client::from_lookup(env(&[
+            ("ONTIME_COMPANY_ID", "acme"),
+            ("ONTIME_API_KEY", "  "),
+        ]))
+        .unwrap_err();
+        assert!(matches!(err, Error::Config(m) if m.contains("ONTIME_API_KEY")));
+        let err = Client::from_lookup(env(&[("ONTIME_API_KEY", "super-secret")])).unwrap_err();
+        assert!(matches!(err, Error::Config(m) if m.contains("ONTIME_COMPANY_ID")));
     }
 
     #[test]

@@ -116,12 +116,25 @@ pub enum Error {
         /// True when the body ended early (a cut connection), which is worth retrying.
         truncated: bool,
     },
+    /// The change given to [`try_modify`](crate::Resource::try_modify) failed; nothing was
+    /// posted, so the stored record is unchanged.
+    #[error("{operation}: the change was not applied, nothing was written: {source}")]
+    ChangeRejected {
+        /// The write that was not made.
+        operation: &'static str,
+        /// Why the change failed.
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
     /// The quota guard refused to start a lookup that needs more calls than the quota has left.
-    #[error("this lookup needs {needed} calls but only {remaining} remain in the daily quota")]
+    #[error(
+        "this lookup needs {needed} calls but only {remaining} remain in the quota (daily or monthly, whichever is lower)"
+    )]
     QuotaExceeded {
         /// Calls the lookup would make.
         needed: u64,
-        /// Calls left, from the last `X-RateLimit-Remaining-Daily` header.
+        /// Calls left: the lower of the last `X-RateLimit-Remaining-Daily` and
+        /// `X-RateLimit-Remaining-Monthly` headers.
         remaining: u64,
     },
 }
@@ -152,7 +165,8 @@ impl Error {
             | Error::Server { operation, .. }
             | Error::Timeout { operation, .. }
             | Error::Transport { operation, .. }
-            | Error::Decode { operation, .. } => Some(operation),
+            | Error::Decode { operation, .. }
+            | Error::ChangeRejected { operation, .. } => Some(operation),
             Error::Config(_) | Error::QuotaExceeded { .. } => None,
         }
     }

@@ -77,7 +77,7 @@ mod resource;
 mod retry;
 
 pub use actions::{Attachment, Document, OrderRef, ReportKind, StatusChange};
-pub use client::{AuthScheme, Client, ClientBuilder, DEFAULT_HOST};
+pub use client::{AuthScheme, Client, ClientBuilder, DEFAULT_HOST, MAX_CONCURRENCY};
 pub use error::Error;
 pub use filters::{
     CustomerFilter, LocationFilter, NoFilter, OrderFilter, PositionFilter, UserFilter,

@@ -368,8 +368,54 @@ impl<R: Store + Fetch> Resource<R> {
     /// # }
     /// ```
     pub async fn modify(&self, id: R::Id, change: impl FnOnce(&mut R)) -> Result<R> {
+        self.try_modify(id, |record| {
+            change(record);
+            Ok::<(), std::convert::Infallible>(())
+        })
+        .await
+    }
+
+    /// Like [`modify`](Self::modify), for a change that can fail: when `change` returns an
+    /// error, nothing is posted and the error comes back as [`Error::ChangeRejected`](crate::Error::ChangeRejected)
+    /// (the record on the server is untouched).
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let simulator = ontime_mock::OnTimeMock::builder().seed(3).orders(5).start().await?;
+    /// # let client = ontime::Client::builder().base_url(simulator.base_url()).api_key(simulator.api_key()).build()?;
+    /// let id = client.orders().find_all().ids().await?[0];
+    /// let result = client
+    ///     .orders()
+    ///     .try_modify(id, |order| match order.weight {
+    ///         Some(w) if w > 1000.0 => Err("too heavy to re-route"),
+    ///         _ => {
+    ///             order.comments = Some("Re-routed".into());
+    ///             Ok(())
+    ///         }
+    ///     })
+    ///     .await;
+    /// match result {
+    ///     Ok(order) => assert_eq!(order.comments.as_deref(), Some("Re-routed")),
+    ///     Err(ontime::Error::ChangeRejected { .. }) => {} // nothing was written
+    ///     Err(other) => return Err(other.into()),
+    /// }
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub async fn try_modify<E>(
+        &self,
+        id: R::Id,
+        change: impl FnOnce(&mut R) -> std::result::Result<(), E>,
+    ) -> Result<R>
+    where
+        E: Into<Box<dyn std::error::Error + Send + Sync>>,
+    {
         let mut record = self.get(id).await?;
-        change(&mut record);
+        change(&mut record).map_err(|e| crate::Error::ChangeRejected {
+            operation: R::POST,
+            source: e.into(),
+        })?;
         record.set_id(id);
         self.save(record).await
     }

@@ -505,3 +505,200 @@ async fn traces_name_the_operation_and_never_the_key() {
     );
     assert!(!log.contains(KEY), "{log}");
 }
+
+#[tokio::test]
+async fn timeouts_are_retried_for_reads_but_not_for_status_changes() {
+    let server = MockServer::start().await;
+    let slow = Duration::from_secs(3);
+    Mock::given(method("GET"))
+        .respond_with(json_reply(200, order_json()).set_delay(slow))
+        .up_to_n_times(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .respond_with(json_reply(200, order_json()))
+        .mount(&server)
+        .await;
+    Mock::given(method("POST"))
+        .respond_with(json_reply(200, json!(true)).set_delay(slow))
+        .mount(&server)
+        .await;
+    let client = Client::builder()
+        .base_url(format!("{}/sites/acme", server.uri()))
+        .api_key(KEY)
+        .timeout(Duration::from_millis(300))
+        .retry_policy(fast_retries())
+        .build()
+        .unwrap();
+    let order = client
+        .orders()
+        .get(order_id())
+        .await
+        .expect("the retry answers in time");
+    assert_eq!(order.tracking_number.as_deref(), Some("1009214"));
+    assert_eq!(
+        requests(&server).await.len(),
+        2,
+        "one timed out, one retried"
+    );
+
+    let err = client
+        .orders()
+        .update_status(order_id(), StatusChange::new(StatusLevel::Delivered))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, Error::Timeout { operation: "order_update_status", after } if after == Duration::from_millis(300)),
+        "{err:?}"
+    );
+    let posts = requests(&server)
+        .await
+        .into_iter()
+        .filter(|r| r.method == wiremock::http::Method::POST)
+        .count();
+    assert_eq!(
+        posts, 1,
+        "a timed-out status change may have been applied: never repeated"
+    );
+}
+
+#[tokio::test]
+async fn user_agent_is_configurable() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .respond_with(json_reply(200, json!([])))
+        .mount(&server)
+        .await;
+    let default = client(&server);
+    default.orders().ids(OrderFilter::new()).await.unwrap();
+    let custom = Client::builder()
+        .base_url(format!("{}/sites/acme", server.uri()))
+        .api_key(KEY)
+        .user_agent("acme-dispatch/2.1")
+        .build()
+        .unwrap();
+    custom.orders().ids(OrderFilter::new()).await.unwrap();
+    let agents: Vec<String> = requests(&server)
+        .await
+        .iter()
+        .map(|r| {
+            r.headers
+                .get("user-agent")
+                .unwrap()
+                .to_str()
+                .unwrap()
+                .to_owned()
+        })
+        .collect();
+    assert_eq!(
+        agents,
+        [
+            format!("ontime-rs/{}", env!("CARGO_PKG_VERSION")),
+            "acme-dispatch/2.1".into()
+        ]
+    );
+}
+
+#[tokio::test]
+async fn a_custom_http_client_is_used_and_still_gets_the_key_and_the_timeout() {
+    let server = MockServer::start().await;
+    Mock::given(path("/sites/acme/api/orders"))
+        .respond_with(json_reply(200, json!([ORDER])))
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .respond_with(json_reply(200, order_json()).set_delay(Duration::from_secs(3)))
+        .mount(&server)
+        .await;
+    let http = reqwest::Client::builder()
+        .user_agent("my-proxy-aware-client/1")
+        .build()
+        .unwrap();
+    let client = Client::builder()
+        .base_url(format!("{}/sites/acme", server.uri()))
+        .api_key(KEY)
+        .http_client(http)
+        .timeout(Duration::from_millis(200))
+        .retry_policy(RetryPolicy::none())
+        .build()
+        .unwrap();
+    assert_eq!(
+        client.orders().ids(OrderFilter::new()).await.unwrap(),
+        [order_id()]
+    );
+    let sent = &requests(&server).await[0];
+    assert_eq!(
+        sent.headers.get("user-agent").unwrap(),
+        "my-proxy-aware-client/1"
+    );
+    assert_eq!(sent.headers.get("authorization").unwrap(), KEY);
+    let err = client.orders().get(order_id()).await.unwrap_err();
+    assert!(
+        matches!(err, Error::Timeout { .. }),
+        "the facade's timeout applies: {err:?}"
+    );
+}
+
+#[tokio::test]
+async fn the_concurrency_limit_holds_across_lookups_running_at_once() {
+    use std::sync::{Arc, Mutex};
+    use std::time::Instant;
+
+    const LIMIT: usize = 3;
+    const DELAY: Duration = Duration::from_millis(150);
+    let ids: Vec<String> = (0..8)
+        .map(|i| format!("00000000-0000-4000-8000-{i:012}"))
+        .collect();
+    let arrivals: Arc<Mutex<Vec<Instant>>> = Arc::default();
+    let server = MockServer::start().await;
+    Mock::given(path("/sites/acme/api/orders"))
+        .respond_with(json_reply(200, json!(ids)))
+        .mount(&server)
+        .await;
+    let seen = arrivals.clone();
+    Mock::given(wiremock::matchers::path_regex("^/sites/acme/api/orders/.+"))
+        .respond_with(move |request: &Request| {
+            seen.lock().unwrap().push(Instant::now());
+            let id = request.url.path().rsplit('/').next().unwrap_or_default();
+            json_reply(200, json!({"ID": id})).set_delay(DELAY)
+        })
+        .mount(&server)
+        .await;
+    let client = Client::builder()
+        .base_url(format!("{}/sites/acme", server.uri()))
+        .api_key(KEY)
+        .concurrency(LIMIT)
+        .build()
+        .unwrap();
+    let orders = client.orders();
+    let many = orders.get_many(ids.iter().map(|id| id.parse::<OrderId>().unwrap()));
+    let (a, b, c) = tokio::join!(
+        orders.find(OrderFilter::new()).collect_vec(),
+        orders.find(OrderFilter::new()).collect_vec(),
+        many,
+    );
+    assert_eq!(
+        (a.unwrap().len(), b.unwrap().len(), c.unwrap().len()),
+        (8, 8, 8)
+    );
+    // Every fetch is held DELAY by the server, so requests that arrived less than DELAY apart
+    // were in flight together. A request only starts when another has finished, so with the
+    // limit kept no more than LIMIT arrivals fall within any DELAY-long window.
+    let mut arrivals = arrivals.lock().unwrap().clone();
+    arrivals.sort();
+    assert_eq!(arrivals.len(), 24);
+    let peak = (0..arrivals.len())
+        .map(|i| {
+            arrivals[i..]
+                .iter()
+                .take_while(|t| t.duration_since(arrivals[i]) < DELAY)
+                .count()
+        })
+        .max()
+        .unwrap();
+    assert!(
+        peak <= LIMIT,
+        "{peak} requests in flight at once, limit {LIMIT}"
+    );
+    assert!(peak >= 2, "the lookups did run concurrently (peak {peak})");
+}

@@ -90,6 +90,27 @@ async fn orders_find_get_save_and_modify() {
     let mut expected = first.clone();
     expected.comments = Some("Ring twice".into());
     assert_eq!(changed, expected);
+    assert_eq!(mock.store().order(id.as_uuid()), Some(changed.clone()));
+
+    // try_modify whose change fails posts nothing and leaves the order as it was
+    mock.clear_requests();
+    let refused = orders
+        .try_modify(id, |o| {
+            o.comments = None; // a partial change that must not reach the server
+            Err("weight unknown")
+        })
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&refused, Error::ChangeRejected { operation: "order_post", source } if source.to_string() == "weight unknown"),
+        "{refused:?}"
+    );
+    assert!(
+        refused.to_string().contains("nothing was written"),
+        "{refused}"
+    );
+    let sent: Vec<&str> = mock.requests().into_iter().map(|r| r.operation).collect();
+    assert_eq!(sent, ["ordersGet"], "only the read went out");
     assert_eq!(mock.store().order(id.as_uuid()), Some(changed));
 
     // save without an ID creates with a client-assigned one; the server fills the rest
@@ -593,6 +614,13 @@ async fn order_actions_change_the_order() {
             .unwrap()
             .contains(&attachment_id)
     );
+    let records = client.file_attachments().for_order(id).await.unwrap();
+    let record = records
+        .iter()
+        .find(|r| r.id == Some(attachment_id.as_uuid()))
+        .expect("the upload is among the order's attachment records");
+    assert_eq!(record.file_name.as_deref(), Some("note.txt"));
+    assert!(record.contents.as_deref().is_some_and(|c| !c.is_empty()));
     let downloaded = orders.download_attachment(attachment_id).await.unwrap();
     assert_eq!(
         (downloaded.file_name.as_deref(), downloaded.bytes.as_slice()),
