@@ -229,10 +229,25 @@ pub(crate) fn customer_post(s: &Shared, ctx: &Ctx) -> Result<Reply, ApiError> {
             "The API key is restricted to a single customer and cannot create or change other customers.",
         ));
     }
-    let id = new_or(&mut store, c.id);
-    // Embedded contacts and departments are upserted as records of their own.
+    // Embedded contacts and departments are upserted as records of their own. A scoped key
+    // may not take over another customer's (checked before anything is written).
     let contacts = c.contacts.take().unwrap_or_default();
     let departments = c.departments.take().unwrap_or_default();
+    if ctx.key.customer.is_some() {
+        for existing in contacts
+            .iter()
+            .filter_map(|x| x.id.and_then(|i| store.contacts.get(&i)))
+        {
+            check_customer(&ctx.key, existing.rec.customer_id)?;
+        }
+        for existing in departments
+            .iter()
+            .filter_map(|x| x.id.and_then(|i| store.departments.get(&i)))
+        {
+            check_customer(&ctx.key, existing.rec.customer_id)?;
+        }
+    }
+    let id = new_or(&mut store, c.id);
     for mut contact in contacts {
         contact.customer_id = Some(id);
         let cid = new_or(&mut store, contact.id);
@@ -503,6 +518,13 @@ pub(crate) fn items_get(s: &Shared, ctx: &Ctx) -> Result<Reply, ApiError> {
 pub(crate) fn location_post(s: &Shared, ctx: &Ctx) -> Result<Reply, ApiError> {
     let l: types::Location = body(ctx, "Location")?;
     let mut store = s.write();
+    // Locations are shared by every customer's orders: a scoped key may add new ones but not
+    // change existing ones (that would change other customers' orders).
+    if ctx.key.customer.is_some() && l.id.is_some_and(|id| store.locations.contains_key(&id)) {
+        return Err(ApiError::forbidden(
+            "The API key is restricted to a single customer and cannot change existing locations.",
+        ));
+    }
     let id = new_or(&mut store, l.id);
     upsert(&mut store.locations, l, id, ctx.now);
     let i = store.locations.get_index_of(&id).unwrap_or_default();

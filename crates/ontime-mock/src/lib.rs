@@ -669,30 +669,70 @@ impl MockStore {
         self.shared.read().quote(order).total
     }
 
-    /// A fingerprint of all seeded data (for determinism checks): the JSON of every record.
+    /// A fingerprint of everything the store holds (for determinism checks and "nothing changed"
+    /// assertions): every record of every table, positions, availability, credentials and
+    /// attachments.
     pub fn fingerprint(&self) -> u64 {
         use std::hash::{Hash, Hasher};
         let store = self.shared.read();
         let mut h = std::collections::hash_map::DefaultHasher::new();
-        let mut feed = |v: &dyn erased::Json| v.hash_json(&mut h);
-        for r in store.customers.values() {
-            feed(&r.rec);
+        macro_rules! feed {
+            ($v:expr) => {
+                erased::Json::hash_json($v, &mut h)
+            };
         }
-        for r in store.contacts.values() {
-            feed(&r.rec);
+        macro_rules! tables {
+            ($($table:ident),*) => {$(
+                for (id, r) in store.$table.iter() {
+                    id.hash(&mut h);
+                    feed!(&r.rec);
+                }
+            )*};
         }
-        for r in store.locations.values() {
-            feed(&r.rec);
+        tables!(
+            zones,
+            locations,
+            customers,
+            contacts,
+            departments,
+            price_modifiers,
+            price_sets,
+            users,
+            vehicles,
+            sessions,
+            compensations,
+            invoices,
+            payments
+        );
+        // Hash maps iterate in no fixed order: feed them sorted by key.
+        let mut availability: Vec<_> = store.availability.iter().collect();
+        availability.sort_by_key(|(id, _)| **id);
+        for (id, a) in availability {
+            id.hash(&mut h);
+            feed!(a);
         }
-        for r in store.users.values() {
-            feed(&r.rec);
+        let mut positions: Vec<_> = store.positions.iter().collect();
+        positions.sort_by_key(|(id, _)| **id);
+        for (id, p) in positions {
+            id.hash(&mut h);
+            feed!(p);
         }
-        for r in store.invoices.values() {
-            feed(&r.rec);
+        let mut credentials: Vec<_> = store
+            .credentials
+            .iter()
+            .map(|((kind, user), (password, id))| (format!("{kind:?}"), user, password, id))
+            .collect();
+        credentials.sort();
+        credentials.hash(&mut h);
+        for (id, a) in &store.attachments {
+            (id, a.order, &a.file_name, &a.contents[..], a.timestamp).hash(&mut h);
         }
+        let mut deleted: Vec<_> = store.deleted_attachments.iter().collect();
+        deleted.sort();
+        deleted.hash(&mut h);
         for i in 0..store.order_count() as u32 {
-            feed(&store.order(i));
-            feed(&store.history(i));
+            feed!(&store.order(i));
+            feed!(&store.history(i));
         }
         store.order_count().hash(&mut h);
         h.finish()

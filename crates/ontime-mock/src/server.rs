@@ -418,10 +418,14 @@ async fn dispatch(State(shared): State<Arc<Shared>>, req: Request) -> Response {
         _ => None,
     };
 
+    let key_spec = key.as_ref().and_then(|k| shared.keys().get(k).cloned());
+    // Every answer to a valid key carries its quota, whatever the outcome (a request without a
+    // valid key has no quota to report).
     let body = match Limited::collect(req.into_body()).await {
         Ok(b) => b,
         Err(e) => {
-            let resp = fault_response(&ApiError::bad_request(e));
+            let mut resp = fault_response(&ApiError::bad_request(e));
+            peek_quota(&shared, key.as_deref(), key_spec.as_deref(), &mut resp);
             log(
                 &shared,
                 Logged {
@@ -459,14 +463,9 @@ async fn dispatch(State(shared): State<Arc<Shared>>, req: Request) -> Response {
     if !chosen.delay.is_zero() {
         tokio::time::sleep(chosen.delay).await;
     }
-    let key_spec = key.as_ref().and_then(|k| shared.keys().get(k).cloned());
     if let Some(kind) = chosen.fault.as_ref().filter(|k| k.fails_request()) {
         let mut resp = failing_fault(kind);
-        if let (Some(k), Some(spec)) = (key, &key_spec) {
-            let (d, m) = shared.limits(spec);
-            let usage = shared.quotas().peek(k, d, m, shared.clock.now_utc());
-            add_quota_headers(&mut resp, &usage);
-        }
+        peek_quota(&shared, key.as_deref(), key_spec.as_deref(), &mut resp);
         let status = if resp.extensions().get::<DropConnection>().is_some() {
             0
         } else {
@@ -488,14 +487,16 @@ async fn dispatch(State(shared): State<Arc<Shared>>, req: Request) -> Response {
             if let Ok(v) = HeaderValue::from_str(&allowed.join(", ")) {
                 resp.headers_mut().insert(header::ALLOW, v);
             }
+            peek_quota(&shared, key.as_deref(), key_spec.as_deref(), &mut resp);
             log(&shared, logged, 405, fault_name);
             return resp;
         }
         _ => {
-            let resp = fault_response(&ApiError::new(
+            let mut resp = fault_response(&ApiError::new(
                 404,
                 format!("No HTTP resource was found that matches the request URI '{path}'."),
             ));
+            peek_quota(&shared, key.as_deref(), key_spec.as_deref(), &mut resp);
             log(&shared, logged, 404, fault_name);
             return resp;
         }
@@ -630,5 +631,14 @@ pub(crate) async fn serve(
     tokio::select! {
         () = graceful.shutdown() => {}
         () = tokio::time::sleep(Duration::from_secs(5)) => {}
+    }
+}
+
+/// Adds the quota headers of `key` (without spending a call) when it is a valid key.
+fn peek_quota(shared: &Shared, key: Option<&str>, spec: Option<&KeySpec>, resp: &mut Response) {
+    if let (Some(k), Some(spec)) = (key, spec) {
+        let (d, m) = shared.limits(spec);
+        let usage = shared.quotas().peek(k, d, m, shared.clock.now_utc());
+        add_quota_headers(resp, &usage);
     }
 }

@@ -153,6 +153,80 @@ async fn a_customer_key_sees_only_its_customer() {
 }
 
 #[tokio::test]
+async fn a_customer_key_cannot_change_shared_or_foreign_records_through_a_side_door() {
+    let mock = common::start().await;
+    let scoped = common::client_with(&mock, mock.customer_key());
+    let full = common::client(&mock);
+    let customer = mock.scoped_customer();
+    let before = mock.store().fingerprint();
+
+    // Locations are shared by every customer's orders: overwriting one is refused...
+    let location = mock.store().location_ids()[0];
+    let wipe =
+        serde_json::from_value::<types::Location>(json!({"ID": location})).expect("location");
+    assert_eq!(
+        common::status_of(scoped.location_post().body(wipe).send().await),
+        403
+    );
+
+    // ...and so is taking over another customer's contact or department by embedding it.
+    let other = mock
+        .store()
+        .customer_ids()
+        .into_iter()
+        .find(|c| *c != customer)
+        .expect("another customer");
+    let theirs = full
+        .customers_get()
+        .id(other)
+        .send()
+        .await
+        .expect("get")
+        .into_inner();
+    let mine = full
+        .customers_get()
+        .id(customer)
+        .send()
+        .await
+        .expect("get")
+        .into_inner();
+    let foreign_contact = theirs.contacts.clone().unwrap_or_default();
+    assert!(
+        !foreign_contact.is_empty(),
+        "seeded customers have contacts"
+    );
+    let mut with_contact = mine.clone();
+    with_contact.contacts = Some(foreign_contact);
+    assert_eq!(
+        common::status_of(scoped.customer_post().body(with_contact).send().await),
+        403
+    );
+    let foreign_departments = theirs.departments.clone().unwrap_or_default();
+    if !foreign_departments.is_empty() {
+        let mut with_department = mine.clone();
+        with_department.departments = Some(foreign_departments);
+        assert_eq!(
+            common::status_of(scoped.customer_post().body(with_department).send().await),
+            403
+        );
+    }
+    assert_eq!(mock.store().fingerprint(), before, "nothing changed");
+
+    // A new location is fine, and so is posting its own customer back (status_of: 2xx → 200).
+    let fresh = serde_json::from_value::<types::Location>(json!({"CompanyName": "New dock"}))
+        .expect("location");
+    assert_eq!(
+        common::status_of(scoped.location_post().body(fresh).send().await),
+        200
+    );
+    assert_eq!(
+        common::status_of(scoped.customer_post().body(mine).send().await),
+        200
+    );
+    mock.shutdown().await;
+}
+
+#[tokio::test]
 async fn denied_record_types_and_read_only_keys_get_403() {
     let mock = common::start().await;
     let key = mock.add_key(
@@ -240,7 +314,19 @@ async fn quotas_count_per_key_answer_429_and_reset_with_the_clock() {
             h["X-RateLimit-Remaining-Monthly"],
             (remaining + 2).to_string().as_str()
         );
-        assert!(h.contains_key("X-RateLimit-Reset-Monthly"));
+        let first_of_next_month = chrono::NaiveDate::from_ymd_opt(
+            now_utc.year() + i32::from(now_utc.month() == 12),
+            now_utc.month() % 12 + 1,
+            1,
+        )
+        .and_then(|d| d.and_hms_opt(0, 0, 0))
+        .expect("a date")
+        .and_utc()
+        .timestamp();
+        assert_eq!(
+            h["X-RateLimit-Reset-Monthly"],
+            first_of_next_month.to_string().as_str()
+        );
     }
     let resp = get(&mock, "zones", Some(&key)).await;
     assert_eq!(resp.status(), 429);
@@ -297,5 +383,82 @@ async fn the_defaults_are_ontimes_quotas() {
     let own = mock.add_key(KeySpec::full().daily_quota(1));
     assert_eq!(get(&mock, "zones", Some(&own)).await.status(), 200);
     assert_eq!(get(&mock, "zones", Some(&own)).await.status(), 429);
+    mock.shutdown().await;
+}
+
+#[tokio::test]
+async fn every_answer_to_a_valid_key_carries_the_quota_headers() {
+    let mock = common::start().await;
+    let denied = mock.add_key(KeySpec::full().deny(RecordKind::Zone));
+    let key = mock.api_key().to_owned();
+    let missing = uuid::Uuid::from_u128(7);
+    let http = common::http();
+    let base = mock.base_url();
+    let cases: Vec<(u16, reqwest::RequestBuilder)> = vec![
+        (
+            200,
+            http.get(common::url(&mock, "zones"))
+                .header("Authorization", &key),
+        ),
+        (
+            404,
+            http.get(common::url(&mock, &format!("zones/{missing}")))
+                .header("Authorization", &key),
+        ),
+        (
+            404,
+            http.get(common::url(&mock, "no/such/route"))
+                .header("Authorization", &key),
+        ),
+        (
+            405,
+            http.delete(common::url(&mock, "zones"))
+                .header("Authorization", &key),
+        ),
+        (
+            400,
+            http.get(common::url(&mock, "zones/not-a-guid"))
+                .header("Authorization", &key),
+        ),
+        (
+            400,
+            http.post(common::url(&mock, "zone/post"))
+                .header("Authorization", &key)
+                .header("Content-Type", "application/json")
+                .body("{not json"),
+        ),
+        (
+            403,
+            http.get(common::url(&mock, "zones"))
+                .header("Authorization", &denied),
+        ),
+        (
+            404,
+            http.get(format!("{base}/api/zones/{missing}"))
+                .header("Authorization", &key),
+        ),
+    ];
+    for (expected, request) in cases {
+        let resp = request.send().await.expect("response");
+        assert_eq!(resp.status(), expected, "{}", resp.url());
+        for name in [
+            "X-RateLimit-Limit-Daily",
+            "X-RateLimit-Remaining-Daily",
+            "X-RateLimit-Reset-Daily",
+            "X-RateLimit-Limit-Monthly",
+            "X-RateLimit-Remaining-Monthly",
+            "X-RateLimit-Reset-Monthly",
+        ] {
+            assert!(
+                resp.headers().contains_key(name),
+                "{expected} {}: no {name}",
+                resp.url()
+            );
+        }
+    }
+    // Without a valid key there is no quota to report.
+    let resp = get(&mock, "zones", Some("not-a-key")).await;
+    assert_eq!(resp.status(), 401);
+    assert!(!resp.headers().contains_key("X-RateLimit-Remaining-Daily"));
     mock.shutdown().await;
 }
