@@ -20,6 +20,8 @@ pub(crate) struct Ctx {
     pub key: std::sync::Arc<KeySpec>,
     pub now: NaiveDateTime,
     pub query: Query,
+    /// The account's UTC offset (date-times are stored and answered in it, without offset).
+    pub offset: chrono::FixedOffset,
     pub body: Bytes,
     pub params: Vec<String>,
 }
@@ -38,13 +40,14 @@ fn body<T: DeserializeOwned>(ctx: &Ctx, what: &str) -> Result<T, ApiError> {
             "The {what} is required in the request body."
         )));
     }
-    let value: serde_json::Value = serde_json::from_str(text)
+    let mut value: serde_json::Value = serde_json::from_str(text)
         .map_err(|e| ApiError::bad_request(format!("The request body is not valid JSON: {e}")))?;
     if !value.is_object() {
         return Err(ApiError::bad_request(format!(
             "Cannot deserialize the request body into type '{what}': a JSON object is required."
         )));
     }
+    crate::http_util::localise_dates(&mut value, ctx.offset);
     serde_json::from_value(value).map_err(|e| {
         ApiError::bad_request(format!(
             "Error converting the request body to type '{what}': {e}"
@@ -286,7 +289,7 @@ pub(crate) fn customers_find(s: &Shared, ctx: &Ctx) -> Result<Reply, ApiError> {
                 q.str("primaryContactName"),
             )
             && eq_ci(c.reference_number.as_deref(), q.str("referenceNumber"))
-            && eq_ci(c.state.as_deref(), q.str("state"))
+            && state_matches(c.state.as_deref(), q.str("state"))
             && inactive.is_none_or(|i| c.inactive.unwrap_or(false) == i)
             && in_range(r.modified, lm_min, lm_max)
             && in_range(r.created, c_min, c_max)
@@ -551,15 +554,104 @@ pub(crate) fn locations_find(s: &Shared, ctx: &Ctx) -> Result<Reply, ApiError> {
     }))
 }
 
-/// States match by code or by name (`TX` = `Texas`, as KB a291's example filters).
+/// US states, DC and Canadian provinces and territories: postal code and name.
+const REGIONS: &[(&str, &str)] = &[
+    ("AL", "Alabama"),
+    ("AK", "Alaska"),
+    ("AZ", "Arizona"),
+    ("AR", "Arkansas"),
+    ("CA", "California"),
+    ("CO", "Colorado"),
+    ("CT", "Connecticut"),
+    ("DE", "Delaware"),
+    ("DC", "District of Columbia"),
+    ("FL", "Florida"),
+    ("GA", "Georgia"),
+    ("HI", "Hawaii"),
+    ("ID", "Idaho"),
+    ("IL", "Illinois"),
+    ("IN", "Indiana"),
+    ("IA", "Iowa"),
+    ("KS", "Kansas"),
+    ("KY", "Kentucky"),
+    ("LA", "Louisiana"),
+    ("ME", "Maine"),
+    ("MD", "Maryland"),
+    ("MA", "Massachusetts"),
+    ("MI", "Michigan"),
+    ("MN", "Minnesota"),
+    ("MS", "Mississippi"),
+    ("MO", "Missouri"),
+    ("MT", "Montana"),
+    ("NE", "Nebraska"),
+    ("NV", "Nevada"),
+    ("NH", "New Hampshire"),
+    ("NJ", "New Jersey"),
+    ("NM", "New Mexico"),
+    ("NY", "New York"),
+    ("NC", "North Carolina"),
+    ("ND", "North Dakota"),
+    ("OH", "Ohio"),
+    ("OK", "Oklahoma"),
+    ("OR", "Oregon"),
+    ("PA", "Pennsylvania"),
+    ("RI", "Rhode Island"),
+    ("SC", "South Carolina"),
+    ("SD", "South Dakota"),
+    ("TN", "Tennessee"),
+    ("TX", "Texas"),
+    ("UT", "Utah"),
+    ("VT", "Vermont"),
+    ("VA", "Virginia"),
+    ("WA", "Washington"),
+    ("WV", "West Virginia"),
+    ("WI", "Wisconsin"),
+    ("WY", "Wyoming"),
+    ("PR", "Puerto Rico"),
+    ("AB", "Alberta"),
+    ("BC", "British Columbia"),
+    ("MB", "Manitoba"),
+    ("NB", "New Brunswick"),
+    ("NL", "Newfoundland and Labrador"),
+    ("NS", "Nova Scotia"),
+    ("NT", "Northwest Territories"),
+    ("NU", "Nunavut"),
+    ("ON", "Ontario"),
+    ("PE", "Prince Edward Island"),
+    ("QC", "Quebec"),
+    ("SK", "Saskatchewan"),
+    ("YT", "Yukon"),
+];
+
+/// States match by code or by name, in any case (`TX` = `Texas`, as KB a291's example filters).
 fn state_matches(field: Option<&str>, wanted: Option<&str>) -> bool {
     let Some(w) = wanted else { return true };
     let Some(f) = field else { return false };
-    let norm = |s: &str| match s.trim().to_ascii_lowercase().as_str() {
-        "texas" => "tx".to_owned(),
-        other => other.to_owned(),
+    let norm = |s: &str| {
+        let s = s.trim();
+        REGIONS
+            .iter()
+            .find(|(_, name)| name.eq_ignore_ascii_case(s))
+            .map_or_else(|| s.to_ascii_uppercase(), |(code, _)| (*code).to_owned())
     };
     norm(f) == norm(w)
+}
+
+#[cfg(test)]
+mod region_tests {
+    use super::state_matches;
+
+    #[test]
+    fn states_match_by_code_or_name_in_any_case() {
+        assert!(state_matches(Some("TX"), Some("texas")));
+        assert!(state_matches(Some("Texas"), Some("tx")));
+        assert!(state_matches(Some("new york"), Some("NY")));
+        assert!(state_matches(Some("QC"), Some("Quebec")));
+        assert!(state_matches(Some("Bavaria"), Some("bavaria")));
+        assert!(state_matches(Some("TX"), None));
+        assert!(!state_matches(Some("TX"), Some("Oklahoma")));
+        assert!(!state_matches(None, Some("TX")));
+    }
 }
 
 pub(crate) fn locations_get(s: &Shared, ctx: &Ctx) -> Result<Reply, ApiError> {
@@ -689,6 +781,7 @@ pub(crate) fn order_get_total_cost(s: &Shared, ctx: &Ctx) -> Result<Reply, ApiEr
     let o: types::Order = body(ctx, "Order")?;
     crate::orders::check_order_enums(&o)?;
     let store = s.read();
+    store.check_priceable(&o)?;
     Reply::ok(&store.quote(&o).total)
 }
 

@@ -2,7 +2,7 @@
 //! them.
 
 use bytes::Bytes;
-use chrono::NaiveDateTime;
+use chrono::{FixedOffset, NaiveDateTime};
 use ontime_raw::lenient::OnTimeDateTime;
 use serde::Serialize;
 use uuid::Uuid;
@@ -94,6 +94,63 @@ impl ApiError {
 #[derive(Debug, Default)]
 pub(crate) struct Query {
     pairs: Vec<(String, String)>,
+    /// The account's UTC offset: dates that carry an offset are converted to it.
+    offset: Option<FixedOffset>,
+}
+
+/// The account-local wall-clock time of `d`: values written with an offset (or `Z`) are
+/// converted to the account's offset; values without one already are account-local.
+pub(crate) fn account_local(d: &OnTimeDateTime, offset: Option<FixedOffset>) -> NaiveDateTime {
+    match (d.to_fixed(), offset) {
+        (Some(at), Some(account)) if !d.is_unset() => at.with_timezone(&account).naive_local(),
+        _ => d.naive_local(),
+    }
+}
+
+/// The names of the spec's `date-time` properties (the same in every schema that has them).
+fn date_time_properties() -> &'static std::collections::HashSet<String> {
+    static NAMES: std::sync::LazyLock<std::collections::HashSet<String>> =
+        std::sync::LazyLock::new(|| {
+            let spec: serde_json::Value = serde_json::from_str(crate::SPEC).unwrap_or_default();
+            let mut names = std::collections::HashSet::new();
+            if let Some(schemas) = spec["components"]["schemas"].as_object() {
+                for schema in schemas.values() {
+                    for (name, property) in schema["properties"].as_object().into_iter().flatten() {
+                        if property["format"] == "date-time" {
+                            names.insert(name.clone());
+                        }
+                    }
+                }
+            }
+            names
+        });
+    &NAMES
+}
+
+/// Rewrites every date-time property of a request body that carries an offset as account-local
+/// time without offset, the way OnTime stores and returns date-times.
+pub(crate) fn localise_dates(value: &mut serde_json::Value, offset: FixedOffset) {
+    match value {
+        serde_json::Value::Object(map) => {
+            for (name, field) in map.iter_mut() {
+                if let serde_json::Value::String(text) = field
+                    && date_time_properties().contains(name)
+                    && let Ok(d) = text.parse::<OnTimeDateTime>()
+                    && d.to_fixed().is_some()
+                {
+                    *text = OnTimeDateTime::naive(account_local(&d, Some(offset))).to_string();
+                } else {
+                    localise_dates(field, offset);
+                }
+            }
+        }
+        serde_json::Value::Array(items) => {
+            for item in items {
+                localise_dates(item, offset);
+            }
+        }
+        _ => {}
+    }
 }
 
 impl Query {
@@ -107,7 +164,16 @@ impl Query {
                 None => (decode(p, true), String::new()),
             })
             .collect();
-        Self { pairs }
+        Self {
+            pairs,
+            offset: None,
+        }
+    }
+
+    /// Dates with an offset are read as account-local time at `offset`.
+    pub(crate) fn in_account_offset(mut self, offset: FixedOffset) -> Self {
+        self.offset = Some(offset);
+        self
     }
 
     /// The value of `name`, if present and not empty.
@@ -133,7 +199,7 @@ impl Query {
         self.str(name)
             .map(|v| {
                 v.parse::<OnTimeDateTime>()
-                    .map(|d| d.naive_local())
+                    .map(|d| account_local(&d, self.offset))
                     .map_err(|e| {
                         ApiError::bad_request(format!(
                             "The value '{v}' is not valid for {name}: {e}."

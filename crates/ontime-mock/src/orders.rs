@@ -158,6 +158,7 @@ impl Store {
         now: NaiveDateTime,
     ) -> Result<types::Order, ApiError> {
         check_order_enums(&o)?;
+        self.check_priceable(&o)?;
         let id = match o.id {
             Some(id) => id,
             None => self.new_id(),
@@ -267,6 +268,19 @@ impl Store {
         }
         if let Some(id) = status_id {
             self.status_index.insert(id, idx);
+        }
+    }
+
+    /// A 400 fault when the order's numbers price to something that is not a number (values
+    /// near `f64::MAX` overflow), before anything is stored.
+    pub(crate) fn check_priceable(&self, o: &types::Order) -> Result<(), ApiError> {
+        let q = self.quote(o);
+        if q.total.is_finite() && q.base.is_finite() {
+            Ok(())
+        } else {
+            Err(ApiError::bad_request(
+                "The order's quantities, weight, distance or adjustments are out of range.",
+            ))
         }
     }
 

@@ -541,7 +541,8 @@ async fn dispatch(State(shared): State<Arc<Shared>>, req: Request) -> Response {
     let ctx = Ctx {
         key: spec,
         now: crate::clock::whole_seconds(now),
-        query: Query::parse(logged.query.as_deref()),
+        query: Query::parse(logged.query.as_deref()).in_account_offset(shared.clock.utc_offset()),
+        offset: shared.clock.utc_offset(),
         body,
         params,
     };

@@ -428,6 +428,39 @@ async fn get_total_cost_prices_by_price_set() {
     )
     .await;
     assert_eq!(with_mods, 24.36);
+    // Crossing zones costs more than staying in one.
+    let zone_of = |i: usize| {
+        store
+            .location(locations[i])
+            .and_then(|l| l.zone)
+            .and_then(|z| z.id)
+    };
+    let other = (1..locations.len())
+        .find(|&i| zone_of(i).is_some() && zone_of(i) != zone_of(0))
+        .expect("locations in two zones");
+    let crossing = cost(
+        json!({"PriceSet": standard, "CollectionLocation": loc(0), "DeliveryLocation": loc(other)}),
+    )
+    .await;
+    assert!(crossing > same, "{crossing} > {same}");
+    // Numbers that overflow the price are a 400, and nothing is stored.
+    let before = store.fingerprint();
+    let huge = order_from(json!({"PriceSet": distance, "Distance": 1e308}));
+    assert_eq!(
+        common::status_of(
+            client
+                .order_get_total_cost()
+                .body(huge.clone())
+                .send()
+                .await
+        ),
+        400
+    );
+    assert_eq!(
+        common::status_of(client.order_post().body(huge).send().await),
+        400
+    );
+    assert_eq!(store.fingerprint(), before);
     mock.shutdown().await;
 }
 
@@ -979,6 +1012,113 @@ async fn malformed_or_mistyped_bodies_are_400_and_change_nothing() {
         .map(|r| r.status)
         .collect();
     assert_eq!(logged, vec![400; bodies.len()]);
+    mock.shutdown().await;
+}
+
+#[tokio::test]
+async fn every_write_rejects_bad_bodies_with_400_and_changes_nothing() {
+    let mock = common::start().await;
+    let order = mock.store().order_ids()[0];
+    let before = mock.store().fingerprint();
+    let writes = [
+        "contact/post".to_owned(),
+        "customer/post".into(),
+        "department/post".into(),
+        "invoice/post".into(),
+        "item/post".into(),
+        "location/post".into(),
+        "order/post".into(),
+        "payment/post".into(),
+        "userMiscCompensation/post".into(),
+        "userSession/post".into(),
+        "vehicle/post".into(),
+        "zone/post".into(),
+        "user/updateAvailability".into(),
+        "user/updatePosition".into(),
+        "order/getTotalCost".into(),
+        format!("order/fileAttachment/post/{order}"),
+    ];
+    let bodies = [
+        "{\"ID\": ",
+        "[1, 2]",
+        "null",
+        "",
+        "\"text\"",
+        "{\"ID\": 17}",
+    ];
+    for write in &writes {
+        for body in bodies {
+            let resp = common::http()
+                .post(common::url(&mock, write))
+                .header("Authorization", mock.api_key())
+                .header("Content-Type", "application/json")
+                .body(body)
+                .send()
+                .await
+                .expect("response");
+            assert_eq!(resp.status(), 400, "{write} {body:?}");
+            let fault: Value = resp.json().await.expect("fault JSON");
+            assert!(fault["Message"].is_string(), "{write}: {fault}");
+        }
+    }
+    assert_eq!(
+        mock.store().fingerprint(),
+        before,
+        "a rejected write changed the store"
+    );
+    mock.shutdown().await;
+}
+
+#[tokio::test]
+async fn date_times_with_an_offset_are_stored_and_filtered_as_account_local() {
+    let mock = common::builder()
+        .utc_offset(chrono::FixedOffset::west_opt(6 * 3600).expect("offset"))
+        .start()
+        .await
+        .expect("mock");
+    let client = common::client(&mock);
+    let posted = client
+        .order_post()
+        .body(
+            serde_json::from_value::<types::Order>(json!({
+                "Description": "offset test",
+                "DateSubmitted": "2031-02-03T15:00:00Z",
+            }))
+            .expect("order"),
+        )
+        .send()
+        .await
+        .expect("post")
+        .into_inner();
+    let id = posted.id.expect("id");
+    let raw: Value = common::http()
+        .get(common::url(&mock, &format!("orders/{id}")))
+        .header("Authorization", mock.api_key())
+        .send()
+        .await
+        .expect("get")
+        .json()
+        .await
+        .expect("json");
+    // 15:00 UTC is 09:00 at UTC-6.
+    assert_eq!(raw["DateSubmitted"], "2031-02-03T09:00:00");
+    // A filter bound given in UTC is compared in account time too.
+    let find = |min: &'static str| {
+        let client = client.clone();
+        async move {
+            client
+                .orders_find()
+                .date_submitted_min(min.parse::<OnTimeDateTime>().expect("date"))
+                .send()
+                .await
+                .expect("find")
+                .into_inner()
+                .to_vec()
+        }
+    };
+    assert_eq!(find("2031-02-03T14:59:00Z").await, vec![id]);
+    assert!(find("2031-02-03T15:01:00Z").await.is_empty());
+    assert_eq!(find("2031-02-03T09:00:00").await, vec![id]);
     mock.shutdown().await;
 }
 
