@@ -833,8 +833,8 @@ async fn signature(ctx: &Ctx, args: SignatureOrder) -> Result<(), CliError> {
         SignatureArg::Collection => (SignatureType::Collection, "collection"),
         SignatureArg::Delivery => (SignatureType::Delivery, "delivery"),
     };
-    // OnTime answers 404 both for a missing order and for a missing signature; its message
-    // says which.
+    // OnTime answers JSON null for an order without the signature; a 404 (a missing order, or
+    // a server that reports a missing signature that way) keeps the server's message.
     let image = client
         .orders()
         .signature(order, which)

@@ -106,6 +106,10 @@ pub struct KeySpec {
     pub customer: Option<Uuid>,
     /// Record types this key is denied (403).
     pub deny: Vec<RecordKind>,
+    /// When set, the only record types this key may touch (403 for every other).
+    pub allow: Option<Vec<RecordKind>>,
+    /// Record types this key may read but not change (403 on their writes).
+    pub deny_write: Vec<RecordKind>,
     /// Deny every write (403 on posts and order actions that change data).
     pub read_only: bool,
     /// Daily quota of this key (`None`: the server's default).
@@ -140,6 +144,18 @@ impl KeySpec {
         self
     }
 
+    /// Allows `kind`: once any kind is allowed, every kind not allowed is denied.
+    pub fn allow(mut self, kind: RecordKind) -> Self {
+        self.allow.get_or_insert_with(Vec::new).push(kind);
+        self
+    }
+
+    /// Lets the key read `kind` but not change it.
+    pub fn deny_write(mut self, kind: RecordKind) -> Self {
+        self.deny_write.push(kind);
+        self
+    }
+
     /// Denies all writes.
     pub fn read_only(mut self) -> Self {
         self.read_only = true;
@@ -160,13 +176,17 @@ impl KeySpec {
 
     /// Why this key may not do `access` on `kind`, if it may not.
     pub(crate) fn check(&self, kind: RecordKind, access: Access) -> Result<(), String> {
-        if self.deny.contains(&kind) {
+        let allowed = self
+            .allow
+            .as_ref()
+            .is_none_or(|allow| allow.contains(&kind));
+        if self.deny.contains(&kind) || !allowed {
             return Err(format!(
                 "The API key does not have permission to access {}.",
                 kind.plural()
             ));
         }
-        if self.read_only && access == Access::Write {
+        if (self.read_only || self.deny_write.contains(&kind)) && access == Access::Write {
             return Err(format!(
                 "The API key does not have permission to modify {}.",
                 kind.plural()

@@ -205,22 +205,39 @@ pub(crate) struct Chosen {
 }
 
 /// The rules of a server and the random source that decides them.
+///
+/// Each set of rules gets a fresh random stream derived from the server's seed and how many
+/// times rules were set, so the faults a sequence of requests meets depend only on the seed,
+/// the rules and the order the requests arrive in (send them one at a time for a repeatable
+/// run), not on what earlier rules drew.
 #[derive(Debug)]
 pub(crate) struct FaultEngine {
     rules: Vec<(FaultRule, u32)>,
     rng: ChaCha8Rng,
+    seed: u64,
+    generation: u64,
 }
 
 impl FaultEngine {
     pub(crate) fn new(seed: u64, rules: Vec<FaultRule>) -> Self {
         Self {
             rules: rules.into_iter().map(|r| (r, 0)).collect(),
-            rng: ChaCha8Rng::seed_from_u64(seed ^ 0x00fa_017f_a017),
+            rng: Self::stream(seed, 0),
+            seed,
+            generation: 0,
         }
+    }
+
+    fn stream(seed: u64, generation: u64) -> ChaCha8Rng {
+        let mut rng = ChaCha8Rng::seed_from_u64(seed ^ 0x00fa_017f_a017);
+        rng.set_stream(generation);
+        rng
     }
 
     pub(crate) fn set(&mut self, rules: Vec<FaultRule>) {
         self.rules = rules.into_iter().map(|r| (r, 0)).collect();
+        self.generation += 1;
+        self.rng = Self::stream(self.seed, self.generation);
     }
 
     pub(crate) fn is_empty(&self) -> bool {
@@ -423,5 +440,27 @@ mod tests {
         assert_eq!(a, rolls(7));
         let hits = a.iter().filter(|h| **h).count();
         assert!((16..=48).contains(&hits), "{hits}");
+    }
+
+    #[test]
+    fn rules_set_at_runtime_roll_the_same_whatever_came_before() {
+        let coin = vec![FaultRule::always(FaultKind::DropConnection).with_probability(0.5)];
+        let rolls = |e: &mut FaultEngine| {
+            (0..64)
+                .map(|_| e.choose(None, "GET", "/x", None).fault.is_some())
+                .collect::<Vec<_>>()
+        };
+        // Two servers with the same seed whose earlier rules drew different amounts...
+        let mut quiet = FaultEngine::new(3, Vec::new());
+        let mut busy = FaultEngine::new(3, coin.clone());
+        rolls(&mut busy);
+        // ...draw the same once the same rules are set on both.
+        quiet.set(coin.clone());
+        busy.set(coin.clone());
+        let first = rolls(&mut quiet);
+        assert_eq!(first, rolls(&mut busy));
+        // Each new set of rules draws a fresh stream.
+        quiet.set(coin);
+        assert_ne!(first, rolls(&mut quiet));
     }
 }

@@ -613,6 +613,11 @@ impl MockStore {
         self.shared.read().invoices.keys().copied().collect()
     }
 
+    /// All miscellaneous-compensation GUIDs (the API has no finder for them).
+    pub fn compensation_ids(&self) -> Vec<Uuid> {
+        self.shared.read().compensations.keys().copied().collect()
+    }
+
     /// The positions of a user, oldest first.
     pub fn positions(&self, user: Uuid) -> Vec<types::UserPosition> {
         self.shared

@@ -462,3 +462,75 @@ async fn every_answer_to_a_valid_key_carries_the_quota_headers() {
     assert!(!resp.headers().contains_key("X-RateLimit-Remaining-Daily"));
     mock.shutdown().await;
 }
+
+#[tokio::test]
+async fn allow_lists_and_per_type_write_denials_get_403() {
+    let mock = common::start().await;
+    let client = |key: &str| common::client_with(&mock, key);
+    let zone = || serde_json::from_value::<types::Zone>(json!({"Name": "Harbour"})).expect("zone");
+
+    // Only orders and zones: everything else is 403.
+    let only = client(
+        &mock.add_key(
+            KeySpec::full()
+                .allow(RecordKind::Order)
+                .allow(RecordKind::Zone),
+        ),
+    );
+    assert_eq!(common::status_of(only.orders_find().send().await), 200);
+    assert_eq!(common::status_of(only.zones_find().send().await), 200);
+    assert_eq!(
+        common::status_of(only.zone_post().body(zone()).send().await),
+        200
+    );
+    assert_eq!(common::status_of(only.customers_find().send().await), 403);
+    assert_eq!(common::status_of(only.vehicles_find().send().await), 403);
+
+    // Zones readable, not writable; other writes still allowed.
+    let before = mock.store().fingerprint();
+    let no_zone_writes = client(&mock.add_key(KeySpec::full().deny_write(RecordKind::Zone)));
+    assert_eq!(
+        common::status_of(no_zone_writes.zones_find().send().await),
+        200
+    );
+    assert_eq!(
+        common::status_of(no_zone_writes.zone_post().body(zone()).send().await),
+        403
+    );
+    assert_eq!(
+        mock.store().fingerprint(),
+        before,
+        "the refused write changed nothing"
+    );
+    let contact =
+        serde_json::from_value::<types::Contact>(json!({"Name": "Ada"})).expect("contact");
+    assert_eq!(
+        common::status_of(no_zone_writes.contact_post().body(contact).send().await),
+        200
+    );
+    mock.shutdown().await;
+}
+
+#[tokio::test]
+async fn the_spec_is_served_with_the_simulators_url() {
+    let mock = common::start().await;
+    let resp = common::http()
+        .get(mock.spec_url())
+        .send()
+        .await
+        .expect("spec");
+    assert_eq!(resp.status(), 200);
+    assert!(
+        resp.headers()["content-type"]
+            .to_str()
+            .expect("ascii")
+            .starts_with("application/json")
+    );
+    let spec: Value = resp.json().await.expect("JSON");
+    assert_eq!(spec["openapi"], "3.0.3");
+    assert_eq!(spec["servers"][0]["url"], mock.base_url().as_str());
+    let served = spec["paths"].as_object().expect("paths").len();
+    let ours: Value = serde_json::from_str(ontime_mock::SPEC).expect("spec");
+    assert_eq!(served, ours["paths"].as_object().expect("paths").len());
+    mock.shutdown().await;
+}

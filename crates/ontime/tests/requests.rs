@@ -436,3 +436,114 @@ async fn remaining_helpers() {
         client.items().save(item).await.unwrap().description
     );
 }
+
+/// Every setter of every filter, sent once: pins each filter's wire name and value format.
+#[tokio::test]
+async fn every_filter_parameter() {
+    use ontime::{LocationFilter, UserFilter, UserSessionFilter};
+    let (mock, client) = setup().await;
+    let at = |d: u32, h: u32| {
+        chrono::NaiveDate::from_ymd_opt(2026, 11, d)
+            .unwrap()
+            .and_hms_opt(h, 30, 0)
+            .unwrap()
+    };
+    let location: ontime::LocationId = "0b9c3f52-5a64-4c37-9e0e-7f0a6d2d6a01".parse().unwrap();
+    let other: ontime::LocationId = "0b9c3f52-5a64-4c37-9e0e-7f0a6d2d6a02".parse().unwrap();
+    let user: UserId = "5d7e1e8a-3c1f-4b8e-8f57-2f1f5a6b7c01".parse().unwrap();
+    mock.clear_requests();
+    let orders = client
+        .orders()
+        .ids(
+            OrderFilter::new()
+                .customer_name("Vesigo Studios")
+                .collection_location(location)
+                .submitted_on(at(20, 0))
+                .submitted_from(at(1, 8))
+                .submitted_to(at(24, 18))
+                .delivery_location(other)
+                .assigned_user(user)
+                .incoming_tracking_number("IN-1")
+                .outgoing_tracking_number("OUT-2")
+                .purchase_order_number("PO 77")
+                .reference_number("REF&1")
+                .status(StatusLevel::AssignedInRoute)
+                .tracking_number("1000001"),
+        )
+        .await
+        .unwrap();
+    let customers = client
+        .customers()
+        .ids(
+            CustomerFilter::new()
+                .account_number("A-100")
+                .address_line1("1 Main St")
+                .city("Dallas")
+                .country("US")
+                .email("ops@example.com")
+                .inactive(false)
+                .name("Vesigo Studios")
+                .postal_code("75201")
+                .primary_contact_name("Ada Lovelace")
+                .reference_number("R-9")
+                .state("TX")
+                .modified_from(at(1, 0))
+                .modified_to(at(2, 0))
+                .created_from(at(3, 0))
+                .created_to(at(4, 0)),
+        )
+        .await
+        .unwrap();
+    let users = client
+        .users()
+        .ids(
+            UserFilter::new()
+                .email("driver@example.com")
+                .first_name("Grace")
+                .last_name("Hopper")
+                .user_name("ghopper")
+                .modified_from(at(5, 0))
+                .modified_to(at(6, 0))
+                .created_from(at(7, 0))
+                .created_to(at(8, 0)),
+        )
+        .await
+        .unwrap();
+    let sessions = client
+        .user_sessions()
+        .ids(
+            UserSessionFilter::new()
+                .user(user)
+                .logged_in_from(at(9, 7))
+                .logged_out_by(at(9, 17)),
+        )
+        .await
+        .unwrap();
+    let locations = client
+        .locations()
+        .ids(LocationFilter::new().city("Dallas").state("TX"))
+        .await
+        .unwrap();
+    let positions = client
+        .users()
+        .positions(
+            PositionFilter::new()
+                .user(user)
+                .from(at(10, 6))
+                .to(at(10, 20)),
+        )
+        .await
+        .unwrap();
+    let counts = (
+        orders.len(),
+        customers.len(),
+        users.len(),
+        sessions.len(),
+        locations.len(),
+        positions.len(),
+    );
+    settings().bind(|| {
+        insta::assert_json_snapshot!("every_filter_parameter__requests", sent(&mock));
+        insta::assert_snapshot!("every_filter_parameter__returns", format!("{counts:?}"));
+    });
+}

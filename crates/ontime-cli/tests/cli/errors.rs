@@ -116,6 +116,13 @@ fn key_from_file_stdin_or_environment() {
         cmd.env("ONTIME_API_KEY", KEY);
     });
     assert_eq!(from_env.ok(), from_file.stdout);
+    for run in [&from_file, &from_stdin, &from_env] {
+        assert!(
+            !run.stderr.contains(KEY) && !run.stdout.contains(KEY),
+            "the key was echoed: {}",
+            run.transcript()
+        );
+    }
     let keys: Vec<_> = sim.mock().requests().into_iter().map(|r| r.key).collect();
     assert!(keys.iter().all(|k| k.as_deref() == Some(KEY)), "{keys:?}");
     let both = sim.run(&["--api-key-stdin", "check"]);
