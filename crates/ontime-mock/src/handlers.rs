@@ -890,6 +890,7 @@ pub(crate) fn order_update_status(s: &Shared, ctx: &Ctx) -> Result<Reply, ApiErr
         Some(body(ctx, "Status")?)
     };
     let details = details.unwrap_or_else(|| crate::store::blank!(Status));
+    crate::store::check_enum(&details.level, "StatusLevel")?;
     let level = ctx
         .query
         .enumeration::<StatusLevel>("detail")?

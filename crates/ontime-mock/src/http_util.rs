@@ -185,8 +185,18 @@ impl Query {
             .filter(|v| !v.is_empty())
     }
 
+    /// The value of a typed parameter (GUID, date, number, boolean, enum), if present. Unlike
+    /// [`str`](Self::str), a parameter given with an empty value is returned (as `""`), so that
+    /// it fails to parse: a blank typed filter is a client bug worth a 400, not "no filter".
+    fn typed(&self, name: &str) -> Option<&str> {
+        self.pairs
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+
     pub(crate) fn uuid(&self, name: &str) -> Result<Option<Uuid>, ApiError> {
-        self.str(name)
+        self.typed(name)
             .map(|v| {
                 parse_guid(v).ok_or_else(|| {
                     ApiError::bad_request(format!("The value '{v}' is not valid for {name}."))
@@ -196,7 +206,7 @@ impl Query {
     }
 
     pub(crate) fn date(&self, name: &str) -> Result<Option<NaiveDateTime>, ApiError> {
-        self.str(name)
+        self.typed(name)
             .map(|v| {
                 v.parse::<OnTimeDateTime>()
                     .map(|d| account_local(&d, self.offset))
@@ -210,7 +220,7 @@ impl Query {
     }
 
     pub(crate) fn bool(&self, name: &str) -> Result<Option<bool>, ApiError> {
-        self.str(name)
+        self.typed(name)
             .map(|v| match v.to_ascii_lowercase().as_str() {
                 "true" => Ok(true),
                 "false" => Ok(false),
@@ -222,7 +232,7 @@ impl Query {
     }
 
     pub(crate) fn f64(&self, name: &str) -> Result<Option<f64>, ApiError> {
-        self.str(name)
+        self.typed(name)
             .map(|v| {
                 v.parse::<f64>()
                     .ok()
@@ -234,15 +244,16 @@ impl Query {
             .transpose()
     }
 
-    /// A lenient enum value: a known name (any case) or an integer code. Unknown names are a
-    /// binding error (400); unknown integer codes pass through, as .NET casts them.
+    /// An enum value: a known name (any case) or a known integer code. Anything else is a 400.
+    /// (.NET would cast an unknown integer code to the enum and match nothing; refusing it
+    /// here points a client at its mistake, and keeps to the values the spec allows.)
     pub(crate) fn enumeration<T>(&self, name: &str) -> Result<Option<T>, ApiError>
     where
         T: std::str::FromStr + LenientEnum,
     {
-        self.str(name)
+        self.typed(name)
             .map(|v| match v.parse::<T>() {
-                Ok(e) if !e.is_unknown_name() => Ok(e),
+                Ok(e) if !e.is_unknown() => Ok(e),
                 _ => Err(ApiError::bad_request(format!(
                     "The value '{v}' is not valid for {name}."
                 ))),
@@ -253,14 +264,14 @@ impl Query {
 
 /// The lenient enums of `ontime-raw`, as far as query binding needs them.
 pub(crate) trait LenientEnum {
-    fn is_unknown_name(&self) -> bool;
+    fn is_unknown(&self) -> bool;
 }
 
 macro_rules! lenient_enum_impl {
     ($($t:ident),*) => {$(
         impl LenientEnum for ontime_raw::lenient::$t {
-            fn is_unknown_name(&self) -> bool {
-                matches!(self, Self::Unknown(ontime_raw::lenient::UnknownEnumValue::Name(_)))
+            fn is_unknown(&self) -> bool {
+                matches!(self, Self::Unknown(_))
             }
         }
     )*};

@@ -547,6 +547,20 @@ async fn unknown_paths_wrong_methods_and_bad_ids_are_faults() {
     assert_eq!(s, 400);
     let (s, _) = send(http.get(common::url(&mock, "orders?status=Teleported"))).await;
     assert_eq!(s, 400);
+    // Unknown codes and blank typed values are refused too; a blank name filter is no filter.
+    for query in [
+        "orders?status=-58800",
+        "orders?status=",
+        "orders?assignedUserId=",
+        "customers?lastModifiedDateMin=",
+        "customers?inactive=",
+        "userSessions?userId=",
+    ] {
+        let (s, _) = send(http.get(common::url(&mock, query))).await;
+        assert_eq!(s, 400, "{query}");
+    }
+    let (s, _) = send(http.get(common::url(&mock, "orders?customerName="))).await;
+    assert_eq!(s, 200);
     // Unknown query parameters are ignored, as ASP.NET does.
     let (s, b) = send(http.get(common::url(&mock, "zones?colour=blue"))).await;
     assert_eq!((s, b.as_array().map(Vec::len)), (200, Some(8)));
