@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Runs schemathesis against ontime-mock: every operation of openapi/ontime.json (as the mock
-# serves it at /openapi.json) with response-conformance checks. Exits non-zero on any failure.
+# serves it at /openapi.json) with response-conformance checks (status, content type, schema,
+# headers) and negative-data rejection (a request that violates the spec must get a 4xx).
+# Exits non-zero on any failure.
 #
 # Installs schemathesis into target/schemathesis/venv (python3 -m venv + pip), builds and starts
 # the mock on 127.0.0.1 with a fixed key, feeds schemathesis identifiers of seeded records (so
