@@ -637,23 +637,6 @@ fn state_matches(field: Option<&str>, wanted: Option<&str>) -> bool {
     norm(f) == norm(w)
 }
 
-#[cfg(test)]
-mod region_tests {
-    use super::state_matches;
-
-    #[test]
-    fn states_match_by_code_or_name_in_any_case() {
-        assert!(state_matches(Some("TX"), Some("texas")));
-        assert!(state_matches(Some("Texas"), Some("tx")));
-        assert!(state_matches(Some("new york"), Some("NY")));
-        assert!(state_matches(Some("QC"), Some("Quebec")));
-        assert!(state_matches(Some("Bavaria"), Some("bavaria")));
-        assert!(state_matches(Some("TX"), None));
-        assert!(!state_matches(Some("TX"), Some("Oklahoma")));
-        assert!(!state_matches(None, Some("TX")));
-    }
-}
-
 pub(crate) fn locations_get(s: &Shared, ctx: &Ctx) -> Result<Reply, ApiError> {
     let id = param_guid(ctx, 0, "id")?;
     let store = s.read();
@@ -1189,4 +1172,21 @@ pub(crate) fn vehicles_get(s: &Shared, ctx: &Ctx) -> Result<Reply, ApiError> {
     let id = param_guid(ctx, 0, "id")?;
     let store = s.read();
     Reply::ok(get(&store.vehicles, id)?)
+}
+
+#[cfg(test)]
+mod region_tests {
+    use super::state_matches;
+
+    #[test]
+    fn states_match_by_code_or_name_in_any_case() {
+        assert!(state_matches(Some("TX"), Some("texas")));
+        assert!(state_matches(Some("Texas"), Some("tx")));
+        assert!(state_matches(Some("new york"), Some("NY")));
+        assert!(state_matches(Some("QC"), Some("Quebec")));
+        assert!(state_matches(Some("Bavaria"), Some("bavaria")));
+        assert!(state_matches(Some("TX"), None));
+        assert!(!state_matches(Some("TX"), Some("Oklahoma")));
+        assert!(!state_matches(None, Some("TX")));
+    }
 }

@@ -198,7 +198,7 @@ impl Resource<Order> {
                 raw.order_status_changes().order_id(order.as_uuid()).send()
             })
             .await?;
-        statuses.sort_by(|a, b| a.timestamp.cmp(&b.timestamp));
+        statuses.sort_by_key(|s| s.timestamp);
         Ok(statuses)
     }
 
@@ -506,7 +506,7 @@ impl Resource<types::User> {
                 filter.apply(raw.user_positions()).send()
             })
             .await?;
-        positions.sort_by(|a, b| a.timestamp.cmp(&b.timestamp));
+        positions.sort_by_key(|p| p.timestamp);
         Ok(positions)
     }
 
