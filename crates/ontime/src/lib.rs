@@ -146,3 +146,8 @@ handles! {
     /// Miscellaneous user compensations: get, save, modify.
     user_misc_compensations => UserMiscCompensation;
 }
+
+/// The workspace README's Rust examples, compiled as doc tests so they cannot drift from the API.
+#[cfg(doctest)]
+#[doc = include_str!("../../../README.md")]
+pub struct ReadmeDoctests;
