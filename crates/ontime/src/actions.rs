@@ -174,6 +174,18 @@ fn decode_base64(operation: &'static str, text: &str) -> Result<Vec<u8>> {
 
 impl Resource<Order> {
     /// The order with this tracking number, if any.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let simulator = ontime_mock::OnTimeMock::builder().seed(3).orders(5).start().await?;
+    /// # let client = ontime::Client::builder().base_url(simulator.base_url()).api_key(simulator.api_key()).build()?;
+    /// let order = client.orders().by_tracking_number("1000001").await?.expect("seeded");
+    /// assert_eq!(order.tracking_number.as_deref(), Some("1000001"));
+    /// assert!(client.orders().by_tracking_number("no-such-number").await?.is_none());
+    /// # Ok(())
+    /// # }
+    /// ```
     pub async fn by_tracking_number(
         &self,
         tracking_number: impl Into<String>,
@@ -203,7 +215,24 @@ impl Resource<Order> {
     }
 
     /// Sets a new status (appended to the order's timeline). Not retried automatically: a
-    /// repeat would append a second entry.
+    /// repeat would append a second entry. The order is named by ID or by tracking number.
+    ///
+    /// ```
+    /// use ontime::{StatusChange, StatusLevel};
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let simulator = ontime_mock::OnTimeMock::builder().seed(3).orders(5).start().await?;
+    /// # let client = ontime::Client::builder().base_url(simulator.base_url()).api_key(simulator.api_key()).build()?;
+    /// let orders = client.orders();
+    /// let id = orders.by_tracking_number("1000002").await?.and_then(|o| o.id).expect("seeded").into();
+    /// orders
+    ///     .update_status("1000002", StatusChange::new(StatusLevel::AssignedInRoute).label("Van 4"))
+    ///     .await?;
+    /// let timeline = orders.timeline(id).await?; // oldest first
+    /// assert_eq!(timeline.last().and_then(|s| s.level.clone()), Some(StatusLevel::AssignedInRoute));
+    /// # Ok(())
+    /// # }
+    /// ```
     pub async fn update_status(
         &self,
         order: impl Into<OrderRef>,

@@ -356,6 +356,21 @@ impl Client {
     }
 
     /// The request budget as last reported by the server, and this client's call count.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let simulator = ontime_mock::OnTimeMock::builder().seed(3).orders(5).start().await?;
+    /// # let client = ontime::Client::builder().base_url(simulator.base_url()).api_key(simulator.api_key()).build()?;
+    /// assert_eq!(client.quota().daily_remaining, None); // nothing reported yet
+    /// client.orders().find_all().collect_vec().await?;
+    /// let quota = client.quota();
+    /// assert_eq!(quota.calls, 6); // one finder call, five gets
+    /// assert_eq!(quota.daily_limit, Some(86_400));
+    /// assert_eq!(quota.remaining(), Some(86_400 - 6)); // the lower of the daily and monthly counts
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn quota(&self) -> Quota {
         self.inner.quota.snapshot()
     }

@@ -6,6 +6,24 @@ use std::time::Duration;
 ///
 /// Every variant that comes from a call names the `operation` (the client method of the raw API,
 /// such as `orders_get`). The API key never appears in any message.
+///
+/// ```
+/// use ontime::{Error, OrderId};
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// # let simulator = ontime_mock::OnTimeMock::builder().seed(3).orders(5).start().await?;
+/// let client = ontime::Client::builder()
+///     .base_url(simulator.base_url())
+///     .api_key("a-revoked-key")
+///     .build()?;
+/// match client.orders().get(OrderId::new_random()).await {
+///     Err(Error::Unauthorized { operation, .. }) => assert_eq!(operation, "orders_get"),
+///     Err(Error::Forbidden { .. }) => unreachable!("403 means a valid key without permission"),
+///     other => panic!("{other:?}"),
+/// }
+/// # Ok(())
+/// # }
+/// ```
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
