@@ -127,8 +127,14 @@ async fn main() -> ExitCode {
     if mock.has_faults() {
         println!("fault rules are active");
     }
-    let _ = tokio::signal::ctrl_c().await;
+    let waited = tokio::signal::ctrl_c().await;
     println!("ontime-mock: stopping");
     mock.shutdown().await;
-    ExitCode::SUCCESS
+    match waited {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("ontime-mock: cannot listen for Ctrl-C ({e}); stopped");
+            ExitCode::FAILURE
+        }
+    }
 }

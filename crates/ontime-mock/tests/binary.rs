@@ -5,9 +5,21 @@ use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
+/// Kills the child if the test fails before it stops by itself.
+struct Reaper(std::process::Child);
+
+impl Drop for Reaper {
+    fn drop(&mut self) {
+        if matches!(self.0.try_wait(), Ok(None)) {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+}
+
 #[tokio::test]
 async fn binary_prints_url_and_keys_serves_and_stops_on_ctrl_c() {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_ontime-mock"))
+    let child = Command::new(env!("CARGO_BIN_EXE_ontime-mock"))
         .args([
             "--port",
             "0",
@@ -23,7 +35,8 @@ async fn binary_prints_url_and_keys_serves_and_stops_on_ctrl_c() {
         .stderr(Stdio::null())
         .spawn()
         .expect("binary starts");
-    let stdout = child.stdout.take().expect("stdout");
+    let mut child = Reaper(child);
+    let stdout = child.0.stdout.take().expect("stdout");
     let mut lines = BufReader::new(stdout).lines();
     let mut seen = Vec::new();
     while seen.len() < 5 {
@@ -82,13 +95,13 @@ async fn binary_prints_url_and_keys_serves_and_stops_on_ctrl_c() {
     assert_eq!(first.status(), 503, "the --fault flag applies");
 
     let status = Command::new("kill")
-        .args(["-INT", &child.id().to_string()])
+        .args(["-INT", &child.0.id().to_string()])
         .status()
         .expect("kill");
     assert!(status.success());
     let started = Instant::now();
     loop {
-        if let Some(exit) = child.try_wait().expect("wait") {
+        if let Some(exit) = child.0.try_wait().expect("wait") {
             assert!(exit.success(), "{exit:?}");
             break;
         }
