@@ -1183,3 +1183,260 @@ async fn same_seed_same_data() {
         m.shutdown().await;
     }
 }
+
+/// GETs `path` with the full key and decodes the JSON.
+async fn get_json(mock: &ontime_mock::RunningMock, path: &str) -> Value {
+    let resp = common::http()
+        .get(common::url(mock, path))
+        .header("Authorization", mock.api_key())
+        .send()
+        .await
+        .expect("response");
+    assert_eq!(resp.status(), 200, "{path}");
+    resp.json().await.expect("json")
+}
+
+/// Every record of a finder, fetched one by one, by ID.
+async fn all_records(mock: &ontime_mock::RunningMock, finder: &str, get: &str) -> Vec<Value> {
+    let ids = get_json(mock, finder).await;
+    let mut records = Vec::new();
+    for id in ids.as_array().expect("ids") {
+        records.push(get_json(mock, &format!("{get}/{}", id.as_str().expect("id"))).await);
+    }
+    records
+}
+
+/// Checks that `finder?param=value` answers exactly the records `keep` selects (and at least one).
+async fn assert_filter(
+    mock: &ontime_mock::RunningMock,
+    finder: &str,
+    records: &[Value],
+    param: &str,
+    value: &str,
+    keep: impl Fn(&Value) -> bool,
+) {
+    let query = format!("{finder}?{param}={}", urlencode(value));
+    let mut got: Vec<String> = get_json(mock, &query)
+        .await
+        .as_array()
+        .expect("ids")
+        .iter()
+        .map(|v| v.as_str().expect("id").to_owned())
+        .collect();
+    let mut want: Vec<String> = records
+        .iter()
+        .filter(|r| keep(r))
+        .map(|r| r["ID"].as_str().expect("id").to_owned())
+        .collect();
+    got.sort();
+    want.sort();
+    assert!(!want.is_empty(), "{query}: pick a value some record has");
+    assert_eq!(got, want, "{query}");
+}
+
+fn urlencode(v: &str) -> String {
+    v.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+fn text_eq(record: &Value, field: &str, value: &str) -> bool {
+    record[field]
+        .as_str()
+        .is_some_and(|s| s.eq_ignore_ascii_case(value))
+}
+
+#[tokio::test]
+async fn every_finder_filter_selects_exactly_its_records() {
+    let mock = common::builder().orders(120).start().await.expect("mock");
+    let client = common::client(&mock);
+    // Orders the API changed are stored whole, seeded ones compactly: filter both kinds.
+    let seeded = mock.store().order_ids();
+    let mut changed = client
+        .orders_get()
+        .id(seeded[5])
+        .send()
+        .await
+        .expect("get")
+        .into_inner();
+    changed.reference_number = Some("REF-77".into());
+    changed.purchase_order_number = Some("PO-5".into());
+    changed.incoming_tracking_number = Some("IN-9".into());
+    changed.outgoing_tracking_number = Some("OUT-9".into());
+    client
+        .order_post()
+        .body(changed)
+        .send()
+        .await
+        .expect("post");
+    let created = order_from(json!({
+        "Customer": mock.store().customer_ids()[0], "ReferenceNumber": "ref-77",
+        "PurchaseOrderNumber": "PO-6", "DeliveryLocation": {"ID": mock.store().location_ids()[1]},
+    }));
+    client
+        .order_post()
+        .body(created)
+        .send()
+        .await
+        .expect("post");
+
+    let orders = all_records(&mock, "orders", "orders").await;
+    let sample = &orders[7];
+    let id_of = |r: &Value, field: &str| r[field]["ID"].as_str().unwrap_or_default().to_owned();
+    let collection = id_of(sample, "CollectionLocation");
+    assert_filter(
+        &mock,
+        "orders",
+        &orders,
+        "collectionLocationId",
+        &collection,
+        |r| id_of(r, "CollectionLocation") == collection,
+    )
+    .await;
+    let delivery = id_of(&orders[orders.len() - 1], "DeliveryLocation");
+    assert_filter(
+        &mock,
+        "orders",
+        &orders,
+        "deliveryLocationId",
+        &delivery,
+        |r| id_of(r, "DeliveryLocation") == delivery,
+    )
+    .await;
+    let driver = orders
+        .iter()
+        .find_map(|r| r["DeliveryAssignedDriver"].as_str())
+        .expect("an assigned order")
+        .to_owned();
+    assert_filter(&mock, "orders", &orders, "assignedUserId", &driver, |r| {
+        [
+            "DriverCurrentlyAssigned",
+            "CollectionAssignedDriver",
+            "DeliveryAssignedDriver",
+        ]
+        .iter()
+        .any(|f| r[*f].as_str() == Some(driver.as_str()))
+    })
+    .await;
+    for (param, field, value) in [
+        ("referenceNumber", "ReferenceNumber", "Ref-77"),
+        ("purchaseOrderNumber", "PurchaseOrderNumber", "PO-5"),
+        ("incomingTrackingNumber", "IncomingTrackingNumber", "in-9"),
+        ("outgoingTrackingNumber", "OutgoingTrackingNumber", "OUT-9"),
+        (
+            "trackingNumber",
+            "TrackingNumber",
+            sample["TrackingNumber"].as_str().expect("tn"),
+        ),
+    ] {
+        assert_filter(&mock, "orders", &orders, param, value, |r| {
+            text_eq(r, field, value)
+        })
+        .await;
+    }
+
+    let customers = all_records(&mock, "customers", "customers").await;
+    let c = &customers[2];
+    for (param, field) in [
+        ("name", "Name"),
+        ("accountNumber", "AccountNumber"),
+        ("addressLine1", "AddressLine1"),
+        ("city", "City"),
+        ("country", "Country"),
+        ("email", "Email"),
+        ("postalCode", "PostalCode"),
+        ("primaryContactName", "PrimaryContactName"),
+        ("referenceNumber", "ReferenceNumber"),
+        ("state", "State"),
+    ] {
+        let Some(value) = c[field].as_str().filter(|v| !v.is_empty()) else {
+            panic!("seeded customers have a {field}");
+        };
+        let value = value.to_uppercase();
+        assert_filter(&mock, "customers", &customers, param, &value, |r| {
+            text_eq(r, field, &value)
+        })
+        .await;
+    }
+    assert_filter(&mock, "customers", &customers, "inactive", "false", |r| {
+        !r["Inactive"].as_bool().unwrap_or(false)
+    })
+    .await;
+    // Creation and modification bounds: everything was created before now, nothing after.
+    let now = mock.clock().now().format("%Y-%m-%dT%H:%M:%S").to_string();
+    let later = (mock.clock().now() + TimeDelta::days(1))
+        .format("%Y-%m-%dT%H:%M:%S")
+        .to_string();
+    for finder in ["customers", "users"] {
+        for param in ["creationDateMax", "lastModifiedDateMax"] {
+            let all = get_json(&mock, finder).await;
+            assert_eq!(
+                get_json(&mock, &format!("{finder}?{param}={now}")).await,
+                all,
+                "{finder} {param}"
+            );
+        }
+        for param in ["creationDateMin", "lastModifiedDateMin"] {
+            assert_eq!(
+                get_json(&mock, &format!("{finder}?{param}={later}")).await,
+                json!([]),
+                "{finder} {param}"
+            );
+        }
+    }
+
+    let users = all_records(&mock, "users", "users").await;
+    let u = &users[1];
+    for (param, field) in [
+        ("email", "Email"),
+        ("firstName", "FirstName"),
+        ("lastName", "LastName"),
+        ("userName", "UserName"),
+    ] {
+        let value = u[field]
+            .as_str()
+            .expect("seeded users have it")
+            .to_lowercase();
+        assert_filter(&mock, "users", &users, param, &value, |r| {
+            text_eq(r, field, &value)
+        })
+        .await;
+    }
+
+    let sessions = all_records(&mock, "userSessions", "userSessions").await;
+    let s = &sessions[0];
+    let user = s["UserID"].as_str().expect("user").to_owned();
+    assert_filter(&mock, "userSessions", &sessions, "userId", &user, |r| {
+        r["UserID"].as_str() == Some(user.as_str())
+    })
+    .await;
+    let login = s["LogInTime"].as_str().expect("login").to_owned();
+    assert_filter(&mock, "userSessions", &sessions, "logInTime", &login, |r| {
+        r["LogInTime"].as_str().is_some_and(|t| t >= login.as_str())
+    })
+    .await;
+    let logout = sessions
+        .iter()
+        .find_map(|r| r["LogOutTime"].as_str())
+        .expect("a closed session")
+        .to_owned();
+    assert_filter(
+        &mock,
+        "userSessions",
+        &sessions,
+        "logOutTime",
+        &logout,
+        |r| {
+            r["LogOutTime"]
+                .as_str()
+                .is_some_and(|t| t <= logout.as_str())
+        },
+    )
+    .await;
+    mock.shutdown().await;
+}
