@@ -1091,15 +1091,7 @@ async fn date_times_with_an_offset_are_stored_and_filtered_as_account_local() {
         .expect("post")
         .into_inner();
     let id = posted.id.expect("id");
-    let raw: Value = common::http()
-        .get(common::url(&mock, &format!("orders/{id}")))
-        .header("Authorization", mock.api_key())
-        .send()
-        .await
-        .expect("get")
-        .json()
-        .await
-        .expect("json");
+    let raw = get_json(&mock, &format!("orders/{id}")).await;
     // 15:00 UTC is 09:00 at UTC-6.
     assert_eq!(raw["DateSubmitted"], "2031-02-03T09:00:00");
     // A filter bound given in UTC is compared in account time too.
@@ -1126,15 +1118,7 @@ async fn date_times_with_an_offset_are_stored_and_filtered_as_account_local() {
 async fn date_times_are_account_local_without_offset() {
     let mock = common::start().await;
     let id = mock.store().order_ids()[0];
-    let raw: Value = common::http()
-        .get(common::url(&mock, &format!("orders/{id}")))
-        .header("Authorization", mock.api_key())
-        .send()
-        .await
-        .expect("get")
-        .json()
-        .await
-        .expect("json");
+    let raw = get_json(&mock, &format!("orders/{id}")).await;
     let submitted = raw["DateSubmitted"].as_str().expect("date");
     assert_eq!(submitted.len(), 19, "{submitted}");
     assert!(

@@ -18,10 +18,15 @@ fn fast_retries() -> RetryPolicy {
         .max_backoff(Duration::from_millis(20))
 }
 
-fn client(server: &MockServer) -> Client {
+/// A builder for the account on `server`, with the test key.
+fn builder(server: &MockServer) -> ontime::ClientBuilder {
     Client::builder()
         .base_url(format!("{}/sites/acme", server.uri()))
         .api_key(KEY)
+}
+
+fn client(server: &MockServer) -> Client {
+    builder(server)
         .retry_policy(fast_retries())
         .build()
         .expect("client")
@@ -99,9 +104,7 @@ async fn attempts_are_bounded() {
         .respond_with(json_reply(502, json!({"Message": "gateway"})))
         .mount(&server)
         .await;
-    let client = Client::builder()
-        .base_url(format!("{}/sites/acme", server.uri()))
-        .api_key(KEY)
+    let client = builder(&server)
         .retry_policy(fast_retries().max_attempts(3))
         .build()
         .unwrap();
@@ -265,9 +268,7 @@ async fn a_slow_server_gives_a_typed_timeout() {
         .respond_with(json_reply(200, order_json()).set_delay(Duration::from_secs(3)))
         .mount(&server)
         .await;
-    let client = Client::builder()
-        .base_url(format!("{}/sites/acme", server.uri()))
-        .api_key(KEY)
+    let client = builder(&server)
         .timeout(Duration::from_millis(200))
         .retry_policy(RetryPolicy::none())
         .build()
@@ -332,12 +333,7 @@ async fn the_quota_comes_from_the_servers_headers_and_the_guard_refuses_big_look
         )
         .mount(&server)
         .await;
-    let client = Client::builder()
-        .base_url(format!("{}/sites/acme", server.uri()))
-        .api_key(KEY)
-        .quota_guard(true)
-        .build()
-        .unwrap();
+    let client = builder(&server).quota_guard(true).build().unwrap();
     let err = client
         .orders()
         .find(OrderFilter::new())
@@ -409,9 +405,7 @@ async fn bearer_scheme_is_available_and_raw_is_the_default() {
         .ids(OrderFilter::new())
         .await
         .unwrap();
-    let bearer = Client::builder()
-        .base_url(format!("{}/sites/acme", server.uri()))
-        .api_key(KEY)
+    let bearer = builder(&server)
         .auth_scheme(ontime::AuthScheme::Bearer)
         .build()
         .unwrap();
@@ -523,9 +517,7 @@ async fn timeouts_are_retried_for_reads_but_not_for_status_changes() {
         .respond_with(json_reply(200, json!(true)).set_delay(slow))
         .mount(&server)
         .await;
-    let client = Client::builder()
-        .base_url(format!("{}/sites/acme", server.uri()))
-        .api_key(KEY)
+    let client = builder(&server)
         .timeout(Duration::from_millis(300))
         .retry_policy(fast_retries())
         .build()
@@ -571,9 +563,7 @@ async fn user_agent_is_configurable() {
         .await;
     let default = client(&server);
     default.orders().ids(OrderFilter::new()).await.unwrap();
-    let custom = Client::builder()
-        .base_url(format!("{}/sites/acme", server.uri()))
-        .api_key(KEY)
+    let custom = builder(&server)
         .user_agent("acme-dispatch/2.1")
         .build()
         .unwrap();
@@ -614,9 +604,7 @@ async fn a_custom_http_client_is_used_and_still_gets_the_key_and_the_timeout() {
         .user_agent("my-proxy-aware-client/1")
         .build()
         .unwrap();
-    let client = Client::builder()
-        .base_url(format!("{}/sites/acme", server.uri()))
-        .api_key(KEY)
+    let client = builder(&server)
         .http_client(http)
         .timeout(Duration::from_millis(200))
         .retry_policy(RetryPolicy::none())
@@ -664,12 +652,7 @@ async fn the_concurrency_limit_holds_across_lookups_running_at_once() {
         })
         .mount(&server)
         .await;
-    let client = Client::builder()
-        .base_url(format!("{}/sites/acme", server.uri()))
-        .api_key(KEY)
-        .concurrency(LIMIT)
-        .build()
-        .unwrap();
+    let client = builder(&server).concurrency(LIMIT).build().unwrap();
     let orders = client.orders();
     let many = orders.get_many(ids.iter().map(|id| id.parse::<OrderId>().unwrap()));
     let (a, b, c) = tokio::join!(

@@ -3,32 +3,14 @@
 //! redacted as `[uuid]`).
 
 use ontime::{
-    Client, CustomerFilter, OrderFilter, OrderId, PositionFilter, ReportKind, SignatureType,
-    StatusChange, StatusLevel, UserId,
+    CustomerFilter, OrderFilter, OrderId, PositionFilter, ReportKind, SignatureType, StatusChange,
+    StatusLevel, UserId,
 };
-use ontime_mock::{CredentialKind, OnTimeMock, RunningMock};
-use serde_json::{Value, json};
+use ontime_mock::{CredentialKind, RunningMock};
 
-async fn setup() -> (RunningMock, Client) {
-    let start = chrono::NaiveDate::from_ymd_opt(2026, 11, 24)
-        .unwrap()
-        .and_hms_opt(12, 0, 0)
-        .unwrap();
-    let mock = OnTimeMock::builder()
-        .seed(7)
-        .orders(40)
-        .clock_start(start)
-        .frozen_clock()
-        .start()
-        .await
-        .expect("simulator");
-    let client = Client::builder()
-        .base_url(mock.base_url())
-        .api_key(mock.api_key())
-        .build()
-        .expect("client");
-    (mock, client)
-}
+mod common;
+use common::setup;
+use serde_json::{Value, json};
 
 /// The requests logged since the last call, as snapshot-ready JSON.
 fn sent(mock: &RunningMock) -> Value {

@@ -1,30 +1,11 @@
 //! The shapes the facade's lookups return, as JSON snapshots: whole records from a seeded
 //! simulator with a frozen clock (seeded identifiers are deterministic, so nothing is redacted).
 
-use ontime::{Client, OrderId, UserId};
-use ontime_mock::{OnTimeMock, RunningMock};
-use serde_json::json;
+use ontime::{OrderId, UserId};
 
-async fn setup() -> (RunningMock, Client) {
-    let start = chrono::NaiveDate::from_ymd_opt(2026, 11, 24)
-        .unwrap()
-        .and_hms_opt(12, 0, 0)
-        .unwrap();
-    let mock = OnTimeMock::builder()
-        .seed(7)
-        .orders(40)
-        .clock_start(start)
-        .frozen_clock()
-        .start()
-        .await
-        .expect("simulator");
-    let client = Client::builder()
-        .base_url(mock.base_url())
-        .api_key(mock.api_key())
-        .build()
-        .expect("client");
-    (mock, client)
-}
+mod common;
+use common::setup;
+use serde_json::json;
 
 #[tokio::test]
 async fn an_order_and_its_timeline() {
