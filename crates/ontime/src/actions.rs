@@ -460,7 +460,10 @@ impl Resource<Order> {
             .await
     }
 
-    /// Permanently deletes an attachment.
+    /// Permanently deletes an attachment. Retried like a read (deleting twice removes nothing
+    /// more), so when an attempt's answer is lost and the retry finds the attachment already
+    /// gone, the result is [`Error::NotFound`](crate::Error::NotFound): either way, it no longer
+    /// exists.
     pub async fn delete_attachment(&self, id: FileAttachmentId) -> Result<bool> {
         let raw = self.client.raw();
         self.client

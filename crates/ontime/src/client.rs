@@ -462,7 +462,12 @@ impl Client {
                 drop(permit);
                 let exchange = slot.take();
                 let result = match outcome {
-                    Err(_) => Err(Error::Timeout { operation, after: timeout }),
+                    Err(_) => {
+                        // The request went out but its answer never reached the observer: count
+                        // it here, as the server counts it against the quota.
+                        self.inner.quota.record_call();
+                        Err(Error::Timeout { operation, after: timeout })
+                    }
                     Ok(Ok(value)) => Ok(value.into_inner()),
                     Ok(Err(raw)) => {
                         let timeouts = (timeout, self.inner.connect_timeout);

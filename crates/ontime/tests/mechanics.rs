@@ -533,6 +533,11 @@ async fn timeouts_are_retried_for_reads_but_not_for_status_changes() {
         2,
         "one timed out, one retried"
     );
+    assert_eq!(
+        client.quota().calls,
+        2,
+        "the timed-out attempt counts as a call"
+    );
 
     let err = client
         .orders()
@@ -552,6 +557,7 @@ async fn timeouts_are_retried_for_reads_but_not_for_status_changes() {
         posts, 1,
         "a timed-out status change may have been applied: never repeated"
     );
+    assert_eq!(client.quota().calls, 3);
 }
 
 #[tokio::test]
