@@ -33,7 +33,8 @@ Exit status:
   4  permission: the API key may not do this (403)
   5  not found: no record with that ID, tracking number or name (404)
   6  network or server: connection failed, timed out, or the server failed (5xx)
-  7  rate limited: the account's request quota is used up (429)";
+  7  rate limited: the account's request quota is used up (429)
+101  internal error: a bug in ontime (please report it)";
 
 /// A failure to report on stderr with an exit code.
 #[derive(Debug)]
