@@ -127,7 +127,7 @@ async fn main() -> ExitCode {
     if mock.has_faults() {
         println!("fault rules are active");
     }
-    let waited = tokio::signal::ctrl_c().await;
+    let waited = stop_signal().await;
     println!("ontime-mock: stopping");
     mock.shutdown().await;
     match waited {
@@ -136,5 +136,22 @@ async fn main() -> ExitCode {
             eprintln!("ontime-mock: cannot listen for Ctrl-C ({e}); stopped");
             ExitCode::FAILURE
         }
+    }
+}
+
+/// Waits for Ctrl-C, or SIGTERM on Unix (how service managers and `kill` stop a process).
+async fn stop_signal() -> std::io::Result<()> {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        let mut term = signal(SignalKind::terminate())?;
+        tokio::select! {
+            result = tokio::signal::ctrl_c() => result,
+            _ = term.recv() => Ok(()),
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        tokio::signal::ctrl_c().await
     }
 }

@@ -1,5 +1,5 @@
 //! The `ontime-mock` binary: one command starts it, it prints its base URL and keys, serves,
-//! and stops cleanly on Ctrl-C (SIGINT).
+//! and stops cleanly on Ctrl-C (SIGINT) or SIGTERM.
 
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
@@ -113,4 +113,36 @@ async fn binary_prints_url_and_keys_serves_and_stops_on_ctrl_c() {
     }
     let rest: Vec<String> = lines.map_while(Result::ok).collect();
     assert!(rest.iter().any(|l| l.contains("stopping")), "{rest:?}");
+}
+
+#[test]
+fn binary_stops_on_sigterm() {
+    let child = Command::new(env!("CARGO_BIN_EXE_ontime-mock"))
+        .args(["--port", "0", "--orders", "10"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("binary starts");
+    let mut child = Reaper(child);
+    let stdout = child.0.stdout.take().expect("stdout");
+    let mut lines = BufReader::new(stdout).lines();
+    let first = lines.next().expect("a line").expect("utf8");
+    assert!(first.starts_with("ontime-mock listening on "), "{first}");
+    let status = Command::new("kill")
+        .args(["-TERM", &child.0.id().to_string()])
+        .status()
+        .expect("kill");
+    assert!(status.success());
+    let started = Instant::now();
+    let exit = loop {
+        if let Some(exit) = child.0.try_wait().expect("wait") {
+            break exit;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "did not stop on SIGTERM"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert!(exit.success(), "{exit:?}");
 }
