@@ -178,11 +178,7 @@ impl Query {
 
     /// The value of `name`, if present and not empty.
     pub(crate) fn str(&self, name: &str) -> Option<&str> {
-        self.pairs
-            .iter()
-            .find(|(k, _)| k.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.as_str())
-            .filter(|v| !v.is_empty())
+        self.typed(name).filter(|v| !v.is_empty())
     }
 
     /// The value of a typed parameter (GUID, date, number, boolean, enum), if present. Unlike
@@ -249,11 +245,11 @@ impl Query {
     /// here points a client at its mistake, and keeps to the values the spec allows.)
     pub(crate) fn enumeration<T>(&self, name: &str) -> Result<Option<T>, ApiError>
     where
-        T: std::str::FromStr + LenientEnum,
+        T: std::str::FromStr + crate::store::Known,
     {
         self.typed(name)
             .map(|v| match v.parse::<T>() {
-                Ok(e) if !e.is_unknown() => Ok(e),
+                Ok(e) if e.known() => Ok(e),
                 _ => Err(ApiError::bad_request(format!(
                     "The value '{v}' is not valid for {name}."
                 ))),
@@ -261,22 +257,6 @@ impl Query {
             .transpose()
     }
 }
-
-/// The lenient enums of `ontime-raw`, as far as query binding needs them.
-pub(crate) trait LenientEnum {
-    fn is_unknown(&self) -> bool;
-}
-
-macro_rules! lenient_enum_impl {
-    ($($t:ident),*) => {$(
-        impl LenientEnum for ontime_raw::lenient::$t {
-            fn is_unknown(&self) -> bool {
-                matches!(self, Self::Unknown(_))
-            }
-        }
-    )*};
-}
-lenient_enum_impl!(StatusLevel, SignatureType);
 
 /// Parses a GUID in the forms .NET accepts (`D`, `N`, `B`, `P`).
 pub(crate) fn parse_guid(s: &str) -> Option<Uuid> {

@@ -273,7 +273,8 @@ known!(
     PriceModifierInput,
     CompensationRole,
     CompensationType,
-    LogInType
+    LogInType,
+    SignatureType
 );
 
 pub(crate) fn check_enum<E: Known + std::fmt::Debug>(

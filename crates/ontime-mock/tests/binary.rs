@@ -8,6 +8,40 @@ use std::time::{Duration, Instant};
 /// Kills the child if the test fails before it stops by itself.
 struct Reaper(std::process::Child);
 
+impl Reaper {
+    /// Starts the binary with `args` and returns it with its stdout's lines.
+    fn spawn(args: &[&str]) -> (Self, std::io::Lines<BufReader<std::process::ChildStdout>>) {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_ontime-mock"))
+            .args(args)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("binary starts");
+        let stdout = child.stdout.take().expect("stdout");
+        (Self(child), BufReader::new(stdout).lines())
+    }
+
+    /// Sends `signal` (`INT`, `TERM`) and waits up to 10 s for the process to exit.
+    fn stop_with(&mut self, signal: &str) -> std::process::ExitStatus {
+        let status = Command::new("kill")
+            .args([&format!("-{signal}"), &self.0.id().to_string()])
+            .status()
+            .expect("kill");
+        assert!(status.success());
+        let started = Instant::now();
+        loop {
+            if let Some(exit) = self.0.try_wait().expect("wait") {
+                return exit;
+            }
+            assert!(
+                started.elapsed() < Duration::from_secs(10),
+                "did not stop on SIG{signal}"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+}
+
 impl Drop for Reaper {
     fn drop(&mut self) {
         if matches!(self.0.try_wait(), Ok(None)) {
@@ -19,25 +53,18 @@ impl Drop for Reaper {
 
 #[tokio::test]
 async fn binary_prints_url_and_keys_serves_and_stops_on_ctrl_c() {
-    let child = Command::new(env!("CARGO_BIN_EXE_ontime-mock"))
-        .args([
-            "--port",
-            "0",
-            "--seed",
-            "7",
-            "--orders",
-            "500",
-            "--api-key",
-            "KEY-123",
-        ])
-        .args(["--fault", "status,status=503,op=vehiclesFind,times=1"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("binary starts");
-    let mut child = Reaper(child);
-    let stdout = child.0.stdout.take().expect("stdout");
-    let mut lines = BufReader::new(stdout).lines();
+    let (mut child, mut lines) = Reaper::spawn(&[
+        "--port",
+        "0",
+        "--seed",
+        "7",
+        "--orders",
+        "500",
+        "--api-key",
+        "KEY-123",
+        "--fault",
+        "status,status=503,op=vehiclesFind,times=1",
+    ]);
     let mut seen = Vec::new();
     while seen.len() < 5 {
         match lines.next() {
@@ -94,55 +121,17 @@ async fn binary_prints_url_and_keys_serves_and_stops_on_ctrl_c() {
         .expect("vehicles");
     assert_eq!(first.status(), 503, "the --fault flag applies");
 
-    let status = Command::new("kill")
-        .args(["-INT", &child.0.id().to_string()])
-        .status()
-        .expect("kill");
-    assert!(status.success());
-    let started = Instant::now();
-    loop {
-        if let Some(exit) = child.0.try_wait().expect("wait") {
-            assert!(exit.success(), "{exit:?}");
-            break;
-        }
-        assert!(
-            started.elapsed() < Duration::from_secs(10),
-            "did not stop on SIGINT"
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    let exit = child.stop_with("INT");
+    assert!(exit.success(), "{exit:?}");
     let rest: Vec<String> = lines.map_while(Result::ok).collect();
     assert!(rest.iter().any(|l| l.contains("stopping")), "{rest:?}");
 }
 
 #[test]
 fn binary_stops_on_sigterm() {
-    let child = Command::new(env!("CARGO_BIN_EXE_ontime-mock"))
-        .args(["--port", "0", "--orders", "10"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("binary starts");
-    let mut child = Reaper(child);
-    let stdout = child.0.stdout.take().expect("stdout");
-    let mut lines = BufReader::new(stdout).lines();
+    let (mut child, mut lines) = Reaper::spawn(&["--port", "0", "--orders", "10"]);
     let first = lines.next().expect("a line").expect("utf8");
     assert!(first.starts_with("ontime-mock listening on "), "{first}");
-    let status = Command::new("kill")
-        .args(["-TERM", &child.0.id().to_string()])
-        .status()
-        .expect("kill");
-    assert!(status.success());
-    let started = Instant::now();
-    let exit = loop {
-        if let Some(exit) = child.0.try_wait().expect("wait") {
-            break exit;
-        }
-        assert!(
-            started.elapsed() < Duration::from_secs(10),
-            "did not stop on SIGTERM"
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    };
+    let exit = child.stop_with("TERM");
     assert!(exit.success(), "{exit:?}");
 }
