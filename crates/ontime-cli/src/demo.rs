@@ -690,13 +690,14 @@ pub async fn run(_ctx: &Ctx, args: DemoArgs) -> Result<(), CliError> {
     tour.say("the other commands against it (`ontime --help` lists them).");
 
     if args.keep {
+        let stop = crate::mock::stop_signals()?;
         tour.line("");
         tour.say(format!(
             "The simulator keeps running. From another shell:\n  export ONTIME_BASE_URL={} ONTIME_API_KEY={}\n  ontime orders find --status delivered --limit 10\nCtrl-C stops it.",
             mock.base_url(),
             mock.api_key()
         ));
-        crate::mock::wait_for_stop().await;
+        stop.wait().await;
     }
     tokio::time::timeout(Duration::from_secs(2), mock.shutdown())
         .await

@@ -124,6 +124,7 @@ async fn serve(ctx: &Ctx, args: ServeArgs) -> Result<(), CliError> {
         .and_then(|c| c.name)
         .unwrap_or_default();
     let clock: NaiveDateTime = mock.clock().now();
+    let stop = stop_signals()?;
     println!("OnTime simulator listening on {}", mock.base_url());
     println!("  api key:      {}   (full access)", mock.api_key());
     println!(
@@ -152,24 +153,14 @@ async fn serve(ctx: &Ctx, args: ServeArgs) -> Result<(), CliError> {
     );
     println!("  ontime orders find --status delivered --limit 10");
     println!("Ctrl-C stops the simulator.");
-    wait_for_stop().await;
+    stop.wait().await;
     eprintln!("Stopping the simulator.");
     mock.shutdown().await;
     Ok(())
 }
 
-/// Waits for Ctrl-C (or SIGTERM on Unix).
-pub async fn wait_for_stop() {
-    #[cfg(unix)]
-    {
-        use tokio::signal::unix::{SignalKind, signal};
-        if let Ok(mut term) = signal(SignalKind::terminate()) {
-            tokio::select! {
-                _ = tokio::signal::ctrl_c() => {}
-                _ = term.recv() => {}
-            }
-            return;
-        }
-    }
-    let _ = tokio::signal::ctrl_c().await;
+/// Listens for Ctrl-C (or SIGTERM on Unix) from now on: call before printing the URL.
+pub fn stop_signals() -> Result<ontime_mock::StopSignals, CliError> {
+    ontime_mock::StopSignals::install()
+        .map_err(|e| CliError::other(format!("cannot listen for Ctrl-C: {e}")))
 }

@@ -43,6 +43,7 @@ mod pricing;
 mod quota;
 mod seed;
 mod server;
+mod signals;
 mod store;
 mod words;
 
@@ -63,6 +64,7 @@ pub use faults::{FaultKind, FaultRule, Route};
 pub use log::LoggedRequest;
 pub use ops::{operation, operation_ids};
 pub use quota::{DEFAULT_DAILY_QUOTA, DEFAULT_MONTHLY_QUOTA, QuotaUsage};
+pub use signals::StopSignals;
 pub use store::CredentialKind;
 
 use server::Shared;

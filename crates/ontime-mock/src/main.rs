@@ -109,6 +109,13 @@ async fn main() -> ExitCode {
         .customer(mock.scoped_customer())
         .and_then(|c| c.name)
         .unwrap_or_default();
+    let stop = match ontime_mock::StopSignals::install() {
+        Ok(stop) => stop,
+        Err(e) => {
+            eprintln!("ontime-mock: cannot listen for Ctrl-C or SIGTERM: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
     println!("ontime-mock listening on {}", mock.base_url());
     println!("spec:        {}", mock.spec_url());
     println!("api key:     {}   (full access)", mock.api_key());
@@ -127,31 +134,8 @@ async fn main() -> ExitCode {
     if mock.has_faults() {
         println!("fault rules are active");
     }
-    let waited = stop_signal().await;
+    stop.wait().await;
     println!("ontime-mock: stopping");
     mock.shutdown().await;
-    match waited {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("ontime-mock: cannot listen for Ctrl-C ({e}); stopped");
-            ExitCode::FAILURE
-        }
-    }
-}
-
-/// Waits for Ctrl-C, or SIGTERM on Unix (how service managers and `kill` stop a process).
-async fn stop_signal() -> std::io::Result<()> {
-    #[cfg(unix)]
-    {
-        use tokio::signal::unix::{SignalKind, signal};
-        let mut term = signal(SignalKind::terminate())?;
-        tokio::select! {
-            result = tokio::signal::ctrl_c() => result,
-            _ = term.recv() => Ok(()),
-        }
-    }
-    #[cfg(not(unix))]
-    {
-        tokio::signal::ctrl_c().await
-    }
+    ExitCode::SUCCESS
 }
