@@ -30,7 +30,7 @@ fi
 
 cargo build --quiet -p ontime-mock --bin ontime-mock
 MOCK_LOG="$WORK/mock.log"
-./target/debug/ontime-mock --port 0 --seed 42 --orders 300 --api-key "$KEY" \
+"${CARGO_TARGET_DIR:-target}/debug/ontime-mock" --port 0 --seed 42 --orders 300 --api-key "$KEY" \
   --clock-start 2024-05-15T10:30:00 --daily-quota 100000000 --monthly-quota 100000000 \
   >"$MOCK_LOG" 2>&1 &
 MOCK_PID=$!
