@@ -9,11 +9,19 @@
 //! front of OnTime fails. The request log records them with the status sent (0 for a dropped
 //! connection).
 //!
-//! Faults that **damage or delay** the response — [`FaultKind::Latency`],
+//! [`FaultKind::Latency`] delays the request **before** the operation runs, as a slow network on
+//! the way in does: the operation runs after the delay, but a client that gives up during it
+//! (a timeout, a closed connection) cancels the request, and nothing is written. The request
+//! log then records it with status 0.
+//!
+//! Faults that **damage or delay the answer** — [`FaultKind::LateAnswer`],
 //! [`FaultKind::TruncatedBody`], [`FaultKind::MalformedJson`], [`FaultKind::SlowBody`] — let the
-//! operation run normally (a post is applied) and only change how its response travels. This
-//! is how real networks fail after a write succeeded, and what "no duplicate writes" checks of
-//! a client need.
+//! operation run normally (a post is applied, and logged with its status) and only change how
+//! its answer travels. The operation completes whatever the client does afterwards: a client
+//! that times out waiting for a late answer, or hangs up in the middle of a slow or truncated
+//! one, still finds its write in the store, exactly once. This is how real networks and servers
+//! fail after a write succeeded, and what the "no duplicate writes" and "outcome unknown"
+//! checks of a client need.
 
 use std::time::Duration;
 
@@ -47,6 +55,13 @@ pub enum FaultKind {
         fixed: Duration,
         /// Up to this much more, drawn per request.
         jitter: Duration,
+    },
+    /// Runs the operation (the write lands and is logged), then holds the answer back for
+    /// `delay` before sending it. A client whose timeout is shorter sees a timeout although
+    /// the write succeeded; the operation is not undone when it hangs up.
+    LateAnswer {
+        /// How long the answer is held back after the operation ran.
+        delay: Duration,
     },
     /// Answers `status` with a JSON `Fault` body (`Retry-After: retry_after` seconds if given).
     /// The operation does not run.
@@ -103,6 +118,7 @@ impl FaultKind {
     pub fn name(&self) -> &'static str {
         match self {
             Self::Latency { .. } => "latency",
+            Self::LateAnswer { .. } => "late_answer",
             Self::Status { .. } => "status",
             Self::DropConnection => "drop_connection",
             Self::TruncatedBody => "truncated_body",
@@ -282,13 +298,37 @@ impl FaultEngine {
     }
 }
 
+/// The keys every kind of rule takes (which requests, how often).
+const COMMON_KEYS: &[&str] = &["op", "path", "method", "p", "times"];
+
+/// The kinds of the `--fault` syntax and the keys each takes besides [`COMMON_KEYS`].
+const KINDS: &[(&str, &[&str])] = &[
+    ("latency", &["ms", "jitter_ms"]),
+    ("late", &["ms"]),
+    ("status", &["status", "retry_after"]),
+    ("drop", &[]),
+    ("truncate", &[]),
+    ("malformed", &[]),
+    ("plain", &["status"]),
+    ("html", &["status"]),
+    ("empty", &["status"]),
+    ("slow", &["chunk_delay_ms"]),
+];
+
 /// Parses the binary's `--fault` syntax: a kind followed by comma-separated `key=value`
 /// settings.
 ///
-/// Kinds: `latency` (`ms`, `jitter_ms`), `status` (`status`, `retry_after`), `drop`,
-/// `truncate`, `malformed`, `plain` (`status`), `html` (`status`), `empty` (`status`), `slow`
-/// (`chunk_delay_ms`). Any rule takes `op=OPERATION_ID`, `path=PREFIX`, `method=GET`,
-/// `p=PROBABILITY` and `times=N`.
+/// Kinds and their keys: `latency` (`ms`, `jitter_ms`: a delay before the operation runs),
+/// `late` (`ms`: the operation runs, then its answer is held back that long), `status`
+/// (`status`, `retry_after`),
+/// `drop`, `truncate`, `malformed`, `plain` (`status`), `html` (`status`), `empty` (`status`),
+/// `slow` (`chunk_delay_ms`). Any rule also takes `op=OPERATION_ID` or `path=PREFIX` (with
+/// `method=GET`), `p=PROBABILITY` and `times=N`.
+///
+/// A key the kind does not take (say `probability=0.1` for `p=0.1`, or `ms` on a `drop` rule),
+/// a key given twice, `method` without `path`, and `op` together with `path` are refused with
+/// a message that lists the kind's keys: a rule never silently means something else than
+/// written.
 ///
 /// ```
 /// use ontime_mock::{FaultKind, FaultRule, Route};
@@ -297,6 +337,9 @@ impl FaultEngine {
 /// assert_eq!(rule.kind, FaultKind::Status { status: 503, retry_after: Some(2) });
 /// assert_eq!(rule.route, Route::Operation("orderPost"));
 /// assert_eq!(rule.probability, 0.1);
+///
+/// let refused = "status,status=503,probability=0.1".parse::<FaultRule>().unwrap_err();
+/// assert!(refused.contains("status, retry_after, op, path, method, p, times"));
 /// ```
 impl std::str::FromStr for FaultRule {
     type Err = String;
@@ -304,12 +347,47 @@ impl std::str::FromStr for FaultRule {
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         let mut parts = s.split(',').map(str::trim);
         let kind = parts.next().unwrap_or_default().to_ascii_lowercase();
+        let Some((_, own_keys)) = KINDS.iter().find(|(name, _)| *name == kind) else {
+            let kinds: Vec<&str> = KINDS.iter().map(|(name, _)| *name).collect();
+            return Err(format!(
+                "unknown fault kind {kind:?}; the kinds are: {}",
+                kinds.join(", ")
+            ));
+        };
+        let valid = || -> String {
+            own_keys
+                .iter()
+                .chain(COMMON_KEYS)
+                .copied()
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
         let mut settings = std::collections::HashMap::new();
         for part in parts.filter(|p| !p.is_empty()) {
             let (k, v) = part
                 .split_once('=')
                 .ok_or_else(|| format!("expected key=value, got {part:?}"))?;
-            settings.insert(k.trim().to_ascii_lowercase(), v.trim().to_owned());
+            let k = k.trim().to_ascii_lowercase();
+            if !own_keys.contains(&k.as_str()) && !COMMON_KEYS.contains(&k.as_str()) {
+                let hint = if k == "probability" {
+                    " (p=PROBABILITY sets the chance a rule applies)"
+                } else {
+                    ""
+                };
+                return Err(format!(
+                    "fault {kind:?} does not take the key {k:?}{hint}; its keys are: {}",
+                    valid()
+                ));
+            }
+            if settings.insert(k.clone(), v.trim().to_owned()).is_some() {
+                return Err(format!("the key {k:?} is given twice"));
+            }
+        }
+        if settings.contains_key("method") && !settings.contains_key("path") {
+            return Err("method= applies to a path= prefix; give path= too".to_owned());
+        }
+        if settings.contains_key("op") && settings.contains_key("path") {
+            return Err("give op= or path=, not both".to_owned());
         }
         let num = |name: &str, default: u64| -> Result<u64, String> {
             settings
@@ -342,6 +420,9 @@ impl std::str::FromStr for FaultRule {
                             .map_err(|_| format!("retry_after={v} is not a number"))
                     })
                     .transpose()?,
+            },
+            "late" => FaultKind::LateAnswer {
+                delay: ms("ms", 1000)?,
             },
             "drop" => FaultKind::DropConnection,
             "truncate" => FaultKind::TruncatedBody,

@@ -51,6 +51,7 @@ use std::collections::HashMap;
 use std::net::{Ipv4Addr, SocketAddr};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, OnceLock, RwLock};
+use std::time::Duration;
 
 use bytes::Bytes;
 use chrono::{FixedOffset, NaiveDateTime};
@@ -82,6 +83,32 @@ impl OnTimeMock {
     pub fn builder() -> MockBuilder {
         MockBuilder::default()
     }
+}
+
+/// The default of [`MockBuilder::max_body_bytes`]: 32 MiB.
+pub const DEFAULT_MAX_BODY_BYTES: usize = 32 * 1024 * 1024;
+
+/// The default of [`MockBuilder::body_budget_bytes`]: 64 MiB.
+pub const DEFAULT_BODY_BUDGET_BYTES: usize = 64 * 1024 * 1024;
+
+/// The default of [`MockBuilder::header_read_timeout`]: 30 s.
+pub const DEFAULT_HEADER_READ_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// The default of [`MockBuilder::body_read_timeout`]: 30 s.
+pub const DEFAULT_BODY_READ_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// What the body budget ([`MockBuilder::body_budget_bytes`]) holds at one moment.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct BodyGauge {
+    /// Bytes reserved by requests whose bodies are being read or whose operations run.
+    pub reserved_bytes: usize,
+    /// The most bytes ever reserved at once.
+    pub peak_reserved_bytes: usize,
+    /// Requests waiting for their share of the budget before their bodies are read.
+    pub waiting: usize,
+    /// Request bodies read whole so far, in all (empty bodies are not counted).
+    pub bodies_read: u64,
 }
 
 /// Errors starting the simulator.
@@ -118,6 +145,7 @@ pub struct MockBuilder {
     utc_offset: FixedOffset,
     log_capacity: usize,
     response_cache: bool,
+    limits: server::Limits,
 }
 
 impl Default for MockBuilder {
@@ -140,6 +168,12 @@ impl Default for MockBuilder {
             },
             log_capacity: 100_000,
             response_cache: true,
+            limits: server::Limits {
+                header_read_timeout: DEFAULT_HEADER_READ_TIMEOUT,
+                body_read_timeout: DEFAULT_BODY_READ_TIMEOUT,
+                max_body: DEFAULT_MAX_BODY_BYTES,
+                body_budget: DEFAULT_BODY_BUDGET_BYTES,
+            },
         }
     }
 }
@@ -242,7 +276,56 @@ impl MockBuilder {
         self
     }
 
+    /// How long a connection may take to send a request's head before the simulator closes it
+    /// (default 30 s). It also closes keep-alive connections idle for that long. Half-open
+    /// and silent connections cannot pile up.
+    pub fn header_read_timeout(mut self, timeout: Duration) -> Self {
+        self.limits.header_read_timeout = timeout;
+        self
+    }
+
+    /// How long reading one request body may take once the simulator starts reading it
+    /// (default 30 s); a body that does not arrive in time is answered 408 and the connection
+    /// closed, so a stalled upload gives its share of the body budget back.
+    pub fn body_read_timeout(mut self, timeout: Duration) -> Self {
+        self.limits.body_read_timeout = timeout;
+        self
+    }
+
+    /// The largest request body accepted, in bytes (default 32 MiB: attachments travel
+    /// base64-encoded in JSON). A request that declares a longer `Content-Length` is answered
+    /// 413 with a `Fault` body before any of its body is read; a chunked one that grows past
+    /// the limit is answered 413 when it does.
+    pub fn max_body_bytes(mut self, bytes: usize) -> Self {
+        self.limits.max_body = bytes;
+        self
+    }
+
+    /// How many bytes of request bodies all connections together may hold (default 64 MiB,
+    /// at least [`max_body_bytes`](Self::max_body_bytes), at most 4 GiB). A request reserves
+    /// its declared `Content-Length` (the largest body when it declares none) before its body
+    /// is read and keeps it until its operation has run; requests that do not fit wait, in
+    /// arrival order, so many concurrent uploads cannot hold many times the limit in memory.
+    /// [`RunningMock::body_gauge`] shows the reservations.
+    pub fn body_budget_bytes(mut self, bytes: usize) -> Self {
+        self.limits.body_budget = bytes;
+        self
+    }
+
     fn shared(self) -> Result<(Arc<Shared>, String, String, Uuid), MockError> {
+        let limits = self.limits;
+        if limits.header_read_timeout.is_zero() || limits.body_read_timeout.is_zero() {
+            return Err(MockError::Invalid(
+                "the header and body read timeouts must be longer than zero".to_owned(),
+            ));
+        }
+        if limits.max_body > limits.body_budget || u32::try_from(limits.body_budget).is_err() {
+            return Err(MockError::Invalid(format!(
+                "a body budget of {} bytes with a largest body of {} bytes (the budget must hold \
+                 the largest body and be at most 4 GiB)",
+                limits.body_budget, limits.max_body
+            )));
+        }
         if self.company.is_empty() || self.company.contains('/') {
             return Err(MockError::Invalid(format!("company id {:?}", self.company)));
         }
@@ -287,6 +370,9 @@ impl MockBuilder {
             monthly_quota: self.monthly_quota,
             spec: OnceLock::new(),
             order_cache: self.response_cache.then(|| RwLock::new(HashMap::new())),
+            limits,
+            body_budget: tokio::sync::Semaphore::new(limits.body_budget),
+            body_gauge: watch::Sender::new(BodyGauge::default()),
         });
         Ok((shared, api_key, customer_key, scoped_customer))
     }
@@ -305,7 +391,12 @@ impl MockBuilder {
         let _ = shared.spec.set(Bytes::from(spec_for(&base_url)));
         let (tx, rx) = watch::channel(false);
         let router = server::router(shared.clone());
-        let task = tokio::spawn(server::serve(listener, router, rx));
+        let task = tokio::spawn(server::serve(
+            listener,
+            router,
+            rx,
+            shared.limits.header_read_timeout,
+        ));
         Ok(RunningMock {
             shared,
             addr,
@@ -421,6 +512,15 @@ impl RunningMock {
             .collect()
     }
 
+    /// Waits until `n` requests have been logged since the start (the count goes on when the
+    /// log is cleared; a request is logged once its operation has run, before a `late` answer
+    /// is sent, or once it was abandoned). It waits as long as it takes: put a timeout around
+    /// it.
+    pub async fn wait_for_requests(&self, n: u64) {
+        let mut seen = self.shared.request_log().seen();
+        let _ = seen.wait_for(|logged| *logged >= n).await.map(|_| ());
+    }
+
     /// Empties the request log.
     pub fn clear_requests(&self) {
         self.shared.request_log().clear();
@@ -462,6 +562,21 @@ impl RunningMock {
         self.shared
             .quotas()
             .peek(key, d, m, self.shared.clock.now_utc())
+    }
+
+    /// The body budget's reservations now ([`MockBuilder::body_budget_bytes`]).
+    pub fn body_gauge(&self) -> BodyGauge {
+        *self.shared.body_gauge.borrow()
+    }
+
+    /// Waits until the body budget's reservations satisfy `pred` (checked now and at every
+    /// change) and returns them. It waits as long as it takes: put a timeout around it.
+    pub async fn wait_for_body_gauge(&self, mut pred: impl FnMut(&BodyGauge) -> bool) -> BodyGauge {
+        let mut gauge = self.shared.body_gauge.subscribe();
+        // The sender lives as long as `self`, so waiting cannot fail; the copy is taken at
+        // once so no borrow of the gauge outlives this call (it would block the server).
+        let seen = gauge.wait_for(|g| pred(g)).await.map(|g| *g);
+        seen.unwrap_or_else(|_| *gauge.borrow())
     }
 
     /// Forgets the counted requests of `key`.

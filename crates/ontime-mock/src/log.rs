@@ -17,7 +17,10 @@ pub struct LoggedRequest {
     pub query: Option<String>,
     /// The body as text (lossy UTF-8), if there was one.
     pub body: Option<String>,
-    /// The status answered; 0 when the connection was dropped by a fault.
+    /// The status answered (for a `late` fault: the status the late answer carries); 0 when no
+    /// answer was sent: a `drop` fault closed the connection, or the client went away before
+    /// the answer was ready (while its body was read, or during a `latency` delay, which
+    /// cancels the request: nothing was written).
     pub status: u16,
     /// The spec's `operationId`, or `"unknown"` for paths the spec does not have.
     pub operation: &'static str,
@@ -72,6 +75,8 @@ pub(crate) struct RequestLog {
     entries: VecDeque<LoggedRequest>,
     capacity: usize,
     next_seq: u64,
+    /// How many requests were logged so far, for those who wait for one.
+    seen: tokio::sync::watch::Sender<u64>,
 }
 
 impl RequestLog {
@@ -80,12 +85,19 @@ impl RequestLog {
             entries: VecDeque::new(),
             capacity,
             next_seq: 0,
+            seen: tokio::sync::watch::Sender::new(0),
         }
+    }
+
+    /// A watch of how many requests were logged so far.
+    pub(crate) fn seen(&self) -> tokio::sync::watch::Receiver<u64> {
+        self.seen.subscribe()
     }
 
     pub(crate) fn push(&mut self, mut entry: LoggedRequest) {
         entry.seq = self.next_seq;
         self.next_seq += 1;
+        self.seen.send_replace(self.next_seq);
         if self.capacity == 0 {
             return;
         }

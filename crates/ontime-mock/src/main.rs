@@ -1,7 +1,7 @@
 //! `ontime-mock`: runs the OnTime 360 simulator on 127.0.0.1 until Ctrl-C.
 
 use std::process::ExitCode;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use chrono::{FixedOffset, NaiveDateTime};
 use clap::Parser;
@@ -41,10 +41,29 @@ struct Args {
     /// Start the clock at this account-local time (e.g. 2024-03-01T09:00:00) instead of now.
     #[arg(long, value_parser = parse_time)]
     clock_start: Option<NaiveDateTime>,
-    /// A fault rule, repeatable: KIND[,key=value...]. Kinds: latency (ms, jitter_ms),
-    /// status (status, retry_after), drop, truncate, malformed, plain (status), html (status),
-    /// empty (status), slow (chunk_delay_ms). Every rule takes op=OPERATION_ID or
-    /// path=/api/PREFIX (with method=GET), p=PROBABILITY and times=N.
+    /// The largest request body accepted, in bytes; a longer one is answered 413.
+    #[arg(long, value_name = "BYTES", default_value_t = ontime_mock::DEFAULT_MAX_BODY_BYTES)]
+    max_body_bytes: usize,
+    /// How many bytes of request bodies all connections together may hold; requests beyond it
+    /// wait before their bodies are read. At least --max-body-bytes, at most 4 GiB.
+    #[arg(long, value_name = "BYTES", default_value_t = ontime_mock::DEFAULT_BODY_BUDGET_BYTES)]
+    body_budget_bytes: usize,
+    /// Close a connection that takes longer than this to send a request head (or idles longer
+    /// between requests).
+    #[arg(long, value_name = "MS", default_value_t = 30_000)]
+    header_read_timeout_ms: u64,
+    /// Answer 408 when a request body takes longer than this to arrive.
+    #[arg(long, value_name = "MS", default_value_t = 30_000)]
+    body_read_timeout_ms: u64,
+    /// A fault rule, repeatable: KIND[,key=value...]. Kinds: latency (ms, jitter_ms; a delay
+    /// before the operation runs: a client that gives up meanwhile cancels it), late (ms; the
+    /// operation runs and is logged, then the answer is held back: the write stays even if the
+    /// client times out), status (status, retry_after), drop, truncate, malformed, plain
+    /// (status), html (status), empty (status), slow (chunk_delay_ms). status, drop, plain, html
+    /// and empty answer before the operation runs (nothing is written); late, truncate,
+    /// malformed and slow let it run and damage only the answer. Every rule also takes
+    /// op=OPERATION_ID or path=/api/PREFIX (with method=GET), p=PROBABILITY and times=N; any
+    /// other key is refused.
     /// Example: --fault status,status=503,retry_after=2,p=0.1,op=orderPost
     #[arg(long = "fault", value_name = "RULE", value_parser = parse_fault)]
     faults: Vec<FaultRule>,
@@ -83,7 +102,11 @@ async fn main() -> ExitCode {
         .company(args.company)
         .daily_quota(args.daily_quota)
         .monthly_quota(args.monthly_quota)
-        .utc_offset(args.utc_offset);
+        .utc_offset(args.utc_offset)
+        .max_body_bytes(args.max_body_bytes)
+        .body_budget_bytes(args.body_budget_bytes)
+        .header_read_timeout(Duration::from_millis(args.header_read_timeout_ms))
+        .body_read_timeout(Duration::from_millis(args.body_read_timeout_ms));
     if let Some(key) = args.api_key {
         builder = builder.api_key(key);
     }

@@ -23,6 +23,7 @@ use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tower::ServiceExt;
 
+use crate::BodyGauge;
 use crate::auth::KeySpec;
 use crate::clock::MockClock;
 use crate::faults::{FaultEngine, FaultKind};
@@ -33,8 +34,20 @@ use crate::ops;
 use crate::quota::{QuotaUsage, Quotas};
 use crate::store::Store;
 
-/// The largest request body accepted (attachments travel base64-encoded in JSON).
-const MAX_BODY: usize = 64 * 1024 * 1024;
+/// Limits of the HTTP side, set on the builder (see [`MockBuilder`](crate::MockBuilder)).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Limits {
+    /// How long a connection may take to send a request's head (also how long an idle
+    /// keep-alive connection stays open).
+    pub header_read_timeout: Duration,
+    /// How long reading one request body may take, from when its bytes are reserved.
+    pub body_read_timeout: Duration,
+    /// The largest request body accepted.
+    pub max_body: usize,
+    /// How many body bytes all requests together may hold while their bodies are read and
+    /// their operations run.
+    pub body_budget: usize,
+}
 
 /// State shared by all connections and the [`RunningMock`](crate::RunningMock) handle.
 pub(crate) struct Shared {
@@ -51,6 +64,11 @@ pub(crate) struct Shared {
     pub spec: OnceLock<Bytes>,
     /// Serialised `GET api/orders/{id}` answers by order slot (see [`Shared::cached_order`]).
     pub order_cache: Option<RwLock<HashMap<u32, Bytes>>>,
+    pub limits: Limits,
+    /// Permits for request body bytes: [`Limits::body_budget`] of them.
+    pub body_budget: tokio::sync::Semaphore,
+    /// What the body budget holds and who waits for it (for tests and diagnostics).
+    pub body_gauge: watch::Sender<BodyGauge>,
 }
 
 /// How many serialised orders the response cache keeps before it starts over.
@@ -126,11 +144,53 @@ impl Shared {
         lock(&self.log)
     }
 
+    /// Reserves `bytes` of the body budget, waiting (in arrival order) until that much is free.
+    async fn reserve_body(&self, bytes: usize) -> BodyReservation<'_> {
+        struct Waiting<'a>(&'a watch::Sender<BodyGauge>);
+        impl Drop for Waiting<'_> {
+            fn drop(&mut self) {
+                self.0.send_modify(|g| g.waiting -= 1);
+            }
+        }
+        self.body_gauge.send_modify(|g| g.waiting += 1);
+        let waiting = Waiting(&self.body_gauge);
+        // `bytes` is at most the budget, which the builder keeps within u32.
+        let n = u32::try_from(bytes).unwrap_or(u32::MAX);
+        // The semaphore is never closed, so acquiring fails only in theory; then the request
+        // goes ahead without a reservation rather than failing.
+        let permit = self.body_budget.acquire_many(n).await.ok();
+        drop(waiting);
+        let bytes = if permit.is_some() { bytes } else { 0 };
+        self.body_gauge.send_modify(|g| {
+            g.reserved_bytes += bytes;
+            g.peak_reserved_bytes = g.peak_reserved_bytes.max(g.reserved_bytes);
+        });
+        BodyReservation {
+            gauge: &self.body_gauge,
+            bytes,
+            _permit: permit,
+        }
+    }
+
     pub(crate) fn limits(&self, spec: &KeySpec) -> (u64, u64) {
         (
             spec.daily_quota.unwrap_or(self.daily_quota),
             spec.monthly_quota.unwrap_or(self.monthly_quota),
         )
+    }
+}
+
+/// A request's share of the body budget; gives it back when dropped.
+struct BodyReservation<'a> {
+    gauge: &'a watch::Sender<BodyGauge>,
+    bytes: usize,
+    _permit: Option<tokio::sync::SemaphorePermit<'a>>,
+}
+
+impl Drop for BodyReservation<'_> {
+    fn drop(&mut self) {
+        let bytes = self.bytes;
+        self.gauge.send_modify(|g| g.reserved_bytes -= bytes);
     }
 }
 
@@ -301,7 +361,8 @@ fn failing_fault(kind: &FaultKind) -> Response {
     resp
 }
 
-/// Damages or slows a response body after the operation ran.
+/// Damages or slows a response body after the operation ran (a late answer's body is whole:
+/// [`dispatch`] holds the answer back).
 fn damage(kind: &FaultKind, mut resp: Response, body: Bytes) -> Response {
     match kind {
         FaultKind::TruncatedBody => {
@@ -366,6 +427,7 @@ fn damage(kind: &FaultKind, mut resp: Response, body: Bytes) -> Response {
     resp
 }
 
+#[derive(Default)]
 struct Logged {
     method: String,
     path: String,
@@ -392,7 +454,57 @@ fn log(shared: &Shared, l: Logged, status: u16, fault: Option<&'static str>) {
     });
 }
 
+/// The log entry of a request being handled. Exactly one entry is written per request: by
+/// [`finish`](Self::finish), or — when the connection goes away first and hyper drops the
+/// handler (while the body is read, or during a `latency` delay) — by `drop`, with status 0.
+struct Pending<'a> {
+    shared: &'a Shared,
+    logged: Logged,
+    done: bool,
+    /// The fault applying so far (logged if the request is abandoned).
+    fault: Option<&'static str>,
+}
+
+impl<'a> Pending<'a> {
+    fn new(shared: &'a Shared, logged: Logged) -> Self {
+        Self {
+            shared,
+            logged,
+            done: false,
+            fault: None,
+        }
+    }
+
+    fn finish(mut self, status: u16, fault: Option<&'static str>) {
+        self.done = true;
+        log(self.shared, std::mem::take(&mut self.logged), status, fault);
+    }
+}
+
+impl Drop for Pending<'_> {
+    fn drop(&mut self) {
+        if !self.done {
+            log(self.shared, std::mem::take(&mut self.logged), 0, self.fault);
+        }
+    }
+}
+
+/// Marks an answer after which the connection is closed (its request body was left unread).
+fn closing(mut resp: Response) -> Response {
+    resp.headers_mut()
+        .insert(header::CONNECTION, HeaderValue::from_static("close"));
+    resp
+}
+
 /// Handles every request under `/sites/{company}/api/`.
+///
+/// The order of events, which decides what a fault or a vanishing client can leave behind:
+/// the body is read (within the body budget and timeout; a body over the size limit is refused
+/// with 413 before it is read), then the faults are chosen, a `latency` delay is waited out
+/// (a client that goes away before this point cancels the request: nothing is written), a
+/// failing fault answers, and otherwise the operation runs and its log entry is written in one
+/// step that has no await point, so no cancellation can interrupt it. Only then is the answer
+/// damaged (`truncate`, `malformed`, `slow`) or held back (`late`).
 async fn dispatch(State(shared): State<Arc<Shared>>, req: Request) -> Response {
     let method = req.method().as_str().to_owned();
     let path = req.uri().path().to_owned();
@@ -419,38 +531,36 @@ async fn dispatch(State(shared): State<Arc<Shared>>, req: Request) -> Response {
     };
 
     let key_spec = key.as_ref().and_then(|k| shared.keys().get(k).cloned());
+    let mut pending = Pending::new(
+        &shared,
+        Logged {
+            method,
+            path,
+            query: raw_query,
+            body: None,
+            operation: op.map_or("unknown", |o| o.id),
+            key,
+        },
+    );
     // Every answer to a valid key carries its quota, whatever the outcome (a request without a
     // valid key has no quota to report).
-    let body = match Limited::collect(req.into_body()).await {
-        Ok(b) => b,
+    let (body, reservation) = match read_body(&shared, req.into_body()).await {
+        Ok(read) => read,
         Err(e) => {
-            let mut resp = fault_response(&ApiError::bad_request(e));
+            let status = e.status;
+            let mut resp = closing(fault_response(&e));
+            let key = pending.logged.key.clone();
             peek_quota(&shared, key.as_deref(), key_spec.as_deref(), &mut resp);
-            log(
-                &shared,
-                Logged {
-                    method,
-                    path,
-                    query: raw_query,
-                    body: None,
-                    operation: op.map_or("unknown", |o| o.id),
-                    key,
-                },
-                400,
-                None,
-            );
+            pending.finish(status, None);
             return resp;
         }
     };
-    let logged = Logged {
-        method,
-        path,
-        query: raw_query,
-        body: (!body.is_empty()).then(|| String::from_utf8_lossy(&body).into_owned()),
-        operation: op.map_or("unknown", |o| o.id),
-        key,
-    };
-    let (method, path, key) = (&logged.method, &logged.path, &logged.key);
+    pending.logged.body = (!body.is_empty()).then(|| String::from_utf8_lossy(&body).into_owned());
+    let (method, path, key) = (
+        &pending.logged.method,
+        &pending.logged.path,
+        &pending.logged.key,
+    );
 
     // Faults.
     let chosen = if shared.faults_active.load(Ordering::Relaxed) {
@@ -461,6 +571,8 @@ async fn dispatch(State(shared): State<Arc<Shared>>, req: Request) -> Response {
         Default::default()
     };
     if !chosen.delay.is_zero() {
+        // A client that gives up now cancels the request: `pending` logs it with status 0.
+        pending.fault = Some("latency");
         tokio::time::sleep(chosen.delay).await;
     }
     if let Some(kind) = chosen.fault.as_ref().filter(|k| k.fails_request()) {
@@ -471,11 +583,12 @@ async fn dispatch(State(shared): State<Arc<Shared>>, req: Request) -> Response {
         } else {
             resp.status().as_u16()
         };
-        log(&shared, logged, status, Some(kind.name()));
+        pending.finish(status, Some(kind.name()));
         return resp;
     }
     let fault_name = chosen.fault.as_ref().map(FaultKind::name);
 
+    // From here to the log entry nothing awaits: the operation cannot be cancelled halfway.
     // Route.
     let (op, params) = match routed {
         Some(Ok(Some((op, params)))) => (op, params),
@@ -488,7 +601,7 @@ async fn dispatch(State(shared): State<Arc<Shared>>, req: Request) -> Response {
                 resp.headers_mut().insert(header::ALLOW, v);
             }
             peek_quota(&shared, key.as_deref(), key_spec.as_deref(), &mut resp);
-            log(&shared, logged, 405, fault_name);
+            pending.finish(405, fault_name);
             return resp;
         }
         _ => {
@@ -497,7 +610,7 @@ async fn dispatch(State(shared): State<Arc<Shared>>, req: Request) -> Response {
                 format!("No HTTP resource was found that matches the request URI '{path}'."),
             ));
             peek_quota(&shared, key.as_deref(), key_spec.as_deref(), &mut resp);
-            log(&shared, logged, 404, fault_name);
+            pending.finish(404, fault_name);
             return resp;
         }
     };
@@ -508,7 +621,7 @@ async fn dispatch(State(shared): State<Arc<Shared>>, req: Request) -> Response {
             401,
             "Authorization has been denied for this request.",
         ));
-        log(&shared, logged, 401, fault_name);
+        pending.finish(401, fault_name);
         return resp;
     };
     let (daily, monthly) = shared.limits(&spec);
@@ -527,27 +640,30 @@ async fn dispatch(State(shared): State<Arc<Shared>>, req: Request) -> Response {
             if let Ok(v) = HeaderValue::from_str(&u.retry_after(now_utc).to_string()) {
                 resp.headers_mut().insert(header::RETRY_AFTER, v);
             }
-            log(&shared, logged, 429, fault_name);
+            pending.finish(429, fault_name);
             return resp;
         }
     };
     if let Err(message) = spec.check(op.kind, op.access) {
         let mut resp = fault_response(&ApiError::forbidden(message));
         add_quota_headers(&mut resp, &usage);
-        log(&shared, logged, 403, fault_name);
+        pending.finish(403, fault_name);
         return resp;
     }
 
     let ctx = Ctx {
         key: spec,
         now: crate::clock::whole_seconds(now),
-        query: Query::parse(logged.query.as_deref()).in_account_offset(shared.clock.utc_offset()),
+        query: Query::parse(pending.logged.query.as_deref())
+            .in_account_offset(shared.clock.utc_offset()),
         offset: shared.clock.utc_offset(),
         body,
         params,
     };
     let result = std::panic::catch_unwind(AssertUnwindSafe(|| (op.handler)(&shared, &ctx)))
         .unwrap_or_else(|_| Err(ApiError::new(500, "An error has occurred.")));
+    drop(ctx);
+    drop(reservation);
     let (mut resp, body) = match result {
         Ok(Reply::Json(status, body)) => (json_response(status, Bytes::new()), body),
         Ok(Reply::Bytes(status, content_type, body)) => {
@@ -568,35 +684,127 @@ async fn dispatch(State(shared): State<Arc<Shared>>, req: Request) -> Response {
             resp
         }
     };
-    log(&shared, logged, status, fault_name);
+    pending.finish(status, fault_name);
+    if let Some(FaultKind::LateAnswer { delay }) = &chosen.fault {
+        // The write is done and logged; a client that hangs up now drops only the answer.
+        tokio::time::sleep(*delay).await;
+    }
     resp
 }
 
-/// Reads a body up to [`MAX_BODY`].
-struct Limited;
-
-impl Limited {
-    async fn collect(body: Body) -> Result<Bytes, String> {
-        let limited = http_body_util::Limited::new(body, MAX_BODY);
-        match limited.collect().await {
-            Ok(c) => Ok(c.to_bytes()),
-            Err(e) => Err(format!("The request body could not be read: {e}")),
+/// Reads a request body within the limits: refuses one whose declared length is over
+/// [`Limits::max_body`] before reading it (413), waits for its share of the body budget (its
+/// declared length, or the largest body when it has none), then reads it within
+/// [`Limits::body_read_timeout`] (408) and [`Limits::max_body`] (413). An empty body reserves
+/// nothing. The reservation is returned with the bytes and must be kept until they are dropped.
+async fn read_body(
+    shared: &Shared,
+    body: Body,
+) -> Result<(Bytes, Option<BodyReservation<'_>>), ApiError> {
+    use hyper::body::Body as _;
+    let limits = shared.limits;
+    let hint = body.size_hint();
+    if hint.exact() == Some(0) {
+        return Ok((Bytes::new(), None));
+    }
+    let too_large = || {
+        ApiError::new(
+            413,
+            format!(
+                "The request body is larger than the simulator accepts ({} bytes).",
+                limits.max_body
+            ),
+        )
+    };
+    if hint.lower() > limits.max_body as u64 {
+        return Err(too_large());
+    }
+    let bytes = hint
+        .exact()
+        .map_or(limits.max_body, |n| {
+            usize::try_from(n).unwrap_or(usize::MAX)
+        })
+        .min(limits.max_body);
+    let reservation = shared.reserve_body(bytes).await;
+    let limited = http_body_util::Limited::new(body, limits.max_body);
+    match tokio::time::timeout(limits.body_read_timeout, limited.collect()).await {
+        Ok(Ok(c)) => {
+            shared.body_gauge.send_modify(|g| g.bodies_read += 1);
+            Ok((c.to_bytes(), Some(reservation)))
         }
+        Ok(Err(e)) if e.is::<http_body_util::LengthLimitError>() => Err(too_large()),
+        Ok(Err(e)) => Err(ApiError::bad_request(format!(
+            "The request body could not be read: {e}"
+        ))),
+        Err(_) => Err(ApiError::new(
+            408,
+            format!(
+                "The request body did not arrive within {} ms.",
+                limits.body_read_timeout.as_millis()
+            ),
+        )),
     }
 }
 
+/// What to do after `accept` failed with `kind`, having waited `previous` after the last
+/// failure: `None` to accept again at once (the error concerned one connection, which is gone),
+/// or how long to wait first — 5 ms, doubling up to 1 s while failures go on (out of file
+/// descriptors, for instance). Waiting keeps a failing `accept` from spinning a core while
+/// nobody is served; the connections that fail meanwhile wait in the listen backlog.
+pub(crate) fn accept_backoff(
+    kind: std::io::ErrorKind,
+    previous: Option<Duration>,
+) -> Option<Duration> {
+    use std::io::ErrorKind::{ConnectionAborted, ConnectionRefused, ConnectionReset};
+    if matches!(
+        kind,
+        ConnectionAborted | ConnectionRefused | ConnectionReset
+    ) {
+        return None;
+    }
+    const FIRST: Duration = Duration::from_millis(5);
+    const MOST: Duration = Duration::from_secs(1);
+    Some(previous.map_or(FIRST, |d| (d * 2).clamp(FIRST, MOST)))
+}
+
 /// Accepts connections until `shutdown` turns true, then lets open connections finish (up to
-/// five seconds).
+/// five seconds). A connection that does not send a request head within `header_read_timeout`
+/// is closed; `accept` errors are retried after [`accept_backoff`].
 pub(crate) async fn serve(
     listener: TcpListener,
     router: Router,
     mut shutdown: watch::Receiver<bool>,
+    header_read_timeout: Duration,
 ) {
     let graceful = hyper_util::server::graceful::GracefulShutdown::new();
+    let mut builder = hyper::server::conn::http1::Builder::new();
+    builder
+        .timer(hyper_util::rt::TokioTimer::new())
+        .header_read_timeout(header_read_timeout);
+    let mut backoff: Option<Duration> = None;
     loop {
         tokio::select! {
             accepted = listener.accept() => {
-                let Ok((stream, _)) = accepted else { continue };
+                let stream = match accepted {
+                    Ok((stream, _)) => {
+                        backoff = None;
+                        stream
+                    }
+                    Err(e) => {
+                        let Some(wait) = accept_backoff(e.kind(), backoff) else { continue };
+                        backoff = Some(wait);
+                        tracing::warn!(error = %e, retry_in = ?wait, "accepting a connection failed");
+                        tokio::select! {
+                            () = tokio::time::sleep(wait) => continue,
+                            changed = shutdown.changed() => {
+                                if changed.is_err() || *shutdown.borrow() {
+                                    break;
+                                }
+                                continue;
+                            }
+                        }
+                    }
+                };
                 let _ = stream.set_nodelay(true);
                 let router = router.clone();
                 let service = hyper::service::service_fn(move |req: http::Request<hyper::body::Incoming>| {
@@ -614,8 +822,7 @@ pub(crate) async fn serve(
                         }
                     }
                 });
-                let conn = hyper::server::conn::http1::Builder::new()
-                    .serve_connection(TokioIo::new(stream), service);
+                let conn = builder.serve_connection(TokioIo::new(stream), service);
                 let conn = graceful.watch(conn);
                 tokio::spawn(async move {
                     let _ = conn.await;
@@ -641,5 +848,45 @@ fn peek_quota(shared: &Shared, key: Option<&str>, spec: Option<&KeySpec>, resp: 
         let (d, m) = shared.limits(spec);
         let usage = shared.quotas().peek(k, d, m, shared.clock.now_utc());
         add_quota_headers(resp, &usage);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::ErrorKind;
+
+    #[test]
+    fn accept_errors_back_off_exponentially_to_one_second() {
+        let mut waits = Vec::new();
+        let mut previous = None;
+        for _ in 0..12 {
+            previous = accept_backoff(ErrorKind::Other, previous);
+            waits.push(previous.map(|d| d.as_millis()));
+        }
+        let ms: Vec<u128> = waits.into_iter().map(|w| w.expect("a wait")).collect();
+        assert_eq!(
+            ms,
+            [5, 10, 20, 40, 80, 160, 320, 640, 1000, 1000, 1000, 1000]
+        );
+        // Out of file descriptors (EMFILE is `Other` in std's mapping, or an uncategorised
+        // kind): waits too, and never spins.
+        let emfile = std::io::Error::from_raw_os_error(24).kind();
+        assert_eq!(accept_backoff(emfile, None), Some(Duration::from_millis(5)));
+    }
+
+    #[test]
+    fn an_error_of_one_connection_is_retried_at_once() {
+        for kind in [
+            ErrorKind::ConnectionAborted,
+            ErrorKind::ConnectionReset,
+            ErrorKind::ConnectionRefused,
+        ] {
+            assert_eq!(
+                accept_backoff(kind, Some(Duration::from_secs(1))),
+                None,
+                "{kind:?}"
+            );
+        }
     }
 }

@@ -135,3 +135,25 @@ fn binary_stops_on_sigterm() {
     let exit = child.stop_with("TERM");
     assert!(exit.success(), "{exit:?}");
 }
+
+#[test]
+fn binary_refuses_an_unknown_fault_key() {
+    let out = Command::new(env!("CARGO_BIN_EXE_ontime-mock"))
+        .args([
+            "--port",
+            "0",
+            "--fault",
+            "status,status=503,probability=0.1",
+        ])
+        .stdin(Stdio::null())
+        .output()
+        .expect("binary runs");
+    assert_eq!(out.status.code(), Some(2), "a usage error: {out:?}");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("\"probability\""), "{stderr}");
+    assert!(
+        stderr.contains("p, times"),
+        "lists the valid keys: {stderr}"
+    );
+    assert!(out.stdout.is_empty(), "it never started: {out:?}");
+}

@@ -216,6 +216,159 @@ async fn damaged_responses_still_apply_the_write() {
     mock.shutdown().await;
 }
 
+/// The orders with `tracking` (a duplicate write would show as two).
+fn orders_tracked(mock: &ontime_mock::RunningMock, tracking: &str) -> usize {
+    let store = mock.store();
+    store
+        .order_ids()
+        .into_iter()
+        .filter(|id| {
+            store
+                .order(*id)
+                .is_some_and(|o| o.tracking_number.as_deref() == Some(tracking))
+        })
+        .count()
+}
+
+/// Waits until the simulator has logged `n` requests in all.
+async fn wait_for_requests(mock: &ontime_mock::RunningMock, n: u64) {
+    let arrived = tokio::time::timeout(Duration::from_secs(20), mock.wait_for_requests(n))
+        .await
+        .is_ok();
+    assert!(arrived, "{n} requests never arrived: {:?}", mock.requests());
+}
+
+#[tokio::test]
+async fn a_late_answer_keeps_the_write_when_the_client_gives_up() {
+    let mock = common::start().await;
+    let late = |ms| {
+        FaultRule::always(FaultKind::LateAnswer {
+            delay: Duration::from_millis(ms),
+        })
+        .on_operation("orderPost")
+    };
+    let count = mock.store().order_count();
+
+    // A client whose timeout is shorter than the delay sees a timeout...
+    mock.set_faults(vec![late(60_000)]);
+    let impatient = reqwest::Client::builder()
+        .timeout(Duration::from_secs(2))
+        .build()
+        .expect("client");
+    let err = impatient
+        .post(common::url(&mock, "order/post"))
+        .header("Authorization", mock.api_key())
+        .json(&json!({"Description": "late", "TrackingNumber": "LATE1"}))
+        .send()
+        .await
+        .expect_err("the answer comes too late");
+    assert!(err.is_timeout(), "{err:?}");
+    // ...yet its write landed, once, and the log says so.
+    assert_eq!(orders_tracked(&mock, "LATE1"), 1);
+    assert_eq!(mock.store().order_count(), count + 1);
+    let log = mock.requests_for("orderPost");
+    assert_eq!(
+        log.iter().map(|r| (r.status, r.fault)).collect::<Vec<_>>(),
+        vec![(201, Some("late_answer"))]
+    );
+
+    // A client that hangs up at any moment after sending: the write completes regardless.
+    let url = common::url(&mock, "order/post");
+    let key = mock.api_key().to_owned();
+    let client = tokio::spawn(async move {
+        common::http()
+            .post(url)
+            .header("Authorization", key)
+            .json(&json!({"Description": "late", "TrackingNumber": "LATE2"}))
+            .send()
+            .await
+    });
+    wait_for_requests(&mock, 2).await;
+    client.abort();
+    assert!(client.await.expect_err("aborted").is_cancelled());
+    assert_eq!(orders_tracked(&mock, "LATE2"), 1);
+
+    // A patient client gets the answer after the delay, with the record as written.
+    mock.set_faults(vec![late(300)]);
+    let started = Instant::now();
+    let created = common::client(&mock)
+        .order_post()
+        .body(order("LATE3"))
+        .send()
+        .await
+        .expect("late but whole")
+        .into_inner();
+    assert!(started.elapsed() >= Duration::from_millis(300));
+    assert_eq!(created.tracking_number.as_deref(), Some("LATE3"));
+    assert_eq!(orders_tracked(&mock, "LATE3"), 1);
+    assert_eq!(mock.store().order_count(), count + 3);
+    mock.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_client_hanging_up_during_a_slow_answer_keeps_the_write() {
+    let mock = common::start().await;
+    mock.set_faults(vec![
+        FaultRule::always(FaultKind::SlowBody {
+            chunk_delay: Duration::from_secs(30),
+        })
+        .on_operation("orderPost"),
+    ]);
+    let resp = post_order(&mock, "SLOW1").await.expect("the head arrives");
+    assert_eq!(resp.status(), 201);
+    drop(resp);
+    assert_eq!(orders_tracked(&mock, "SLOW1"), 1);
+    let log = mock.requests_for("orderPost");
+    assert_eq!(
+        log.iter().map(|r| (r.status, r.fault)).collect::<Vec<_>>(),
+        vec![(201, Some("slow_body"))]
+    );
+    mock.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_client_giving_up_during_latency_cancels_the_request() {
+    let mock = common::start().await;
+    mock.set_faults(vec![
+        FaultRule::always(FaultKind::Latency {
+            fixed: Duration::from_secs(60),
+            jitter: Duration::ZERO,
+        })
+        .on_operation("orderPost"),
+    ]);
+    let count = mock.store().order_count();
+    let url = common::url(&mock, "order/post");
+    let key = mock.api_key().to_owned();
+    let client = tokio::spawn(async move {
+        common::http()
+            .post(url)
+            .header("Authorization", key)
+            .json(&json!({"Description": "early", "TrackingNumber": "EARLY1"}))
+            .send()
+            .await
+    });
+    // The request is read and waits out its latency (the server goes from reading the body to
+    // the delay without a pause); the client hangs up meanwhile.
+    let read = mock.wait_for_body_gauge(|g| g.bodies_read == 1);
+    let read = tokio::time::timeout(Duration::from_secs(20), read).await;
+    assert!(read.is_ok(), "the body was never read");
+    client.abort();
+    let _ = client.await;
+    // The server notices, drops the request before its operation, and logs it with status 0.
+    wait_for_requests(&mock, 1).await;
+    let log = mock.requests_for("orderPost");
+    assert_eq!(
+        log.iter().map(|r| (r.status, r.fault)).collect::<Vec<_>>(),
+        vec![(0, Some("latency"))]
+    );
+    assert_eq!(
+        log[0].body_json().expect("body")["TrackingNumber"],
+        "EARLY1"
+    );
+    assert_eq!(mock.store().order_count(), count, "nothing was written");
+    mock.shutdown().await;
+}
+
 #[tokio::test]
 async fn latency_and_slow_bodies_delay_but_deliver() {
     let mock = common::start().await;
@@ -400,4 +553,62 @@ fn fault_rules_parse_from_the_binary_flag_syntax() {
     assert!("status,op=noSuchOperation".parse::<FaultRule>().is_err());
     assert!("teleport".parse::<FaultRule>().is_err());
     assert!("drop,p=2".parse::<FaultRule>().is_err());
+}
+
+#[test]
+fn fault_rules_refuse_unknown_and_misplaced_keys() {
+    // The example: `probability` is not a key (`p` is), and used to mean "always".
+    let err = "status,status=503,probability=0.1"
+        .parse::<FaultRule>()
+        .expect_err("unknown key");
+    assert!(err.contains("\"probability\""), "{err}");
+    assert!(
+        err.contains("status, retry_after, op, path, method, p, times"),
+        "lists the valid keys: {err}"
+    );
+    assert!(err.contains("p=PROBABILITY"), "points at p: {err}");
+    // A key another kind takes is refused for a kind that does not take it.
+    let err = "drop,ms=200"
+        .parse::<FaultRule>()
+        .expect_err("drop has no ms");
+    assert!(
+        err.contains("\"ms\"") && err.contains("op, path, method, p, times"),
+        "{err}"
+    );
+    let err = "latency,status=500"
+        .parse::<FaultRule>()
+        .expect_err("latency has no status");
+    assert!(err.contains("ms, jitter_ms, op, path"), "{err}");
+    let err = "slow,ms=5"
+        .parse::<FaultRule>()
+        .expect_err("slow takes chunk_delay_ms");
+    assert!(err.contains("chunk_delay_ms"), "{err}");
+    // A key given twice, `method` without `path`, and `op` with `path` are ambiguous.
+    assert!("status,status=500,status=503".parse::<FaultRule>().is_err());
+    assert!("drop,method=GET".parse::<FaultRule>().is_err());
+    assert!(
+        "drop,op=orderPost,path=/api/orders"
+            .parse::<FaultRule>()
+            .is_err()
+    );
+    // An unknown kind lists the kinds.
+    let err = "teleport".parse::<FaultRule>().expect_err("unknown kind");
+    assert!(err.contains("latency, late, status, drop"), "{err}");
+    // Every documented key of every kind is still accepted.
+    for ok in [
+        "latency,ms=1,jitter_ms=2,op=orderPost,p=0.5,times=3",
+        "late,ms=10,path=/api/orders,method=POST",
+        "drop,path=/api/orders,method=POST",
+        "status,status=429,retry_after=3",
+        "drop,p=1",
+        "truncate,times=1",
+        "malformed",
+        "plain,status=500",
+        "html,status=502",
+        "empty,status=500",
+        "slow,chunk_delay_ms=5",
+    ] {
+        ok.parse::<FaultRule>()
+            .unwrap_or_else(|e| panic!("{ok}: {e}"));
+    }
 }

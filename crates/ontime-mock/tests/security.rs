@@ -1,5 +1,6 @@
 //! API keys (401), customer scopes, per-record-type permissions (403), quotas with their
-//! headers (429), and the clock that resets them.
+//! headers (429), the clock that resets them, and the HTTP side's limits (slow headers, body
+//! size, body budget, stalled bodies).
 
 mod common;
 
@@ -533,4 +534,312 @@ async fn the_spec_is_served_with_the_simulators_url() {
     let ours: Value = serde_json::from_str(ontime_mock::SPEC).expect("spec");
     assert_eq!(served, ours["paths"].as_object().expect("paths").len());
     mock.shutdown().await;
+}
+
+/// A raw HTTP/1.1 connection to the simulator, for requests no client library would send.
+struct Raw(tokio::net::TcpStream);
+
+/// The longest any raw exchange may take before the test fails (the server answers or closes
+/// long before).
+const GUARD: Duration = Duration::from_secs(20);
+
+impl Raw {
+    async fn connect(mock: &ontime_mock::RunningMock) -> Self {
+        Self(
+            tokio::net::TcpStream::connect(mock.addr())
+                .await
+                .expect("connect"),
+        )
+    }
+
+    async fn send(&mut self, bytes: &[u8]) {
+        use tokio::io::AsyncWriteExt;
+        self.0.write_all(bytes).await.expect("write");
+    }
+
+    /// Everything the server sends until it closes the connection (a reset counts as closed).
+    async fn until_closed(&mut self) -> String {
+        use tokio::io::AsyncReadExt;
+        let mut out = Vec::new();
+        let read = tokio::time::timeout(GUARD, async {
+            let mut buf = [0u8; 4096];
+            loop {
+                match self.0.read(&mut buf).await {
+                    Ok(0) | Err(_) => break,
+                    Ok(n) => out.extend_from_slice(&buf[..n]),
+                }
+            }
+        })
+        .await;
+        assert!(read.is_ok(), "the server did not close the connection");
+        String::from_utf8_lossy(&out).into_owned()
+    }
+
+    /// One answer's head and its `Content-Length` body (the connection stays open).
+    async fn answer(&mut self) -> String {
+        use tokio::io::AsyncReadExt;
+        let mut out = Vec::new();
+        let read = tokio::time::timeout(GUARD, async {
+            let mut buf = [0u8; 4096];
+            loop {
+                let text = String::from_utf8_lossy(&out).into_owned();
+                if let Some((head, body)) = text.split_once("\r\n\r\n") {
+                    let length = head
+                        .lines()
+                        .find_map(|l| {
+                            l.to_ascii_lowercase()
+                                .strip_prefix("content-length:")
+                                .map(|v| v.trim().parse::<usize>().expect("length"))
+                        })
+                        .unwrap_or(0);
+                    if body.len() >= length {
+                        return text;
+                    }
+                }
+                let n = self.0.read(&mut buf).await.expect("read");
+                assert!(n > 0, "closed before a whole answer: {text}");
+                out.extend_from_slice(&buf[..n]);
+            }
+        })
+        .await;
+        read.expect("an answer in time")
+    }
+}
+
+/// The head of `POST api/order/post` declaring `length` body bytes.
+fn post_head(mock: &ontime_mock::RunningMock, length: usize) -> Vec<u8> {
+    format!(
+        "POST /sites/demo/api/order/post HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: {}\r\n\
+         Content-Type: application/json\r\nContent-Length: {length}\r\n\r\n",
+        mock.api_key()
+    )
+    .into_bytes()
+}
+
+/// An order body of exactly `length` bytes (JSON padded with spaces).
+fn order_body(tracking: &str, length: usize) -> Vec<u8> {
+    let mut body = json!({"Description": "limits", "TrackingNumber": tracking})
+        .to_string()
+        .into_bytes();
+    assert!(body.len() <= length);
+    body.resize(length, b' ');
+    body
+}
+
+#[tokio::test]
+async fn connections_that_do_not_send_a_request_head_are_closed() {
+    let mock = common::builder()
+        .header_read_timeout(Duration::from_millis(300))
+        .start()
+        .await
+        .expect("mock");
+    // Silent, and half a head: both are closed (without a timeout they stayed open forever).
+    let mut silent = Raw::connect(&mock).await;
+    let mut half = Raw::connect(&mock).await;
+    half.send(b"GET /sites/demo/api/zones HTTP/1.1\r\nHost: 127.0.0.1\r\n")
+        .await;
+    let answered = silent.until_closed().await;
+    assert!(
+        answered.is_empty() || answered.starts_with("HTTP/1.1 408"),
+        "{answered}"
+    );
+    let answered = half.until_closed().await;
+    assert!(
+        answered.is_empty() || answered.starts_with("HTTP/1.1 408"),
+        "{answered}"
+    );
+    // A whole head within the timeout is served as before.
+    let mut prompt = Raw::connect(&mock).await;
+    prompt
+        .send(
+            format!(
+                "GET /sites/demo/api/zones HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: {}\r\n\r\n",
+                mock.api_key()
+            )
+            .as_bytes(),
+        )
+        .await;
+    let answer = prompt.answer().await;
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+    // The zones request is the only one logged: the silent connections never made a request.
+    let log = mock.requests();
+    assert_eq!(log.len(), 1, "{log:?}");
+    assert_eq!(log[0].operation, "zonesFind");
+    mock.shutdown().await;
+}
+
+#[tokio::test]
+async fn an_oversize_body_is_refused_with_413_before_it_is_read() {
+    let mock = common::builder()
+        .max_body_bytes(1000)
+        .body_budget_bytes(4000)
+        .start()
+        .await
+        .expect("mock");
+    let count = mock.store().order_count();
+    // Only the head is sent: the answer comes without the server waiting for the body.
+    let mut raw = Raw::connect(&mock).await;
+    raw.send(&post_head(&mock, 1001)).await;
+    let answer = raw.until_closed().await;
+    let (head, body) = answer.split_once("\r\n\r\n").expect("an answer");
+    assert!(head.starts_with("HTTP/1.1 413"), "{head}");
+    let head = head.to_ascii_lowercase();
+    assert!(head.contains("content-type: application/json"), "{head}");
+    assert!(head.contains("x-ratelimit-remaining-daily:"), "{head}");
+    assert!(head.contains("connection: close"), "{head}");
+    let fault: Value = serde_json::from_str(body).expect("a Fault body");
+    assert!(
+        fault["Message"]
+            .as_str()
+            .is_some_and(|m| m.contains("1000 bytes")),
+        "{fault}"
+    );
+    // A chunked body that grows past the limit is refused when it does.
+    let mut raw = Raw::connect(&mock).await;
+    let chunk = order_body("CHUNKED", 1500);
+    let mut request = format!(
+        "POST /sites/demo/api/order/post HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: {}\r\n\
+         Content-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n{:x}\r\n",
+        mock.api_key(),
+        chunk.len()
+    )
+    .into_bytes();
+    request.extend_from_slice(&chunk);
+    request.extend_from_slice(b"\r\n0\r\n\r\n");
+    raw.send(&request).await;
+    let answer = raw.until_closed().await;
+    assert!(answer.starts_with("HTTP/1.1 413"), "{answer}");
+    // A body of exactly the limit is accepted.
+    let resp = common::http()
+        .post(common::url(&mock, "order/post"))
+        .header("Authorization", mock.api_key())
+        .header("Content-Type", "application/json")
+        .body(order_body("FITS", 1000))
+        .send()
+        .await
+        .expect("response");
+    assert_eq!(resp.status(), 201);
+    assert_eq!(
+        mock.store().order_count(),
+        count + 1,
+        "only the body that fits wrote"
+    );
+    let statuses: Vec<u16> = mock
+        .requests_for("orderPost")
+        .iter()
+        .map(|r| r.status)
+        .collect();
+    assert_eq!(statuses, vec![413, 413, 201]);
+    assert_eq!(mock.body_gauge().reserved_bytes, 0);
+    mock.shutdown().await;
+}
+
+/// Waits until the body gauge shows `what`.
+async fn wait_for(
+    mock: &ontime_mock::RunningMock,
+    what: &str,
+    pred: impl Fn(&ontime_mock::BodyGauge) -> bool,
+) {
+    let shown = tokio::time::timeout(GUARD, mock.wait_for_body_gauge(pred))
+        .await
+        .is_ok();
+    assert!(
+        shown,
+        "the gauge never showed {what}: {:?}",
+        mock.body_gauge()
+    );
+}
+
+#[tokio::test]
+async fn concurrent_bodies_beyond_the_budget_wait_instead_of_being_buffered() {
+    let mock = common::builder()
+        .max_body_bytes(1000)
+        .body_budget_bytes(2000)
+        .start()
+        .await
+        .expect("mock");
+    // Three uploads of 800 bytes each send their heads and the start of their bodies.
+    let bodies: Vec<Vec<u8>> = ["BUDGET-A", "BUDGET-B", "BUDGET-C"]
+        .iter()
+        .map(|t| order_body(t, 800))
+        .collect();
+    let mut conns = Vec::new();
+    for (i, body) in bodies.iter().enumerate() {
+        let mut raw = Raw::connect(&mock).await;
+        let mut start = post_head(&mock, 800);
+        start.extend_from_slice(&body[..100]);
+        raw.send(&start).await;
+        conns.push(raw);
+        match i {
+            0 => wait_for(&mock, "A reserved", |g| g.reserved_bytes == 800).await,
+            1 => wait_for(&mock, "A and B reserved", |g| g.reserved_bytes == 1600).await,
+            // C does not fit: it waits, and its body is not read.
+            _ => {
+                wait_for(&mock, "C waiting", |g| {
+                    g.waiting == 1 && g.reserved_bytes == 1600
+                })
+                .await
+            }
+        }
+    }
+    // A finishes: its reservation passes to C.
+    conns[0].send(&bodies[0][100..]).await;
+    let answer = conns[0].answer().await;
+    assert!(answer.starts_with("HTTP/1.1 201"), "{answer}");
+    wait_for(&mock, "B and C reserved", |g| {
+        g.waiting == 0 && g.reserved_bytes == 1600
+    })
+    .await;
+    for i in [1, 2] {
+        conns[i].send(&bodies[i][100..]).await;
+        let answer = conns[i].answer().await;
+        assert!(answer.starts_with("HTTP/1.1 201"), "{answer}");
+    }
+    wait_for(&mock, "everything given back", |g| g.reserved_bytes == 0).await;
+    let seen = mock.body_gauge();
+    assert_eq!(
+        seen.peak_reserved_bytes, 1600,
+        "never more than the budget: {seen:?}"
+    );
+    for t in ["BUDGET-A", "BUDGET-B", "BUDGET-C"] {
+        assert!(mock.store().order_by_tracking(t).is_some(), "{t} written");
+    }
+    mock.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_stalled_body_is_answered_408_and_gives_its_budget_back() {
+    let mock = common::builder()
+        .body_read_timeout(Duration::from_millis(300))
+        .start()
+        .await
+        .expect("mock");
+    let count = mock.store().order_count();
+    let mut raw = Raw::connect(&mock).await;
+    let mut start = post_head(&mock, 500);
+    start.extend_from_slice(&order_body("STALLED", 500)[..50]);
+    raw.send(&start).await;
+    let answer = raw.until_closed().await;
+    assert!(answer.starts_with("HTTP/1.1 408"), "{answer}");
+    assert!(answer.contains("\"Message\""), "{answer}");
+    assert_eq!(mock.body_gauge().reserved_bytes, 0);
+    assert_eq!(mock.store().order_count(), count);
+    let log = mock.requests_for("orderPost");
+    assert_eq!(log.len(), 1);
+    assert_eq!((log[0].status, log[0].body.as_deref()), (408, None));
+    mock.shutdown().await;
+}
+
+#[tokio::test]
+async fn limits_that_cannot_work_are_refused() {
+    for builder in [
+        common::builder()
+            .max_body_bytes(2000)
+            .body_budget_bytes(1000),
+        common::builder().header_read_timeout(Duration::ZERO),
+        common::builder().body_read_timeout(Duration::ZERO),
+    ] {
+        let err = builder.start().await.expect_err("refused");
+        assert!(matches!(err, ontime_mock::MockError::Invalid(_)), "{err}");
+    }
 }
