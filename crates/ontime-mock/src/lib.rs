@@ -277,7 +277,7 @@ impl MockBuilder {
     }
 
     /// How long a connection may take to send a request's head before the simulator closes it
-    /// (default 30 s). It also closes keep-alive connections idle for that long. Half-open
+    /// (default 30 s; more than zero, at most a day). It also closes keep-alive connections idle for that long. Half-open
     /// and silent connections cannot pile up.
     pub fn header_read_timeout(mut self, timeout: Duration) -> Self {
         self.limits.header_read_timeout = timeout;
@@ -285,7 +285,7 @@ impl MockBuilder {
     }
 
     /// How long reading one request body may take once the simulator starts reading it
-    /// (default 30 s); a body that does not arrive in time is answered 408 and the connection
+    /// (default 30 s; more than zero, at most a day); a body that does not arrive in time is answered 408 and the connection
     /// closed, so a stalled upload gives its share of the body budget back.
     pub fn body_read_timeout(mut self, timeout: Duration) -> Self {
         self.limits.body_read_timeout = timeout;
@@ -314,10 +314,16 @@ impl MockBuilder {
 
     fn shared(self) -> Result<(Arc<Shared>, String, String, Uuid), MockError> {
         let limits = self.limits;
-        if limits.header_read_timeout.is_zero() || limits.body_read_timeout.is_zero() {
-            return Err(MockError::Invalid(
-                "the header and body read timeouts must be longer than zero".to_owned(),
-            ));
+        const DAY: Duration = Duration::from_secs(24 * 3600);
+        for (name, timeout) in [
+            ("header read timeout", limits.header_read_timeout),
+            ("body read timeout", limits.body_read_timeout),
+        ] {
+            if timeout.is_zero() || timeout > DAY {
+                return Err(MockError::Invalid(format!(
+                    "a {name} of {timeout:?} (it must be longer than zero and at most a day)"
+                )));
+            }
         }
         if limits.max_body > limits.body_budget || u32::try_from(limits.body_budget).is_err() {
             return Err(MockError::Invalid(format!(

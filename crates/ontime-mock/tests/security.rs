@@ -838,6 +838,9 @@ async fn limits_that_cannot_work_are_refused() {
             .body_budget_bytes(1000),
         common::builder().header_read_timeout(Duration::ZERO),
         common::builder().body_read_timeout(Duration::ZERO),
+        common::builder().header_read_timeout(Duration::from_millis(u64::MAX)),
+        common::builder().body_read_timeout(Duration::MAX),
+        common::builder().body_budget_bytes(usize::MAX),
     ] {
         let err = builder.start().await.expect_err("refused");
         assert!(matches!(err, ontime_mock::MockError::Invalid(_)), "{err}");
