@@ -11,7 +11,6 @@ use ontime_raw::lenient::{DateTimeOffset, OnTimeDateTime, SignatureType, StatusL
 use ontime_raw::types::{
     self, FileAttachment, Order, PriceModifier, PriceSet, Status, UserAvailability, UserPosition,
 };
-use uuid::Uuid;
 
 use crate::filters::{CustomerFilter, OrderFilter, PositionFilter};
 use crate::ids::*;

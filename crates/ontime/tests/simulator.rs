@@ -799,18 +799,6 @@ mod faults {
         use FaultKind::*;
         use Outcome::*;
         let rate_limited: fn(&Error) -> bool = |e| matches!(e, Error::RateLimited { .. });
-        let transport: fn(&Error) -> bool = |e| matches!(e, Error::Transport { .. });
-        // A body cut short surfaces as a decode error at EOF, or (when the cut lands before hyper
-        // hands over the response) as a transport error: both are transient.
-        let truncated: fn(&Error) -> bool = |e| {
-            matches!(
-                e,
-                Error::Decode {
-                    truncated: true,
-                    ..
-                } | Error::Transport { .. }
-            )
-        };
         let malformed: fn(&Error) -> bool = |e| {
             matches!(
                 e,
