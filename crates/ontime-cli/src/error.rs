@@ -243,11 +243,58 @@ mod tests {
                 Exit::Other,
             ),
             (ontime::Error::Config("no key".into()), Exit::Usage),
+            (
+                ontime::Error::OutcomeUnknown {
+                    operation: "order_update_status",
+                    sent: "order 1: status Delivered".into(),
+                    source: Box::new(ontime::Error::Timeout {
+                        operation: "order_update_status",
+                        after: std::time::Duration::from_secs(1),
+                    }),
+                    check: None,
+                },
+                Exit::OutcomeUnknown,
+            ),
+            (
+                ontime::Error::Conflict {
+                    operation: "order_post",
+                    id: uuid::Uuid::nil(),
+                    message: "kept moving".into(),
+                    posted: false,
+                },
+                Exit::Conflict,
+            ),
+            (
+                ontime::Error::Ambiguous {
+                    what: "tracking number \"1\"".into(),
+                    candidates: vec![uuid::Uuid::nil(), uuid::Uuid::max()],
+                },
+                Exit::Usage,
+            ),
+            (
+                // A failed create keeps the exit code of what failed.
+                ontime::Error::Save {
+                    id: uuid::Uuid::nil(),
+                    source: Box::new(ontime::Error::Server {
+                        operation: "order_post",
+                        status: 503,
+                        message: None,
+                        retry_after: None,
+                    }),
+                },
+                Exit::Network,
+            ),
         ];
         for (error, exit) in cases {
             assert_eq!(CliError::from(error).exit, exit);
         }
-        for (code, text) in [(1, "  1  "), (2, "  2  "), (7, "  7  ")] {
+        for (code, text) in [
+            (1, "  1  "),
+            (2, "  2  "),
+            (7, "  7  "),
+            (8, "  8  "),
+            (9, "  9  "),
+        ] {
             assert!(EXIT_CODES_HELP.contains(text), "{code}");
         }
     }

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use clap::{Args, Subcommand, ValueEnum};
 use ontime::types::Order;
 use ontime::{
-    Client, LocationId, OnTimeDateTime, OrderFilter, OrderId, OrderRef, ReportKind, SignatureType,
+    Client, LocationId, OnTimeDateTime, OrderFilter, OrderId, ReportKind, SignatureType,
     StatusChange, StatusLevel, UserId,
 };
 use serde::Serialize;
@@ -310,11 +310,12 @@ pub async fn run(ctx: &Ctx, cmd: OrdersCommand) -> Result<(), CliError> {
 /// several orders carry is refused, listing them).
 pub async fn resolve(client: &Client, arg: &OrderArg) -> Result<OrderId, CliError> {
     let order = arg.to_ref()?;
-    client
-        .orders()
-        .resolve(order)
-        .await
-        .map_err(|e| CliError::from(e).if_not_found(not_found(arg)))
+    client.orders().resolve(order).await.map_err(|e| {
+        CliError::from(e).if_not_found(|| match arg.by_tracking_number {
+            true => format!("no order has the tracking number {}", arg.order.trim()),
+            false => format!("no {} exists", arg.describe()),
+        })
+    })
 }
 
 /// How output names an order: its ID, and the tracking number the user gave, if any.
@@ -417,11 +418,7 @@ async fn set_status(ctx: &Ctx, args: SetStatus) -> Result<(), CliError> {
         .await
         .map_err(|e| CliError::from(e).if_not_found(not_found(&args.order)))?;
     if ctx.format == Format::Table {
-        let mut line = format!(
-            "The {} is now {}",
-            named(&args.order, id),
-            args.status
-        );
+        let mut line = format!("The {} is now {}", named(&args.order, id), args.status);
         if let Some(label) = &args.label {
             line.push_str(&format!(" ({label})"));
         }

@@ -4,9 +4,9 @@
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use bytes::Bytes;
+use chrono::SubsecRound;
 use futures::TryStreamExt;
 use ontime_raw::ResponseValue;
-use chrono::SubsecRound;
 use ontime_raw::lenient::{DateTimeOffset, OnTimeDateTime, SignatureType, StatusLevel};
 use ontime_raw::types::{
     self, FileAttachment, Order, PriceModifier, PriceSet, Status, UserAvailability, UserPosition,
@@ -152,10 +152,10 @@ pub(crate) enum Probe<T> {
 /// When `send` fails in a way that may have left the write applied
 /// ([`Error::may_have_been_applied`]), `probe` reads OnTime's state: applied means success (the
 /// answer is rebuilt from what was read); not applied after a dropped connection or a failing
-/// gateway means the request provably did not take effect, so it is sent once more and resolved
-/// again the same way. A timeout that is not found applied stays unknown: the request may still
-/// be running at the server. [`Error::OutcomeUnknown`] is returned only when the read cannot
-/// tell.
+/// gateway (5xx) means the request did not take effect, so it is sent once more and resolved
+/// again the same way. A timeout, or a success status with a body that did not decode, that is
+/// not found applied is [`Error::OutcomeUnknown`]: the request may still be running at the
+/// server. So is any loss the read itself cannot resolve (the read fails).
 pub(crate) async fn send_resolved<T, S, SFut, P, PFut>(
     operation: &'static str,
     sent: impl Fn() -> String,
@@ -183,7 +183,12 @@ where
                 tracing::info!(operation, "the write was applied (its answer was lost)");
                 return Ok(value);
             }
-            Ok(Probe::NotApplied) if matches!(error, Error::Timeout { .. }) => {
+            // Not found after a timeout (the request may still be running at the server) or
+            // after a success status whose body did not decode (the server did act on it):
+            // not proof enough to send it again.
+            Ok(Probe::NotApplied)
+                if !matches!(error, Error::Transport { .. } | Error::Server { .. }) =>
+            {
                 return Err(Error::OutcomeUnknown {
                     operation,
                     sent: sent(),
@@ -374,7 +379,8 @@ impl Resource<Order> {
         change: StatusChange,
     ) -> Result<OrderId> {
         let id = self.resolve(order).await?;
-        let count = |timeline: Vec<Status>| timeline.iter().filter(|s| is_entry_of(s, &change)).count();
+        let count =
+            |timeline: Vec<Status>| timeline.iter().filter(|s| is_entry_of(s, &change)).count();
         let before = count(self.timeline(id).await?);
         let raw = self.client.raw();
         let sent = || {
@@ -422,7 +428,9 @@ impl Resource<Order> {
         if !changed {
             return Err(Error::BadRequest {
                 operation: "order_update_status",
-                message: Some(format!("OnTime answered false: the status of order {id} was not changed")),
+                message: Some(format!(
+                    "OnTime answered false: the status of order {id} was not changed"
+                )),
             });
         }
         Ok(id)
@@ -450,9 +458,10 @@ impl Resource<Order> {
         self.client
             .call("order_cod_requirement", Idempotency::Idempotent, || {
                 (raw.order_cod_requirement()
-                        .amount_to_collect(amount)
-                        .require_collection_cod(at_collection)
-                        .require_delivery_cod(at_delivery)).id(id.as_uuid())
+                    .amount_to_collect(amount)
+                    .require_collection_cod(at_collection)
+                    .require_delivery_cod(at_delivery))
+                .id(id.as_uuid())
                 .send()
             })
             .await
@@ -474,8 +483,9 @@ impl Resource<Order> {
                 Idempotency::Idempotent,
                 || {
                     (raw.order_signature_requirement()
-                            .require_collection_signature(at_collection)
-                            .require_delivery_signature(at_delivery)).id(id.as_uuid())
+                        .require_collection_signature(at_collection)
+                        .require_delivery_signature(at_delivery))
+                    .id(id.as_uuid())
                     .send()
                 },
             )
@@ -555,8 +565,9 @@ impl Resource<Order> {
         let encoded = self
             .client
             .call("order_signature", Idempotency::Idempotent, || {
-                (raw.order_signature().signature_type(which.clone())).id(id.as_uuid())
-                .send()
+                (raw.order_signature().signature_type(which.clone()))
+                    .id(id.as_uuid())
+                    .send()
             })
             .await?;
         encoded

@@ -237,7 +237,10 @@ fn save_note(id: &uuid::Uuid, source: &Error) -> String {
 }
 
 fn join_ids(ids: &[uuid::Uuid]) -> String {
-    ids.iter().map(|id| id.to_string()).collect::<Vec<_>>().join(", ")
+    ids.iter()
+        .map(|id| id.to_string())
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 fn retry_hint(retry_after: &Option<Duration>) -> String {

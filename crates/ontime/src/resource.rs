@@ -483,11 +483,16 @@ impl<R: Store + Fetch> Resource<R> {
             }
             let untouched_status = record.status_marker() == base.status_marker();
             let saved = self.save(record.clone()).await?;
-            if let (true, Some(read), Some(now)) =
-                (untouched_status, base.status_marker(), saved.status_marker())
-                && read != now
+            if let (true, Some(read), Some(now)) = (
+                untouched_status,
+                base.status_marker(),
+                saved.status_marker(),
+            ) && read != now
             {
-                if record.status_marker().is_some_and(|(level, _)| level == now.0) {
+                if record
+                    .status_marker()
+                    .is_some_and(|(level, _)| level == now.0)
+                {
                     return Err(Error::Conflict {
                         operation: R::POST,
                         id: id.into(),

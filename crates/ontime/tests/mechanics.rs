@@ -115,10 +115,12 @@ async fn attempts_are_bounded() {
 
 /// Answers the order's timeline with no entries.
 async fn empty_timeline(server: &MockServer) {
-    Mock::given(wiremock::matchers::path_regex("^/sites/acme/api/orderStatusChanges/"))
-        .respond_with(json_reply(200, json!([])))
-        .mount(server)
-        .await;
+    Mock::given(wiremock::matchers::path_regex(
+        "^/sites/acme/api/orderStatusChanges/",
+    ))
+    .respond_with(json_reply(200, json!([])))
+    .mount(server)
+    .await;
 }
 
 #[tokio::test]
@@ -141,7 +143,13 @@ async fn status_changes_are_resent_only_when_reading_shows_they_were_not_applied
     let sent: Vec<String> = requests(&server)
         .await
         .iter()
-        .map(|r| format!("{} {}", r.method, r.url.path().rsplit('/').nth(1).unwrap_or_default()))
+        .map(|r| {
+            format!(
+                "{} {}",
+                r.method,
+                r.url.path().rsplit('/').nth(1).unwrap_or_default()
+            )
+        })
         .collect();
     assert_eq!(
         sent,
@@ -215,7 +223,11 @@ async fn modify_posts_back_every_field_including_unknown_ones() {
         .expect("modified");
     assert_eq!(updated.comments.as_deref(), Some("Leave at reception"));
     let sent = requests(&server).await;
-    assert_eq!(sent.len(), 3, "read, read again right before the post, post");
+    assert_eq!(
+        sent.len(),
+        3,
+        "read, read again right before the post, post"
+    );
     let posted: Value = serde_json::from_slice(&sent[2].body).unwrap();
     let mut expected = order_json();
     expected["Comments"] = json!("Leave at reception");
@@ -583,7 +595,11 @@ async fn timeouts_are_retried_for_reads_but_not_for_status_changes() {
         posts, 1,
         "a timed-out status change may have been applied: never repeated"
     );
-    assert_eq!(client.quota().calls, 5, "two gets, the timeline twice, one post");
+    assert_eq!(
+        client.quota().calls,
+        5,
+        "two gets, the timeline twice, one post"
+    );
 }
 
 #[tokio::test]

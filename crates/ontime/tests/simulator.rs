@@ -853,7 +853,12 @@ mod faults {
             (MalformedJson, Fails(malformed), Fails(malformed), Ok(1)),
             (HtmlError { status: 502 }, Ok(2), Ok(2), Ok(2)),
             (EmptyBody { status: 503 }, Ok(2), Ok(2), Ok(2)),
-            (PlainTextError { status: 500 }, Fails(server(500)), Fails(server(500)), Ok(2)),
+            (
+                PlainTextError { status: 500 },
+                Fails(server(500)),
+                Fails(server(500)),
+                Ok(2),
+            ),
         ]
     }
 
@@ -1046,7 +1051,11 @@ mod writes {
             assert_eq!(entries(), 1, "{name}: one status entry ({result:?})");
             // The slow fault cannot delay a one-chunk answer ("true"): nothing was lost.
             if !matches!(fault, FaultKind::SlowBody { .. }) {
-                assert_eq!(result.as_ref().ok(), Some(&order), "{name}: resolved, {result:?}");
+                assert_eq!(
+                    result.as_ref().ok(),
+                    Some(&order),
+                    "{name}: resolved, {result:?}"
+                );
                 assert_eq!(
                     sends,
                     if applied_first { 1 } else { 2 },
@@ -1056,15 +1065,13 @@ mod writes {
 
             // An attachment upload.
             let file = format!("{name}.bin");
-            let copies = || {
-                store
-                    .attachment_ids(order.as_uuid())
-                    .len()
-            };
+            let copies = || store.attachment_ids(order.as_uuid()).len();
             let before = copies();
             mock.clear_requests();
             mock.set_faults(vec![lose_first(fault.clone(), UPLOAD)]);
-            let result = orders.upload_attachment(order, file.clone(), &contents).await;
+            let result = orders
+                .upload_attachment(order, file.clone(), &contents)
+                .await;
             mock.clear_faults();
             let sends = mock.requests_for(UPLOAD).len();
             if result.is_err() {
@@ -1080,8 +1087,15 @@ mod writes {
                 .download_attachment(stored.id.unwrap().into())
                 .await
                 .unwrap();
-            assert_eq!(downloaded.bytes, contents, "{name}: the resolved record is the upload");
-            assert_eq!(sends, if applied_first { 1 } else { 2 }, "{name}: upload sends");
+            assert_eq!(
+                downloaded.bytes, contents,
+                "{name}: the resolved record is the upload"
+            );
+            assert_eq!(
+                sends,
+                if applied_first { 1 } else { 2 },
+                "{name}: upload sends"
+            );
 
             // A position report.
             let latitude = 30.0 + n as f64;
@@ -1107,7 +1121,11 @@ mod writes {
             assert_eq!(reports(), 1, "{name}: one position ({result:?})");
             if !matches!(fault, FaultKind::SlowBody { .. }) {
                 assert!(result.is_ok(), "{name}: resolved, {result:?}");
-                assert_eq!(sends, if applied_first { 1 } else { 2 }, "{name}: position sends");
+                assert_eq!(
+                    sends,
+                    if applied_first { 1 } else { 2 },
+                    "{name}: position sends"
+                );
             }
         }
     }
@@ -1134,7 +1152,10 @@ mod writes {
         ]);
         let err = client
             .orders()
-            .update_status(order, StatusChange::new(StatusLevel::Delivered).label("Dock 3"))
+            .update_status(
+                order,
+                StatusChange::new(StatusLevel::Delivered).label("Dock 3"),
+            )
             .await
             .unwrap_err();
         mock.clear_faults();
@@ -1146,7 +1167,10 @@ mod writes {
                 ..
             } => {
                 assert_eq!(*operation, "order_update_status");
-                assert!(sent.contains(&order.to_string()) && sent.contains("Dock 3"), "{sent}");
+                assert!(
+                    sent.contains(&order.to_string()) && sent.contains("Dock 3"),
+                    "{sent}"
+                );
                 assert!(
                     matches!(check.as_deref(), Some(Error::Server { status: 500, .. })),
                     "{check:?}"
@@ -1197,7 +1221,10 @@ mod writes {
         let missing = orders
             .delete_attachment(ontime::FileAttachmentId::new_random())
             .await;
-        assert!(matches!(missing, Err(Error::NotFound { .. })), "{missing:?}");
+        assert!(
+            matches!(missing, Err(Error::NotFound { .. })),
+            "{missing:?}"
+        );
     }
 
     /// A new order whose save fails after OnTime stored it: the error carries the ID it was
@@ -1215,10 +1242,17 @@ mod writes {
         let err = client.orders().save(draft.clone()).await.unwrap_err();
         mock.clear_faults();
         let id = err.posted_id().expect("the error names the posted ID");
-        assert!(matches!(&err, Error::Save { source, .. } if matches!(**source, Error::Decode { .. })), "{err:?}");
+        assert!(
+            matches!(&err, Error::Save { source, .. } if matches!(**source, Error::Decode { .. })),
+            "{err:?}"
+        );
         assert!(err.to_string().contains(&id.to_string()), "{err}");
         assert!(err.may_have_been_applied());
-        assert_eq!(store.order_count(), count + 1, "stored although the answer was lost");
+        assert_eq!(
+            store.order_count(),
+            count + 1,
+            "stored although the answer was lost"
+        );
         draft.id = Some(id);
         let saved = client.orders().save(draft).await.unwrap();
         assert_eq!(saved.id, Some(id));
@@ -1259,14 +1293,22 @@ mod writes {
             .modify(id, |order| {
                 if !raced {
                     raced = true;
-                    meanwhile(driver.orders().update_status(id, StatusChange::new(level.clone())));
+                    meanwhile(
+                        driver
+                            .orders()
+                            .update_status(id, StatusChange::new(level.clone())),
+                    );
                 }
                 order.comments = Some("Fragile".into());
             })
             .await
             .unwrap();
         let stored = mock.store().order(id.as_uuid()).unwrap();
-        assert_eq!(stored.status_level, Some(level.clone()), "the driver's status stays");
+        assert_eq!(
+            stored.status_level,
+            Some(level.clone()),
+            "the driver's status stays"
+        );
         assert_eq!(saved.status_level, Some(level));
         assert_eq!(stored.comments.as_deref(), Some("Fragile"));
         let history = mock.store().status_history(id.as_uuid()).unwrap();
@@ -1290,9 +1332,11 @@ mod writes {
             .modify(id, |order| {
                 if !raced {
                     raced = true;
-                    meanwhile(other.orders().modify(id, |o| {
-                        o.purchase_order_number = Some("PO-77".into())
-                    }));
+                    meanwhile(
+                        other
+                            .orders()
+                            .modify(id, |o| o.purchase_order_number = Some("PO-77".into())),
+                    );
                 }
                 order.comments = Some("Ring twice".into());
             })
@@ -1300,7 +1344,10 @@ mod writes {
             .unwrap();
         let stored = mock.store().order(id.as_uuid()).unwrap();
         assert_eq!(
-            (stored.comments.as_deref(), stored.purchase_order_number.as_deref()),
+            (
+                stored.comments.as_deref(),
+                stored.purchase_order_number.as_deref()
+            ),
             (Some("Ring twice"), Some("PO-77"))
         );
     }
@@ -1317,7 +1364,11 @@ mod writes {
             .modify(id, |order| {
                 round += 1;
                 let text = format!("moved {round}");
-                meanwhile(other.orders().modify(id, move |o| o.reference_number = Some(text.clone())));
+                meanwhile(
+                    other
+                        .orders()
+                        .modify(id, move |o| o.reference_number = Some(text.clone())),
+                );
                 order.comments = Some("never posted".into());
             })
             .await
@@ -1351,7 +1402,10 @@ mod writes {
         let mut both = vec![twin.id.unwrap(), copy.id.unwrap()];
         both.sort();
         let ambiguous = |result: Result<(), Error>| match result {
-            Err(Error::Ambiguous { mut candidates, what }) => {
+            Err(Error::Ambiguous {
+                mut candidates,
+                what,
+            }) => {
                 candidates.sort();
                 assert_eq!(candidates, both, "{what}");
                 assert!(what.contains(&tn));
@@ -1367,8 +1421,18 @@ mod writes {
                 .await
                 .map(drop),
         );
-        ambiguous(orders.set_cod_requirement(tn.as_str(), 1.0, true, false).await.map(drop));
-        ambiguous(orders.set_signature_requirement(tn.as_str(), true, false).await.map(drop));
+        ambiguous(
+            orders
+                .set_cod_requirement(tn.as_str(), 1.0, true, false)
+                .await
+                .map(drop),
+        );
+        ambiguous(
+            orders
+                .set_signature_requirement(tn.as_str(), true, false)
+                .await
+                .map(drop),
+        );
         assert_eq!(store.fingerprint(), fingerprint, "nothing was written");
         let unique = store.order(store.order_ids()[1]).unwrap();
         let unique_tn = unique.tracking_number.unwrap();

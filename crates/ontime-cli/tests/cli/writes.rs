@@ -38,7 +38,16 @@ fn a_status_change_whose_answer_is_cut_off_succeeds_once_and_names_the_order() {
     let sim = Sim::with(|b| b.fault(lose_first(FaultKind::TruncatedBody, "orderUpdateStatus")));
     let (id, tn) = order(&sim, 3);
     let run = sim.run(&[
-        "orders", "status", "set", "-t", &tn, "Delivered", "--label", "Dock 2", "-o", "table",
+        "orders",
+        "status",
+        "set",
+        "-t",
+        &tn,
+        "Delivered",
+        "--label",
+        "Dock 2",
+        "-o",
+        "table",
     ]);
     assert!(run.ok().contains(&id), "{}", run.transcript());
     assert!(run.stdout.contains(&tn), "{}", run.transcript());
@@ -61,18 +70,39 @@ fn an_unresolvable_lost_answer_exits_8_naming_the_order_and_what_was_sent() {
             .fault(FaultRule::status(500, None).on_operation("orderStatusChanges"))
     });
     let (id, _) = order(&sim, 4);
-    let run = sim.run(&["orders", "status", "set", &id, "Delivered", "--label", "Gate 9"]);
+    let run = sim.run(&[
+        "orders",
+        "status",
+        "set",
+        &id,
+        "Delivered",
+        "--label",
+        "Gate 9",
+    ]);
     assert_eq!(run.code, 8, "{}", run.transcript());
-    assert!(run.stderr.contains(&id) && run.stderr.contains("Gate 9"), "{}", run.transcript());
+    assert!(
+        run.stderr.contains(&id) && run.stderr.contains("Gate 9"),
+        "{}",
+        run.transcript()
+    );
     assert!(run.stderr.contains("check"), "{}", run.transcript());
-    assert_eq!(sim.mock().requests_for("orderUpdateStatus").len(), 1, "not re-sent");
+    assert_eq!(
+        sim.mock().requests_for("orderUpdateStatus").len(),
+        1,
+        "not re-sent"
+    );
     let help = sim.run(&["--help"]);
     assert!(help.ok().contains("8  outcome unknown"), "{}", help.stdout);
 }
 
 #[test]
 fn a_delete_whose_answer_is_lost_is_a_success() {
-    let sim = Sim::with(|b| b.fault(lose_first(FaultKind::TruncatedBody, "orderFileAttachmentDelete")));
+    let sim = Sim::with(|b| {
+        b.fault(lose_first(
+            FaultKind::TruncatedBody,
+            "orderFileAttachmentDelete",
+        ))
+    });
     let (id, _) = order(&sim, 5);
     let dir = tempfile::tempdir().expect("tempdir");
     let file = dir.path().join("pod.txt");
@@ -95,10 +125,13 @@ fn a_delete_whose_answer_is_lost_is_a_success() {
 fn a_failed_create_prints_the_id_and_a_rerun_with_it_updates_instead_of_duplicating() {
     let sim = Sim::with(|b| b.fault(lose_first(FaultKind::MalformedJson, "orderPost")));
     let store = sim.mock().store();
-    let mut draft = serde_json::to_value(store.order(store.order_ids()[0]).expect("order"))
-        .expect("json");
+    let mut draft =
+        serde_json::to_value(store.order(store.order_ids()[0]).expect("order")).expect("json");
     draft.as_object_mut().expect("object").remove("ID");
-    draft.as_object_mut().expect("object").remove("TrackingNumber");
+    draft
+        .as_object_mut()
+        .expect("object")
+        .remove("TrackingNumber");
     let dir = tempfile::tempdir().expect("tempdir");
     let file = dir.path().join("order.json");
     std::fs::write(&file, draft.to_string()).expect("write");
@@ -113,12 +146,22 @@ fn a_failed_create_prints_the_id_and_a_rerun_with_it_updates_instead_of_duplicat
         .find(|l| l.contains("rerun with --id"))
         .unwrap_or_else(|| panic!("{}", run.transcript()));
     let id = first_guid(hint).expect("the hint names the ID");
-    assert_eq!(store.order_count(), count + 1, "stored although the answer was lost");
+    assert_eq!(
+        store.order_count(),
+        count + 1,
+        "stored although the answer was lost"
+    );
 
-    let rerun = sim.run(&["orders", "create", "--file", path, "--id", &id, "-o", "json"]);
+    let rerun = sim.run(&[
+        "orders", "create", "--file", path, "--id", &id, "-o", "json",
+    ]);
     let saved: Value = serde_json::from_str(rerun.ok()).expect("json");
     assert_eq!(saved["ID"], id.as_str());
-    assert_eq!(store.order_count(), count + 1, "the rerun updated the same order");
+    assert_eq!(
+        store.order_count(),
+        count + 1,
+        "the rerun updated the same order"
+    );
 }
 
 /// The first GUID (8-4-4-4-12 hex digits) in `text`.
@@ -153,7 +196,13 @@ fn a_tracking_number_two_orders_share_is_refused_with_both_ids() {
         vec!["orders", "get", "-t", &tn],
         vec!["orders", "status", "set", "-t", &tn, "Delivered"],
         vec!["orders", "update", "-t", &tn, "--set", "Comments=x"],
-        vec!["attachments", "put", "-t", &tn, note.to_str().expect("utf8")],
+        vec![
+            "attachments",
+            "put",
+            "-t",
+            &tn,
+            note.to_str().expect("utf8"),
+        ],
         vec!["orders", "timeline", "-t", &tn],
     ] {
         let run = sim.run(&args);
