@@ -518,6 +518,47 @@ mod tests {
     }
 
     #[test]
+    fn lost_answers_are_told_from_refusals_and_a_failed_create_names_its_id() {
+        let timeout = Error::Timeout {
+            operation: "order_post",
+            after: Duration::from_secs(1),
+        };
+        let refused = Error::BadRequest {
+            operation: "order_post",
+            message: Some("Bad weight".into()),
+        };
+        assert!(timeout.may_have_been_applied());
+        assert!(!refused.may_have_been_applied());
+        let id = uuid::Uuid::from_u128(7);
+        let lost = Error::Save {
+            id,
+            source: Box::new(timeout),
+        };
+        assert_eq!(lost.posted_id(), Some(id));
+        assert!(lost.is_retryable() && lost.may_have_been_applied());
+        assert_eq!(lost.operation(), Some("order_post"));
+        assert!(lost.to_string().contains("may have been stored"), "{lost}");
+        let rejected = Error::Save {
+            id,
+            source: Box::new(refused),
+        };
+        assert_eq!(rejected.status(), Some(400));
+        assert!(
+            rejected.to_string().contains("OnTime refused it")
+                && rejected.to_string().contains(&id.to_string()),
+            "{rejected}"
+        );
+        let ambiguous = Error::Ambiguous {
+            what: "tracking number \"1000001\"".into(),
+            candidates: vec![uuid::Uuid::from_u128(1), uuid::Uuid::from_u128(2)],
+        };
+        assert_eq!(
+            ambiguous.to_string(),
+            "tracking number \"1000001\" matches 2 records: 00000000-0000-0000-0000-000000000001, 00000000-0000-0000-0000-000000000002"
+        );
+    }
+
+    #[test]
     fn display_names_operation_status_and_message() {
         let e = Error::Forbidden {
             operation: "orders_get",
