@@ -146,9 +146,16 @@ pub enum StatusCommand {
 }
 
 #[derive(Args, Debug)]
-#[command(after_help = "Examples:
+#[command(
+    after_help = "A status change is never sent twice blindly: the order's timeline is read first, and if
+the answer to the change is lost, read again to see whether it was applied. When that cannot
+be told (exit 8), look at `ontime orders timeline ORDER` before running the command again.
+A tracking number two orders share is refused (exit 2) with both IDs.
+
+Examples:
   ontime orders status set 44bc0a1d-ef24-49b5-a0cb-54181ce5dbcf delivered
-  ontime orders status set -t 1009214 assigned-in-route --label \"Van 4\"")]
+  ontime orders status set -t 1009214 assigned-in-route --label \"Van 4\""
+)]
 pub struct SetStatus {
     #[command(flatten)]
     pub order: OrderArg,

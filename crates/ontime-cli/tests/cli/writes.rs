@@ -215,3 +215,32 @@ fn a_tracking_number_two_orders_share_is_refused_with_both_ids() {
     }
     assert_eq!(store.fingerprint(), fingerprint, "nothing was written");
 }
+
+#[test]
+fn help_says_which_window_an_update_leaves_open_and_how_to_rerun_a_create() {
+    let update = crate::common::ontime()
+        .args(["orders", "update", "--help"])
+        .output()
+        .expect("runs");
+    let update = String::from_utf8_lossy(&update.stdout);
+    assert!(
+        update.contains("no conditional update") && update.contains("between the last read and"),
+        "{update}"
+    );
+    assert!(!update.to_lowercase().contains("safely"), "{update}");
+    let create = crate::common::ontime()
+        .args(["orders", "create", "--help"])
+        .output()
+        .expect("runs");
+    let create = String::from_utf8_lossy(&create.stdout);
+    assert!(
+        create.contains("--id <ID>") && create.contains("rerunning with --id"),
+        "{create}"
+    );
+    let status = crate::common::ontime()
+        .args(["orders", "status", "set", "--help"])
+        .output()
+        .expect("runs");
+    let status = String::from_utf8_lossy(&status.stdout);
+    assert!(status.contains("exit 8"), "{status}");
+}
