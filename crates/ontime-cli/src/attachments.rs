@@ -207,15 +207,43 @@ async fn put(ctx: &Ctx, args: PutAttachment) -> Result<(), CliError> {
     };
     if ctx.format == Format::Table {
         return ctx.output().text(&format!(
-            "Attached {} ({} bytes) to the {} as {}\n",
+            "Attached {} ({} bytes) to {} as {}\n",
             info.file_name.as_deref().unwrap_or(""),
             info.size,
-            args.order.describe(),
+            orders::named(&args.order, id),
             info.id.as_deref().unwrap_or("?")
         ));
     }
-    ctx.output().one(&info)
+    ctx.output().one_with(
+        &ATTACHED_VIEW,
+        &Attached {
+            order: id.to_string(),
+            info,
+        },
+    )
 }
+
+/// What `put` shows: the attachment and the order it was attached to.
+#[derive(Serialize)]
+#[serde(rename_all = "PascalCase")]
+struct Attached {
+    order: String,
+    #[serde(flatten)]
+    info: AttachmentInfo,
+}
+
+static ATTACHED_VIEW: View = View {
+    singular: "attachment",
+    plural: "attachments",
+    fields: &[
+        ("Order", Fmt::Id),
+        ("ID", Fmt::Id),
+        ("FileName", Fmt::Text),
+        ("Size", Fmt::Num),
+        ("Timestamp", Fmt::Date),
+    ],
+    columns: &[],
+};
 
 fn file_name(path: &Path) -> Result<String, CliError> {
     path.file_name()

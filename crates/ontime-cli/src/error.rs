@@ -21,6 +21,12 @@ pub enum Exit {
     Network = 6,
     /// 7: the account's request quota is used up (429).
     RateLimited = 7,
+    /// 8: a write was sent but its answer was lost, and reading the account could not tell
+    /// whether it was applied.
+    OutcomeUnknown = 8,
+    /// 9: the record kept changing while it was being updated (nothing posted), or the order's
+    /// status moved while the update was posted.
+    Conflict = 9,
 }
 
 /// The exit status table printed at the end of `ontime --help`.
@@ -34,6 +40,10 @@ Exit status:
   5  not found: no record with that ID, tracking number or name (404)
   6  network or server: connection failed, timed out, or the server failed (5xx)
   7  rate limited: the account's request quota is used up (429)
+  8  outcome unknown: the request was sent but its answer was lost; check before retrying
+     (a status change, attachment or position may already be stored)
+  9  conflict: the record kept changing during an update (nothing was written), or the
+     order's status moved while the update was posted (check its timeline)
 101  internal error: a bug in ontime (please report it)";
 
 /// A failure to report on stderr with an exit code.
@@ -133,9 +143,15 @@ pub fn chain(error: &dyn std::error::Error) -> String {
 
 impl From<ontime::Error> for CliError {
     fn from(error: ontime::Error) -> Self {
-        use ontime::Error as E;
         let message = chain(&error);
-        match &error {
+        classify(&error, message)
+    }
+}
+
+/// The exit code and hint of a facade error, with `message` as the text.
+fn classify(error: &ontime::Error, message: String) -> CliError {
+    use ontime::Error as E;
+    match error {
             E::Config(m) => CliError::usage(m.clone()),
             E::Unauthorized { .. } => CliError::new(Exit::Auth, message).with_hint(
                 "check the API key (--api-key-file, --api-key-stdin or ONTIME_API_KEY) and the account (--company or --base-url)",
@@ -154,9 +170,24 @@ impl From<ontime::Error> for CliError {
                 .with_hint("check the network and the account URL (--company or --base-url)"),
             E::Server { .. } => CliError::new(Exit::Network, message),
             E::Decode { truncated: true, .. } => CliError::new(Exit::Network, message),
+            E::OutcomeUnknown { .. } => CliError::new(Exit::OutcomeUnknown, message).with_hint(
+                "the request was sent but its answer was lost; check the order (its timeline or attachments) before retrying, or a rerun may write it twice",
+            ),
+            E::Conflict { posted: false, .. } => CliError::new(Exit::Conflict, message)
+                .with_hint("another client keeps changing the record; rerun when it has settled"),
+            E::Conflict { .. } => CliError::new(Exit::Conflict, message)
+                .with_hint("look at the order's timeline (`ontime orders timeline`) and set the status again if needed"),
+            E::Ambiguous { candidates, .. } => {
+                let ids: Vec<String> = candidates.iter().map(|id| id.to_string()).collect();
+                CliError::usage(message).with_hint(format!(
+                    "name the order by ID instead: {}",
+                    ids.join(" or ")
+                ))
+            }
+            // The exit code of the underlying failure; the message keeps the posted ID.
+            E::Save { source, .. } => classify(source, message),
             _ => CliError::other(message),
         }
-    }
 }
 
 #[cfg(test)]
@@ -212,11 +243,58 @@ mod tests {
                 Exit::Other,
             ),
             (ontime::Error::Config("no key".into()), Exit::Usage),
+            (
+                ontime::Error::OutcomeUnknown {
+                    operation: "order_update_status",
+                    sent: "order 1: status Delivered".into(),
+                    source: Box::new(ontime::Error::Timeout {
+                        operation: "order_update_status",
+                        after: std::time::Duration::from_secs(1),
+                    }),
+                    check: None,
+                },
+                Exit::OutcomeUnknown,
+            ),
+            (
+                ontime::Error::Conflict {
+                    operation: "order_post",
+                    id: uuid::Uuid::nil(),
+                    message: "kept moving".into(),
+                    posted: false,
+                },
+                Exit::Conflict,
+            ),
+            (
+                ontime::Error::Ambiguous {
+                    what: "tracking number \"1\"".into(),
+                    candidates: vec![uuid::Uuid::nil(), uuid::Uuid::max()],
+                },
+                Exit::Usage,
+            ),
+            (
+                // A failed create keeps the exit code of what failed.
+                ontime::Error::Save {
+                    id: uuid::Uuid::nil(),
+                    source: Box::new(ontime::Error::Server {
+                        operation: "order_post",
+                        status: 503,
+                        message: None,
+                        retry_after: None,
+                    }),
+                },
+                Exit::Network,
+            ),
         ];
         for (error, exit) in cases {
             assert_eq!(CliError::from(error).exit, exit);
         }
-        for (code, text) in [(1, "  1  "), (2, "  2  "), (7, "  7  ")] {
+        for (code, text) in [
+            (1, "  1  "),
+            (2, "  2  "),
+            (7, "  7  "),
+            (8, "  8  "),
+            (9, "  9  "),
+        ] {
             assert!(EXIT_CODES_HELP.contains(text), "{code}");
         }
     }

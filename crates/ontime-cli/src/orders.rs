@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use clap::{Args, Subcommand, ValueEnum};
 use ontime::types::Order;
 use ontime::{
-    Client, LocationId, OnTimeDateTime, OrderFilter, OrderId, OrderRef, ReportKind, SignatureType,
+    Client, LocationId, OnTimeDateTime, OrderFilter, OrderId, ReportKind, SignatureType,
     StatusChange, StatusLevel, UserId,
 };
 use serde::Serialize;
@@ -36,7 +36,8 @@ pub enum OrdersCommand {
     /// Set an order's status, or list the status levels
     #[command(subcommand)]
     Status(StatusCommand),
-    /// Change fields of an order safely: fetch it, change them, post the whole record back
+    /// Change fields of an order without clearing the others: fetch it, change them, read it
+    /// again, post the whole record back
     Update(UpdateOrder),
     /// Create an order from a JSON file in the API's format
     Create(CreateOrder),
@@ -145,9 +146,16 @@ pub enum StatusCommand {
 }
 
 #[derive(Args, Debug)]
-#[command(after_help = "Examples:
+#[command(
+    after_help = "A status change is never sent twice blindly: the order's timeline is read first, and if
+the answer to the change is lost, read again to see whether it was applied. When that cannot
+be told (exit 8), look at `ontime orders timeline ORDER` before running the command again.
+A tracking number two orders share is refused (exit 2) with both IDs.
+
+Examples:
   ontime orders status set 44bc0a1d-ef24-49b5-a0cb-54181ce5dbcf delivered
-  ontime orders status set -t 1009214 assigned-in-route --label \"Van 4\"")]
+  ontime orders status set -t 1009214 assigned-in-route --label \"Van 4\""
+)]
 pub struct SetStatus {
     #[command(flatten)]
     pub order: OrderArg,
@@ -168,6 +176,13 @@ pub struct SetStatus {
 embedded records take a dot: CollectionLocation.City=Boston. VALUE is JSON when it parses as
 JSON for the field (numbers, true/false, null), text otherwise.
 
+OnTime has no conditional update: a post replaces the stored order. So the order is read, changed,
+and read again right before the post; if it moved in between (another update, a driver's status
+change), the change is applied to the fresh copy, and after 3 reads that all moved nothing is posted
+(exit 9). The status posted is the freshest read's. A change that lands between the last read and
+the post (about one round trip) is still overwritten; when the answer shows the post set the status
+back, the command exits 9 after saving the other fields, and the order's timeline needs a look.
+
 Examples:
   ontime orders update -t 1009214 --set Comments=\"Leave at reception\"
   ontime orders update 44bc0a1d-ef24-49b5-a0cb-54181ce5dbcf --set Weight=12.5 --unset PurchaseOrderNumber"
@@ -186,7 +201,10 @@ pub struct UpdateOrder {
 #[derive(Args, Debug)]
 #[command(
     after_help = "The JSON is an order as the API writes it (see `ontime orders get ORDER -o json`).
-Without TrackingNumber OnTime assigns one; without StatusLevel the order starts as submitted."
+Without TrackingNumber OnTime assigns one; without StatusLevel the order starts as submitted.
+Without an ID (in the JSON or --id) the order is given a new random one before it is posted. If
+the create fails after it was sent, the error names that ID: the order may have been stored, and
+rerunning with --id ID updates it instead of creating a second order."
 )]
 pub struct CreateOrder {
     /// The order as JSON; `-` reads stdin
@@ -196,6 +214,10 @@ pub struct CreateOrder {
     /// JSON leaves out is cleared
     #[arg(long)]
     pub replace: bool,
+    /// Create the order with this ID (instead of the JSON's, or a new random one). Rerunning a
+    /// create that failed with the ID it printed replaces that order instead of adding another
+    #[arg(long, value_name = "ID", value_parser = args::id::<OrderId>)]
+    pub id: Option<OrderId>,
 }
 
 #[derive(Args, Debug)]
@@ -291,19 +313,24 @@ pub async fn run(ctx: &Ctx, cmd: OrdersCommand) -> Result<(), CliError> {
     }
 }
 
-/// The ID of the order `arg` names (a tracking number costs one finder request).
+/// The ID of the order `arg` names (a tracking number costs one finder request; one that
+/// several orders carry is refused, listing them).
 pub async fn resolve(client: &Client, arg: &OrderArg) -> Result<OrderId, CliError> {
-    match arg.to_ref()? {
-        OrderRef::Id(id) => Ok(id),
-        OrderRef::TrackingNumber(tn) => {
-            let ids = client
-                .orders()
-                .ids(OrderFilter::new().tracking_number(tn.clone()))
-                .await?;
-            ids.first().copied().ok_or_else(|| {
-                CliError::not_found(format!("no order has the tracking number {tn}"))
-            })
-        }
+    let order = arg.to_ref()?;
+    client.orders().resolve(order).await.map_err(|e| {
+        CliError::from(e).if_not_found(|| match arg.by_tracking_number {
+            true => format!("no order has the tracking number {}", arg.order.trim()),
+            false => format!("no {} exists", arg.describe()),
+        })
+    })
+}
+
+/// How output names an order: its ID, and the tracking number the user gave, if any.
+pub fn named(arg: &OrderArg, id: OrderId) -> String {
+    if arg.by_tracking_number {
+        format!("order {id} (tracking number {})", arg.order.trim())
+    } else {
+        format!("order {id}")
     }
 }
 
@@ -383,8 +410,8 @@ static STATUS_SET_VIEW: View = View {
 };
 
 async fn set_status(ctx: &Ctx, args: SetStatus) -> Result<(), CliError> {
-    let order = args.order.to_ref()?;
     let client = ctx.client()?;
+    let id = resolve(&client, &args.order).await?;
     let mut change = StatusChange::new(args.status.clone());
     if let Some(label) = &args.label {
         change = change.label(label.clone());
@@ -392,19 +419,13 @@ async fn set_status(ctx: &Ctx, args: SetStatus) -> Result<(), CliError> {
     if let Some(at) = args.at {
         change = change.at(at);
     }
-    let changed = client
+    client
         .orders()
-        .update_status(order, change)
+        .update_status(id, change)
         .await
         .map_err(|e| CliError::from(e).if_not_found(not_found(&args.order)))?;
-    if !changed {
-        return Err(CliError::other(format!(
-            "OnTime did not change the status of the {}",
-            args.order.describe()
-        )));
-    }
     if ctx.format == Format::Table {
-        let mut line = format!("The {} is now {}", args.order.describe(), args.status);
+        let mut line = format!("The {} is now {}", named(&args.order, id), args.status);
         if let Some(label) = &args.label {
             line.push_str(&format!(" ({label})"));
         }
@@ -412,7 +433,7 @@ async fn set_status(ctx: &Ctx, args: SetStatus) -> Result<(), CliError> {
         return ctx.output().text(&line);
     }
     let result = StatusSet {
-        order: args.order.order.trim().to_string(),
+        order: id.to_string(),
         status: args.status.to_string(),
         status_level: args.status.code().unwrap_or_default(),
         label: args.label,
@@ -644,9 +665,21 @@ fn parse_order(ctx: &Ctx, path: &Path) -> Result<Order, CliError> {
 }
 
 async fn create(ctx: &Ctx, args: CreateOrder) -> Result<(), CliError> {
-    let order = parse_order(ctx, &args.file)?;
+    let mut order = parse_order(ctx, &args.file)?;
+    if let Some(id) = args.id {
+        if order.id.is_some_and(|own| own != id.as_uuid()) {
+            return Err(CliError::usage(format!(
+                "--id {id} differs from the ID in {}",
+                args.file.display()
+            )));
+        }
+        order.id = Some(id.as_uuid());
+    }
     let client = ctx.client()?;
-    if let (Some(id), false) = (order.id, args.replace) {
+    // A rerun with --id after a failed create may find the order it stored: updating it is
+    // what the rerun is for.
+    let rerun = args.id.is_some();
+    if let (Some(id), false, false) = (order.id, args.replace, rerun) {
         let id = OrderId::from(id);
         if client.orders().try_get(id).await?.is_some() {
             return Err(CliError::usage(format!(
@@ -655,7 +688,17 @@ async fn create(ctx: &Ctx, args: CreateOrder) -> Result<(), CliError> {
             .with_hint("change fields with `ontime orders update`, or pass --replace to replace it"));
         }
     }
-    let saved = client.orders().save(order).await?;
+    let saved = client.orders().save(order).await.map_err(|e| {
+        let posted = e.posted_id().filter(|_| e.may_have_been_applied());
+        let error = CliError::from(e);
+        match posted {
+            // The message says the order may have been stored as this ID.
+            Some(id) => error.with_hint(format!(
+                "the order may have been stored as {id}; rerun with --id {id}: it updates that order instead of creating another"
+            )),
+            None => error,
+        }
+    })?;
     ctx.output().one(&saved)
 }
 

@@ -4,13 +4,13 @@
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use bytes::Bytes;
+use chrono::SubsecRound;
 use futures::TryStreamExt;
 use ontime_raw::ResponseValue;
-use ontime_raw::lenient::{OnTimeDateTime, SignatureType, StatusLevel};
+use ontime_raw::lenient::{DateTimeOffset, OnTimeDateTime, SignatureType, StatusLevel};
 use ontime_raw::types::{
     self, FileAttachment, Order, PriceModifier, PriceSet, Status, UserAvailability, UserPosition,
 };
-use uuid::Uuid;
 
 use crate::filters::{CustomerFilter, OrderFilter, PositionFilter};
 use crate::ids::*;
@@ -42,15 +42,6 @@ impl From<&str> for OrderRef {
 impl From<String> for OrderRef {
     fn from(tracking_number: String) -> Self {
         OrderRef::TrackingNumber(tracking_number)
-    }
-}
-
-impl OrderRef {
-    fn parts(&self) -> (Option<Uuid>, Option<String>) {
-        match self {
-            OrderRef::Id(id) => (Some(id.as_uuid()), None),
-            OrderRef::TrackingNumber(tn) => (None, Some(tn.clone())),
-        }
     }
 }
 
@@ -148,18 +139,114 @@ pub(crate) fn found<T>(result: Result<T>) -> Result<Option<T>> {
     }
 }
 
-/// Sets `id` or `trackingNumber` on an order-action builder, whichever the caller gave.
-macro_rules! identify_order {
-    ($builder:expr, $id:expr, $tracking_number:expr) => {{
-        let mut builder = $builder;
-        if let Some(id) = $id {
-            builder = builder.id(id);
+/// What a follow-up read found out about a write whose answer was lost.
+pub(crate) enum Probe<T> {
+    /// The write is in OnTime's state (with what the answer would have said).
+    Applied(T),
+    /// The write is not there.
+    NotApplied,
+}
+
+/// Sends a write that is not safe to repeat blindly, and resolves a lost answer by reading.
+///
+/// When `send` fails in a way that may have left the write applied
+/// ([`Error::may_have_been_applied`]), `probe` reads OnTime's state: applied means success (the
+/// answer is rebuilt from what was read); not applied after a dropped connection or a failing
+/// gateway (5xx) means the request did not take effect, so it is sent once more and resolved
+/// again the same way. A timeout, or a success status with a body that did not decode, that is
+/// not found applied is [`Error::OutcomeUnknown`]: the request may still be running at the
+/// server. So is any loss the read itself cannot resolve (the read fails).
+pub(crate) async fn send_resolved<T, S, SFut, P, PFut>(
+    operation: &'static str,
+    sent: impl Fn() -> String,
+    mut send: S,
+    mut probe: P,
+) -> Result<T>
+where
+    S: FnMut() -> SFut,
+    SFut: std::future::Future<Output = Result<T>>,
+    P: FnMut() -> PFut,
+    PFut: std::future::Future<Output = Result<Probe<T>>>,
+{
+    const SENDS: u32 = 2;
+    let mut sends = 0;
+    loop {
+        sends += 1;
+        let error = match send().await {
+            Ok(value) => return Ok(value),
+            Err(error) if !error.may_have_been_applied() => return Err(error),
+            Err(error) => error,
+        };
+        tracing::warn!(operation, error = %error, "the answer of a write was lost; reading to see whether it was applied");
+        match probe().await {
+            Ok(Probe::Applied(value)) => {
+                tracing::info!(operation, "the write was applied (its answer was lost)");
+                return Ok(value);
+            }
+            // Not found after a timeout (the request may still be running at the server) or
+            // after a success status whose body did not decode (the server did act on it):
+            // not proof enough to send it again.
+            Ok(Probe::NotApplied)
+                if !matches!(error, Error::Transport { .. } | Error::Server { .. }) =>
+            {
+                return Err(Error::OutcomeUnknown {
+                    operation,
+                    sent: sent(),
+                    source: Box::new(error),
+                    check: None,
+                });
+            }
+            Ok(Probe::NotApplied) if sends < SENDS => {
+                tracing::warn!(operation, "the write was not applied; sending it again");
+            }
+            Ok(Probe::NotApplied) => return Err(error),
+            Err(check) => {
+                return Err(Error::OutcomeUnknown {
+                    operation,
+                    sent: sent(),
+                    source: Box::new(error),
+                    check: Some(Box::new(check)),
+                });
+            }
         }
-        if let Some(tn) = $tracking_number {
-            builder = builder.tracking_number(tn.clone());
-        }
-        builder
-    }};
+    }
+}
+
+/// Whether a timeline entry is the one `change` makes.
+fn is_entry_of(status: &Status, change: &StatusChange) -> bool {
+    let record = change.record.as_ref();
+    let level = Some(&change.level);
+    let level_ok = status.level.as_ref() == level;
+    let label = change
+        .label
+        .as_ref()
+        .or_else(|| record.and_then(|r| r.name.as_ref()));
+    let label_ok = label.is_none_or(|l| status.name.as_ref() == Some(l));
+    let description = record.and_then(|r| r.description.as_ref());
+    let description_ok = description.is_none_or(|d| status.description.as_ref() == Some(d));
+    level_ok && label_ok && description_ok
+}
+
+/// Whether a stored position is the one `sent` reported.
+fn is_position_of(stored: &UserPosition, sent: &UserPosition) -> bool {
+    let close = |a: Option<f64>, b: Option<f64>| match (a, b) {
+        (Some(a), Some(b)) => (a - b).abs() < 1e-9,
+        (None, _) => true,
+        (Some(_), None) => false,
+    };
+    stored.user_id == sent.user_id
+        && close(sent.latitude, stored.latitude)
+        && close(sent.longitude, stored.longitude)
+        && sent
+            .timestamp
+            // A time with an offset may be stored converted to account-local time: match it
+            // only when it was sent as a wall-clock value.
+            .filter(|t| t.offset() == DateTimeOffset::Unspecified)
+            .is_none_or(|t| {
+                stored.timestamp.is_some_and(|s| {
+                    s.naive_local().trunc_subsecs(0) == t.naive_local().trunc_subsecs(0)
+                })
+            })
 }
 
 fn decode_base64(operation: &'static str, text: &str) -> Result<Vec<u8>> {
@@ -173,7 +260,9 @@ fn decode_base64(operation: &'static str, text: &str) -> Result<Vec<u8>> {
 }
 
 impl Resource<Order> {
-    /// The order with this tracking number, if any.
+    /// The order with this tracking number, if any. A tracking number that more than one
+    /// order carries is refused with [`Error::Ambiguous`] (listing them), as in
+    /// [`resolve`](Self::resolve).
     ///
     /// ```
     /// # #[tokio::main(flavor = "current_thread")]
@@ -190,12 +279,55 @@ impl Resource<Order> {
         &self,
         tracking_number: impl Into<String>,
     ) -> Result<Option<Order>> {
+        match self.find_tracking_number(&tracking_number.into()).await? {
+            Some(id) => self.get(id).await.map(Some),
+            None => Ok(None),
+        }
+    }
+
+    /// The one order a tracking number names, or `None`; [`Error::Ambiguous`] when several do.
+    async fn find_tracking_number(&self, tracking_number: &str) -> Result<Option<OrderId>> {
         let ids = self
             .ids(OrderFilter::new().tracking_number(tracking_number))
             .await?;
-        match ids.first() {
-            Some(id) => self.get(*id).await.map(Some),
-            None => Ok(None),
+        match ids.as_slice() {
+            [] => Ok(None),
+            [id] => Ok(Some(*id)),
+            many => Err(Error::Ambiguous {
+                what: format!("tracking number {tracking_number:?}"),
+                candidates: many.iter().map(|id| id.as_uuid()).collect(),
+            }),
+        }
+    }
+
+    /// The identifier of the order `order` names: an ID as it is (no call), a tracking number
+    /// through the finder (one call). [`Error::NotFound`] when no order has the tracking
+    /// number, [`Error::Ambiguous`] (with the candidates' IDs) when more than one has. Every
+    /// order action of this library resolves its order this way, so a tracking number means
+    /// the same order everywhere.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let simulator = ontime_mock::OnTimeMock::builder().seed(3).orders(5).start().await?;
+    /// # let client = ontime::Client::builder().base_url(simulator.base_url()).api_key(simulator.api_key()).build()?;
+    /// let id = client.orders().resolve("1000001").await?;
+    /// assert_eq!(client.orders().resolve(id).await?, id);
+    /// assert!(matches!(client.orders().resolve("no-such-number").await, Err(ontime::Error::NotFound { .. })));
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub async fn resolve(&self, order: impl Into<OrderRef>) -> Result<OrderId> {
+        match order.into() {
+            OrderRef::Id(id) => Ok(id),
+            OrderRef::TrackingNumber(tn) => {
+                self.find_tracking_number(&tn)
+                    .await?
+                    .ok_or_else(|| Error::NotFound {
+                        operation: "orders_find",
+                        message: Some(format!("no order has tracking number {tn:?}")),
+                    })
+            }
         }
     }
 
@@ -214,8 +346,17 @@ impl Resource<Order> {
         Ok(statuses)
     }
 
-    /// Sets a new status (appended to the order's timeline). Not retried automatically: a
-    /// repeat would append a second entry. The order is named by ID or by tracking number.
+    /// Sets a new status (appended to the order's timeline). The order is named by ID or by
+    /// tracking number (resolved first, see [`resolve`](Self::resolve)); the change is sent by
+    /// ID.
+    ///
+    /// A repeat would append a second entry, so this is never retried blindly. Before sending,
+    /// it counts the timeline entries that look like this change (same level, label and
+    /// description): one more read. When the answer is lost (cut off, malformed, timed out,
+    /// connection dropped) it reads the timeline again: one entry more means applied (`Ok`);
+    /// none more after a dropped connection or a failing gateway means not applied, and the
+    /// change is sent once more; otherwise the result is [`Error::OutcomeUnknown`]. An identical
+    /// change someone else makes in the same moment cannot be told apart from this one.
     ///
     /// ```
     /// use ontime::{StatusChange, StatusLevel};
@@ -224,10 +365,9 @@ impl Resource<Order> {
     /// # let simulator = ontime_mock::OnTimeMock::builder().seed(3).orders(5).start().await?;
     /// # let client = ontime::Client::builder().base_url(simulator.base_url()).api_key(simulator.api_key()).build()?;
     /// let orders = client.orders();
-    /// let id = orders.by_tracking_number("1000002").await?.and_then(|o| o.id).expect("seeded").into();
-    /// orders
+    /// let id = orders
     ///     .update_status("1000002", StatusChange::new(StatusLevel::AssignedInRoute).label("Van 4"))
-    ///     .await?;
+    ///     .await?; // the order's ID
     /// let timeline = orders.timeline(id).await?; // oldest first
     /// assert_eq!(timeline.last().and_then(|s| s.level.clone()), Some(StatusLevel::AssignedInRoute));
     /// # Ok(())
@@ -237,31 +377,67 @@ impl Resource<Order> {
         &self,
         order: impl Into<OrderRef>,
         change: StatusChange,
-    ) -> Result<bool> {
-        let (id, tracking_number) = order.into().parts();
+    ) -> Result<OrderId> {
+        let id = self.resolve(order).await?;
+        let count =
+            |timeline: Vec<Status>| timeline.iter().filter(|s| is_entry_of(s, &change)).count();
+        let before = count(self.timeline(id).await?);
         let raw = self.client.raw();
-        self.client
-            .call("order_update_status", Idempotency::NonIdempotent, || {
-                let mut b = identify_order!(
-                    raw.order_update_status().detail(change.level.clone()),
-                    id,
-                    &tracking_number
-                );
-                if let Some(label) = &change.label {
-                    b = b.label(label.clone());
-                }
-                if let Some(at) = change.at {
-                    b = b.date(at);
-                }
-                if let Some(record) = &change.record {
-                    b = b.body(record.clone());
-                }
-                b.send()
-            })
-            .await
+        let sent = || {
+            let mut text = format!("order {id}: status {:?}", change.level);
+            if let Some(label) = &change.label {
+                text.push_str(&format!(" labelled {label:?}"));
+            }
+            if let Some(at) = &change.at {
+                text.push_str(&format!(" at {at}"));
+            }
+            text
+        };
+        let changed = send_resolved(
+            "order_update_status",
+            sent,
+            || {
+                self.client
+                    .call("order_update_status", Idempotency::NonIdempotent, || {
+                        let mut b = raw
+                            .order_update_status()
+                            .id(id.as_uuid())
+                            .detail(change.level.clone());
+                        if let Some(label) = &change.label {
+                            b = b.label(label.clone());
+                        }
+                        if let Some(at) = change.at {
+                            b = b.date(at);
+                        }
+                        if let Some(record) = &change.record {
+                            b = b.body(record.clone());
+                        }
+                        b.send()
+                    })
+            },
+            || async {
+                let after = count(self.timeline(id).await?);
+                Ok(if after > before {
+                    Probe::Applied(true)
+                } else {
+                    Probe::NotApplied
+                })
+            },
+        )
+        .await?;
+        if !changed {
+            return Err(Error::BadRequest {
+                operation: "order_update_status",
+                message: Some(format!(
+                    "OnTime answered false: the status of order {id} was not changed"
+                )),
+            });
+        }
+        Ok(id)
     }
 
-    /// Sets whether cash is collected at pickup and/or delivery, and how much.
+    /// Sets whether cash is collected at pickup and/or delivery, and how much. A tracking number
+    /// is resolved first ([`resolve`](Self::resolve)).
     pub async fn set_cod_requirement(
         &self,
         order: impl Into<OrderRef>,
@@ -277,44 +453,39 @@ impl Resource<Order> {
                 ),
             });
         }
-        let (id, tracking_number) = order.into().parts();
+        let id = self.resolve(order).await?;
         let raw = self.client.raw();
         self.client
             .call("order_cod_requirement", Idempotency::Idempotent, || {
-                identify_order!(
-                    raw.order_cod_requirement()
-                        .amount_to_collect(amount)
-                        .require_collection_cod(at_collection)
-                        .require_delivery_cod(at_delivery),
-                    id,
-                    &tracking_number
-                )
+                (raw.order_cod_requirement()
+                    .amount_to_collect(amount)
+                    .require_collection_cod(at_collection)
+                    .require_delivery_cod(at_delivery))
+                .id(id.as_uuid())
                 .send()
             })
             .await
     }
 
-    /// Sets whether a signature is required at pickup and/or delivery.
+    /// Sets whether a signature is required at pickup and/or delivery. A tracking number is
+    /// resolved first ([`resolve`](Self::resolve)).
     pub async fn set_signature_requirement(
         &self,
         order: impl Into<OrderRef>,
         at_collection: bool,
         at_delivery: bool,
     ) -> Result<bool> {
-        let (id, tracking_number) = order.into().parts();
+        let id = self.resolve(order).await?;
         let raw = self.client.raw();
         self.client
             .call(
                 "order_signature_requirement",
                 Idempotency::Idempotent,
                 || {
-                    identify_order!(
-                        raw.order_signature_requirement()
-                            .require_collection_signature(at_collection)
-                            .require_delivery_signature(at_delivery),
-                        id,
-                        &tracking_number
-                    )
+                    (raw.order_signature_requirement()
+                        .require_collection_signature(at_collection)
+                        .require_delivery_signature(at_delivery))
+                    .id(id.as_uuid())
                     .send()
                 },
             )
@@ -381,23 +552,22 @@ impl Resource<Order> {
             .await
     }
 
-    /// The collection or delivery signature image (PNG bytes), or `None` when there is none.
+    /// The collection or delivery signature image (PNG bytes), or `None` when there is none. A
+    /// tracking number is resolved first ([`resolve`](Self::resolve)): one no order has is
+    /// [`Error::NotFound`].
     pub async fn signature(
         &self,
         order: impl Into<OrderRef>,
         which: SignatureType,
     ) -> Result<Option<Vec<u8>>> {
-        let (id, tracking_number) = order.into().parts();
+        let id = self.resolve(order).await?;
         let raw = self.client.raw();
         let encoded = self
             .client
             .call("order_signature", Idempotency::Idempotent, || {
-                identify_order!(
-                    raw.order_signature().signature_type(which.clone()),
-                    id,
-                    &tracking_number
-                )
-                .send()
+                (raw.order_signature().signature_type(which.clone()))
+                    .id(id.as_uuid())
+                    .send()
             })
             .await?;
         encoded
@@ -430,49 +600,104 @@ impl Resource<Order> {
         attachment(fetch::<FileAttachment>(&self.client, id.as_uuid()).await?)
     }
 
-    /// Attaches a file to the order. Not retried automatically: the server assigns the
-    /// attachment's identifier, so a repeat after a lost response would attach the file twice.
+    /// Attaches a file to the order.
+    ///
+    /// The server assigns the attachment's identifier, so a blind repeat would attach the file
+    /// twice. Before sending, this lists the order's attachment IDs (one more call); when the
+    /// answer is lost it lists them again and fetches the new ones: one with the same file name
+    /// and the same bytes means applied (`Ok`, with that record); none after a dropped
+    /// connection or a failing gateway means not applied, and the upload is sent once more;
+    /// otherwise the result is [`Error::OutcomeUnknown`].
     pub async fn upload_attachment(
         &self,
         order: OrderId,
         file_name: impl Into<String>,
         contents: impl AsRef<[u8]>,
     ) -> Result<FileAttachment> {
+        let file_name = file_name.into();
+        let contents = contents.as_ref();
         let body = types::FileAttachment::builder()
-            .file_name(Some(file_name.into()))
-            .contents(Some(BASE64.encode(contents.as_ref())));
+            .file_name(Some(file_name.clone()))
+            .contents(Some(BASE64.encode(contents)));
         let body = FileAttachment::try_from(body).map_err(|e| Error::InvalidRequest {
             operation: "order_file_attachment_post",
             message: e.to_string(),
         })?;
+        let before = self.attachment_ids(order).await?;
         let raw = self.client.raw();
-        self.client
-            .call(
-                "order_file_attachment_post",
-                Idempotency::NonIdempotent,
-                || {
-                    raw.order_file_attachment_post()
-                        .order_id(order.as_uuid())
-                        .body(body.clone())
-                        .send()
-                },
+        let sent = || {
+            format!(
+                "order {order}: file {file_name:?} ({} bytes)",
+                contents.len()
             )
-            .await
+        };
+        send_resolved(
+            "order_file_attachment_post",
+            sent,
+            || {
+                self.client.call(
+                    "order_file_attachment_post",
+                    Idempotency::NonIdempotent,
+                    || {
+                        raw.order_file_attachment_post()
+                            .order_id(order.as_uuid())
+                            .body(body.clone())
+                            .send()
+                    },
+                )
+            },
+            || async {
+                let new: Vec<FileAttachmentId> = self
+                    .attachment_ids(order)
+                    .await?
+                    .into_iter()
+                    .filter(|id| !before.contains(id))
+                    .collect();
+                let files = Resource::<FileAttachment>::new(self.client.clone())
+                    .get_many(new)
+                    .await?;
+                for file in files {
+                    let same_name = file.file_name.as_deref() == Some(file_name.as_str());
+                    if same_name && attachment(file.clone())?.bytes == contents {
+                        return Ok(Probe::Applied(file));
+                    }
+                }
+                Ok(Probe::NotApplied)
+            },
+        )
+        .await
     }
 
-    /// Permanently deletes an attachment. Retried like a read (deleting twice removes nothing
-    /// more), so when an attempt's answer is lost and the retry finds the attachment already
-    /// gone, the result is [`Error::NotFound`](crate::Error::NotFound): either way, it no longer
-    /// exists.
+    /// Permanently deletes an attachment.
+    ///
+    /// Deleting twice removes nothing more, so a failed attempt is retried like a read. When
+    /// an attempt's answer is lost and a retry then finds the attachment gone (404), the first
+    /// attempt deleted it: the result is `Ok`. A 404 on the first attempt is
+    /// [`Error::NotFound`](crate::Error::NotFound).
     pub async fn delete_attachment(&self, id: FileAttachmentId) -> Result<bool> {
         let raw = self.client.raw();
-        self.client
-            .call(
-                "order_file_attachment_delete",
-                Idempotency::Idempotent,
-                || raw.order_file_attachment_delete().id(id.as_uuid()).send(),
-            )
-            .await
+        let attempt = |idempotency| {
+            self.client
+                .call("order_file_attachment_delete", idempotency, || {
+                    raw.order_file_attachment_delete().id(id.as_uuid()).send()
+                })
+        };
+        // The first attempt alone, so that a 404 can be told apart from a 404 on a retry.
+        let error = match attempt(Idempotency::NonIdempotent).await {
+            Ok(deleted) => return Ok(deleted),
+            Err(error) if !error.is_retryable() || self.client.retry_policy().attempts() < 2 => {
+                return Err(error);
+            }
+            Err(error) => error,
+        };
+        tracing::warn!(error = %error, "delete failed; retrying (a 404 now means the first attempt deleted it)");
+        match attempt(Idempotency::Idempotent).await {
+            Err(Error::NotFound { .. }) => {
+                tracing::info!(%id, "the attachment was deleted by the attempt whose answer was lost");
+                Ok(true)
+            }
+            other => other,
+        }
     }
 }
 
@@ -554,14 +779,68 @@ impl Resource<types::User> {
         found(result)
     }
 
-    /// Reports a position. Not retried automatically: a repeat would record it twice.
+    /// Reports a position (the body's `UserID` names the user).
+    ///
+    /// A blind repeat would record it twice. Before sending, this counts the user's stored
+    /// positions with the same coordinates (and time, when one is given without offset): one
+    /// more read. When the answer is lost it counts again: one more means applied (`Ok`); none
+    /// more after a dropped connection or a failing gateway means not applied, and the report
+    /// is sent once more; otherwise the result is [`Error::OutcomeUnknown`].
     pub async fn report_position(&self, position: UserPosition) -> Result<bool> {
+        let Some(user) = position.user_id.map(UserId::from) else {
+            return Err(Error::InvalidRequest {
+                operation: "user_update_position",
+                message: "the position needs the user's ID (UserID)".into(),
+            });
+        };
+        let filter = || {
+            let mut filter = PositionFilter::new().user(user);
+            if let Some(t) = position
+                .timestamp
+                .filter(|t| t.offset() == DateTimeOffset::Unspecified)
+            {
+                filter = filter.from(t).to(t);
+            }
+            filter
+        };
+        let count = |stored: Vec<UserPosition>| {
+            stored
+                .iter()
+                .filter(|p| is_position_of(p, &position))
+                .count()
+        };
+        let before = count(self.positions(filter()).await?);
         let raw = self.client.raw();
-        self.client
-            .call("user_update_position", Idempotency::NonIdempotent, || {
-                raw.user_update_position().body(position.clone()).send()
-            })
-            .await
+        let sent = || {
+            format!(
+                "user {user}: position {:?}, {:?}{}",
+                position.latitude,
+                position.longitude,
+                position
+                    .timestamp
+                    .map(|t| format!(" at {t}"))
+                    .unwrap_or_default()
+            )
+        };
+        send_resolved(
+            "user_update_position",
+            sent,
+            || {
+                self.client
+                    .call("user_update_position", Idempotency::NonIdempotent, || {
+                        raw.user_update_position().body(position.clone()).send()
+                    })
+            },
+            || async {
+                let after = count(self.positions(filter()).await?);
+                Ok(if after > before {
+                    Probe::Applied(true)
+                } else {
+                    Probe::NotApplied
+                })
+            },
+        )
+        .await
     }
 }
 

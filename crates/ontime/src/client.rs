@@ -385,6 +385,11 @@ impl Client {
         self.inner.concurrency
     }
 
+    /// The retry policy this client was built with.
+    pub(crate) fn retry_policy(&self) -> &RetryPolicy {
+        &self.inner.retry
+    }
+
     /// Fails with [`Error::QuotaExceeded`] when the guard is on and `needed` calls exceed what
     /// the server last said remains.
     pub(crate) fn check_quota(&self, needed: u64) -> Result<()> {

@@ -144,6 +144,63 @@ pub enum Error {
         #[source]
         source: Box<dyn std::error::Error + Send + Sync>,
     },
+    // --- Writes whose outcome is unknown, concurrent writers, ambiguous references ---
+    /// A write that is not safe to repeat (a status change, an attachment upload, a position
+    /// report) was sent, its answer was lost (cut off, malformed, timed out, connection dropped),
+    /// and reading OnTime's state afterwards could not tell whether it was applied. Check (for
+    /// example the order's timeline or attachment list) before sending it again: a blind rerun
+    /// may write it twice.
+    #[error(
+        "{operation}: the request was sent but its answer was lost, and whether it was applied is unknown ({sent}): {source}{}",
+        check_suffix(check)
+    )]
+    OutcomeUnknown {
+        /// The write.
+        operation: &'static str,
+        /// What was sent, in words (the order and the values).
+        sent: String,
+        /// Why the answer was lost.
+        #[source]
+        source: Box<Error>,
+        /// Why the follow-up read could not tell (when it failed), or `None` when it could not
+        /// decide for another reason (the request may still be in flight at the server).
+        check: Option<Box<Error>>,
+    },
+    /// Saving a record that had no identifier failed. The library gave it `id` before posting,
+    /// and the post may have been stored (its answer can have been lost after OnTime applied
+    /// it): saving the record again with this identifier replaces it instead of creating a
+    /// second one. [`Error::posted_id`] returns it.
+    #[error("{source} ({})", save_note(id, source))]
+    Save {
+        /// The identifier the new record was posted under.
+        id: uuid::Uuid,
+        /// Why the save failed.
+        #[source]
+        source: Box<Error>,
+    },
+    /// A read-modify-write could not be completed without overwriting a concurrent change: the
+    /// record kept changing between reads, or (for orders) the status moved while the post was
+    /// in flight. `posted` says whether anything was written.
+    #[error("{operation}: conflict on {id}: {message}")]
+    Conflict {
+        /// The write.
+        operation: &'static str,
+        /// The record's identifier.
+        id: uuid::Uuid,
+        /// What happened.
+        message: String,
+        /// Whether the post was made (true only for a status moved during the post).
+        posted: bool,
+    },
+    /// A reference (such as a tracking number) matches more than one record; nothing was done.
+    #[error("{what} matches {} records: {}", candidates.len(), join_ids(candidates))]
+    Ambiguous {
+        /// The reference, in words (`tracking number "1000001"`).
+        what: String,
+        /// The identifiers of the matching records.
+        candidates: Vec<uuid::Uuid>,
+    },
+    // --- end of the writes block ---
     /// The quota guard refused to start a lookup that needs more calls than the quota has left.
     #[error(
         "this lookup needs {needed} calls but only {remaining} remain in the quota (daily or monthly, whichever is lower)"
@@ -162,6 +219,28 @@ fn suffix(message: &Option<String>) -> String {
         Some(m) if !m.is_empty() => format!(": {m}"),
         _ => String::new(),
     }
+}
+
+fn check_suffix(check: &Option<Box<Error>>) -> String {
+    match check {
+        Some(e) => format!(" (the check failed: {e})"),
+        None => String::new(),
+    }
+}
+
+fn save_note(id: &uuid::Uuid, source: &Error) -> String {
+    if source.may_have_been_applied() {
+        format!("the new record was posted as {id} and may have been stored")
+    } else {
+        format!("the new record was posted as {id}; OnTime refused it")
+    }
+}
+
+fn join_ids(ids: &[uuid::Uuid]) -> String {
+    ids.iter()
+        .map(|id| id.to_string())
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 fn retry_hint(retry_after: &Option<Duration>) -> String {
@@ -184,8 +263,11 @@ impl Error {
             | Error::Timeout { operation, .. }
             | Error::Transport { operation, .. }
             | Error::Decode { operation, .. }
-            | Error::ChangeRejected { operation, .. } => Some(operation),
-            Error::Config(_) | Error::QuotaExceeded { .. } => None,
+            | Error::ChangeRejected { operation, .. }
+            | Error::OutcomeUnknown { operation, .. }
+            | Error::Conflict { operation, .. } => Some(operation),
+            Error::Save { source, .. } => source.operation(),
+            Error::Config(_) | Error::QuotaExceeded { .. } | Error::Ambiguous { .. } => None,
         }
     }
 
@@ -198,6 +280,7 @@ impl Error {
             Error::NotFound { .. } => Some(404),
             Error::RateLimited { .. } => Some(429),
             Error::Server { status, .. } | Error::Decode { status, .. } => Some(*status),
+            Error::Save { source, .. } => source.status(),
             _ => None,
         }
     }
@@ -211,6 +294,7 @@ impl Error {
             | Error::NotFound { message, .. }
             | Error::RateLimited { message, .. }
             | Error::Server { message, .. } => message.as_deref(),
+            Error::Save { source, .. } => source.server_message(),
             _ => None,
         }
     }
@@ -233,6 +317,30 @@ impl Error {
             Error::RateLimited { .. } | Error::Timeout { .. } | Error::Transport { .. } => true,
             Error::Server { status, .. } => matches!(status, 502..=504),
             Error::Decode { truncated, .. } => *truncated,
+            Error::Save { source, .. } => source.is_retryable(),
+            _ => false,
+        }
+    }
+
+    /// The identifier a new record was posted under, when saving it failed
+    /// ([`Error::Save`]): save it again with this identifier to replace rather than duplicate.
+    pub fn posted_id(&self) -> Option<uuid::Uuid> {
+        match self {
+            Error::Save { id, .. } => Some(*id),
+            _ => None,
+        }
+    }
+
+    /// Whether the request may have reached OnTime and been applied although its answer was
+    /// lost: a timeout, a broken connection (not a refused one), a success status whose body
+    /// did not decode, or a 5xx (a gateway may fail after the server applied the request).
+    pub fn may_have_been_applied(&self) -> bool {
+        match self {
+            Error::Timeout { .. } => true,
+            Error::Transport { source, .. } => !source.is_connect(),
+            Error::Decode { .. } => true,
+            Error::Server { status, .. } => *status >= 500,
+            Error::Save { source, .. } => source.may_have_been_applied(),
             _ => false,
         }
     }
@@ -407,6 +515,47 @@ mod tests {
             truncated,
         };
         assert!(decode(true).is_retryable() && !decode(false).is_retryable());
+    }
+
+    #[test]
+    fn lost_answers_are_told_from_refusals_and_a_failed_create_names_its_id() {
+        let timeout = Error::Timeout {
+            operation: "order_post",
+            after: Duration::from_secs(1),
+        };
+        let refused = Error::BadRequest {
+            operation: "order_post",
+            message: Some("Bad weight".into()),
+        };
+        assert!(timeout.may_have_been_applied());
+        assert!(!refused.may_have_been_applied());
+        let id = uuid::Uuid::from_u128(7);
+        let lost = Error::Save {
+            id,
+            source: Box::new(timeout),
+        };
+        assert_eq!(lost.posted_id(), Some(id));
+        assert!(lost.is_retryable() && lost.may_have_been_applied());
+        assert_eq!(lost.operation(), Some("order_post"));
+        assert!(lost.to_string().contains("may have been stored"), "{lost}");
+        let rejected = Error::Save {
+            id,
+            source: Box::new(refused),
+        };
+        assert_eq!(rejected.status(), Some(400));
+        assert!(
+            rejected.to_string().contains("OnTime refused it")
+                && rejected.to_string().contains(&id.to_string()),
+            "{rejected}"
+        );
+        let ambiguous = Error::Ambiguous {
+            what: "tracking number \"1000001\"".into(),
+            candidates: vec![uuid::Uuid::from_u128(1), uuid::Uuid::from_u128(2)],
+        };
+        assert_eq!(
+            ambiguous.to_string(),
+            "tracking number \"1000001\" matches 2 records: 00000000-0000-0000-0000-000000000001, 00000000-0000-0000-0000-000000000002"
+        );
     }
 
     #[test]

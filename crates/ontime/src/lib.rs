@@ -90,7 +90,7 @@ pub use ontime_raw::lenient::{
 };
 pub use ontime_raw::types;
 pub use quota::Quota;
-pub use resource::{Fetch, Find, Record, Resource, Search, Store};
+pub use resource::{Fetch, Find, MODIFY_ROUNDS, Record, Resource, Search, Store};
 pub use retry::{Idempotency, RetryDecision, RetryPolicy};
 
 /// The result of every fallible call in this crate.

@@ -17,7 +17,10 @@ use crate::filters::{
 };
 use crate::ids::*;
 use crate::retry::Idempotency;
-use crate::{Client, Result};
+use crate::{Client, Error, OnTimeDateTime, Result, StatusLevel};
+
+/// How many times [`Resource::modify`] reads a record that keeps changing before it gives up.
+pub const MODIFY_ROUNDS: u32 = 3;
 
 pub(crate) type RawResult<T> = std::result::Result<ResponseValue<T>, ontime_raw::Error<Fault>>;
 
@@ -31,6 +34,12 @@ pub trait Record:
     fn id(&self) -> Option<Self::Id>;
     /// Sets the record's identifier.
     fn set_id(&mut self, id: Self::Id);
+    /// The record's current status entry (level and when it was set), for records that have
+    /// one that OnTime manages (orders): [`Resource::modify`] checks it after posting.
+    #[doc(hidden)]
+    fn status_marker(&self) -> Option<(StatusLevel, OnTimeDateTime)> {
+        None
+    }
 }
 
 /// Records the API can fetch by identifier.
@@ -83,9 +92,24 @@ macro_rules! record {
 record! {
     Contact => ContactId, Customer => CustomerId, Department => DepartmentId,
     FileAttachment => FileAttachmentId, Invoice => InvoiceId, Item => ItemId, Location => LocationId,
-    Order => OrderId, Payment => PaymentId, PriceModifier => PriceModifierId, PriceSet => PriceSetId,
+    Payment => PaymentId, PriceModifier => PriceModifierId, PriceSet => PriceSetId,
     Status => StatusId, User => UserId, UserMiscCompensation => UserMiscCompensationId,
     UserSession => UserSessionId, Vehicle => VehicleId, Zone => ZoneId,
+}
+
+impl Record for types::Order {
+    type Id = OrderId;
+    fn id(&self) -> Option<OrderId> {
+        self.id.map(OrderId::from)
+    }
+    fn set_id(&mut self, id: OrderId) {
+        self.id = Some(id.into());
+    }
+    fn status_marker(&self) -> Option<(StatusLevel, OnTimeDateTime)> {
+        let level = self.status_level.clone()?;
+        let at = self.status.as_ref()?.timestamp?;
+        Some((level, at))
+    }
 }
 
 macro_rules! fetch {
@@ -332,27 +356,55 @@ impl<R: Store> Resource<R> {
     /// **OnTime clears every field a post leaves out.** Pass a complete record: one you fetched
     /// and changed (or use [`modify`](Self::modify)), or a new one. A record without an
     /// identifier gets a new random one first, which makes the call safe to retry: a repeated
-    /// post replaces the same record instead of creating a second.
+    /// post replaces the same record instead of creating a second. When saving such a new
+    /// record fails, the error is [`Error::Save`] with that identifier
+    /// ([`Error::posted_id`]): the post may have been stored although its answer was lost, and
+    /// saving again with the identifier set replaces it instead of creating another.
     pub async fn save(&self, mut record: R) -> Result<R> {
-        if record.id().is_none() {
-            record.set_id(R::Id::new_random());
-        }
+        let new_id = match record.id() {
+            Some(_) => None,
+            None => {
+                let id = R::Id::new_random();
+                record.set_id(id);
+                Some(id)
+            }
+        };
         let raw = self.client.raw();
-        self.client
+        let result = self
+            .client
             .call(R::POST, Idempotency::Idempotent, || {
                 R::post_raw(raw, record.clone())
             })
-            .await
+            .await;
+        match (result, new_id) {
+            (Err(source), Some(id)) => Err(Error::Save {
+                id: id.into(),
+                source: Box::new(source),
+            }),
+            (result, _) => result,
+        }
     }
 }
 
 impl<R: Store + Fetch> Resource<R> {
-    /// Safely changes a stored record: fetches it, applies `change`, and posts the whole
-    /// record back, so no field is cleared by omission (fields this library does not know are
-    /// kept too). Returns the record as stored.
+    /// Changes a stored record without clearing the fields the change does not touch: fetches
+    /// it, applies `change`, reads it again right before posting, and posts the whole record
+    /// back (fields this library does not know are kept too). Returns the record as stored.
     ///
-    /// The read and the write are separate calls: a change another client makes in between is
-    /// overwritten, as with any read-modify-write on this API.
+    /// **What this protects and what it cannot.** OnTime has no conditional update: a post
+    /// replaces whatever is stored. When the second read shows that the record moved since the
+    /// first (another client changed it, or a driver changed the order's status), `change` is
+    /// applied again to the fresh copy, so the other change is kept; when it moves on every one
+    /// of [`MODIFY_ROUNDS`] reads, nothing is posted and the result is [`Error::Conflict`]. A
+    /// change that lands between the last read and the post (about one round trip) is still
+    /// overwritten. For orders, the status in the posted body is the freshest read's unless
+    /// `change` set it; if the answer shows that the post itself moved the status (a status
+    /// change landed in that last window and the post set it back), the result is
+    /// [`Error::Conflict`] with `posted: true`: the other fields were saved, the order's
+    /// timeline needs a look.
+    ///
+    /// `change` can run more than once (once per read that found the record moved), always on
+    /// a fresh copy.
     ///
     /// ```
     /// # #[tokio::main(flavor = "current_thread")]
@@ -367,7 +419,7 @@ impl<R: Store + Fetch> Resource<R> {
     /// # Ok(())
     /// # }
     /// ```
-    pub async fn modify(&self, id: R::Id, change: impl FnOnce(&mut R)) -> Result<R> {
+    pub async fn modify(&self, id: R::Id, mut change: impl FnMut(&mut R)) -> Result<R> {
         self.try_modify(id, |record| {
             change(record);
             Ok::<(), std::convert::Infallible>(())
@@ -406,17 +458,75 @@ impl<R: Store + Fetch> Resource<R> {
     pub async fn try_modify<E>(
         &self,
         id: R::Id,
-        change: impl FnOnce(&mut R) -> std::result::Result<(), E>,
+        mut change: impl FnMut(&mut R) -> std::result::Result<(), E>,
     ) -> Result<R>
     where
         E: Into<Box<dyn std::error::Error + Send + Sync>>,
     {
-        let mut record = self.get(id).await?;
-        change(&mut record).map_err(|e| crate::Error::ChangeRejected {
+        let mut base = self.get(id).await?;
+        for round in 1..=MODIFY_ROUNDS {
+            let mut record = base.clone();
+            change(&mut record).map_err(|e| Error::ChangeRejected {
+                operation: R::POST,
+                source: e.into(),
+            })?;
+            record.set_id(id);
+            let fresh = self.get(id).await?;
+            if !same(&fresh, &base) {
+                tracing::info!(
+                    operation = R::POST,
+                    round,
+                    "the record changed since it was read; applying the change to the fresh copy"
+                );
+                base = fresh;
+                continue;
+            }
+            let untouched_status = record.status_marker() == base.status_marker();
+            let saved = self.save(record.clone()).await?;
+            if let (true, Some(read), Some(now)) = (
+                untouched_status,
+                base.status_marker(),
+                saved.status_marker(),
+            ) && read != now
+            {
+                if record
+                    .status_marker()
+                    .is_some_and(|(level, _)| level == now.0)
+                {
+                    return Err(Error::Conflict {
+                        operation: R::POST,
+                        id: id.into(),
+                        message: format!(
+                            "the status changed between the last read and the post, and the post set it back to {:?} (a new status entry at {}); the other changes were saved: check the timeline",
+                            now.0, now.1
+                        ),
+                        posted: true,
+                    });
+                }
+                tracing::warn!(
+                    operation = R::POST,
+                    posted = ?read.0,
+                    stored = ?now.0,
+                    "the status changed while the post was in flight; OnTime kept the newer status"
+                );
+            }
+            return Ok(saved);
+        }
+        Err(Error::Conflict {
             operation: R::POST,
-            source: e.into(),
-        })?;
-        record.set_id(id);
-        self.save(record).await
+            id: id.into(),
+            message: format!(
+                "the record changed on each of {MODIFY_ROUNDS} reads before the post; nothing was posted"
+            ),
+            posted: false,
+        })
+    }
+}
+
+/// Whether two reads of a record carry the same content.
+fn same<R: Serialize>(a: &R, b: &R) -> bool {
+    match (serde_json::to_value(a), serde_json::to_value(b)) {
+        (Ok(a), Ok(b)) => a == b,
+        _ => false,
     }
 }

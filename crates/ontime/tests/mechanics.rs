@@ -113,9 +113,20 @@ async fn attempts_are_bounded() {
     assert_eq!(requests(&server).await.len(), 3);
 }
 
+/// Answers the order's timeline with no entries.
+async fn empty_timeline(server: &MockServer) {
+    Mock::given(wiremock::matchers::path_regex(
+        "^/sites/acme/api/orderStatusChanges/",
+    ))
+    .respond_with(json_reply(200, json!([])))
+    .mount(server)
+    .await;
+}
+
 #[tokio::test]
-async fn status_changes_are_never_retried() {
+async fn status_changes_are_resent_only_when_reading_shows_they_were_not_applied() {
     let server = MockServer::start().await;
+    empty_timeline(&server).await;
     Mock::given(method("POST"))
         .respond_with(json_reply(503, json!({"Message": "busy"})))
         .mount(&server)
@@ -129,10 +140,27 @@ async fn status_changes_are_never_retried() {
         .await
         .unwrap_err();
     assert!(matches!(err, Error::Server { status: 503, .. }), "{err:?}");
+    let sent: Vec<String> = requests(&server)
+        .await
+        .iter()
+        .map(|r| {
+            format!(
+                "{} {}",
+                r.method,
+                r.url.path().rsplit('/').nth(1).unwrap_or_default()
+            )
+        })
+        .collect();
     assert_eq!(
-        requests(&server).await.len(),
-        1,
-        "a retry could append a second status"
+        sent,
+        [
+            "GET orderStatusChanges", // the count before sending
+            "POST order",             // 503: maybe applied
+            "GET orderStatusChanges", // not applied
+            "POST order",             // sent once more, 503 again
+            "GET orderStatusChanges", // still not applied: the error, no third send
+        ],
+        "a blind retry could append a second status"
     );
 }
 
@@ -194,7 +222,13 @@ async fn modify_posts_back_every_field_including_unknown_ones() {
         .await
         .expect("modified");
     assert_eq!(updated.comments.as_deref(), Some("Leave at reception"));
-    let posted: Value = serde_json::from_slice(&requests(&server).await[1].body).unwrap();
+    let sent = requests(&server).await;
+    assert_eq!(
+        sent.len(),
+        3,
+        "read, read again right before the post, post"
+    );
+    let posted: Value = serde_json::from_slice(&sent[2].body).unwrap();
     let mut expected = order_json();
     expected["Comments"] = json!("Leave at reception");
     assert_eq!(
@@ -503,6 +537,7 @@ async fn traces_name_the_operation_and_never_the_key() {
 #[tokio::test]
 async fn timeouts_are_retried_for_reads_but_not_for_status_changes() {
     let server = MockServer::start().await;
+    empty_timeline(&server).await;
     let slow = Duration::from_secs(3);
     Mock::given(method("GET"))
         .respond_with(json_reply(200, order_json()).set_delay(slow))
@@ -544,8 +579,11 @@ async fn timeouts_are_retried_for_reads_but_not_for_status_changes() {
         .update_status(order_id(), StatusChange::new(StatusLevel::Delivered))
         .await
         .unwrap_err();
+    // The timeline after the timeout shows no new entry, but the request may still be running
+    // at the server: unknown, not re-sent.
     assert!(
-        matches!(err, Error::Timeout { operation: "order_update_status", after } if after == Duration::from_millis(300)),
+        matches!(&err, Error::OutcomeUnknown { operation: "order_update_status", source, check: None, .. }
+            if matches!(**source, Error::Timeout { after, .. } if after == Duration::from_millis(300))),
         "{err:?}"
     );
     let posts = requests(&server)
@@ -557,7 +595,11 @@ async fn timeouts_are_retried_for_reads_but_not_for_status_changes() {
         posts, 1,
         "a timed-out status change may have been applied: never repeated"
     );
-    assert_eq!(client.quota().calls, 3);
+    assert_eq!(
+        client.quota().calls,
+        5,
+        "two gets, the timeline twice, one post"
+    );
 }
 
 #[tokio::test]
@@ -690,4 +732,54 @@ async fn the_concurrency_limit_holds_across_lookups_running_at_once() {
         "{peak} requests in flight at once, limit {LIMIT}"
     );
     assert!(peak >= 2, "the lookups did run concurrently (peak {peak})");
+}
+
+/// A status change that lands between modify's last read and its post makes the post set the
+/// status back (OnTime appends an entry for the posted level). The answer shows a new status
+/// entry with the level modify posted unchanged: that is reported as a conflict, not hidden.
+#[tokio::test]
+async fn modify_reports_a_status_its_post_set_back() {
+    let server = MockServer::start().await;
+    let mut read = order_json();
+    read["Status"] = json!({"Level": 3, "Timestamp": "2026-11-24T09:00:00"});
+    Mock::given(method("GET"))
+        .respond_with(json_reply(200, read.clone()))
+        .mount(&server)
+        .await;
+    // A driver set level 4 just before the post; the post's level 3 was appended after it.
+    let mut answered = read.clone();
+    answered["Comments"] = json!("new");
+    answered["Status"] = json!({"Level": 3, "Timestamp": "2026-11-24T09:05:00",
+                                "Description": "Status changed by order post"});
+    Mock::given(method("POST"))
+        .respond_with(json_reply(201, answered.clone()))
+        .mount(&server)
+        .await;
+    let err = client(&server)
+        .orders()
+        .modify(order_id(), |o| o.comments = Some("new".into()))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&err, Error::Conflict { posted: true, message, .. } if message.contains("set it back")),
+        "{err:?}"
+    );
+
+    // The same answer with the entry that was read: no conflict.
+    server.reset().await;
+    Mock::given(method("GET"))
+        .respond_with(json_reply(200, read.clone()))
+        .mount(&server)
+        .await;
+    answered["Status"] = read["Status"].clone();
+    Mock::given(method("POST"))
+        .respond_with(json_reply(201, answered))
+        .mount(&server)
+        .await;
+    let saved = client(&server)
+        .orders()
+        .modify(order_id(), |o| o.comments = Some("new".into()))
+        .await
+        .unwrap();
+    assert_eq!(saved.comments.as_deref(), Some("new"));
 }
