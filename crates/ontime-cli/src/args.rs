@@ -300,7 +300,10 @@ mod tests {
         assert!(check(None, d("2026-11-01")).is_ok());
         let err = check(d("2026-11-30"), d("2026-11-01")).unwrap_err();
         assert_eq!(err.exit, crate::error::Exit::Usage);
-        assert!(err.message.contains("--from 2026-11-30T00:00:00 is after --to"));
+        assert!(
+            err.message
+                .contains("--from 2026-11-30T00:00:00 is after --to")
+        );
     }
 
     #[test]

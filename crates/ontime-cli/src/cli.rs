@@ -7,9 +7,9 @@ use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
 
-use crate::error::{CliError, EXIT_CODES_HELP};
 #[cfg(test)]
 use crate::error::Exit;
+use crate::error::{CliError, EXIT_CODES_HELP};
 use crate::output::{Format, Output, Progress};
 use crate::{attachments, completions, customers, demo, mock, orders, records, users};
 
@@ -213,10 +213,7 @@ impl Ctx {
     /// Prints a line for people on stderr (only with table output, so pipes stay clean).
     pub fn note(&self, text: impl AsRef<str>) {
         if self.format == Format::Table {
-            eprintln!(
-                "{}",
-                crate::output::escape_controls(text.as_ref(), true)
-            );
+            eprintln!("{}", crate::output::escape_controls(text.as_ref(), true));
         }
     }
 
@@ -381,7 +378,10 @@ mod tests {
             Account::Company("env-co".into())
         );
         assert_eq!(account(&global(&[]), &both).unwrap_err().exit, Exit::Usage);
-        assert_eq!(account(&global(&[]), env(&[])).unwrap_err().exit, Exit::Usage);
+        assert_eq!(
+            account(&global(&[]), env(&[])).unwrap_err().exit,
+            Exit::Usage
+        );
         let err = Cli::try_parse_from(["ontime", "--company", "a", "--base-url", url, "check"])
             .unwrap_err();
         assert_eq!(err.kind(), clap::error::ErrorKind::ArgumentConflict);

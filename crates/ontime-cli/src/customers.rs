@@ -136,8 +136,13 @@ pub async fn run(ctx: &Ctx, cmd: CustomersCommand) -> Result<(), CliError> {
     let client = ctx.client()?;
     match cmd {
         CustomersCommand::Find(args) => {
-            records::find_and_print(ctx, client.customers(), args.filter.to_filter()?, &args.list)
-                .await
+            records::find_and_print(
+                ctx,
+                client.customers(),
+                args.filter.to_filter()?,
+                &args.list,
+            )
+            .await
         }
         CustomersCommand::Get(args) => {
             records::get_and_print(ctx, client.customers(), args.ids, args.keep_going).await

@@ -286,7 +286,8 @@ pub async fn run(ctx: &Ctx, cmd: OrdersCommand) -> Result<(), CliError> {
     match cmd {
         OrdersCommand::Find(args) => {
             let client = ctx.client()?;
-            records::find_and_print(ctx, client.orders(), args.filter.to_filter()?, &args.list).await
+            records::find_and_print(ctx, client.orders(), args.filter.to_filter()?, &args.list)
+                .await
         }
         OrdersCommand::Get(args) => get(ctx, args).await,
         OrdersCommand::Timeline(order) => timeline(ctx, &order).await,
@@ -694,9 +695,8 @@ fn read_json(ctx: &Ctx, path: &Path) -> Result<String, CliError> {
 
 fn parse_order(ctx: &Ctx, path: &Path) -> Result<Order, CliError> {
     let text = read_json(ctx, path)?;
-    let order = serde_json::from_str::<Order>(&text).map_err(|e| {
-        CliError::usage(format!("{} is not an order in JSON: {e}", path.display()))
-    })?;
+    let order = serde_json::from_str::<Order>(&text)
+        .map_err(|e| CliError::usage(format!("{} is not an order in JSON: {e}", path.display())))?;
     check_order(&order).map_err(|e| {
         CliError::usage(format!("{}: {e}", path.display()))
             .with_hint("see an order's fields with `ontime orders get ORDER -o json`")
@@ -708,7 +708,9 @@ fn parse_order(ctx: &Ctx, path: &Path) -> Result<Order, CliError> {
 /// their embedded records) do not have, and enum values outside the spec's lists. The library
 /// keeps such values (a newer server may know them); a file from a user is checked.
 fn check_order(order: &Order) -> Result<(), String> {
-    let unknown = |prefix: &str, extra: &serde_json::Map<String, Value>, fields: &[views::Field]| {
+    let unknown = |prefix: &str,
+                   extra: &serde_json::Map<String, Value>,
+                   fields: &[views::Field]| {
         match extra.keys().next() {
             Some(key) => Err(format!(
                 "orders have no field {prefix}{key}{}",
@@ -719,14 +721,32 @@ fn check_order(order: &Order) -> Result<(), String> {
     };
     unknown("", &order.extra, views::ORDER_FIELDS)?;
     let embedded: [(&str, Option<&serde_json::Map<String, Value>>); 8] = [
-        ("CollectionLocation.", order.collection_location.as_ref().map(|l| &l.extra)),
-        ("DeliveryLocation.", order.delivery_location.as_ref().map(|l| &l.extra)),
-        ("CustomerContact.", order.customer_contact.as_ref().map(|c| &c.extra)),
+        (
+            "CollectionLocation.",
+            order.collection_location.as_ref().map(|l| &l.extra),
+        ),
+        (
+            "DeliveryLocation.",
+            order.delivery_location.as_ref().map(|l| &l.extra),
+        ),
+        (
+            "CustomerContact.",
+            order.customer_contact.as_ref().map(|c| &c.extra),
+        ),
         ("Department.", order.department.as_ref().map(|d| &d.extra)),
-        ("CollectionArrivalWindow.", order.collection_arrival_window.as_ref().map(|w| &w.extra)),
-        ("DeliveryArrivalWindow.", order.delivery_arrival_window.as_ref().map(|w| &w.extra)),
+        (
+            "CollectionArrivalWindow.",
+            order.collection_arrival_window.as_ref().map(|w| &w.extra),
+        ),
+        (
+            "DeliveryArrivalWindow.",
+            order.delivery_arrival_window.as_ref().map(|w| &w.extra),
+        ),
         ("Status.", order.status.as_ref().map(|s| &s.extra)),
-        ("VehicleRequired.", order.vehicle_required.as_ref().map(|v| &v.extra)),
+        (
+            "VehicleRequired.",
+            order.vehicle_required.as_ref().map(|v| &v.extra),
+        ),
     ];
     for (prefix, extra) in embedded {
         if let Some(extra) = extra {
@@ -739,9 +759,31 @@ fn check_order(order: &Order) -> Result<(), String> {
         }
     }
     let enums = [
-        ("StatusLevel", order.status_level.as_ref().filter(|v| v.is_unknown()).map(|v| v.to_string())),
-        ("BasePriceType", order.base_price_type.as_ref().filter(|v| v.is_unknown()).map(|v| v.to_string())),
-        ("Status.Level", order.status.as_ref().and_then(|s| s.level.as_ref()).filter(|v| v.is_unknown()).map(|v| v.to_string())),
+        (
+            "StatusLevel",
+            order
+                .status_level
+                .as_ref()
+                .filter(|v| v.is_unknown())
+                .map(|v| v.to_string()),
+        ),
+        (
+            "BasePriceType",
+            order
+                .base_price_type
+                .as_ref()
+                .filter(|v| v.is_unknown())
+                .map(|v| v.to_string()),
+        ),
+        (
+            "Status.Level",
+            order
+                .status
+                .as_ref()
+                .and_then(|s| s.level.as_ref())
+                .filter(|v| v.is_unknown())
+                .map(|v| v.to_string()),
+        ),
     ];
     for (field, value) in enums {
         if let Some(value) = value {

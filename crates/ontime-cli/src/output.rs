@@ -542,7 +542,10 @@ mod tests {
         assert_eq!(escape_controls(hostile, false), shown);
         assert_eq!(escape_controls("a\nb", true), "a\nb");
         assert_eq!(escape_controls("a\nb", false), r"a\nb");
-        assert!(matches!(escape_controls("plain é", false), Cow::Borrowed(_)));
+        assert!(matches!(
+            escape_controls("plain é", false),
+            Cow::Borrowed(_)
+        ));
         let cols = [Col {
             header: "Name",
             path: &[],
@@ -550,10 +553,16 @@ mod tests {
             max: 80,
         }];
         let text = render_table(&cols, vec![vec![hostile.into()]]);
-        assert!(!text.contains(|c: char| c.is_control() && c != '\n'), "{text:?}");
+        assert!(
+            !text.contains(|c: char| c.is_control() && c != '\n'),
+            "{text:?}"
+        );
         assert!(text.contains(shown), "{text}");
         // Widths count the escapes as shown.
-        assert_eq!(text.lines().nth(1).map(|l| l.chars().count()), Some(shown.len()));
+        assert_eq!(
+            text.lines().nth(1).map(|l| l.chars().count()),
+            Some(shown.len())
+        );
         let mut order = order("1001", 1.0);
         order.comments = Some(hostile.into());
         let csv = print(Format::Csv, std::slice::from_ref(&order));

@@ -71,12 +71,12 @@ impl Failures {
     /// After the records that could be fetched were printed: lists the failures on stderr and
     /// returns the error to exit with, if any failed.
     pub fn finish(self, attempted: usize) -> Result<(), CliError> {
-        let Some(exit) = self
-            .failed
-            .iter()
-            .map(|e| e.exit)
-            .min_by_key(|exit| SEVERITY.iter().position(|s| s == exit).unwrap_or(usize::MAX))
-        else {
+        let Some(exit) = self.failed.iter().map(|e| e.exit).min_by_key(|exit| {
+            SEVERITY
+                .iter()
+                .position(|s| s == exit)
+                .unwrap_or(usize::MAX)
+        }) else {
             return Ok(());
         };
         for error in &self.failed {

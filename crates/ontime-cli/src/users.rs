@@ -130,7 +130,9 @@ pub async fn run(ctx: &Ctx, cmd: UsersCommand) -> Result<(), CliError> {
         UsersCommand::Find(args) => {
             records::find_and_print(ctx, users, args.filter.to_filter()?, &args.list).await
         }
-        UsersCommand::Get(args) => records::get_and_print(ctx, users, args.ids, args.keep_going).await,
+        UsersCommand::Get(args) => {
+            records::get_and_print(ctx, users, args.ids, args.keep_going).await
+        }
         UsersCommand::Position(args) => {
             let missing = || format!("no user has the ID {}", args.user);
             if args.latest {

@@ -71,19 +71,22 @@ fn options_beat_the_environment_and_the_account_options_conflict() {
     assert!(run.stderr.contains("cannot be used with"), "{}", run.stderr);
 
     // --base-url wins over ONTIME_COMPANY_ID (a company would send the call elsewhere).
-    let run = Run::of(
-        ontime()
-            .env("ONTIME_COMPANY_ID", "acme")
-            .args(["--base-url", &sim.base_url(), "--api-key", KEY, "check"]),
-    );
-    assert_eq!(run.code, 0, "{}", run.transcript());
-
-    // ONTIME_BASE_URL alone is used...
-    let run = Run::of(ontime().env("ONTIME_BASE_URL", sim.base_url()).args([
+    let run = Run::of(ontime().env("ONTIME_COMPANY_ID", "acme").args([
+        "--base-url",
+        &sim.base_url(),
         "--api-key",
         KEY,
         "check",
     ]));
+    assert_eq!(run.code, 0, "{}", run.transcript());
+
+    // ONTIME_BASE_URL alone is used...
+    let run =
+        Run::of(
+            ontime()
+                .env("ONTIME_BASE_URL", sim.base_url())
+                .args(["--api-key", KEY, "check"]),
+        );
     assert_eq!(run.code, 0, "{}", run.transcript());
     // ...both variables with no option are ambiguous.
     let run = Run::of(
@@ -111,8 +114,16 @@ fn options_beat_the_environment_and_the_account_options_conflict() {
     ]));
     assert_eq!(run.code, 2, "{}", run.transcript());
     let help = Run::of(ontime().args(["--help"]));
-    assert!(help.stdout.contains("an option always wins"), "{}", help.stdout);
-    assert_eq!(sim.mock().requests().len(), 2, "only the two checks that ran");
+    assert!(
+        help.stdout.contains("an option always wins"),
+        "{}",
+        help.stdout
+    );
+    assert_eq!(
+        sim.mock().requests().len(),
+        2,
+        "only the two checks that ran"
+    );
 }
 
 #[test]
@@ -160,7 +171,10 @@ fn a_bare_date_as_upper_bound_covers_the_whole_day() {
     ]);
     assert_eq!(found.ok(), "");
     let help = sim.run(&["orders", "find", "--help"]);
-    assert!(help.ok().contains("a bare date: through the end of that day"));
+    assert!(
+        help.ok()
+            .contains("a bare date: through the end of that day")
+    );
 }
 
 #[test]
@@ -239,10 +253,16 @@ fn unknown_orders_and_users_are_not_found_even_when_the_api_answers_empty_lists(
     let run = sim.run(&["users", "position", UNKNOWN, "-o", "json"]);
     assert_eq!(run.code, 5, "{}", run.transcript());
     assert!(run.stdout.is_empty(), "{}", run.stdout);
-    assert!(run.stderr.contains(&format!("no user has the ID {UNKNOWN}")));
+    assert!(
+        run.stderr
+            .contains(&format!("no user has the ID {UNKNOWN}"))
+    );
     let run = sim.run(&["users", "position", UNKNOWN, "--latest"]);
     assert_eq!(run.code, 5, "{}", run.transcript());
-    assert!(run.stderr.contains(&format!("no user has the ID {UNKNOWN}")));
+    assert!(
+        run.stderr
+            .contains(&format!("no user has the ID {UNKNOWN}"))
+    );
 
     // A known order without attachments is fine, and costs one more call only then.
     let id = order_ids(&sim, 1).remove(0);
@@ -281,7 +301,8 @@ fn enum_values_and_unknown_fields_are_refused_before_posting() {
     ]);
     assert_eq!(run.code, 2, "{}", run.transcript());
     assert!(
-        run.stderr.contains("\"Bogus\" is not a known pricing method")
+        run.stderr
+            .contains("\"Bogus\" is not a known pricing method")
             && run.stderr.contains("ZoneToZone"),
         "{}",
         run.stderr
@@ -306,7 +327,10 @@ fn enum_values_and_unknown_fields_are_refused_before_posting() {
     let path = dir.path().join("order.json");
     let file = path.to_str().expect("utf8");
     let refused = [
-        (json!({"Coments": "x"}), "orders have no field Coments (did you mean Comments?)"),
+        (
+            json!({"Coments": "x"}),
+            "orders have no field Coments (did you mean Comments?)",
+        ),
         (
             json!({"CollectionLocation": {"Citty": "Dallas"}}),
             "orders have no field CollectionLocation.Citty (did you mean City?)",
@@ -315,7 +339,10 @@ fn enum_values_and_unknown_fields_are_refused_before_posting() {
             json!({"BasePriceType": "Bogus"}),
             "BasePriceType: \"Bogus\" is not a known pricing method",
         ),
-        (json!({"StatusLevel": 42}), "StatusLevel: \"42\" is not a known status level"),
+        (
+            json!({"StatusLevel": 42}),
+            "StatusLevel: \"42\" is not a known status level",
+        ),
     ];
     for (order, message) in refused {
         std::fs::write(&path, order.to_string()).expect("write");
@@ -325,7 +352,11 @@ fn enum_values_and_unknown_fields_are_refused_before_posting() {
             assert!(run.stderr.contains(message), "{message}: {}", run.stderr);
         }
     }
-    assert!(sim.mock().requests().is_empty(), "{:?}", sim.mock().requests());
+    assert!(
+        sim.mock().requests().is_empty(),
+        "{:?}",
+        sim.mock().requests()
+    );
 
     // Known names and codes pass, stored as the code.
     let run = sim.run(&[
