@@ -158,11 +158,17 @@ async fn list(ctx: &Ctx, order: &OrderArg) -> Result<(), CliError> {
             order.describe()
         )));
     }
-    let mut stream = client.file_attachments().stream_many(ids);
+    let mut stream = client.file_attachments().stream_many(ids.clone());
     let mut output = ctx.output();
     let mut list = output.list::<AttachmentInfo>();
+    let mut index = 0;
     while let Some(file) = stream.next().await {
-        list.push_serialize(&info_of(file?))?;
+        let file = file.map_err(|e| match ids.get(index) {
+            Some(id) => crate::records::record_error(e, "attachment", id),
+            None => CliError::from(e),
+        })?;
+        index += 1;
+        list.push_serialize(&info_of(file))?;
     }
     if list.finish()? == 0 {
         ctx.note(format!("The {} has no attachments.", order.describe()));

@@ -192,3 +192,32 @@ fn terminal_escapes_in_records_are_shown_not_obeyed() {
     let json = sim.json(&["orders", "get", &id]);
     assert_eq!(json["Comments"], hostile);
 }
+
+#[test]
+fn a_failed_attachment_fetch_names_the_attachment() {
+    let sim = Sim::start();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let file = dir.path().join("note.txt");
+    std::fs::write(&file, b"signed").expect("write");
+    let put = sim.run(&[
+        "attachments",
+        "put",
+        "-t",
+        "1000004",
+        file.to_str().expect("utf8"),
+        "-o",
+        "json",
+    ]);
+    let put: Value = serde_json::from_str(put.ok()).expect("json");
+    let id = put["ID"].as_str().expect("id").to_string();
+    sim.mock().set_faults(vec![
+        FaultRule::status(500, None).on_path(Some("GET"), format!("/api/fileAttachments/{id}")),
+    ]);
+    let run = sim.run(&["--retries", "0", "attachments", "list", "-t", "1000004"]);
+    assert_eq!(run.code, 6, "{}", run.transcript());
+    assert!(
+        run.stderr.contains(&format!("error: attachment {id}: ")),
+        "{}",
+        run.stderr
+    );
+}
