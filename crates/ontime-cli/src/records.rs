@@ -36,8 +36,9 @@ pub struct ListArgs {
 #[derive(Args, Debug, Clone, Copy, Default)]
 pub struct KeepGoing {
     /// When a record cannot be fetched, go on with the others; the failures are listed with
-    /// their IDs on stderr at the end and the exit status is the most severe failure's (see
-    /// Exit status). A refused key (3) or a used-up quota (7) still stops at once
+    /// their IDs on stderr at the end, and the exit status is the most severe failure's (in
+    /// this order: 4, 6, 5, 1; see `ontime --help`). A refused key (3) or a used-up quota (7)
+    /// still stops at once
     #[arg(long)]
     pub keep_going: bool,
 }
