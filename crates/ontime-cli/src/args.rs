@@ -33,6 +33,61 @@ pub fn date(text: &str) -> Result<OnTimeDateTime, String> {
     })
 }
 
+/// A date or date-time that ends a range (`--submitted-to`, `--created-to`, `--to`, ...). A
+/// bare date covers that whole day: it becomes the day's last instant, `23:59:59.9999999` (the
+/// finest time OnTime stores, and its range ends are inclusive), so `--submitted-to 2026-11-30`
+/// includes orders submitted at 23:59 that day. A date with a time is taken as written.
+pub fn date_to(text: &str) -> Result<OnTimeDateTime, String> {
+    let parsed = date(text)?;
+    let trimmed = text.trim();
+    let date_only = !trimmed.contains(['T', 't', ' ']);
+    if !date_only {
+        return Ok(parsed);
+    }
+    let end = parsed
+        .naive_local()
+        .date()
+        .and_hms_nano_opt(23, 59, 59, 999_999_900)
+        .ok_or_else(|| format!("{trimmed:?} has no end of day"))?;
+    Ok(OnTimeDateTime::naive(end))
+}
+
+/// Refuses a range whose start is after its end (`--submitted-from` later than
+/// `--submitted-to`), which would match nothing. Two account-local times compare as written,
+/// two times with offsets as instants; a local time and one with an offset cannot be compared
+/// without the account's time zone, so that pair is left to the server.
+pub fn check_range(
+    from_flag: &str,
+    from: Option<OnTimeDateTime>,
+    to_flag: &str,
+    to: Option<OnTimeDateTime>,
+) -> Result<(), CliError> {
+    let (Some(from), Some(to)) = (from, to) else {
+        return Ok(());
+    };
+    let after = match (from.to_fixed(), to.to_fixed()) {
+        (Some(a), Some(b)) => a > b,
+        (None, None) => from.naive_local() > to.naive_local(),
+        _ => false,
+    };
+    if after {
+        return Err(CliError::usage(format!(
+            "{from_flag} {from} is after {to_flag} {to}: the range is empty"
+        )));
+    }
+    Ok(())
+}
+
+/// Any text value that names or filters something (a tracking number, a name, a filter value):
+/// empty or whitespace-only text is refused, because OnTime and the simulator take an empty
+/// filter as no filter at all, so `--customer-name ""` would match every order.
+pub fn non_blank(text: &str) -> Result<String, String> {
+    if text.trim().is_empty() {
+        return Err("the value is empty; give a non-blank value".into());
+    }
+    Ok(text.to_string())
+}
+
 /// The names users may type for each status, with spaces, dashes and underscores ignored.
 fn squash(text: &str) -> String {
     text.chars()
@@ -115,7 +170,7 @@ pub fn levenshtein(a: &str, b: &str) -> usize {
 #[derive(Args, Debug, Clone)]
 pub struct OrderArg {
     /// The order's ID (a GUID), or its tracking number with -t
-    #[arg(value_name = "ORDER")]
+    #[arg(value_name = "ORDER", value_parser = non_blank)]
     pub order: String,
     /// Take ORDER as a tracking number instead of an ID
     #[arg(short = 't', long = "tracking-number")]
@@ -212,6 +267,50 @@ mod tests {
         assert!(err.starts_with("\"yesterday\" is not a date: use"), "{err}");
         let err = date("2026-02-30").unwrap_err();
         assert!(err.contains("(no such date)"), "{err}");
+    }
+
+    #[test]
+    fn a_bare_date_ends_at_the_end_of_its_day() {
+        assert_eq!(
+            date_to("2026-11-30").unwrap().to_string(),
+            "2026-11-30T23:59:59.9999999"
+        );
+        assert_eq!(
+            date_to(" 2026-11-30T10:00:00 ").unwrap().to_string(),
+            "2026-11-30T10:00:00"
+        );
+        assert_eq!(
+            date_to("2026-11-30T00:00:00Z").unwrap().to_string(),
+            "2026-11-30T00:00:00Z"
+        );
+        assert!(date_to("2026-11-31").is_err());
+    }
+
+    #[test]
+    fn ranges_must_not_end_before_they_start() {
+        let d = |t: &str| Some(date(t).unwrap());
+        let check = |a, b| check_range("--from", a, "--to", b);
+        assert!(check(d("2026-11-30"), d("2026-11-01")).is_err());
+        assert!(check(d("2026-11-30"), date_to("2026-11-30").ok()).is_ok());
+        // Instants compare across offsets: 10:00+02:00 is 08:00Z.
+        assert!(check(d("2026-11-30T10:00:00+02:00"), d("2026-11-30T09:00:00Z")).is_ok());
+        assert!(check(d("2026-11-30T10:00:00Z"), d("2026-11-30T09:00:00Z")).is_err());
+        // A local time and an instant cannot be compared without the account's zone.
+        assert!(check(d("2026-11-30T10:00:00"), d("2026-11-30T09:00:00Z")).is_ok());
+        assert!(check(None, d("2026-11-01")).is_ok());
+        let err = check(d("2026-11-30"), d("2026-11-01")).unwrap_err();
+        assert_eq!(err.exit, crate::error::Exit::Usage);
+        assert!(
+            err.message
+                .contains("--from 2026-11-30T00:00:00 is after --to")
+        );
+    }
+
+    #[test]
+    fn blank_values_are_refused() {
+        assert!(non_blank("").is_err());
+        assert!(non_blank(" \t ").is_err());
+        assert_eq!(non_blank(" Vesigo ").as_deref(), Ok(" Vesigo "));
     }
 
     #[test]

@@ -48,7 +48,7 @@ pub struct PutAttachment {
     #[arg(value_name = "FILE", value_hint = clap::ValueHint::FilePath)]
     pub file: PathBuf,
     /// The name to store it under [default: the file's name]
-    #[arg(long)]
+    #[arg(long, value_parser = args::non_blank)]
     pub name: Option<String>,
 }
 
@@ -150,11 +150,25 @@ async fn list(ctx: &Ctx, order: &OrderArg) -> Result<(), CliError> {
     let ids = client.orders().attachment_ids(id).await.map_err(|e| {
         CliError::from(e).if_not_found(|| format!("no {} exists", order.describe()))
     })?;
-    let mut stream = client.file_attachments().stream_many(ids);
+    // OnTime answers an empty list for an order that does not exist, too: one more call,
+    // only when the list is empty, tells the two apart (before anything is printed).
+    if ids.is_empty() && client.orders().try_get(id).await?.is_none() {
+        return Err(CliError::not_found(format!(
+            "no {} exists",
+            order.describe()
+        )));
+    }
+    let mut stream = client.file_attachments().stream_many(ids.clone());
     let mut output = ctx.output();
     let mut list = output.list::<AttachmentInfo>();
+    let mut index = 0;
     while let Some(file) = stream.next().await {
-        list.push_serialize(&info_of(file?))?;
+        let file = file.map_err(|e| match ids.get(index) {
+            Some(id) => crate::records::record_error(e, "attachment", id),
+            None => CliError::from(e),
+        })?;
+        index += 1;
+        list.push_serialize(&info_of(file))?;
     }
     if list.finish()? == 0 {
         ctx.note(format!("The {} has no attachments.", order.describe()));

@@ -7,6 +7,8 @@ use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
 
+#[cfg(test)]
+use crate::error::Exit;
 use crate::error::{CliError, EXIT_CODES_HELP};
 use crate::output::{Format, Output, Progress};
 use crate::{attachments, completions, customers, demo, mock, orders, records, users};
@@ -29,7 +31,8 @@ variables), then for example:
   ontime orders find --customer-name \"Vesigo Studios\" -o csv > orders.csv";
 
 const AFTER_LONG_HELP: &str = "\
-Environment:
+Environment (an option always wins: --company ignores ONTIME_BASE_URL and --base-url ignores
+ONTIME_COMPANY_ID; with neither option, set only one of the two):
   ONTIME_BASE_URL     the account's base URL (like --base-url)
   ONTIME_COMPANY_ID   the account's company id (like --company)
   ONTIME_API_KEY      the API key, used when no --api-key* option is given
@@ -67,23 +70,25 @@ pub struct Cli {
 #[derive(Args, Debug, Clone)]
 pub struct Global {
     /// The account's base URL, e.g. https://secure.ontime360.com/sites/my-company
-    /// (http:// only for 127.0.0.1)
+    /// (http:// only for 127.0.0.1) [env: ONTIME_BASE_URL, used when neither option is given]
     #[arg(
         long,
         global = true,
-        env = "ONTIME_BASE_URL",
         value_name = "URL",
-        help_heading = "Account"
+        help_heading = "Account",
+        value_parser = crate::args::non_blank,
+        conflicts_with = "company"
     )]
     pub base_url: Option<String>,
 
     /// The account's company id (the one in its web portal URL)
+    /// [env: ONTIME_COMPANY_ID, used when neither option is given]
     #[arg(
         long,
         global = true,
-        env = "ONTIME_COMPANY_ID",
         value_name = "ID",
-        help_heading = "Account"
+        help_heading = "Account",
+        value_parser = crate::args::non_blank
     )]
     pub company: Option<String>,
 
@@ -208,7 +213,7 @@ impl Ctx {
     /// Prints a line for people on stderr (only with table output, so pipes stay clean).
     pub fn note(&self, text: impl AsRef<str>) {
         if self.format == Format::Table {
-            eprintln!("{}", text.as_ref());
+            eprintln!("{}", crate::output::escape_controls(text.as_ref(), true));
         }
     }
 
@@ -222,14 +227,9 @@ impl Ctx {
             .timeout(Duration::from_secs(g.timeout))
             .retry_policy(ontime::RetryPolicy::default().max_attempts(g.retries + 1))
             .user_agent(concat!("ontime-cli/", env!("CARGO_PKG_VERSION")));
-        match (&g.base_url, &g.company) {
-            (Some(url), _) => builder = builder.base_url(url.clone()),
-            (None, Some(company)) => builder = builder.company_id(company.clone()),
-            (None, None) => {
-                return Err(CliError::usage("no account given").with_hint(
-                    "pass --company ID or --base-url URL, or set ONTIME_COMPANY_ID or ONTIME_BASE_URL",
-                ));
-            }
+        match account(g, env)? {
+            Account::BaseUrl(url) => builder = builder.base_url(url),
+            Account::Company(company) => builder = builder.company_id(company),
         }
         let key = if let Some(key) = &g.api_key {
             key.clone()
@@ -248,6 +248,36 @@ impl Ctx {
             return Err(CliError::usage("the API key is empty"));
         }
         Ok(builder.api_key(key).build()?)
+    }
+}
+
+/// Which account to call.
+#[derive(Debug, PartialEq, Eq)]
+enum Account {
+    BaseUrl(String),
+    Company(String),
+}
+
+/// The account from the options, else from the environment. An option always wins over both
+/// variables (`--company` ignores ONTIME_BASE_URL, `--base-url` ignores ONTIME_COMPANY_ID);
+/// clap refuses the two options together. Both variables set with neither option is ambiguous
+/// and refused too, rather than silently picking one.
+fn account(g: &Global, env: impl Fn(&str) -> Option<String>) -> Result<Account, CliError> {
+    match (&g.base_url, &g.company) {
+        (Some(url), _) => return Ok(Account::BaseUrl(url.clone())),
+        (None, Some(company)) => return Ok(Account::Company(company.clone())),
+        (None, None) => {}
+    }
+    match (env("ONTIME_BASE_URL"), env("ONTIME_COMPANY_ID")) {
+        (Some(url), None) => Ok(Account::BaseUrl(url)),
+        (None, Some(company)) => Ok(Account::Company(company)),
+        (Some(_), Some(_)) => Err(CliError::usage(
+            "both ONTIME_BASE_URL and ONTIME_COMPANY_ID are set: which account is meant?",
+        )
+        .with_hint("unset one of them, or pass --base-url URL or --company ID")),
+        (None, None) => Err(CliError::usage("no account given").with_hint(
+            "pass --company ID or --base-url URL, or set ONTIME_COMPANY_ID or ONTIME_BASE_URL",
+        )),
     }
 }
 
@@ -296,5 +326,64 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
         Command::Mock(cmd) => mock::run(&ctx, cmd).await,
         Command::Completions(args) => completions::completions(args),
         Command::Man(args) => completions::man(args),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn global(args: &[&str]) -> Global {
+        let mut all = vec!["ontime"];
+        all.extend(args);
+        all.push("check");
+        Cli::try_parse_from(all).expect("parses").global
+    }
+
+    fn env(vars: &'static [(&'static str, &'static str)]) -> impl Fn(&str) -> Option<String> {
+        move |name| {
+            vars.iter()
+                .find(|(n, _)| *n == name)
+                .map(|(_, v)| v.to_string())
+        }
+    }
+
+    #[test]
+    fn account_options_beat_the_environment() {
+        let url = "http://127.0.0.1:9/sites/demo";
+        let both = env(&[
+            ("ONTIME_BASE_URL", "http://127.0.0.1:9/sites/env"),
+            ("ONTIME_COMPANY_ID", "env-co"),
+        ]);
+        assert_eq!(
+            account(&global(&["--company", "acme"]), &both).unwrap(),
+            Account::Company("acme".into())
+        );
+        assert_eq!(
+            account(&global(&["--base-url", url]), &both).unwrap(),
+            Account::BaseUrl(url.into())
+        );
+        let only_url = env(&[("ONTIME_BASE_URL", "http://127.0.0.1:9/sites/env")]);
+        assert_eq!(
+            account(&global(&[]), &only_url).unwrap(),
+            Account::BaseUrl("http://127.0.0.1:9/sites/env".into())
+        );
+        assert_eq!(
+            account(&global(&["--company", "acme"]), &only_url).unwrap(),
+            Account::Company("acme".into())
+        );
+        let only_company = env(&[("ONTIME_COMPANY_ID", "env-co")]);
+        assert_eq!(
+            account(&global(&[]), &only_company).unwrap(),
+            Account::Company("env-co".into())
+        );
+        assert_eq!(account(&global(&[]), &both).unwrap_err().exit, Exit::Usage);
+        assert_eq!(
+            account(&global(&[]), env(&[])).unwrap_err().exit,
+            Exit::Usage
+        );
+        let err = Cli::try_parse_from(["ontime", "--company", "a", "--base-url", url, "check"])
+            .unwrap_err();
+        assert_eq!(err.kind(), clap::error::ErrorKind::ArgumentConflict);
     }
 }

@@ -24,34 +24,34 @@ pub enum CustomersCommand {
 #[command(next_help_heading = "Filters")]
 pub struct CustomerFilterArgs {
     /// Customers with this name
-    #[arg(long)]
+    #[arg(long, value_parser = args::non_blank)]
     pub name: Option<String>,
     /// Customers with this account number
-    #[arg(long, value_name = "TEXT")]
+    #[arg(long, value_name = "TEXT", value_parser = args::non_blank)]
     pub account_number: Option<String>,
     /// Customers with this e-mail address
-    #[arg(long)]
+    #[arg(long, value_parser = args::non_blank)]
     pub email: Option<String>,
     /// Customers with this primary contact
-    #[arg(long, value_name = "NAME")]
+    #[arg(long, value_name = "NAME", value_parser = args::non_blank)]
     pub primary_contact_name: Option<String>,
     /// Customers with this reference number
-    #[arg(long, value_name = "TEXT")]
+    #[arg(long, value_name = "TEXT", value_parser = args::non_blank)]
     pub reference_number: Option<String>,
     /// Customers at this street address (first line)
-    #[arg(long, value_name = "TEXT")]
+    #[arg(long, value_name = "TEXT", value_parser = args::non_blank)]
     pub address_line1: Option<String>,
     /// Customers in this city
-    #[arg(long)]
+    #[arg(long, value_parser = args::non_blank)]
     pub city: Option<String>,
     /// Customers in this state or province
-    #[arg(long)]
+    #[arg(long, value_parser = args::non_blank)]
     pub state: Option<String>,
     /// Customers with this postal code
-    #[arg(long, value_name = "CODE")]
+    #[arg(long, value_name = "CODE", value_parser = args::non_blank)]
     pub postal_code: Option<String>,
     /// Customers in this country
-    #[arg(long)]
+    #[arg(long, value_parser = args::non_blank)]
     pub country: Option<String>,
     /// Only inactive (true) or only active (false) customers
     #[arg(long, value_name = "BOOL")]
@@ -59,19 +59,32 @@ pub struct CustomerFilterArgs {
     /// Customers created at or after this time
     #[arg(long, value_name = "DATE", value_parser = args::date)]
     pub created_from: Option<OnTimeDateTime>,
-    /// Customers created at or before this time
-    #[arg(long, value_name = "DATE", value_parser = args::date)]
+    /// Customers created at or before this time (a bare date: through the end of that day)
+    #[arg(long, value_name = "DATE", value_parser = args::date_to)]
     pub created_to: Option<OnTimeDateTime>,
     /// Customers modified at or after this time
     #[arg(long, value_name = "DATE", value_parser = args::date)]
     pub modified_from: Option<OnTimeDateTime>,
-    /// Customers modified at or before this time
-    #[arg(long, value_name = "DATE", value_parser = args::date)]
+    /// Customers modified at or before this time (a bare date: through the end of that day)
+    #[arg(long, value_name = "DATE", value_parser = args::date_to)]
     pub modified_to: Option<OnTimeDateTime>,
 }
 
 impl CustomerFilterArgs {
-    pub fn to_filter(&self) -> CustomerFilter {
+    /// The facade's filter; a range that ends before it starts is a usage error.
+    pub fn to_filter(&self) -> Result<CustomerFilter, CliError> {
+        args::check_range(
+            "--created-from",
+            self.created_from,
+            "--created-to",
+            self.created_to,
+        )?;
+        args::check_range(
+            "--modified-from",
+            self.modified_from,
+            "--modified-to",
+            self.modified_to,
+        )?;
         let mut f = CustomerFilter::new();
         f.name = self.name.clone();
         f.account_number = self.account_number.clone();
@@ -88,7 +101,7 @@ impl CustomerFilterArgs {
         f.created_to = self.created_to;
         f.modified_from = self.modified_from;
         f.modified_to = self.modified_to;
-        f
+        Ok(f)
     }
 }
 
@@ -108,11 +121,14 @@ pub struct GetCustomers {
     /// Customer IDs (GUIDs)
     #[arg(value_name = "ID", required = true, value_parser = args::id::<CustomerId>)]
     pub ids: Vec<CustomerId>,
+    #[command(flatten)]
+    pub keep_going: records::KeepGoing,
 }
 
 #[derive(Args, Debug)]
 pub struct ByName {
     /// The customer's name, exactly
+    #[arg(value_parser = args::non_blank)]
     pub name: String,
 }
 
@@ -120,11 +136,16 @@ pub async fn run(ctx: &Ctx, cmd: CustomersCommand) -> Result<(), CliError> {
     let client = ctx.client()?;
     match cmd {
         CustomersCommand::Find(args) => {
-            records::find_and_print(ctx, client.customers(), args.filter.to_filter(), &args.list)
-                .await
+            records::find_and_print(
+                ctx,
+                client.customers(),
+                args.filter.to_filter()?,
+                &args.list,
+            )
+            .await
         }
         CustomersCommand::Get(args) => {
-            records::get_and_print(ctx, client.customers(), args.ids).await
+            records::get_and_print(ctx, client.customers(), args.ids, args.keep_going).await
         }
         CustomersCommand::ByName(args) => {
             let customer = client

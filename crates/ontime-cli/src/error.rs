@@ -101,9 +101,11 @@ impl CliError {
         if self.broken_pipe {
             return ExitCode::SUCCESS;
         }
-        eprintln!("error: {}", self.message);
+        // Server messages and record names may carry terminal escapes: show them, inertly.
+        let shown = |text: &str| crate::output::escape_controls(text, true).into_owned();
+        eprintln!("error: {}", shown(&self.message));
         if let Some(hint) = &self.hint {
-            eprintln!("hint: {hint}");
+            eprintln!("hint: {}", shown(hint));
         }
         ExitCode::from(self.exit as u8)
     }

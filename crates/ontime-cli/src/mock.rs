@@ -85,7 +85,13 @@ async fn serve(ctx: &Ctx, args: ServeArgs) -> Result<(), CliError> {
     // The account options name the simulated account: --company (default demo) and
     // --api-key (default: a key derived from the seed). A key from ONTIME_API_KEY is never used
     // here: it may be a real account's, and the simulator prints its key.
-    let company = ctx.global.company.clone().unwrap_or_else(|| "demo".into());
+    let company = ctx
+        .global
+        .company
+        .clone()
+        .or_else(|| std::env::var("ONTIME_COMPANY_ID").ok())
+        .filter(|c| !c.trim().is_empty())
+        .unwrap_or_else(|| "demo".into());
     let mut builder = OnTimeMock::builder()
         .port(args.port)
         .seed(args.seed)

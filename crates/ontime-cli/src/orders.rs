@@ -54,13 +54,13 @@ pub enum OrdersCommand {
 #[command(next_help_heading = "Filters")]
 pub struct OrderFilterArgs {
     /// Orders of the customer with this name
-    #[arg(long, value_name = "NAME")]
+    #[arg(long, value_name = "NAME", value_parser = args::non_blank)]
     pub customer_name: Option<String>,
     /// Orders at this status level: a name (any case) or code; see `ontime orders status levels`
     #[arg(long, value_name = "STATUS", value_parser = args::status)]
     pub status: Option<StatusLevel>,
     /// The order with this tracking number
-    #[arg(long, value_name = "NUMBER")]
+    #[arg(long, value_name = "NUMBER", value_parser = args::non_blank)]
     pub tracking_number: Option<String>,
     /// Orders submitted on this day
     #[arg(long, value_name = "DATE", value_parser = args::date)]
@@ -68,8 +68,8 @@ pub struct OrderFilterArgs {
     /// Orders submitted at or after this time (2026-11-24, 2026-11-24T15:00:00, ...Z, ...-05:00)
     #[arg(long, value_name = "DATE", value_parser = args::date)]
     pub submitted_from: Option<OnTimeDateTime>,
-    /// Orders submitted at or before this time
-    #[arg(long, value_name = "DATE", value_parser = args::date)]
+    /// Orders submitted at or before this time (a bare date: through the end of that day)
+    #[arg(long, value_name = "DATE", value_parser = args::date_to)]
     pub submitted_to: Option<OnTimeDateTime>,
     /// Orders collected at this location
     #[arg(long, value_name = "LOCATION_ID", value_parser = args::id::<LocationId>)]
@@ -81,21 +81,28 @@ pub struct OrderFilterArgs {
     #[arg(long, value_name = "USER_ID", value_parser = args::id::<UserId>)]
     pub assigned_user: Option<UserId>,
     /// Orders with this reference number
-    #[arg(long, value_name = "TEXT")]
+    #[arg(long, value_name = "TEXT", value_parser = args::non_blank)]
     pub reference_number: Option<String>,
     /// Orders with this purchase order number
-    #[arg(long, value_name = "TEXT")]
+    #[arg(long, value_name = "TEXT", value_parser = args::non_blank)]
     pub purchase_order_number: Option<String>,
     /// Orders with this incoming tracking number
-    #[arg(long, value_name = "TEXT")]
+    #[arg(long, value_name = "TEXT", value_parser = args::non_blank)]
     pub incoming_tracking_number: Option<String>,
     /// Orders with this outgoing tracking number
-    #[arg(long, value_name = "TEXT")]
+    #[arg(long, value_name = "TEXT", value_parser = args::non_blank)]
     pub outgoing_tracking_number: Option<String>,
 }
 
 impl OrderFilterArgs {
-    pub fn to_filter(&self) -> OrderFilter {
+    /// The facade's filter; a range that ends before it starts is a usage error.
+    pub fn to_filter(&self) -> Result<OrderFilter, CliError> {
+        args::check_range(
+            "--submitted-from",
+            self.submitted_from,
+            "--submitted-to",
+            self.submitted_to,
+        )?;
         let mut f = OrderFilter::new();
         f.customer_name = self.customer_name.clone();
         f.status = self.status.clone();
@@ -110,7 +117,7 @@ impl OrderFilterArgs {
         f.purchase_order_number = self.purchase_order_number.clone();
         f.incoming_tracking_number = self.incoming_tracking_number.clone();
         f.outgoing_tracking_number = self.outgoing_tracking_number.clone();
-        f
+        Ok(f)
     }
 }
 
@@ -130,11 +137,13 @@ pub struct FindOrders {
 #[derive(Args, Debug)]
 pub struct GetOrders {
     /// Order IDs (GUIDs), or tracking numbers with -t; several are fetched concurrently
-    #[arg(value_name = "ORDER", required = true)]
+    #[arg(value_name = "ORDER", required = true, value_parser = args::non_blank)]
     pub orders: Vec<String>,
     /// Take the ORDERs as tracking numbers
     #[arg(short = 't', long = "tracking-number")]
     pub by_tracking_number: bool,
+    #[command(flatten)]
+    pub keep_going: records::KeepGoing,
 }
 
 #[derive(Subcommand, Debug)]
@@ -223,7 +232,7 @@ pub struct CreateOrder {
 #[derive(Args, Debug)]
 pub struct CostOrder {
     /// The order's ID, or its tracking number with -t
-    #[arg(value_name = "ORDER", required_unless_present = "file")]
+    #[arg(value_name = "ORDER", required_unless_present = "file", value_parser = args::non_blank)]
     pub order: Option<String>,
     /// Take ORDER as a tracking number
     #[arg(short = 't', long = "tracking-number")]
@@ -268,7 +277,7 @@ pub struct ReportOrder {
     #[arg(long, value_enum, default_value_t = ReportArg::Label)]
     pub kind: ReportArg,
     /// Any other report code the account offers (instead of --kind)
-    #[arg(long, value_name = "CODE", conflicts_with = "kind")]
+    #[arg(long, value_name = "CODE", conflicts_with = "kind", value_parser = args::non_blank)]
     pub code: Option<String>,
     /// Where to write it; `-` writes to stdout [default: ORDER-CODE.pdf]
     #[arg(long, short = 'O', value_name = "PATH", value_hint = clap::ValueHint::FilePath)]
@@ -299,7 +308,8 @@ pub async fn run(ctx: &Ctx, cmd: OrdersCommand) -> Result<(), CliError> {
     match cmd {
         OrdersCommand::Find(args) => {
             let client = ctx.client()?;
-            records::find_and_print(ctx, client.orders(), args.filter.to_filter(), &args.list).await
+            records::find_and_print(ctx, client.orders(), args.filter.to_filter()?, &args.list)
+                .await
         }
         OrdersCommand::Get(args) => get(ctx, args).await,
         OrdersCommand::Timeline(order) => timeline(ctx, &order).await,
@@ -343,26 +353,39 @@ async fn get(ctx: &Ctx, args: GetOrders) -> Result<(), CliError> {
         let ids = records::parse_ids::<OrderId>(&args.orders)
             .map_err(|e| e.with_hint("to name orders by tracking number, add -t"))?;
         let client = ctx.client()?;
-        return records::get_and_print(ctx, client.orders(), ids).await;
+        return records::get_and_print(ctx, client.orders(), ids, args.keep_going).await;
     }
     let client = ctx.client()?;
     let orders = client.orders();
+    // One order by tracking number: the error names it.
+    let fetch = |tn: String| {
+        let orders = orders.clone();
+        async move {
+            let found = orders.by_tracking_number(tn.clone()).await.map_err(|e| {
+                let e = CliError::from(e);
+                let message = format!("order with tracking number {tn}: {}", e.message);
+                CliError { message, ..e }
+            })?;
+            found.ok_or_else(|| {
+                CliError::not_found(format!("no order has the tracking number {tn}"))
+            })
+        }
+    };
     if let [tn] = &args.orders[..] {
-        let order = orders.by_tracking_number(tn.trim()).await?.ok_or_else(|| {
-            CliError::not_found(format!("no order has the tracking number {}", tn.trim()))
-        })?;
+        let order = fetch(tn.trim().to_string()).await?;
         return ctx.output().one(&order);
     }
     let mut output = ctx.output();
     let mut list = output.list::<Order>();
+    let mut failures = records::Failures::new(args.keep_going, "orders");
     for tn in &args.orders {
-        let order = orders.by_tracking_number(tn.trim()).await?.ok_or_else(|| {
-            CliError::not_found(format!("no order has the tracking number {}", tn.trim()))
-        })?;
-        list.push_serialize(&order)?;
+        match fetch(tn.trim().to_string()).await {
+            Ok(order) => list.push_serialize(&order)?,
+            Err(e) => failures.add(e)?,
+        }
     }
     list.finish()?;
-    Ok(())
+    failures.finish(args.orders.len())
 }
 
 async fn timeline(ctx: &Ctx, arg: &OrderArg) -> Result<(), CliError> {
@@ -518,7 +541,16 @@ fn field_name(name: &str) -> Result<&'static str, CliError> {
     {
         return Ok(field);
     }
-    let suggestion = views::ORDER_FIELDS
+    let suggestion = did_you_mean(name, views::ORDER_FIELDS);
+    Err(
+        CliError::usage(format!("orders have no field {name:?}{suggestion}"))
+            .with_hint("see the fields with `ontime orders get ORDER -o json`"),
+    )
+}
+
+/// ` (did you mean X?)` for the field of `fields` closest to `name`, if one is close.
+fn did_you_mean(name: &str, fields: &[views::Field]) -> String {
+    fields
         .iter()
         .map(|(f, _)| {
             (
@@ -529,11 +561,25 @@ fn field_name(name: &str) -> Result<&'static str, CliError> {
         .filter(|(d, _)| *d <= 3)
         .min_by_key(|(d, _)| *d)
         .map(|(_, f)| format!(" (did you mean {f}?)"))
-        .unwrap_or_default();
-    Err(
-        CliError::usage(format!("orders have no field {name:?}{suggestion}"))
-            .with_hint("see the fields with `ontime orders get ORDER -o json`"),
-    )
+        .unwrap_or_default()
+}
+
+/// How a field of an order is shown and checked, following an embedded record's fields one
+/// level (`CollectionLocation.City`); `None` for fields not described.
+fn field_fmt(path: &[String]) -> Option<Fmt> {
+    let mut fields: &[views::Field] = views::ORDER_FIELDS;
+    let mut fmt = None;
+    for key in path {
+        fmt = fields
+            .iter()
+            .find(|(f, _)| f.eq_ignore_ascii_case(key))
+            .map(|(_, fmt)| *fmt);
+        fields = match fmt {
+            Some(Fmt::Object(sub)) => sub,
+            _ => &[],
+        };
+    }
+    fmt
 }
 
 /// One change of `orders update`: a path into the order's JSON and the new value (`None` clears).
@@ -566,6 +612,15 @@ fn changes(args: &UpdateOrder) -> Result<Vec<Change>, CliError> {
             _ => {}
         }
         path[0] = top.to_string();
+        // An enum takes only the names and codes the spec lists (as its code).
+        let raw = match (field_fmt(&path), raw) {
+            (Some(Fmt::Enum(kind)), Some(raw)) => Some(
+                views::known_enum(kind, &raw)
+                    .map_err(|e| CliError::usage(format!("{field}={raw}: {e}")))?
+                    .to_string(),
+            ),
+            (_, raw) => raw,
+        };
         out.push(Change { path, raw });
     }
     if out.is_empty() {
@@ -620,7 +675,8 @@ async fn update(ctx: &Ctx, args: UpdateOrder) -> Result<(), CliError> {
     let changes = changes(&args)?;
     // Check the values against an empty order first, so a bad value fails before any request.
     let empty: Order = serde_json::from_str("{}").map_err(CliError::internal)?;
-    apply(&empty, &changes).map_err(CliError::usage)?;
+    let draft = apply(&empty, &changes).map_err(CliError::usage)?;
+    check_order(&draft).map_err(CliError::usage)?;
     let client = ctx.client()?;
     let id = resolve(&client, &args.order).await?;
     // A change that does not fit the stored order is refused before anything is posted.
@@ -660,8 +716,105 @@ fn read_json(ctx: &Ctx, path: &Path) -> Result<String, CliError> {
 
 fn parse_order(ctx: &Ctx, path: &Path) -> Result<Order, CliError> {
     let text = read_json(ctx, path)?;
-    serde_json::from_str::<Order>(&text)
-        .map_err(|e| CliError::usage(format!("{} is not an order in JSON: {e}", path.display())))
+    let order = serde_json::from_str::<Order>(&text)
+        .map_err(|e| CliError::usage(format!("{} is not an order in JSON: {e}", path.display())))?;
+    check_order(&order).map_err(|e| {
+        CliError::usage(format!("{}: {e}", path.display()))
+            .with_hint("see an order's fields with `ontime orders get ORDER -o json`")
+    })?;
+    Ok(order)
+}
+
+/// Refuses what the spec says an order cannot hold, before it is posted: fields orders (and
+/// their embedded records) do not have, and enum values outside the spec's lists. The library
+/// keeps such values (a newer server may know them); a file from a user is checked.
+fn check_order(order: &Order) -> Result<(), String> {
+    let unknown = |prefix: &str,
+                   extra: &serde_json::Map<String, Value>,
+                   fields: &[views::Field]| {
+        match extra.keys().next() {
+            Some(key) => Err(format!(
+                "orders have no field {prefix}{key}{}",
+                did_you_mean(key, fields)
+            )),
+            None => Ok(()),
+        }
+    };
+    unknown("", &order.extra, views::ORDER_FIELDS)?;
+    let embedded: [(&str, Option<&serde_json::Map<String, Value>>); 8] = [
+        (
+            "CollectionLocation.",
+            order.collection_location.as_ref().map(|l| &l.extra),
+        ),
+        (
+            "DeliveryLocation.",
+            order.delivery_location.as_ref().map(|l| &l.extra),
+        ),
+        (
+            "CustomerContact.",
+            order.customer_contact.as_ref().map(|c| &c.extra),
+        ),
+        ("Department.", order.department.as_ref().map(|d| &d.extra)),
+        (
+            "CollectionArrivalWindow.",
+            order.collection_arrival_window.as_ref().map(|w| &w.extra),
+        ),
+        (
+            "DeliveryArrivalWindow.",
+            order.delivery_arrival_window.as_ref().map(|w| &w.extra),
+        ),
+        ("Status.", order.status.as_ref().map(|s| &s.extra)),
+        (
+            "VehicleRequired.",
+            order.vehicle_required.as_ref().map(|v| &v.extra),
+        ),
+    ];
+    for (prefix, extra) in embedded {
+        if let Some(extra) = extra {
+            let top = prefix.trim_end_matches('.');
+            let fields = match field_fmt(&[top.to_string()]) {
+                Some(Fmt::Object(sub)) => sub,
+                _ => &[],
+            };
+            unknown(prefix, extra, fields)?;
+        }
+    }
+    let enums = [
+        (
+            "StatusLevel",
+            order
+                .status_level
+                .as_ref()
+                .filter(|v| v.is_unknown())
+                .map(|v| v.to_string()),
+        ),
+        (
+            "BasePriceType",
+            order
+                .base_price_type
+                .as_ref()
+                .filter(|v| v.is_unknown())
+                .map(|v| v.to_string()),
+        ),
+        (
+            "Status.Level",
+            order
+                .status
+                .as_ref()
+                .and_then(|s| s.level.as_ref())
+                .filter(|v| v.is_unknown())
+                .map(|v| v.to_string()),
+        ),
+    ];
+    for (field, value) in enums {
+        if let Some(value) = value {
+            let path: Vec<String> = field.split('.').map(str::to_string).collect();
+            if let Some(Fmt::Enum(kind)) = field_fmt(&path) {
+                views::known_enum(kind, &value).map_err(|e| format!("{field}: {e}"))?;
+            }
+        }
+    }
+    Ok(())
 }
 
 async fn create(ctx: &Ctx, args: CreateOrder) -> Result<(), CliError> {

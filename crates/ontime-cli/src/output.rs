@@ -5,6 +5,7 @@
 //! there are. Tables size their columns from the first [`TABLE_BATCH`] rows, then keep those
 //! widths (longer values are cut with `…`).
 
+use std::borrow::Cow;
 use std::io::{self, IsTerminal, Write};
 use std::time::Duration;
 
@@ -119,8 +120,10 @@ impl Output {
         ListWriter::new(self, view)
     }
 
-    /// Writes raw text (plain lines such as bare GUIDs).
+    /// Writes lines of text (bare GUIDs, messages for people); control characters other than
+    /// line breaks are escaped, as in tables.
     pub fn text(&mut self, text: &str) -> Result<(), CliError> {
+        let text = escape_controls(text, true);
         self.emit(text.as_bytes())?;
         Ok(())
     }
@@ -268,8 +271,16 @@ impl<'a> TableWriter<'a> {
         }
     }
 
-    /// Adds a row; appends to `out` whatever can be printed now.
+    /// Adds a row; appends to `out` whatever can be printed now. Control characters in the
+    /// cells are shown as escapes (see [`escape_controls`]).
     pub fn push(&mut self, cells: Vec<String>, out: &mut String) {
+        let cells: Vec<String> = cells
+            .into_iter()
+            .map(|cell| match escape_controls(&cell, false) {
+                Cow::Borrowed(_) => cell,
+                Cow::Owned(escaped) => escaped,
+            })
+            .collect();
         match &self.widths {
             Some(widths) => render_row(self.columns, widths, &cells, out),
             None => {
@@ -334,6 +345,27 @@ fn render_row(columns: &[Col], widths: &[usize], cells: &[String], out: &mut Str
     }
     out.push_str(line.trim_end());
     out.push('\n');
+}
+
+/// Text for a terminal: control characters (C0, DEL and C1: colour codes, window-title and
+/// other escape sequences, bells, carriage returns) are written as visible escapes such as
+/// `\u{1b}` or `\t`, so a record's text cannot recolour, retitle or rewrite the terminal.
+/// Line breaks stay when `keep_newlines` is set (messages); table cells escape them too.
+/// CSV, JSON and NDJSON output keep the record's bytes: they are data for programs.
+pub fn escape_controls(text: &str, keep_newlines: bool) -> Cow<'_, str> {
+    let escape = |c: char| c.is_control() && !(keep_newlines && c == '\n');
+    if !text.chars().any(escape) {
+        return Cow::Borrowed(text);
+    }
+    let mut out = String::with_capacity(text.len() + 8);
+    for c in text.chars() {
+        if escape(c) {
+            out.extend(c.escape_debug());
+        } else {
+            out.push(c);
+        }
+    }
+    Cow::Owned(out)
 }
 
 /// Cuts `text` to `width` columns, ending with `…` when cut.
@@ -501,6 +533,40 @@ mod tests {
         assert!(lines.next().unwrap().contains(",1001,Delivered,"));
         assert_eq!(print(Format::Csv, &[]).lines().count(), 1);
         assert_eq!(print(Format::Table, &[]), "");
+    }
+
+    #[test]
+    fn control_characters_are_escaped_in_tables_and_messages() {
+        let hostile = "\u{1b}]0;title\u{7}\u{1b}[31mred\u{85}\u{7f}\tend";
+        let shown = r"\u{1b}]0;title\u{7}\u{1b}[31mred\u{85}\u{7f}\tend";
+        assert_eq!(escape_controls(hostile, false), shown);
+        assert_eq!(escape_controls("a\nb", true), "a\nb");
+        assert_eq!(escape_controls("a\nb", false), r"a\nb");
+        assert!(matches!(
+            escape_controls("plain é", false),
+            Cow::Borrowed(_)
+        ));
+        let cols = [Col {
+            header: "Name",
+            path: &[],
+            fmt: Fmt::Text,
+            max: 80,
+        }];
+        let text = render_table(&cols, vec![vec![hostile.into()]]);
+        assert!(
+            !text.contains(|c: char| c.is_control() && c != '\n'),
+            "{text:?}"
+        );
+        assert!(text.contains(shown), "{text}");
+        // Widths count the escapes as shown.
+        assert_eq!(
+            text.lines().nth(1).map(|l| l.chars().count()),
+            Some(shown.len())
+        );
+        let mut order = order("1001", 1.0);
+        order.comments = Some(hostile.into());
+        let csv = print(Format::Csv, std::slice::from_ref(&order));
+        assert!(csv.contains("\u{1b}]0;title"), "CSV keeps the bytes");
     }
 
     #[test]

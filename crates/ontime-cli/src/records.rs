@@ -14,7 +14,7 @@ use serde::Serialize;
 
 use crate::args;
 use crate::cli::Ctx;
-use crate::error::CliError;
+use crate::error::{CliError, Exit};
 use crate::output::Format;
 use crate::views::{Col, Fmt, View, Viewable};
 
@@ -28,14 +28,110 @@ pub struct ListArgs {
     /// Print only the IDs (one request, no record fetches); plain lines unless -o is given
     #[arg(long)]
     pub ids_only: bool,
+    #[command(flatten)]
+    pub keep_going: KeepGoing,
+}
+
+/// `--keep-going`, for commands that fetch many records.
+#[derive(Args, Debug, Clone, Copy, Default)]
+pub struct KeepGoing {
+    /// When a record cannot be fetched, go on with the others; the failures are listed with
+    /// their IDs on stderr at the end, and the exit status is the most severe failure's (in
+    /// this order: 4, 6, 5, 1; see `ontime --help`). A refused key (3) or a used-up quota (7)
+    /// still stops at once
+    #[arg(long)]
+    pub keep_going: bool,
+}
+
+/// The records that could not be fetched, for `--keep-going`.
+pub struct Failures {
+    keep_going: bool,
+    plural: &'static str,
+    failed: Vec<CliError>,
+}
+
+impl Failures {
+    pub fn new(keep_going: KeepGoing, plural: &'static str) -> Self {
+        Self {
+            keep_going: keep_going.keep_going,
+            plural,
+            failed: Vec::new(),
+        }
+    }
+
+    /// Takes one record's failure (already naming the record): kept for the end with
+    /// `--keep-going`, unless it affects every request; otherwise returned, to stop.
+    pub fn add(&mut self, error: CliError) -> Result<(), CliError> {
+        if !self.keep_going || error.broken_pipe || STOPS.contains(&error.exit) {
+            return Err(error);
+        }
+        self.failed.push(error);
+        Ok(())
+    }
+
+    /// After the records that could be fetched were printed: lists the failures on stderr and
+    /// returns the error to exit with, if any failed.
+    pub fn finish(self, attempted: usize) -> Result<(), CliError> {
+        let Some(exit) = self.failed.iter().map(|e| e.exit).min_by_key(|exit| {
+            SEVERITY
+                .iter()
+                .position(|s| s == exit)
+                .unwrap_or(usize::MAX)
+        }) else {
+            return Ok(());
+        };
+        for error in &self.failed {
+            eprintln!(
+                "failed: {}",
+                crate::output::escape_controls(&error.message, true)
+            );
+        }
+        Err(CliError::new(
+            exit,
+            format!(
+                "{} of {attempted} {} could not be fetched (listed above); the others were printed",
+                self.failed.len(),
+                self.plural
+            ),
+        ))
+    }
+}
+
+/// Failures that stop `--keep-going` at once: every further request would fail the same way.
+const STOPS: [Exit; 2] = [Exit::Auth, Exit::RateLimited];
+
+/// The exit status of a `--keep-going` run whose records failed differently: the first of
+/// these that occurred (anything not listed ranks last).
+const SEVERITY: [Exit; 7] = [
+    Exit::Auth,
+    Exit::Permission,
+    Exit::RateLimited,
+    Exit::Network,
+    Exit::NotFound,
+    Exit::Usage,
+    Exit::Other,
+];
+
+/// A record's fetch failure, naming the record: `no order has the ID …` for a missing one,
+/// `order …: <why>` for anything else.
+pub fn record_error(error: ontime::Error, singular: &str, id: &dyn std::fmt::Display) -> CliError {
+    let error = CliError::from(error);
+    if error.exit == Exit::NotFound {
+        return error.if_not_found(|| format!("no {singular} has the ID {id}"));
+    }
+    let mut named = error;
+    named.message = format!("{singular} {id}: {}", named.message);
+    named
 }
 
 /// Prints records from `stream` as they arrive, with a progress bar when `total` is known.
-/// `ids` names the records in order, for not-found messages.
+/// `ids` names the records in order, for error messages. With `--keep-going` a record that
+/// fails is skipped and listed at the end.
 pub async fn print_stream<R: Viewable + TypedRecord>(
     ctx: &Ctx,
     mut stream: BoxStream<'static, ontime::Result<R>>,
     ids: &[R::Id],
+    keep_going: KeepGoing,
 ) -> Result<u64, CliError> {
     let progress = ctx.progress(
         Some(ids.len() as u64),
@@ -44,20 +140,23 @@ pub async fn print_stream<R: Viewable + TypedRecord>(
     let mut output = ctx.output();
     output.with_progress(&progress);
     let mut list = output.list::<R>();
+    let mut failures = Failures::new(keep_going, R::VIEW.plural);
     let mut index = 0;
     while let Some(item) = stream.next().await {
-        let record = item.map_err(|e| {
-            CliError::from(e).if_not_found(|| match ids.get(index) {
-                Some(id) => format!("no {} has the ID {id}", R::VIEW.singular),
-                None => format!("a {} was not found", R::VIEW.singular),
-            })
-        })?;
-        list.push_serialize(&record)?;
-        progress.inc();
+        let id: &dyn std::fmt::Display = match ids.get(index) {
+            Some(id) => id,
+            None => &"(unknown)",
+        };
         index += 1;
+        progress.inc();
+        match item {
+            Ok(record) => list.push_serialize(&record)?,
+            Err(e) => failures.add(record_error(e, R::VIEW.singular, id))?,
+        }
     }
     let count = list.finish()?;
     progress.finish();
+    failures.finish(ids.len())?;
     Ok(count)
 }
 
@@ -123,7 +222,7 @@ where
         return Ok(());
     }
     let stream = resource.stream_many(ids.clone());
-    let count = print_stream::<R>(ctx, stream, &ids).await?;
+    let count = print_stream::<R>(ctx, stream, &ids, list.keep_going).await?;
     note_count(ctx, R::VIEW, count, found);
     Ok(())
 }
@@ -148,18 +247,20 @@ pub async fn get_and_print<R>(
     ctx: &Ctx,
     resource: Resource<R>,
     ids: Vec<R::Id>,
+    keep_going: KeepGoing,
 ) -> Result<(), CliError>
 where
     R: Fetch + Viewable,
 {
     if let [id] = ids[..] {
-        let record = resource.get(id).await.map_err(|e| {
-            CliError::from(e).if_not_found(|| format!("no {} has the ID {id}", R::VIEW.singular))
-        })?;
+        let record = resource
+            .get(id)
+            .await
+            .map_err(|e| record_error(e, R::VIEW.singular, &id))?;
         return ctx.output().one(&record);
     }
     let stream = resource.stream_many(ids.clone());
-    print_stream::<R>(ctx, stream, &ids).await?;
+    print_stream::<R>(ctx, stream, &ids, keep_going).await?;
     Ok(())
 }
 
@@ -254,8 +355,10 @@ pub struct GetArgs {
     #[arg(value_name = "ID", required_unless_present = "name")]
     pub ids: Vec<String>,
     /// Look the record up by name instead (customers, price-sets, price-modifiers)
-    #[arg(long, conflicts_with = "ids")]
+    #[arg(long, conflicts_with = "ids", value_parser = args::non_blank)]
     pub name: Option<String>,
+    #[command(flatten)]
+    pub keep_going: KeepGoing,
 }
 
 #[derive(Args, Debug)]
@@ -267,10 +370,10 @@ pub struct FindArgs {
     #[arg(value_name = "TYPE")]
     pub kind: FindType,
     /// Locations in this city (locations)
-    #[arg(long, help_heading = "Filters")]
+    #[arg(long, help_heading = "Filters", value_parser = args::non_blank)]
     pub city: Option<String>,
     /// Locations in this state or province (locations)
-    #[arg(long, help_heading = "Filters")]
+    #[arg(long, help_heading = "Filters", value_parser = args::non_blank)]
     pub state: Option<String>,
     /// Sessions of this user (user-sessions)
     #[arg(long, value_name = "USER_ID", value_parser = args::id::<UserId>, help_heading = "Filters")]
@@ -278,20 +381,26 @@ pub struct FindArgs {
     /// Sessions that started at or after this time (user-sessions)
     #[arg(long, value_name = "DATE", value_parser = args::date, help_heading = "Filters")]
     pub logged_in_from: Option<OnTimeDateTime>,
-    /// Sessions that ended at or before this time (user-sessions)
-    #[arg(long, value_name = "DATE", value_parser = args::date, help_heading = "Filters")]
+    /// Sessions that ended at or before this time (user-sessions; a bare date: through the end of
+    /// that day)
+    #[arg(long, value_name = "DATE", value_parser = args::date_to, help_heading = "Filters")]
     pub logged_out_by: Option<OnTimeDateTime>,
     #[command(flatten)]
     pub list: ListArgs,
 }
 
-async fn get_typed<R>(ctx: &Ctx, resource: Resource<R>, ids: &[String]) -> Result<(), CliError>
+async fn get_typed<R>(
+    ctx: &Ctx,
+    resource: Resource<R>,
+    ids: &[String],
+    keep_going: KeepGoing,
+) -> Result<(), CliError>
 where
     R: Fetch + Viewable,
     R::Id: FromStr<Err = ontime::IdParseError>,
 {
     let ids = parse_ids::<R::Id>(ids)?;
-    get_and_print(ctx, resource, ids).await
+    get_and_print(ctx, resource, ids, keep_going).await
 }
 
 /// `ontime get TYPE ID...`
@@ -301,25 +410,26 @@ pub async fn get(ctx: &Ctx, args: GetArgs) -> Result<(), CliError> {
     }
     let client = ctx.client()?;
     let ids = &args.ids;
+    let kg = args.keep_going;
     match args.kind {
-        RecordType::Orders => get_typed(ctx, client.orders(), ids).await,
-        RecordType::Customers => get_typed(ctx, client.customers(), ids).await,
-        RecordType::Contacts => get_typed(ctx, client.contacts(), ids).await,
-        RecordType::Departments => get_typed(ctx, client.departments(), ids).await,
-        RecordType::Invoices => get_typed(ctx, client.invoices(), ids).await,
-        RecordType::Items => get_typed(ctx, client.items(), ids).await,
-        RecordType::Locations => get_typed(ctx, client.locations(), ids).await,
-        RecordType::Payments => get_typed(ctx, client.payments(), ids).await,
-        RecordType::Users => get_typed(ctx, client.users(), ids).await,
-        RecordType::UserSessions => get_typed(ctx, client.user_sessions(), ids).await,
-        RecordType::Vehicles => get_typed(ctx, client.vehicles(), ids).await,
-        RecordType::Zones => get_typed(ctx, client.zones(), ids).await,
-        RecordType::Statuses => get_typed(ctx, client.statuses(), ids).await,
-        RecordType::PriceSets => get_typed(ctx, client.price_sets(), ids).await,
-        RecordType::PriceModifiers => get_typed(ctx, client.price_modifiers(), ids).await,
-        RecordType::FileAttachments => get_typed(ctx, client.file_attachments(), ids).await,
+        RecordType::Orders => get_typed(ctx, client.orders(), ids, kg).await,
+        RecordType::Customers => get_typed(ctx, client.customers(), ids, kg).await,
+        RecordType::Contacts => get_typed(ctx, client.contacts(), ids, kg).await,
+        RecordType::Departments => get_typed(ctx, client.departments(), ids, kg).await,
+        RecordType::Invoices => get_typed(ctx, client.invoices(), ids, kg).await,
+        RecordType::Items => get_typed(ctx, client.items(), ids, kg).await,
+        RecordType::Locations => get_typed(ctx, client.locations(), ids, kg).await,
+        RecordType::Payments => get_typed(ctx, client.payments(), ids, kg).await,
+        RecordType::Users => get_typed(ctx, client.users(), ids, kg).await,
+        RecordType::UserSessions => get_typed(ctx, client.user_sessions(), ids, kg).await,
+        RecordType::Vehicles => get_typed(ctx, client.vehicles(), ids, kg).await,
+        RecordType::Zones => get_typed(ctx, client.zones(), ids, kg).await,
+        RecordType::Statuses => get_typed(ctx, client.statuses(), ids, kg).await,
+        RecordType::PriceSets => get_typed(ctx, client.price_sets(), ids, kg).await,
+        RecordType::PriceModifiers => get_typed(ctx, client.price_modifiers(), ids, kg).await,
+        RecordType::FileAttachments => get_typed(ctx, client.file_attachments(), ids, kg).await,
         RecordType::UserMiscCompensations => {
-            get_typed(ctx, client.user_misc_compensations(), ids).await
+            get_typed(ctx, client.user_misc_compensations(), ids, kg).await
         }
     }
 }
@@ -365,6 +475,12 @@ pub async fn find(ctx: &Ctx, args: FindArgs) -> Result<(), CliError> {
             "--user, --logged-in-from and --logged-out-by filter user-sessions only",
         ));
     }
+    args::check_range(
+        "--logged-in-from",
+        args.logged_in_from,
+        "--logged-out-by",
+        args.logged_out_by,
+    )?;
     let client = ctx.client()?;
     let list = &args.list;
     match args.kind {

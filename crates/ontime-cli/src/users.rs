@@ -27,33 +27,46 @@ pub enum UsersCommand {
 #[command(next_help_heading = "Filters")]
 pub struct UserFilterArgs {
     /// The user with this sign-in name
-    #[arg(long, value_name = "NAME")]
+    #[arg(long, value_name = "NAME", value_parser = args::non_blank)]
     pub user_name: Option<String>,
     /// Users with this first name
-    #[arg(long, value_name = "NAME")]
+    #[arg(long, value_name = "NAME", value_parser = args::non_blank)]
     pub first_name: Option<String>,
     /// Users with this last name
-    #[arg(long, value_name = "NAME")]
+    #[arg(long, value_name = "NAME", value_parser = args::non_blank)]
     pub last_name: Option<String>,
     /// Users with this e-mail address
-    #[arg(long)]
+    #[arg(long, value_parser = args::non_blank)]
     pub email: Option<String>,
     /// Users created at or after this time
     #[arg(long, value_name = "DATE", value_parser = args::date)]
     pub created_from: Option<OnTimeDateTime>,
-    /// Users created at or before this time
-    #[arg(long, value_name = "DATE", value_parser = args::date)]
+    /// Users created at or before this time (a bare date: through the end of that day)
+    #[arg(long, value_name = "DATE", value_parser = args::date_to)]
     pub created_to: Option<OnTimeDateTime>,
     /// Users modified at or after this time
     #[arg(long, value_name = "DATE", value_parser = args::date)]
     pub modified_from: Option<OnTimeDateTime>,
-    /// Users modified at or before this time
-    #[arg(long, value_name = "DATE", value_parser = args::date)]
+    /// Users modified at or before this time (a bare date: through the end of that day)
+    #[arg(long, value_name = "DATE", value_parser = args::date_to)]
     pub modified_to: Option<OnTimeDateTime>,
 }
 
 impl UserFilterArgs {
-    pub fn to_filter(&self) -> UserFilter {
+    /// The facade's filter; a range that ends before it starts is a usage error.
+    pub fn to_filter(&self) -> Result<UserFilter, CliError> {
+        args::check_range(
+            "--created-from",
+            self.created_from,
+            "--created-to",
+            self.created_to,
+        )?;
+        args::check_range(
+            "--modified-from",
+            self.modified_from,
+            "--modified-to",
+            self.modified_to,
+        )?;
         let mut f = UserFilter::new();
         f.user_name = self.user_name.clone();
         f.first_name = self.first_name.clone();
@@ -63,7 +76,7 @@ impl UserFilterArgs {
         f.created_to = self.created_to;
         f.modified_from = self.modified_from;
         f.modified_to = self.modified_to;
-        f
+        Ok(f)
     }
 }
 
@@ -80,6 +93,8 @@ pub struct GetUsers {
     /// User IDs (GUIDs)
     #[arg(value_name = "ID", required = true, value_parser = args::id::<UserId>)]
     pub ids: Vec<UserId>,
+    #[command(flatten)]
+    pub keep_going: records::KeepGoing,
 }
 
 #[derive(Args, Debug)]
@@ -93,8 +108,8 @@ pub struct Position {
     /// Positions recorded at or after this time
     #[arg(long, value_name = "DATE", value_parser = args::date)]
     pub from: Option<OnTimeDateTime>,
-    /// Positions recorded at or before this time
-    #[arg(long, value_name = "DATE", value_parser = args::date)]
+    /// Positions recorded at or before this time (a bare date: through the end of that day)
+    #[arg(long, value_name = "DATE", value_parser = args::date_to)]
     pub to: Option<OnTimeDateTime>,
     /// Only the most recent position
     #[arg(long, conflicts_with_all = ["from", "to"])]
@@ -113,21 +128,31 @@ pub async fn run(ctx: &Ctx, cmd: UsersCommand) -> Result<(), CliError> {
     let users = client.users();
     match cmd {
         UsersCommand::Find(args) => {
-            records::find_and_print(ctx, users, args.filter.to_filter(), &args.list).await
+            records::find_and_print(ctx, users, args.filter.to_filter()?, &args.list).await
         }
-        UsersCommand::Get(args) => records::get_and_print(ctx, users, args.ids).await,
+        UsersCommand::Get(args) => {
+            records::get_and_print(ctx, users, args.ids, args.keep_going).await
+        }
         UsersCommand::Position(args) => {
             let missing = || format!("no user has the ID {}", args.user);
             if args.latest {
                 let position = users
                     .latest_position(args.user)
                     .await
-                    .map_err(|e| CliError::from(e).if_not_found(missing))?
-                    .ok_or_else(|| {
-                        CliError::not_found(format!("user {} has reported no position", args.user))
-                    })?;
+                    .map_err(|e| CliError::from(e).if_not_found(missing))?;
+                let Some(position) = position else {
+                    // No position, or no such user: OnTime answers the same for both.
+                    if users.try_get(args.user).await?.is_none() {
+                        return Err(CliError::not_found(missing()));
+                    }
+                    return Err(CliError::not_found(format!(
+                        "user {} has reported no position",
+                        args.user
+                    )));
+                };
                 return ctx.output().one(&position);
             }
+            args::check_range("--from", args.from, "--to", args.to)?;
             let mut filter = PositionFilter::new().user(args.user);
             filter.from = args.from;
             filter.to = args.to;
@@ -135,6 +160,11 @@ pub async fn run(ctx: &Ctx, cmd: UsersCommand) -> Result<(), CliError> {
                 .positions(filter)
                 .await
                 .map_err(|e| CliError::from(e).if_not_found(missing))?;
+            // An unknown user has no positions either: one more call, only when there are
+            // none, tells the two apart (before anything is printed).
+            if positions.is_empty() && users.try_get(args.user).await?.is_none() {
+                return Err(CliError::not_found(missing()));
+            }
             let mut output = ctx.output();
             let mut list = output.list::<UserPosition>();
             for position in &positions {

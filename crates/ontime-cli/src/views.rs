@@ -607,6 +607,49 @@ pub fn enum_name(kind: EnumKind, value: &Value) -> String {
     }
 }
 
+/// A value for an enum field typed by a user: a known name (any case) or a known code, as the
+/// code's JSON number. Anything else is refused with the valid names: the library keeps values
+/// it does not know (the server may know them), but a typo should not reach the server.
+pub fn known_enum(kind: EnumKind, raw: &str) -> Result<Value, String> {
+    macro_rules! known {
+        ($t:ty, $what:literal) => {{
+            let text = raw.trim();
+            let found = match text.parse::<i64>() {
+                Ok(code) => <$t>::from_known_code(code),
+                Err(_) => <$t>::from_known_name(text),
+            };
+            match found.and_then(|v| v.code()) {
+                Some(code) => Ok(Value::from(code)),
+                None => Err(format!(
+                    "{text:?} is not a known {}: valid values are {} (any case), or their codes {}",
+                    $what,
+                    <$t>::ALL
+                        .iter()
+                        .map(|v| v.to_string())
+                        .collect::<Vec<_>>()
+                        .join(", "),
+                    <$t>::ALL
+                        .iter()
+                        .filter_map(|v| v.code())
+                        .map(|c| c.to_string())
+                        .collect::<Vec<_>>()
+                        .join(", "),
+                )),
+            }
+        }};
+    }
+    use ontime_raw::lenient as l;
+    match kind {
+        E::StatusLevel => known!(l::StatusLevel, "status level"),
+        E::PricingMethod => known!(l::PricingMethod, "pricing method"),
+        E::PriceModifierType => known!(l::PriceModifierType, "price modifier type"),
+        E::PriceModifierInput => known!(l::PriceModifierInput, "price modifier input"),
+        E::CompensationRole => known!(l::CompensationRole, "compensation role"),
+        E::CompensationType => known!(l::CompensationType, "compensation type"),
+        E::LogInType => known!(l::LogInType, "log-in type"),
+    }
+}
+
 /// A scalar as plain text (strings without quotes).
 pub fn plain(value: &Value) -> String {
     match value {

@@ -756,6 +756,7 @@ impl Resource<types::User> {
     /// Reported positions matching `filter`, oldest first (sorted by timestamp here; equal or
     /// missing timestamps keep the server's order, those without one first).
     pub async fn positions(&self, filter: PositionFilter) -> Result<Vec<UserPosition>> {
+        filter.check("user_positions")?;
         let raw = self.client.raw();
         let mut positions = self
             .client
@@ -894,6 +895,7 @@ impl Resource<types::Contact> {
 impl Resource<PriceSet> {
     /// The price set (service level) with this name, or `None`.
     pub async fn by_name(&self, name: &str) -> Result<Option<PriceSet>> {
+        crate::filters::require_non_blank("price_sets_by_name", "name", name)?;
         let raw = self.client.raw();
         let result = self
             .client
@@ -908,6 +910,7 @@ impl Resource<PriceSet> {
 impl Resource<PriceModifier> {
     /// The price modifier with this name, or `None`.
     pub async fn by_name(&self, name: &str) -> Result<Option<PriceModifier>> {
+        crate::filters::require_non_blank("price_modifiers_by_name", "name", name)?;
         let raw = self.client.raw();
         let result = self
             .client

@@ -1,5 +1,7 @@
 //! Typed filters for the finders, one per finder that takes any. Every filter parameter of the
-//! spec has a setter; unset filters are not sent. Filters combine with AND.
+//! spec has a setter; unset filters are not sent. Filters combine with AND. An empty or
+//! whitespace-only text value is refused with [`Error::InvalidRequest`](crate::Error::InvalidRequest)
+//! before anything is sent: OnTime takes an empty filter as none, so it would match every record.
 
 use ontime_raw::lenient::{OnTimeDateTime, StatusLevel};
 
@@ -32,6 +34,15 @@ macro_rules! filter {
                     self
                 }
             )*
+
+            /// Refuses empty or whitespace-only text values: OnTime takes an empty filter
+            /// as no filter, so it would match every record.
+            pub(crate) fn check(&self, operation: &'static str) -> crate::Result<()> {
+                $( if let Some(value) = &self.$field {
+                    require_non_blank(operation, stringify!($field), value)?;
+                } )*
+                Ok(())
+            }
 
             pub(crate) fn apply<'a>(
                 &self,
@@ -180,11 +191,61 @@ filter! {
     }
 }
 
+/// A filter value that may be blank: text.
+pub(crate) trait MaybeBlank {
+    fn is_blank(&self) -> bool;
+}
+
+impl MaybeBlank for str {
+    fn is_blank(&self) -> bool {
+        self.trim().is_empty()
+    }
+}
+
+impl MaybeBlank for String {
+    fn is_blank(&self) -> bool {
+        self.trim().is_empty()
+    }
+}
+
+macro_rules! never_blank {
+    ($($ty:ty),*) => {$(
+        impl MaybeBlank for $ty {
+            fn is_blank(&self) -> bool {
+                false
+            }
+        }
+    )*};
+}
+
+never_blank!(bool, OnTimeDateTime, StatusLevel, LocationId, UserId);
+
+/// [`Error::InvalidRequest`](crate::Error::InvalidRequest) when `value` is empty or only
+/// whitespace: a name, tracking number or filter value that would match everything (or,
+/// sent as a lookup, something arbitrary).
+pub(crate) fn require_non_blank(
+    operation: &'static str,
+    what: &str,
+    value: &(impl MaybeBlank + ?Sized),
+) -> crate::Result<()> {
+    if value.is_blank() {
+        return Err(crate::Error::InvalidRequest {
+            operation,
+            message: format!("{what} is empty; an empty value would match every record"),
+        });
+    }
+    Ok(())
+}
+
 /// The filter of finders that take no filter parameters: they return every record.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct NoFilter;
 
 impl NoFilter {
+    pub(crate) fn check(&self, _operation: &'static str) -> crate::Result<()> {
+        Ok(())
+    }
+
     pub(crate) fn apply<B>(&self, builder: B) -> B {
         builder
     }

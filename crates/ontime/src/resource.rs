@@ -58,6 +58,12 @@ pub trait Search: Record {
     /// The operation's name.
     #[doc(hidden)]
     const FIND: &'static str;
+    /// Refuses filters that cannot be sent (blank text values).
+    #[doc(hidden)]
+    fn check_filter(filter: &Self::Filter) -> Result<()> {
+        let _ = filter;
+        Ok(())
+    }
     #[doc(hidden)]
     fn find_raw<'a>(
         raw: &'a RawClient,
@@ -137,6 +143,9 @@ macro_rules! search {
         impl Search for types::$ty {
             type Filter = $filter;
             const FIND: &'static str = stringify!($op);
+            fn check_filter(filter: &$filter) -> Result<()> {
+                filter.check(Self::FIND)
+            }
             fn find_raw<'a>(raw: &'a RawClient, filter: &'a $filter) -> impl Future<Output = RawResult<GuidList>> + Send + 'a {
                 filter.apply(raw.$op()).send()
             }
@@ -210,6 +219,7 @@ pub(crate) async fn fetch<R: Fetch>(client: &Client, id: Uuid) -> Result<R> {
 }
 
 async fn find_ids<R: Search>(client: &Client, filter: &R::Filter) -> Result<Vec<R::Id>> {
+    R::check_filter(filter)?;
     let list = client
         .call(R::FIND, Idempotency::Idempotent, || {
             R::find_raw(client.raw(), filter)

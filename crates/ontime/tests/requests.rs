@@ -529,3 +529,72 @@ async fn every_filter_parameter() {
         insta::assert_snapshot!("every_filter_parameter__returns", format!("{counts:?}"));
     });
 }
+
+/// A blank name, tracking number or filter value would match every record (OnTime takes an
+/// empty filter as none): the facade refuses it before sending anything.
+#[tokio::test]
+async fn blank_names_and_filter_values_are_refused_before_sending() {
+    use ontime::{Error, LocationFilter, UserFilter};
+    let (mock, client) = setup().await;
+    mock.clear_requests();
+    let refused = |result: ontime::Result<_>, what: &str| match result {
+        Err(Error::InvalidRequest { message, .. }) => {
+            assert!(message.contains("empty"), "{what}: {message}")
+        }
+        Err(other) => panic!("{what}: expected InvalidRequest, got {other:?}"),
+        Ok(_) => panic!("{what}: a blank value was sent"),
+    };
+    refused(
+        client.orders().by_tracking_number("").await.map(|_| ()),
+        "by_tracking_number",
+    );
+    refused(
+        client.customers().by_name("  ").await.map(|_| ()),
+        "customers by_name",
+    );
+    refused(
+        client.price_sets().by_name("").await.map(|_| ()),
+        "price_sets by_name",
+    );
+    refused(
+        client.price_modifiers().by_name("\t").await.map(|_| ()),
+        "price_modifiers by_name",
+    );
+    refused(
+        client
+            .orders()
+            .ids(OrderFilter::new().customer_name(""))
+            .await
+            .map(|_| ()),
+        "orders customer_name",
+    );
+    refused(
+        client
+            .customers()
+            .find(CustomerFilter::new().city(" "))
+            .collect_vec()
+            .await
+            .map(|_| ()),
+        "customers city",
+    );
+    refused(
+        client
+            .users()
+            .ids(UserFilter::new().email(""))
+            .await
+            .map(|_| ()),
+        "users email",
+    );
+    refused(
+        client
+            .locations()
+            .ids(LocationFilter::new().state(""))
+            .await
+            .map(|_| ()),
+        "locations state",
+    );
+    assert!(mock.requests().is_empty(), "{:?}", mock.requests());
+    // Values with text still go out.
+    let found = client.orders().by_tracking_number("1000001").await.unwrap();
+    assert!(found.is_some());
+}
