@@ -1050,4 +1050,37 @@ mod tests {
         headers.insert("retry-after", "soon".parse().unwrap());
         assert_eq!(retry_after(&headers), None);
     }
+
+    #[test]
+    fn urls_in_logs_hide_passwords_and_the_key() {
+        let redactor = Redactor::new("k3y-secret");
+        let url = reqwest::Url::parse(
+            "http://127.0.0.1:9/sites/a/api/users/authenticate?password=hunter2&userName=dana&x=k3y-secret",
+        )
+        .unwrap();
+        assert_eq!(
+            loggable_url(&url, &redactor),
+            "http://127.0.0.1:9/sites/a/api/users/authenticate?password=[redacted]&userName=dana&x=[redacted]"
+        );
+        let plain = reqwest::Url::parse("http://127.0.0.1:9/sites/a/api/orders?status=3").unwrap();
+        assert_eq!(loggable_url(&plain, &redactor), plain.as_str());
+    }
+
+    #[test]
+    fn only_json_bodies_count_as_json() {
+        assert!(looks_like_json(Some("application/json; charset=utf-8"), b"{\"a\": \"x\"}"));
+        assert!(looks_like_json(None, b"[1, 2"));
+        assert!(looks_like_json(Some("application/json"), b""), "cut short, not foreign");
+        assert!(!looks_like_json(Some("application/json"), b"<html>"));
+        assert!(!looks_like_json(Some("text/html"), b"<html>"));
+        assert!(!looks_like_json(Some("text/html"), b""));
+        assert!(!looks_like_json(Some("text/plain"), b"true story"));
+        assert!(looks_like_json(Some("text/plain"), b"[\"a\"]"));
+    }
+
+    #[test]
+    fn zero_body_limits_are_refused() {
+        let err = builder().company_id("a").max_body_bytes(0).build().unwrap_err();
+        assert!(matches!(err, Error::Config(m) if m.contains("body limits")));
+    }
 }

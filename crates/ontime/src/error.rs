@@ -630,6 +630,7 @@ mod tests {
             status,
             message: None,
             retry_after: None,
+            retried: None,
         };
         assert!(
             server(502).is_retryable() && server(503).is_retryable() && server(504).is_retryable()
@@ -639,14 +640,16 @@ mod tests {
             Error::RateLimited {
                 operation: "x",
                 retry_after: None,
-                message: None
+                message: None,
+                retried: None,
             }
             .is_retryable()
         );
         assert!(
             Error::Timeout {
                 operation: "x",
-                after: Duration::from_secs(1)
+                after: Duration::from_secs(1),
+                retried: None,
             }
             .is_retryable()
         );
@@ -670,6 +673,7 @@ mod tests {
             path: ".".into(),
             message: String::new(),
             truncated,
+            retried: None,
         };
         assert!(decode(true).is_retryable() && !decode(false).is_retryable());
     }
@@ -689,10 +693,64 @@ mod tests {
             operation: "orders_find",
             retry_after: Some(Duration::from_secs(30)),
             message: None,
+            retried: None,
         };
         assert_eq!(
             e.to_string(),
             "orders_find: rate limited (429), retry after 30s"
         );
+    }
+
+    #[test]
+    fn the_redactor_removes_the_key_in_every_form() {
+        let r = Redactor::new("ab/c+d=");
+        assert_eq!(r.text("key ab/c+d= here"), "key [redacted] here");
+        assert_eq!(r.text("Bearer ab/c+d="), "Bearer [redacted]");
+        assert_eq!(r.text("/login?k=ab%2Fc%2Bd%3D"), "/login?k=[redacted]");
+        assert_eq!(r.text("/login?k=ab%2fc%2bd%3d"), "/login?k=[redacted]");
+        assert_eq!(r.text("nothing secret"), "nothing secret");
+        assert!(!format!("{r:?}").contains("ab/c"));
+        let e = r.error(Error::Server {
+            operation: "orders_get",
+            status: 500,
+            message: Some("bad key ab/c+d=".into()),
+            retry_after: None,
+            retried: None,
+        });
+        assert_eq!(e.server_message(), Some("bad key [redacted]"));
+        let e = r.error(Error::Redirect {
+            operation: "orders_get",
+            status: Some(302),
+            location: Some("https://x/?key=ab/c+d=".into()),
+        });
+        assert!(!e.to_string().contains("ab/c"), "{e}");
+    }
+
+    #[test]
+    fn final_errors_say_how_many_attempts_and_how_long() {
+        let e = Error::Timeout {
+            operation: "orders_get",
+            after: Duration::from_secs(2),
+            retried: None,
+        };
+        assert_eq!(e.to_string(), "orders_get: no answer within 2s");
+        let e = e.with_retried(Retried {
+            attempts: 4,
+            elapsed: Duration::from_millis(9_240),
+        });
+        assert_eq!(
+            e.to_string(),
+            "orders_get: no answer within 2s (gave up after 4 attempts in 9.2s)"
+        );
+        assert_eq!(e.retried().map(|r| r.attempts), Some(4));
+        let not_retryable = Error::BadRequest {
+            operation: "x",
+            message: None,
+        }
+        .with_retried(Retried {
+            attempts: 2,
+            elapsed: Duration::ZERO,
+        });
+        assert_eq!(not_retryable.retried(), None);
     }
 }
