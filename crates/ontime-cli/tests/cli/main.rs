@@ -9,3 +9,4 @@ mod help;
 mod mock_serve;
 mod orders;
 mod records;
+mod transport;
