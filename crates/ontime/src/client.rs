@@ -521,7 +521,9 @@ impl Client {
                 let timeout = self.inner.request_timeout;
                 let attempt_started = Instant::now();
                 let outcome = EXCHANGE
-                    .scope(slot.clone(), async { tokio::time::timeout(timeout, attempt_fn()).await })
+                    .scope(slot.clone(), async {
+                        tokio::time::timeout(timeout, attempt_fn()).await
+                    })
                     .await;
                 drop(permit);
                 let exchange = slot.take();
@@ -556,7 +558,13 @@ impl Client {
                     Ok(value) => return Ok(value),
                     Err(error) => error,
                 };
-                let decision = policy.decide(attempt, started.elapsed(), &error, idempotency, &mut rand::rng());
+                let decision = policy.decide(
+                    attempt,
+                    started.elapsed(),
+                    &error,
+                    idempotency,
+                    &mut rand::rng(),
+                );
                 match decision {
                     RetryDecision::Stop => {
                         let error = if attempt > 1 {
@@ -833,7 +841,12 @@ async fn convert(
                     retried: None,
                 }
             } else {
-                by_status(operation, status, message_from_body(&bytes), exchange.retry_after)
+                by_status(
+                    operation,
+                    status,
+                    message_from_body(&bytes),
+                    exchange.retry_after,
+                )
             }
         }
         other => Error::InvalidRequest {
@@ -1068,9 +1081,15 @@ mod tests {
 
     #[test]
     fn only_json_bodies_count_as_json() {
-        assert!(looks_like_json(Some("application/json; charset=utf-8"), b"{\"a\": \"x\"}"));
+        assert!(looks_like_json(
+            Some("application/json; charset=utf-8"),
+            b"{\"a\": \"x\"}"
+        ));
         assert!(looks_like_json(None, b"[1, 2"));
-        assert!(looks_like_json(Some("application/json"), b""), "cut short, not foreign");
+        assert!(
+            looks_like_json(Some("application/json"), b""),
+            "cut short, not foreign"
+        );
         assert!(!looks_like_json(Some("application/json"), b"<html>"));
         assert!(!looks_like_json(Some("text/html"), b"<html>"));
         assert!(!looks_like_json(Some("text/html"), b""));
@@ -1080,7 +1099,11 @@ mod tests {
 
     #[test]
     fn zero_body_limits_are_refused() {
-        let err = builder().company_id("a").max_body_bytes(0).build().unwrap_err();
+        let err = builder()
+            .company_id("a")
+            .max_body_bytes(0)
+            .build()
+            .unwrap_err();
         assert!(matches!(err, Error::Config(m) if m.contains("body limits")));
     }
 }

@@ -858,7 +858,10 @@ async fn an_endless_body_fails_at_the_cap_and_the_client_hangs_up() {
         "{err:?}"
     );
     assert!(!err.is_retryable(), "the same answer would come again");
-    assert!(err.to_string().contains("larger than the 1 MiB allowed"), "{err}");
+    assert!(
+        err.to_string().contains("larger than the 1 MiB allowed"),
+        "{err}"
+    );
     let written = report.await.expect("the server reports");
     assert!(written.client_hung_up, "{written:?}");
     // The client stopped reading at the cap: what the server got rid of is the cap plus what
@@ -889,7 +892,11 @@ async fn an_oversized_content_length_is_refused_before_reading() {
     assert!(
         matches!(
             err,
-            Error::BodyTooLarge { limit: ontime::DEFAULT_MAX_BODY_BYTES, content_length: Some(10_737_418_240), .. }
+            Error::BodyTooLarge {
+                limit: ontime::DEFAULT_MAX_BODY_BYTES,
+                content_length: Some(10_737_418_240),
+                ..
+            }
         ),
         "{err:?}"
     );
@@ -918,8 +925,14 @@ async fn an_endless_error_body_is_cut_and_the_status_kept() {
         .unwrap_err();
     assert!(matches!(err, Error::Server { status: 500, .. }), "{err:?}");
     let message = err.server_message().expect("the start of the body");
-    assert!(message.starts_with("Something broke. Something broke."), "{message}");
-    assert!(message.chars().count() <= 501, "shown cut to 500 characters");
+    assert!(
+        message.starts_with("Something broke. Something broke."),
+        "{message}"
+    );
+    assert!(
+        message.chars().count() <= 501,
+        "shown cut to 500 characters"
+    );
     let written = report.await.expect("the server reports");
     assert!(written.client_hung_up, "{written:?}");
     assert!(written.body_bytes < 16 * MIB, "{written:?}");
@@ -931,7 +944,8 @@ async fn redirects_are_errors_naming_the_location_and_are_never_followed() {
         let server = MockServer::start().await;
         Mock::given(method("POST"))
             .respond_with(
-                ResponseTemplate::new(status).insert_header("Location", "https://login.example.net/portal"),
+                ResponseTemplate::new(status)
+                    .insert_header("Location", "https://login.example.net/portal"),
             )
             .mount(&server)
             .await;
@@ -967,11 +981,26 @@ async fn redirects_are_errors_naming_the_location_and_are_never_followed() {
     // Reads are not retried on a redirect either.
     let server = MockServer::start().await;
     Mock::given(method("GET"))
-        .respond_with(ResponseTemplate::new(301).insert_header("Location", "/sites/acme/api/orders"))
+        .respond_with(
+            ResponseTemplate::new(301).insert_header("Location", "/sites/acme/api/orders"),
+        )
         .mount(&server)
         .await;
-    let err = client(&server).orders().ids(OrderFilter::new()).await.unwrap_err();
-    assert!(matches!(err, Error::Redirect { status: Some(301), .. }), "{err:?}");
+    let err = client(&server)
+        .orders()
+        .ids(OrderFilter::new())
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(
+            err,
+            Error::Redirect {
+                status: Some(301),
+                ..
+            }
+        ),
+        "{err:?}"
+    );
     assert!(!err.is_retryable());
     assert_eq!(requests(&server).await.len(), 1);
 }
@@ -989,7 +1018,9 @@ async fn a_custom_http_client_that_follows_redirects_still_gets_an_error() {
         .mount(&server)
         .await;
     Mock::given(path("/sites/acme/api/orders"))
-        .respond_with(ResponseTemplate::new(302).insert_header("Location", "/sites/acme/api/orders"))
+        .respond_with(
+            ResponseTemplate::new(302).insert_header("Location", "/sites/acme/api/orders"),
+        )
         .mount(&server)
         .await;
     // reqwest's default policy follows up to 10 redirects.
@@ -1017,8 +1048,15 @@ async fn a_custom_http_client_that_follows_redirects_still_gets_an_error() {
     }
     // A redirect loop ends at reqwest's limit, once: it is not retried.
     let err = client.orders().ids(OrderFilter::new()).await.unwrap_err();
-    assert!(matches!(err, Error::Redirect { status: None, .. }), "{err:?}");
-    assert_eq!(requests(&server).await.len() - 2, 11, "one run of 1 + 10 follows");
+    assert!(
+        matches!(err, Error::Redirect { status: None, .. }),
+        "{err:?}"
+    );
+    assert_eq!(
+        requests(&server).await.len() - 2,
+        11,
+        "one run of 1 + 10 follows"
+    );
 }
 
 #[tokio::test]
@@ -1030,9 +1068,21 @@ async fn the_api_key_echoed_by_a_server_is_redacted_everywhere() {
             ResponseTemplate::new(status).set_body_raw(text.into_bytes(), content_type)
         };
         match case {
-            0 => body(400, "application/json", json!({"Message": format!("Key {auth} is not valid here")}).to_string()),
-            1 => body(500, "text/html", format!("<html><head><title>Error for {auth}</title></head></html>")),
-            2 => body(200, "text/html", format!("<html><head><title>Welcome {auth}</title></head></html>")),
+            0 => body(
+                400,
+                "application/json",
+                json!({"Message": format!("Key {auth} is not valid here")}).to_string(),
+            ),
+            1 => body(
+                500,
+                "text/html",
+                format!("<html><head><title>Error for {auth}</title></head></html>"),
+            ),
+            2 => body(
+                200,
+                "text/html",
+                format!("<html><head><title>Welcome {auth}</title></head></html>"),
+            ),
             3 => body(
                 200,
                 "application/json",
@@ -1079,7 +1129,11 @@ async fn a_web_page_where_json_was_expected_names_its_content_type() {
         ))
         .mount(&server)
         .await;
-    let err = client(&server).orders().ids(OrderFilter::new()).await.unwrap_err();
+    let err = client(&server)
+        .orders()
+        .ids(OrderFilter::new())
+        .await
+        .unwrap_err();
     match &err {
         Error::UnexpectedResponse {
             operation: "orders_find",
@@ -1103,7 +1157,11 @@ async fn a_web_page_where_json_was_expected_names_its_content_type() {
         .respond_with(ResponseTemplate::new(200).set_body_raw(b"OK".to_vec(), "application/json"))
         .mount(&server)
         .await;
-    let err = client(&server).orders().ids(OrderFilter::new()).await.unwrap_err();
+    let err = client(&server)
+        .orders()
+        .ids(OrderFilter::new())
+        .await
+        .unwrap_err();
     assert!(matches!(err, Error::UnexpectedResponse { .. }), "{err:?}");
 }
 
@@ -1120,9 +1178,12 @@ async fn retries_are_reported_and_the_final_error_counts_attempts_and_time() {
     let client = builder(&server)
         .retry_policy(fast_retries().max_attempts(3))
         .on_retry(move |e| {
-            seen.lock()
-                .unwrap()
-                .push((e.attempt, e.max_attempts, e.server_asked, e.error.to_string()))
+            seen.lock().unwrap().push((
+                e.attempt,
+                e.max_attempts,
+                e.server_asked,
+                e.error.to_string(),
+            ))
         })
         .build()
         .unwrap();
@@ -1131,8 +1192,18 @@ async fn retries_are_reported_and_the_final_error_counts_attempts_and_time() {
     assert_eq!(
         events,
         [
-            (1, 3, false, "orders_get: OnTime answered 503: busy".to_string()),
-            (2, 3, false, "orders_get: OnTime answered 503: busy".to_string())
+            (
+                1,
+                3,
+                false,
+                "orders_get: OnTime answered 503: busy".to_string()
+            ),
+            (
+                2,
+                3,
+                false,
+                "orders_get: OnTime answered 503: busy".to_string()
+            )
         ]
     );
     let retried = err.retried().expect("retried");
@@ -1145,7 +1216,10 @@ async fn retries_are_reported_and_the_final_error_counts_attempts_and_time() {
         "{shown}"
     );
     // A call tried once says nothing about attempts.
-    let once = builder(&server).retry_policy(RetryPolicy::none()).build().unwrap();
+    let once = builder(&server)
+        .retry_policy(RetryPolicy::none())
+        .build()
+        .unwrap();
     let err = once.orders().get(order_id()).await.unwrap_err();
     assert_eq!(err.retried(), None);
     assert_eq!(err.to_string(), "orders_get: OnTime answered 503: busy");
@@ -1175,16 +1249,29 @@ async fn every_http_attempt_is_logged_with_method_url_query_and_status_but_no_se
         .ids(OrderFilter::new().status(StatusLevel::Delivered))
         .await
         .unwrap();
-    client.users().authenticate("dana", "hunter2-password").await.unwrap();
+    client
+        .users()
+        .authenticate("dana", "hunter2-password")
+        .await
+        .unwrap();
 
     let log = capture.text();
     let lines: Vec<&str> = log.lines().filter(|l| l.contains("ontime::http")).collect();
     assert_eq!(lines.len(), 3, "one event per attempt:\n{log}");
     let base = format!("{}/sites/acme", server.uri());
-    assert!(lines[0].contains("attempt=1") && lines[0].contains("method=GET"), "{log}");
-    assert!(lines[0].contains(&format!("url={base}/api/orders?status=")), "{log}");
+    assert!(
+        lines[0].contains("attempt=1") && lines[0].contains("method=GET"),
+        "{log}"
+    );
+    assert!(
+        lines[0].contains(&format!("url={base}/api/orders?status=")),
+        "{log}"
+    );
     assert!(lines[0].contains("status=503"), "{log}");
-    assert!(lines[1].contains("attempt=2") && lines[1].contains("status=200"), "{log}");
+    assert!(
+        lines[1].contains("attempt=2") && lines[1].contains("status=200"),
+        "{log}"
+    );
     assert!(
         lines[2].contains("password=[redacted]") && lines[2].contains("userName=dana"),
         "{log}"

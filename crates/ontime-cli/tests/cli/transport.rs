@@ -68,7 +68,14 @@ impl RawServer {
     /// `ontime --base-url URL --api-key KEY --retries 0 ARGS...`
     fn run(&self, args: &[&str]) -> Run {
         let mut cmd = ontime();
-        cmd.args(["--base-url", &self.base_url(), "--api-key", KEY, "--retries", "0"]);
+        cmd.args([
+            "--base-url",
+            &self.base_url(),
+            "--api-key",
+            KEY,
+            "--retries",
+            "0",
+        ]);
         cmd.args(args);
         Run::of(&mut cmd)
     }
@@ -94,7 +101,10 @@ fn reply(status: &str, headers: &str, content_type: &str, body: &str) -> String 
 /// The value of the request's `Authorization` header.
 fn auth(head: &str) -> String {
     head.lines()
-        .find_map(|l| l.strip_prefix("authorization: ").or_else(|| l.strip_prefix("Authorization: ")))
+        .find_map(|l| {
+            l.strip_prefix("authorization: ")
+                .or_else(|| l.strip_prefix("Authorization: "))
+        })
         .unwrap_or_default()
         .to_string()
 }
@@ -114,11 +124,17 @@ fn a_redirected_status_change_fails_with_exit_6_and_is_not_followed() {
     let run = server.run(&["orders", "status", "set", ORDER, "delivered"]);
     assert_eq!(run.code, 6, "{}", run.transcript());
     assert!(
-        run.stderr.contains("redirect (303) to https://portal.example.net/login"),
+        run.stderr
+            .contains("redirect (303) to https://portal.example.net/login"),
         "{}",
         run.stderr
     );
-    assert!(run.stderr.contains("hint: the OnTime API does not redirect"), "{}", run.stderr);
+    assert!(
+        run.stderr
+            .contains("hint: the OnTime API does not redirect"),
+        "{}",
+        run.stderr
+    );
     let requests = server.requests();
     assert_eq!(requests.len(), 1, "{requests:?}");
     assert!(requests[0].starts_with("POST "), "{requests:?}");
@@ -158,31 +174,57 @@ fn an_unknown_url_hints_at_the_account_url() {
     });
     let run = server.run(&["orders", "get", ORDER]);
     assert_eq!(run.code, 6, "{}", run.transcript());
-    assert!(run.stderr.contains("No HTTP resource was found"), "{}", run.stderr);
-    assert!(run.stderr.contains("hint: the server knows no such URL"), "{}", run.stderr);
+    assert!(
+        run.stderr.contains("No HTTP resource was found"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr.contains("hint: the server knows no such URL"),
+        "{}",
+        run.stderr
+    );
 }
 
 #[test]
 fn a_server_echoing_the_key_never_gets_it_printed() {
     let server = RawServer::start(|head| {
-        let body = format!(r#"{{"Message":"The key {} is not valid for this account"}}"#, auth(head));
+        let body = format!(
+            r#"{{"Message":"The key {} is not valid for this account"}}"#,
+            auth(head)
+        );
         reply("400 Bad Request", "", "application/json", &body)
     });
     let run = server.run(&["-vv", "orders", "get", ORDER]);
     assert_eq!(run.code, 1, "{}", run.transcript());
-    assert!(run.stderr.contains("The key [redacted] is not valid"), "{}", run.stderr);
-    assert!(!run.stderr.contains(KEY) && !run.stdout.contains(KEY), "{}", run.transcript());
+    assert!(
+        run.stderr.contains("The key [redacted] is not valid"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        !run.stderr.contains(KEY) && !run.stdout.contains(KEY),
+        "{}",
+        run.transcript()
+    );
 }
 
 #[test]
 fn long_retry_waits_are_announced_without_verbose() {
     // OnTime asks for 3 s (the shortest whole wait over the 2 s threshold): the run takes that
     // long, and says why.
-    let sim = Sim::with(|b| b.fault(FaultRule::status(429, Some(3)).on_operation("ordersFind").first(1)));
+    let sim = Sim::with(|b| {
+        b.fault(
+            FaultRule::status(429, Some(3))
+                .on_operation("ordersFind")
+                .first(1),
+        )
+    });
     let run = sim.run(&["orders", "find", "--ids-only", "--limit", "1"]);
     assert_eq!(run.code, 0, "{}", run.transcript());
     assert_eq!(
-        run.stderr, "note: OnTime asked to wait 3s (429); retrying, attempt 2 of 4\n",
+        run.stderr,
+        "note: OnTime asked to wait 3s (429); retrying, attempt 2 of 4\n",
         "{}",
         run.transcript()
     );
@@ -194,7 +236,8 @@ fn the_final_error_says_how_many_attempts_it_took() {
     let run = sim.run(&["--retries", "2", "orders", "find", "--ids-only"]);
     assert_eq!(run.code, 6, "{}", run.transcript());
     assert!(
-        run.stderr.contains("OnTime answered 503") && run.stderr.contains("(gave up after 3 attempts in "),
+        run.stderr.contains("OnTime answered 503")
+            && run.stderr.contains("(gave up after 3 attempts in "),
         "{}",
         run.stderr
     );
@@ -203,7 +246,15 @@ fn the_final_error_says_how_many_attempts_it_took() {
 #[test]
 fn vv_shows_method_url_query_and_status_of_each_attempt_but_not_the_key() {
     let sim = Sim::start();
-    let args = ["orders", "find", "--status", "delivered", "--ids-only", "--limit", "1"];
+    let args = [
+        "orders",
+        "find",
+        "--status",
+        "delivered",
+        "--ids-only",
+        "--limit",
+        "1",
+    ];
     let mut vv = vec!["-vv"];
     vv.extend(args);
     let run = sim.run(&vv);
@@ -214,7 +265,10 @@ fn vv_shows_method_url_query_and_status_of_each_attempt_but_not_the_key() {
         .find(|l| l.contains("ontime::http"))
         .unwrap_or_else(|| panic!("no HTTP line:\n{}", run.stderr));
     assert!(line.contains("method=GET"), "{line}");
-    assert!(line.contains(&format!("url={}/api/orders?", sim.base_url())), "{line}");
+    assert!(
+        line.contains(&format!("url={}/api/orders?", sim.base_url())),
+        "{line}"
+    );
     assert!(line.contains("status=200"), "{line}");
     assert!(line.contains("attempt=1"), "{line}");
     assert!(!run.stderr.contains(KEY), "{}", run.stderr);
@@ -231,6 +285,14 @@ fn vv_shows_method_url_query_and_status_of_each_attempt_but_not_the_key() {
 fn timeout_help_states_the_real_ceiling() {
     let run = Run::of(ontime().args(["orders", "find", "--help"]));
     assert_eq!(run.code, 0);
-    assert!(run.stdout.contains("applies to each attempt"), "{}", run.stdout);
-    assert!(run.stdout.contains("up to 60s plus this timeout"), "{}", run.stdout);
+    assert!(
+        run.stdout.contains("applies to each attempt"),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        run.stdout.contains("up to 60s plus this timeout"),
+        "{}",
+        run.stdout
+    );
 }
