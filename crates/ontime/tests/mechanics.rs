@@ -1173,7 +1173,9 @@ async fn retries_are_reported_and_the_final_error_counts_attempts_and_time() {
         .respond_with(json_reply(503, json!({"Message": "busy"})))
         .mount(&server)
         .await;
-    let events: Arc<Mutex<Vec<(u32, u32, bool, String)>>> = Arc::default();
+    /// (failed attempt, most attempts, server asked, error)
+    type Seen = (u32, u32, bool, String);
+    let events: Arc<Mutex<Vec<Seen>>> = Arc::default();
     let seen = events.clone();
     let client = builder(&server)
         .retry_policy(fast_retries().max_attempts(3))
