@@ -129,8 +129,9 @@ pub struct Global {
           value_parser = clap::value_parser!(u16).range(1..=256))]
     pub concurrency: u16,
 
-    /// Give up on a request after this many seconds
+    /// Give up on one attempt of a request after this many seconds
     #[arg(long, global = true, default_value_t = 30, value_name = "SECONDS",
+          long_help = timeout_help(),
           value_parser = clap::value_parser!(u64).range(1..=3600))]
     pub timeout: u64,
 
@@ -143,9 +144,47 @@ pub struct Global {
     #[arg(long, global = true)]
     pub no_progress: bool,
 
-    /// Show what the client does on stderr (-v: calls, -vv: HTTP details)
+    /// Show what the client does on stderr (-v: calls and retries, -vv: also each HTTP attempt's
+    /// method, URL with query, status and time; never the key)
     #[arg(short, long, global = true, action = clap::ArgAction::Count)]
     pub verbose: u8,
+}
+
+/// The long help of `--timeout`, with the retry policy's real ceiling.
+fn timeout_help() -> String {
+    let limit = ontime::RetryPolicy::default().elapsed_limit().as_secs();
+    format!(
+        "Give up on one attempt of a request after this many seconds.\n\n\
+         The timeout applies to each attempt. Failed reads and idempotent writes are retried \
+         (see --retries), and no retry starts more than {limit}s after the first attempt, so one \
+         request can take up to {limit}s plus this timeout. Waits over 2s are announced on stderr."
+    )
+}
+
+/// How long a retry wait must be before it is announced on stderr without -v.
+const ANNOUNCE_WAITS_OVER: Duration = Duration::from_secs(2);
+
+/// Tells a waiting user why nothing happens: a line on stderr before each long retry wait.
+fn announce_retry(event: &ontime::RetryEvent<'_>) {
+    if event.wait <= ANNOUNCE_WAITS_OVER {
+        return;
+    }
+    let wait = event.wait.as_secs_f64().round();
+    let next = event.attempt + 1;
+    let of = event.max_attempts;
+    if event.server_asked {
+        let status = event
+            .error
+            .status()
+            .map(|s| format!(" ({s})"))
+            .unwrap_or_default();
+        eprintln!("note: OnTime asked to wait {wait}s{status}; retrying, attempt {next} of {of}");
+    } else {
+        eprintln!(
+            "note: {}; retrying in {wait}s, attempt {next} of {of}",
+            event.error
+        );
+    }
 }
 
 // Parsed once per run: the size difference between variants does not matter.
@@ -226,6 +265,7 @@ impl Ctx {
             .concurrency(usize::from(g.concurrency))
             .timeout(Duration::from_secs(g.timeout))
             .retry_policy(ontime::RetryPolicy::default().max_attempts(g.retries + 1))
+            .on_retry(announce_retry)
             .user_agent(concat!("ontime-cli/", env!("CARGO_PKG_VERSION")));
         match account(g, env)? {
             Account::BaseUrl(url) => builder = builder.base_url(url),

@@ -17,7 +17,8 @@ pub enum Exit {
     Permission = 4,
     /// 5: no such record (404, or nothing has that tracking number or name).
     NotFound = 5,
-    /// 6: network, timeout, or a server failure (5xx, a broken response).
+    /// 6: network, timeout, a server failure (5xx, a broken response), or something other than
+    /// the OnTime API answered (a redirect, a web page, an unknown URL, an oversized body).
     Network = 6,
     /// 7: the account's request quota is used up (429).
     RateLimited = 7,
@@ -38,7 +39,9 @@ Exit status:
   3  authentication: the API key was refused (401)
   4  permission: the API key may not do this (403)
   5  not found: no record with that ID, tracking number or name (404)
-  6  network or server: connection failed, timed out, or the server failed (5xx)
+  6  network or server: connection failed, timed out, the server failed (5xx), or something
+     other than the OnTime API answered (a redirect, a web page, an unknown URL, a body over
+     the size limit)
   7  rate limited: the account's request quota is used up (429)
   8  outcome unknown: the request was sent but its answer was lost; check before retrying
      (a status change, attachment or position may already be stored)
@@ -161,13 +164,31 @@ fn classify(error: &ontime::Error, message: String) -> CliError {
             E::Forbidden { .. } => CliError::new(Exit::Permission, message).with_hint(
                 "the key works but lacks permission: an administrator can widen it in the OnTime Management Suite",
             ),
+            E::NotFound {
+                message: Some(m), ..
+            } if m.contains("No HTTP resource was found") => CliError::new(Exit::Network, message)
+                .with_hint(
+                    "the server knows no such URL: check the account (--company or --base-url); \
+                     a base URL ends with /sites/<company-id>",
+                ),
             E::NotFound { .. } => CliError::new(Exit::NotFound, message),
             E::RateLimited { .. } | E::QuotaExceeded { .. } => {
                 CliError::new(Exit::RateLimited, message)
                     .with_hint("the account's request quota is used up; wait for it to reset")
             }
             E::Timeout { .. } => CliError::new(Exit::Network, message)
-                .with_hint("raise --timeout if the server is slow"),
+                .with_hint("raise --timeout if the server is slow (it applies to each attempt)"),
+            E::Redirect { .. } => CliError::new(Exit::Network, message).with_hint(
+                "the OnTime API does not redirect: check the account URL (--company or --base-url), \
+                 or whether a proxy or login page intercepts the connection",
+            ),
+            E::UnexpectedResponse { .. } => CliError::new(Exit::Network, message).with_hint(
+                "is the base URL right? a proxy or captive portal may have answered instead of OnTime",
+            ),
+            E::BodyTooLarge { .. } => CliError::new(Exit::Network, message).with_hint(
+                "the answer is far larger than any OnTime answer should be: check the account URL, \
+                 or narrow the request",
+            ),
             E::Transport { .. } => CliError::new(Exit::Network, message)
                 .with_hint("check the network and the account URL (--company or --base-url)"),
             E::Server { .. } => CliError::new(Exit::Network, message),
@@ -226,6 +247,7 @@ mod tests {
                     status: 503,
                     message: None,
                     retry_after: None,
+                    retried: None,
                 },
                 Exit::Network,
             ),
@@ -234,6 +256,7 @@ mod tests {
                     operation: "orders_get",
                     retry_after: None,
                     message: None,
+                    retried: None,
                 },
                 Exit::RateLimited,
             ),
@@ -252,6 +275,7 @@ mod tests {
                     source: Box::new(ontime::Error::Timeout {
                         operation: "order_update_status",
                         after: std::time::Duration::from_secs(1),
+                        retried: None,
                     }),
                     check: None,
                 },
@@ -282,7 +306,41 @@ mod tests {
                         status: 503,
                         message: None,
                         retry_after: None,
+                        retried: None,
                     }),
+                },
+                Exit::Network,
+            ),
+            (
+                ontime::Error::Redirect {
+                    operation: "order_update_status",
+                    status: Some(302),
+                    location: None,
+                },
+                Exit::Network,
+            ),
+            (
+                ontime::Error::UnexpectedResponse {
+                    operation: "orders_find",
+                    status: 200,
+                    content_type: Some("text/html".into()),
+                    snippet: None,
+                },
+                Exit::Network,
+            ),
+            (
+                ontime::Error::BodyTooLarge {
+                    operation: "orders_find",
+                    status: 200,
+                    limit: 1,
+                    content_length: None,
+                },
+                Exit::Network,
+            ),
+            (
+                ontime::Error::NotFound {
+                    operation: "orders_get",
+                    message: Some("No HTTP resource was found that matches the request URI".into()),
                 },
                 Exit::Network,
             ),

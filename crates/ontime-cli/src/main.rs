@@ -48,15 +48,17 @@ fn main() -> ExitCode {
     }
 }
 
-/// `-v` shows the client's calls (operation, status, latency, retries); `-vv` adds HTTP
-/// details; `RUST_LOG` overrides both. The API key never appears: the client redacts it.
+/// `-v` shows the client's calls (operation, status, latency, retries); `-vv` adds one line per
+/// HTTP attempt (method, URL with its query, status, time; target `ontime::http`); `RUST_LOG`
+/// overrides both. The API key never appears: headers are not logged and server texts are
+/// redacted.
 fn init_tracing(verbose: u8) {
     use tracing_subscriber::EnvFilter;
     let filter = match (verbose, std::env::var("RUST_LOG")) {
         (0, _) => return,
         (_, Ok(filter)) if !filter.trim().is_empty() => EnvFilter::new(filter),
-        (1, _) => EnvFilter::new("ontime=debug,ontime_cli=debug"),
-        _ => EnvFilter::new("ontime=trace,ontime_raw=trace,ontime_cli=trace,reqwest=debug"),
+        (1, _) => EnvFilter::new("ontime=debug,ontime::http=info,ontime_cli=debug"),
+        _ => EnvFilter::new("ontime=trace,ontime_raw=trace,ontime_cli=trace"),
     };
     // Each call is a span (operation, attempts, status, latency); printing spans as they close
     // gives one line per call.

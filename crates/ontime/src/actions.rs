@@ -256,6 +256,7 @@ fn decode_base64(operation: &'static str, text: &str) -> Result<Vec<u8>> {
         path: ".".into(),
         message: format!("not valid base64: {e}"),
         truncated: false,
+        retried: None,
     })
 }
 

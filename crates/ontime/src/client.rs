@@ -7,7 +7,7 @@ use std::net::IpAddr;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use ontime_raw::hooks::{Observer, Outcome};
+use ontime_raw::hooks::{BodyLimits, Observer, Outcome, Refused};
 use ontime_raw::types::Fault;
 use ontime_raw::{Hooks, ResponseValue};
 use reqwest::header::HeaderMap;
@@ -15,10 +15,12 @@ use serde::de::DeserializeOwned;
 use tokio::sync::Semaphore;
 use tracing::Instrument;
 
-use crate::error::message_from_body;
+use crate::error::{REDACTED, Redactor, Retried, message_from_body};
 use crate::quota::{Quota, QuotaTracker};
-use crate::retry::{Idempotency, RetryDecision, RetryPolicy};
+use crate::retry::{Idempotency, RetryDecision, RetryEvent, RetryHook, RetryPolicy};
 use crate::{Error, Result};
+
+pub use ontime_raw::hooks::{DEFAULT_MAX_BODY_BYTES, DEFAULT_MAX_ERROR_BODY_BYTES};
 
 /// Where OnTime 360 accounts live; the company id follows.
 pub const DEFAULT_HOST: &str = "https://secure.ontime360.com/sites/";
@@ -57,6 +59,9 @@ struct Inner {
     connect_timeout: Option<Duration>,
     quota: Arc<QuotaTracker>,
     quota_guard: bool,
+    /// Removes the API key from server texts before they enter errors and logs.
+    redactor: Redactor,
+    on_retry: Option<RetryHook>,
 }
 
 impl fmt::Debug for Client {
@@ -106,6 +111,8 @@ pub struct ClientBuilder {
     retry: RetryPolicy,
     http: Option<reqwest::Client>,
     quota_guard: bool,
+    limits: BodyLimits,
+    on_retry: Option<RetryHook>,
 }
 
 impl Default for ClientBuilder {
@@ -122,6 +129,8 @@ impl Default for ClientBuilder {
             retry: RetryPolicy::default(),
             http: None,
             quota_guard: false,
+            limits: BodyLimits::default(),
+            on_retry: None,
         }
     }
 }
@@ -162,7 +171,8 @@ impl ClientBuilder {
     }
 
     /// Time allowed for one attempt of one call, body included (default 30 s). Reports can be
-    /// slow: raise it if you download many.
+    /// slow: raise it if you download many. With retries a call can take longer: at most the
+    /// retry policy's [`elapsed_limit`](RetryPolicy::elapsed_limit) plus this timeout.
     pub fn timeout(mut self, timeout: Duration) -> Self {
         self.request_timeout = timeout;
         self
@@ -188,7 +198,11 @@ impl ClientBuilder {
     }
 
     /// Use this `reqwest::Client` (proxies, TLS roots, pools...). The API key is still added to
-    /// each request; the connect timeout and user agent are then yours to set on it.
+    /// each request; the connect timeout and user agent are then yours to set on it. Build it
+    /// with `redirect(reqwest::redirect::Policy::none())`: the client this builder creates
+    /// follows no redirects, but reqwest's default follows up to 10. A response reached through
+    /// a redirect is still refused with [`Error::Redirect`], though by then the request at the
+    /// new location was made (as a `GET`, for a 302 or 303 to a write).
     pub fn http_client(mut self, client: reqwest::Client) -> Self {
         self.http = Some(client);
         self
@@ -198,6 +212,43 @@ impl ClientBuilder {
     /// remaining daily or monthly quota (as last reported by the server). Off by default.
     pub fn quota_guard(mut self, enabled: bool) -> Self {
         self.quota_guard = enabled;
+        self
+    }
+
+    /// The largest body of a successful answer the client reads (default
+    /// [`DEFAULT_MAX_BODY_BYTES`], 64 MiB). A larger one fails with [`Error::BodyTooLarge`]:
+    /// before any of it is read when the server announces its size (`Content-Length`), else as
+    /// soon as the running total passes the limit, so memory stays bounded by the limit.
+    pub fn max_body_bytes(mut self, bytes: u64) -> Self {
+        self.limits.success = bytes;
+        self
+    }
+
+    /// How much of an error answer's body the client reads (default
+    /// [`DEFAULT_MAX_ERROR_BODY_BYTES`], 64 KiB); the rest is not read. Only the first 500
+    /// characters of a server's message appear in an [`Error`].
+    pub fn max_error_body_bytes(mut self, bytes: u64) -> Self {
+        self.limits.error = bytes;
+        self
+    }
+
+    /// Calls `callback` before every retry wait, with the attempt that failed, the wait and
+    /// why (for example to tell a user that the server asked to wait 20 s). Every retry is also
+    /// a WARN tracing event named `retrying` (target `ontime::retry`).
+    ///
+    /// ```
+    /// # use std::sync::{Arc, Mutex};
+    /// let waits = Arc::new(Mutex::new(Vec::new()));
+    /// let seen = waits.clone();
+    /// let client = ontime::Client::builder()
+    ///     .company_id("acme")
+    ///     .api_key("key")
+    ///     .on_retry(move |event| seen.lock().unwrap().push((event.attempt, event.wait)))
+    ///     .build();
+    /// # assert!(client.is_ok());
+    /// ```
+    pub fn on_retry(mut self, callback: impl Fn(&RetryEvent<'_>) + Send + Sync + 'static) -> Self {
+        self.on_retry = Some(RetryHook(Arc::new(callback)));
         self
     }
 
@@ -243,6 +294,11 @@ impl ClientBuilder {
                 "the request timeout must be longer than zero".into(),
             ));
         }
+        if self.limits.success == 0 || self.limits.error == 0 {
+            return Err(Error::Config(
+                "the response body limits must be larger than zero".into(),
+            ));
+        }
         let custom_http = self.http.is_some();
         let http = match self.http {
             Some(http) => http,
@@ -250,11 +306,15 @@ impl ClientBuilder {
                 .connect_timeout(self.connect_timeout)
                 .timeout(self.request_timeout)
                 .user_agent(self.user_agent.as_str())
+                // The OnTime API never redirects; a redirected write would become a read.
+                .redirect(reqwest::redirect::Policy::none())
                 .build()
                 .map_err(|e| Error::Config(format!("could not create the HTTP client: {e}")))?,
         };
         let quota = Arc::new(QuotaTracker::default());
+        let redactor = Redactor::new(key);
         let hooks = Hooks::new()
+            .body_limits(self.limits)
             .authorization_value(&header_value)
             .map_err(|_| {
                 Error::Config(
@@ -263,6 +323,7 @@ impl ClientBuilder {
             })?
             .observer(Arc::new(CallObserver {
                 quota: quota.clone(),
+                redactor: redactor.clone(),
             }));
         Ok(Client {
             inner: Arc::new(Inner {
@@ -275,6 +336,8 @@ impl ClientBuilder {
                 connect_timeout: (!custom_http).then_some(self.connect_timeout),
                 quota,
                 quota_guard: self.quota_guard,
+                redactor,
+                on_retry: self.on_retry,
             }),
         })
     }
@@ -461,42 +524,87 @@ impl Client {
                 let permit = self.inner.semaphore.acquire().await;
                 let slot = Arc::new(ExchangeSlot::default());
                 let timeout = self.inner.request_timeout;
+                let attempt_started = Instant::now();
                 let outcome = EXCHANGE
-                    .scope(slot.clone(), async { tokio::time::timeout(timeout, attempt_fn()).await })
+                    .scope(slot.clone(), async {
+                        tokio::time::timeout(timeout, attempt_fn()).await
+                    })
                     .await;
                 drop(permit);
                 let exchange = slot.take();
+                log_attempt(attempt, &exchange, attempt_started.elapsed());
                 let result = match outcome {
                     Err(_) => {
                         // The request went out but its answer never reached the observer: count
                         // it here, as the server counts it against the quota.
-                        self.inner.quota.record_call();
-                        Err(Error::Timeout { operation, after: timeout })
+                        if exchange.status.is_none() {
+                            self.inner.quota.record_call();
+                        }
+                        Err(Error::Timeout {
+                            operation,
+                            after: timeout,
+                            retried: None,
+                        })
                     }
                     Ok(Ok(value)) => Ok(value.into_inner()),
                     Ok(Err(raw)) => {
                         let timeouts = (timeout, self.inner.connect_timeout);
-                        Err(convert(operation, raw, exchange, path_of, timeouts).await)
+                        let error = convert(operation, raw, &exchange, path_of, timeouts).await;
+                        Err(self.inner.redactor.error(error))
                     }
                 };
                 let span = tracing::Span::current();
                 span.record("attempts", attempt);
                 span.record("latency_ms", started.elapsed().as_millis() as u64);
-                if let Some((status, _)) = exchange {
+                if let Some(status) = exchange.status {
                     span.record("status", status);
                 }
                 let error = match result {
                     Ok(value) => return Ok(value),
                     Err(error) => error,
                 };
-                let decision = policy.decide(attempt, started.elapsed(), &error, idempotency, &mut rand::rng());
+                let decision = policy.decide(
+                    attempt,
+                    started.elapsed(),
+                    &error,
+                    idempotency,
+                    &mut rand::rng(),
+                );
                 match decision {
                     RetryDecision::Stop => {
+                        let error = if attempt > 1 {
+                            error.with_retried(Retried {
+                                attempts: attempt,
+                                elapsed: started.elapsed(),
+                            })
+                        } else {
+                            error
+                        };
                         tracing::debug!(error = %error, "call failed");
                         return Err(error);
                     }
                     RetryDecision::RetryAfter(wait) => {
-                        tracing::warn!(attempt, wait_ms = wait.as_millis() as u64, error = %error, "retrying");
+                        let event = RetryEvent {
+                            operation,
+                            attempt,
+                            max_attempts: policy.attempts(),
+                            wait,
+                            server_asked: error.retry_after().is_some(),
+                            elapsed: started.elapsed(),
+                            error: &error,
+                        };
+                        tracing::warn!(
+                            target: "ontime::retry",
+                            attempt,
+                            max_attempts = event.max_attempts,
+                            wait_ms = wait.as_millis() as u64,
+                            server_asked = event.server_asked,
+                            error = %error,
+                            "retrying"
+                        );
+                        if let Some(hook) = &self.inner.on_retry {
+                            (hook.0)(&event);
+                        }
                         tokio::time::sleep(wait).await;
                         attempt += 1;
                     }
@@ -508,18 +616,32 @@ impl Client {
     }
 }
 
-/// The last HTTP status and `Retry-After` the observer saw inside one attempt's task.
+/// What the observer saw of one attempt's HTTP exchange: the request (method, and the URL made
+/// fit for logs) and the answer's status, `Retry-After` and `Content-Type`.
+#[derive(Default, Clone, Debug)]
+struct Exchange {
+    method: Option<String>,
+    url: Option<String>,
+    status: Option<u16>,
+    retry_after: Option<Duration>,
+    content_type: Option<String>,
+}
+
+/// The exchange of the attempt running in this task.
 #[derive(Default)]
-struct ExchangeSlot(Mutex<Option<(u16, Option<Duration>)>>);
+struct ExchangeSlot(Mutex<Exchange>);
 
 impl ExchangeSlot {
-    fn set(&self, status: u16, retry_after: Option<Duration>) {
+    fn update(&self, change: impl FnOnce(&mut Exchange)) {
         if let Ok(mut slot) = self.0.lock() {
-            *slot = Some((status, retry_after));
+            change(&mut slot);
         }
     }
-    fn take(&self) -> Option<(u16, Option<Duration>)> {
-        self.0.lock().ok().and_then(|mut slot| slot.take())
+    fn take(&self) -> Exchange {
+        self.0
+            .lock()
+            .map(|mut slot| std::mem::take(&mut *slot))
+            .unwrap_or_default()
     }
 }
 
@@ -527,19 +649,92 @@ tokio::task_local! {
     static EXCHANGE: Arc<ExchangeSlot>;
 }
 
-/// Counts calls, reads quota headers, and tells the running attempt what status came back
-/// (progenitor drops it from some errors).
+/// One DEBUG event per HTTP attempt (target `ontime::http`): method, URL with its query (secret
+/// parameters and the key redacted; headers are never logged), status, time taken.
+fn log_attempt(attempt: u32, exchange: &Exchange, elapsed: Duration) {
+    let Some(method) = &exchange.method else {
+        return; // the request could not even be built
+    };
+    tracing::debug!(
+        target: "ontime::http",
+        attempt,
+        method = %method,
+        url = %exchange.url.as_deref().unwrap_or("?"),
+        status = exchange.status,
+        elapsed_ms = elapsed.as_millis() as u64,
+        "{}",
+        if exchange.status.is_some() { "HTTP response" } else { "HTTP request got no answer" }
+    );
+}
+
+/// The URL as it may appear in logs: query parameters that hold secrets (passwords) and any
+/// appearance of the API key replaced by `[redacted]`.
+fn loggable_url(url: &reqwest::Url, redactor: &Redactor) -> String {
+    let secret = |name: &str| {
+        let name = name.to_ascii_lowercase();
+        ["password", "secret", "token", "key"]
+            .iter()
+            .any(|word| name.contains(word))
+    };
+    let mut url = url.clone();
+    let _ = url.set_password(None);
+    let _ = url.set_username("");
+    if let Some(query) = url.query().map(str::to_string) {
+        let parts: Vec<String> = query
+            .split('&')
+            .map(|part| match part.split_once('=') {
+                Some((name, _)) if secret(name) => format!("{name}={REDACTED}"),
+                _ => part.to_string(),
+            })
+            .collect();
+        // Set as text: `[redacted]` stays readable instead of percent-encoded.
+        let mut text = url.to_string();
+        if let Some(start) = text.find('?') {
+            let end = text.find('#').unwrap_or(text.len());
+            text.replace_range(start + 1..end, &parts.join("&"));
+        }
+        return redactor.text(&text);
+    }
+    redactor.text(url.as_str())
+}
+
+/// Counts calls, reads quota headers, and tells the running attempt what went out and what
+/// came back (progenitor drops the status from some errors).
 struct CallObserver {
     quota: Arc<QuotaTracker>,
+    redactor: Redactor,
 }
 
 impl Observer for CallObserver {
+    fn on_request(&self, _operation: &'static str, request: &reqwest::Request) {
+        let method = request.method().to_string();
+        let url = loggable_url(request.url(), &self.redactor);
+        let _ = EXCHANGE.try_with(|slot| {
+            slot.update(|exchange| {
+                *exchange = Exchange {
+                    method: Some(method),
+                    url: Some(url),
+                    ..Exchange::default()
+                }
+            })
+        });
+    }
+
     fn on_response(&self, _operation: &'static str, outcome: Outcome<'_>, _elapsed: Duration) {
         self.quota.record_call();
         if let Outcome::Response { status, headers } = outcome {
             self.quota.update(headers);
             let retry_after = retry_after(headers);
-            let _ = EXCHANGE.try_with(|slot| slot.set(status.as_u16(), retry_after));
+            let content_type = headers
+                .get(reqwest::header::CONTENT_TYPE)
+                .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned());
+            let _ = EXCHANGE.try_with(|slot| {
+                slot.update(|exchange| {
+                    exchange.status = Some(status.as_u16());
+                    exchange.retry_after = retry_after;
+                    exchange.content_type = content_type;
+                })
+            });
         }
     }
 }
@@ -568,29 +763,44 @@ fn decode_path<T: DeserializeOwned>(bytes: &[u8]) -> Option<String> {
     }
 }
 
-/// Maps a raw error to the facade's, by status.
+/// Maps a raw error to the facade's, by status. Server texts are redacted by the caller.
 async fn convert(
     operation: &'static str,
     error: RawError,
-    exchange: Option<(u16, Option<Duration>)>,
+    exchange: &Exchange,
     path_of: fn(&[u8]) -> Option<String>,
     (request_timeout, connect_timeout): (Duration, Option<Duration>),
 ) -> Error {
+    let status = exchange.status.unwrap_or(200);
     match error {
         RawError::InvalidRequest(message) | RawError::Custom(message) => {
             Error::InvalidRequest { operation, message }
         }
         RawError::CommunicationError(e) | RawError::ResponseBodyError(e) => {
-            if e.is_timeout() {
+            if let Some(refused) = Refused::find(&e) {
+                refused_error(operation, status, refused)
+            } else if e.is_redirect() {
+                // A custom HTTP client followed redirects until its own limit.
+                Error::Redirect {
+                    operation,
+                    status: None,
+                    location: e.url().map(|u| u.to_string()),
+                }
+            } else if e.is_timeout() {
                 let after = match connect_timeout {
                     Some(connect) if e.is_connect() => connect,
                     _ => request_timeout,
                 };
-                Error::Timeout { operation, after }
+                Error::Timeout {
+                    operation,
+                    after,
+                    retried: None,
+                }
             } else {
                 Error::Transport {
                     operation,
                     source: e.without_url(),
+                    retried: None,
                 }
             }
         }
@@ -608,12 +818,24 @@ async fn convert(
         RawError::UnexpectedResponse(response) => {
             let status = response.status().as_u16();
             let retry = retry_after(response.headers());
-            let body = response.bytes().await.unwrap_or_default();
-            by_status(operation, status, message_from_body(&body), retry)
+            match response.bytes().await {
+                Ok(body) => by_status(operation, status, message_from_body(&body), retry),
+                Err(e) => match Refused::find(&e) {
+                    Some(refused) => refused_error(operation, status, refused),
+                    None => by_status(operation, status, None, retry),
+                },
+            }
         }
         RawError::InvalidResponsePayload(bytes, e) => {
-            let (status, retry) = exchange.unwrap_or((200, None));
             if (200..300).contains(&status) {
+                if !looks_like_json(exchange.content_type.as_deref(), &bytes) {
+                    return Error::UnexpectedResponse {
+                        operation,
+                        status,
+                        content_type: exchange.content_type.clone(),
+                        snippet: message_from_body(&bytes),
+                    };
+                }
                 let truncated = e.classify() == serde_json::error::Category::Eof;
                 Error::Decode {
                     operation,
@@ -621,14 +843,59 @@ async fn convert(
                     path: path_of(&bytes).unwrap_or_else(|| ".".into()),
                     message: e.to_string(),
                     truncated,
+                    retried: None,
                 }
             } else {
-                by_status(operation, status, message_from_body(&bytes), retry)
+                by_status(
+                    operation,
+                    status,
+                    message_from_body(&bytes),
+                    exchange.retry_after,
+                )
             }
         }
         other => Error::InvalidRequest {
             operation,
             message: other.to_string(),
+        },
+    }
+}
+
+/// Whether a body that failed to decode is JSON at all (then the error is about its shape), as
+/// opposed to a web page or text from something other than the API.
+fn looks_like_json(content_type: Option<&str>, body: &[u8]) -> bool {
+    let declared_json = content_type.is_none_or(|t| t.to_ascii_lowercase().contains("json"));
+    let first = body.iter().find(|b| !b.is_ascii_whitespace());
+    let json_start = match first {
+        // An empty body with a JSON type is an answer cut short.
+        None => declared_json,
+        Some(b) => b"{[\"-0123456789tfn".contains(b),
+    };
+    json_start && (declared_json || serde_json::from_slice::<serde::de::IgnoredAny>(body).is_ok())
+}
+
+fn refused_error(operation: &'static str, status: u16, refused: &Refused) -> Error {
+    match refused {
+        Refused::TooLarge {
+            limit,
+            content_length,
+        } => Error::BodyTooLarge {
+            operation,
+            status,
+            limit: *limit,
+            content_length: *content_length,
+        },
+        Refused::Redirect { status, location } => Error::Redirect {
+            operation,
+            status: status.map(|s| s.as_u16()),
+            location: location.clone(),
+        },
+        // Refused is non-exhaustive; a new reason is still a refusal of the answer.
+        other => Error::UnexpectedResponse {
+            operation,
+            status,
+            content_type: None,
+            snippet: Some(other.to_string()),
         },
     }
 }
@@ -648,12 +915,14 @@ fn by_status(
             operation,
             retry_after,
             message,
+            retried: None,
         },
         _ => Error::Server {
             operation,
             status,
             message,
             retry_after,
+            retried: None,
         },
     }
 }
@@ -798,5 +1067,48 @@ mod tests {
         );
         headers.insert("retry-after", "soon".parse().unwrap());
         assert_eq!(retry_after(&headers), None);
+    }
+
+    #[test]
+    fn urls_in_logs_hide_passwords_and_the_key() {
+        let redactor = Redactor::new("k3y-secret");
+        let url = reqwest::Url::parse(
+            "http://127.0.0.1:9/sites/a/api/users/authenticate?password=hunter2&userName=dana&x=k3y-secret",
+        )
+        .unwrap();
+        assert_eq!(
+            loggable_url(&url, &redactor),
+            "http://127.0.0.1:9/sites/a/api/users/authenticate?password=[redacted]&userName=dana&x=[redacted]"
+        );
+        let plain = reqwest::Url::parse("http://127.0.0.1:9/sites/a/api/orders?status=3").unwrap();
+        assert_eq!(loggable_url(&plain, &redactor), plain.as_str());
+    }
+
+    #[test]
+    fn only_json_bodies_count_as_json() {
+        assert!(looks_like_json(
+            Some("application/json; charset=utf-8"),
+            b"{\"a\": \"x\"}"
+        ));
+        assert!(looks_like_json(None, b"[1, 2"));
+        assert!(
+            looks_like_json(Some("application/json"), b""),
+            "cut short, not foreign"
+        );
+        assert!(!looks_like_json(Some("application/json"), b"<html>"));
+        assert!(!looks_like_json(Some("text/html"), b"<html>"));
+        assert!(!looks_like_json(Some("text/html"), b""));
+        assert!(!looks_like_json(Some("text/plain"), b"true story"));
+        assert!(looks_like_json(Some("text/plain"), b"[\"a\"]"));
+    }
+
+    #[test]
+    fn zero_body_limits_are_refused() {
+        let err = builder()
+            .company_id("a")
+            .max_body_bytes(0)
+            .build()
+            .unwrap_err();
+        assert!(matches!(err, Error::Config(m) if m.contains("body limits")));
     }
 }

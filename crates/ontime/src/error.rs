@@ -79,9 +79,10 @@ pub enum Error {
     },
     /// 429: the account's daily or monthly request quota is used up.
     #[error(
-        "{operation}: rate limited (429){}{}",
+        "{operation}: rate limited (429){}{}{}",
         retry_hint(retry_after),
-        suffix(message)
+        suffix(message),
+        retried_suffix(retried)
     )]
     RateLimited {
         /// The operation.
@@ -90,9 +91,15 @@ pub enum Error {
         retry_after: Option<Duration>,
         /// The server's explanation.
         message: Option<String>,
+        /// Set when the call was tried more than once before giving up.
+        retried: Option<Retried>,
     },
     /// Any other error status (5xx, unexpected 4xx).
-    #[error("{operation}: OnTime answered {status}{}", suffix(message))]
+    #[error(
+        "{operation}: OnTime answered {status}{}{}",
+        suffix(message),
+        retried_suffix(retried)
+    )]
     Server {
         /// The operation.
         operation: &'static str,
@@ -102,26 +109,39 @@ pub enum Error {
         message: Option<String>,
         /// How long the server asked to wait, when it said (`Retry-After`).
         retry_after: Option<Duration>,
+        /// Set when the call was tried more than once before giving up.
+        retried: Option<Retried>,
     },
-    /// No answer within the configured per-request timeout.
-    #[error("{operation}: no answer within {after:?}")]
+    /// No answer within the configured timeout of one attempt.
+    #[error(
+        "{operation}: no answer within {}{}",
+        seconds(after),
+        retried_suffix(retried)
+    )]
     Timeout {
         /// The operation.
         operation: &'static str,
-        /// The timeout that expired.
+        /// The timeout that expired (it applies to each attempt).
         after: Duration,
+        /// Set when the call was tried more than once before giving up.
+        retried: Option<Retried>,
     },
     /// The connection failed or broke (refused, reset, TLS, body cut off).
-    #[error("{operation}: transport error: {source}")]
+    #[error("{operation}: transport error: {source}{}", retried_suffix(retried))]
     Transport {
         /// The operation.
         operation: &'static str,
         /// The underlying error (with any URL removed: URLs can carry credentials).
         #[source]
         source: reqwest::Error,
+        /// Set when the call was tried more than once before giving up.
+        retried: Option<Retried>,
     },
     /// A successful response whose body did not decode.
-    #[error("{operation}: the response (status {status}) did not decode at `{path}`: {message}")]
+    #[error(
+        "{operation}: the response (status {status}) did not decode at `{path}`: {message}{}",
+        retried_suffix(retried)
+    )]
     Decode {
         /// The operation.
         operation: &'static str,
@@ -133,7 +153,59 @@ pub enum Error {
         message: String,
         /// True when the body ended early (a cut connection), which is worth retrying.
         truncated: bool,
+        /// Set when the call was tried more than once before giving up.
+        retried: Option<Retried>,
     },
+    // --- Answers that are not OnTime's (hostile or misconfigured servers); never retried. ---
+    /// A successful answer's body was larger than the client accepts
+    /// ([`ClientBuilder::max_body_bytes`](crate::ClientBuilder::max_body_bytes)). When the
+    /// server announced the size, none of the body was read.
+    #[error(
+        "{operation}: the response (status {status}) is larger than the {} allowed{}",
+        bytes_text(*limit),
+        announced(content_length)
+    )]
+    BodyTooLarge {
+        /// The operation.
+        operation: &'static str,
+        /// The HTTP status.
+        status: u16,
+        /// The limit, in bytes.
+        limit: u64,
+        /// The `Content-Length` the server announced, when it did.
+        content_length: Option<u64>,
+    },
+    /// The server answered with a redirect. The OnTime API never redirects, so something else
+    /// answered (a proxy, a login page, a moved account); the client does not follow it, as a
+    /// write redirected with 302 or 303 would turn into a read and silently not happen.
+    #[error("{operation}: {}", redirect_text(*status, location.as_deref()))]
+    Redirect {
+        /// The operation.
+        operation: &'static str,
+        /// The 3xx status, or `None` when a custom HTTP client followed the redirect itself
+        /// (then `location` is where it ended up, and the request there was already made).
+        status: Option<u16>,
+        /// Where the redirect pointed.
+        location: Option<String>,
+    },
+    /// A successful status whose body is not JSON (a captive portal's or proxy's web page, a
+    /// wrong base URL).
+    #[error(
+        "{operation}: expected JSON but the server answered {status} with {}{}",
+        content_type.as_deref().map(|t| format!("`{t}`")).unwrap_or_else(|| "no content type".into()),
+        suffix(snippet)
+    )]
+    UnexpectedResponse {
+        /// The operation.
+        operation: &'static str,
+        /// The HTTP status.
+        status: u16,
+        /// The `Content-Type` that came back.
+        content_type: Option<String>,
+        /// The start of the body as text (an HTML page's title).
+        snippet: Option<String>,
+    },
+    // --- end of the hostile-server block ---
     /// The change given to [`try_modify`](crate::Resource::try_modify) failed; nothing was
     /// posted, so the stored record is unchanged.
     #[error("{operation}: the change was not applied, nothing was written: {source}")]
@@ -243,6 +315,71 @@ fn join_ids(ids: &[uuid::Uuid]) -> String {
         .join(", ")
 }
 
+/// How many attempts a call took before the client gave up, and how long they took in all
+/// (waits included).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Retried {
+    /// Attempts made, the first included.
+    pub attempts: u32,
+    /// Time from the start of the first attempt to the end of the last.
+    pub elapsed: Duration,
+}
+
+impl std::fmt::Display for Retried {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "gave up after {} attempts in {:.1}s",
+            self.attempts,
+            self.elapsed.as_secs_f64()
+        )
+    }
+}
+
+fn retried_suffix(retried: &Option<Retried>) -> String {
+    retried.map(|r| format!(" ({r})")).unwrap_or_default()
+}
+
+fn seconds(duration: &Duration) -> String {
+    let secs = duration.as_secs_f64();
+    if duration.subsec_millis() == 0 {
+        format!("{}s", duration.as_secs())
+    } else {
+        format!("{secs:.1}s")
+    }
+}
+
+fn bytes_text(bytes: u64) -> String {
+    const MIB: u64 = 1024 * 1024;
+    if bytes >= MIB && bytes.is_multiple_of(MIB) {
+        format!("{} MiB", bytes / MIB)
+    } else if bytes >= 1024 && bytes.is_multiple_of(1024) {
+        format!("{} KiB", bytes / 1024)
+    } else {
+        format!("{bytes} bytes")
+    }
+}
+
+fn announced(content_length: &Option<u64>) -> String {
+    content_length
+        .map(|n| format!(" (it announced {n} bytes; none were read)"))
+        .unwrap_or_default()
+}
+
+fn redirect_text(status: Option<u16>, location: Option<&str>) -> String {
+    let to = location.map(|l| format!(" to {l}")).unwrap_or_default();
+    match status {
+        Some(status) => format!(
+            "the server answered with a redirect ({status}){to}; the OnTime API never redirects, \
+             so it was not followed"
+        ),
+        None => format!(
+            "the HTTP client followed a redirect{to}; the OnTime API never redirects, so the \
+             answer was refused (a redirected write turns into a read and does not happen)"
+        ),
+    }
+}
+
 fn retry_hint(retry_after: &Option<Duration>) -> String {
     retry_after
         .map(|d| format!(", retry after {}s", d.as_secs()))
@@ -263,6 +400,9 @@ impl Error {
             | Error::Timeout { operation, .. }
             | Error::Transport { operation, .. }
             | Error::Decode { operation, .. }
+            | Error::BodyTooLarge { operation, .. }
+            | Error::Redirect { operation, .. }
+            | Error::UnexpectedResponse { operation, .. }
             | Error::ChangeRejected { operation, .. }
             | Error::OutcomeUnknown { operation, .. }
             | Error::Conflict { operation, .. } => Some(operation),
@@ -279,7 +419,11 @@ impl Error {
             Error::Forbidden { .. } => Some(403),
             Error::NotFound { .. } => Some(404),
             Error::RateLimited { .. } => Some(429),
-            Error::Server { status, .. } | Error::Decode { status, .. } => Some(*status),
+            Error::Server { status, .. }
+            | Error::Decode { status, .. }
+            | Error::BodyTooLarge { status, .. }
+            | Error::UnexpectedResponse { status, .. } => Some(*status),
+            Error::Redirect { status, .. } => *status,
             Error::Save { source, .. } => source.status(),
             _ => None,
         }
@@ -295,8 +439,36 @@ impl Error {
             | Error::RateLimited { message, .. }
             | Error::Server { message, .. } => message.as_deref(),
             Error::Save { source, .. } => source.server_message(),
+            Error::UnexpectedResponse { snippet, .. } => snippet.as_deref(),
             _ => None,
         }
+    }
+
+    /// How many attempts were made and how long they took, when the call was tried more than
+    /// once before this error.
+    pub fn retried(&self) -> Option<Retried> {
+        match self {
+            Error::RateLimited { retried, .. }
+            | Error::Server { retried, .. }
+            | Error::Timeout { retried, .. }
+            | Error::Transport { retried, .. }
+            | Error::Decode { retried, .. } => *retried,
+            _ => None,
+        }
+    }
+
+    /// Records that the call was tried `retried.attempts` times (only the variants that can be
+    /// retried carry it).
+    pub(crate) fn with_retried(mut self, value: Retried) -> Self {
+        match &mut self {
+            Error::RateLimited { retried, .. }
+            | Error::Server { retried, .. }
+            | Error::Timeout { retried, .. }
+            | Error::Transport { retried, .. }
+            | Error::Decode { retried, .. } => *retried = Some(value),
+            _ => {}
+        }
+        self
     }
 
     /// How long the server asked to wait before retrying, when it said.
@@ -340,9 +512,107 @@ impl Error {
             Error::Transport { source, .. } => !source.is_connect(),
             Error::Decode { .. } => true,
             Error::Server { status, .. } => *status >= 500,
+            // A success status whose body was too large or not the API's JSON: the request
+            // reached something that said it succeeded.
+            Error::BodyTooLarge { status, .. } | Error::UnexpectedResponse { status, .. } => {
+                (200..300).contains(status)
+            }
             Error::Save { source, .. } => source.may_have_been_applied(),
             _ => false,
         }
+    }
+}
+
+/// Removes the API key from text that came from a server (error messages, web pages, headers),
+/// before it enters an [`Error`] or a log: the key as configured, percent-encoded and
+/// JSON-escaped (the `Bearer <key>` form contains the key, so it is covered too).
+#[derive(Clone, Default)]
+pub(crate) struct Redactor {
+    needles: Vec<String>,
+}
+
+/// What replaces a secret.
+pub(crate) const REDACTED: &str = "[redacted]";
+
+impl std::fmt::Debug for Redactor {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Redactor([redacted])")
+    }
+}
+
+impl Redactor {
+    pub(crate) fn new(secret: &str) -> Self {
+        let secret = secret.trim();
+        if secret.is_empty() {
+            return Self::default();
+        }
+        let mut needles = vec![secret.to_string()];
+        let mut upper = String::new();
+        let mut lower = String::new();
+        for byte in secret.bytes() {
+            if byte.is_ascii_alphanumeric() || b"-._~".contains(&byte) {
+                upper.push(byte as char);
+                lower.push(byte as char);
+            } else {
+                upper.push_str(&format!("%{byte:02X}"));
+                lower.push_str(&format!("%{byte:02x}"));
+            }
+        }
+        needles.extend([upper, lower]);
+        if let Ok(json) = serde_json::to_string(secret) {
+            needles.push(json.trim_matches('"').to_string());
+        }
+        needles.sort_by_key(|n| std::cmp::Reverse(n.len()));
+        needles.dedup();
+        Self { needles }
+    }
+
+    /// `text` with every occurrence of the secret replaced by `[redacted]`.
+    pub(crate) fn text(&self, text: &str) -> String {
+        let mut out = text.to_string();
+        for needle in &self.needles {
+            if out.contains(needle.as_str()) {
+                out = out.replace(needle.as_str(), REDACTED);
+            }
+        }
+        out
+    }
+
+    fn option(&self, text: &mut Option<String>) {
+        if let Some(text) = text {
+            *text = self.text(text);
+        }
+    }
+
+    /// The error with the secret removed from every text that came from the server.
+    pub(crate) fn error(&self, mut error: Error) -> Error {
+        if self.needles.is_empty() {
+            return error;
+        }
+        match &mut error {
+            Error::BadRequest { message, .. }
+            | Error::Unauthorized { message, .. }
+            | Error::Forbidden { message, .. }
+            | Error::NotFound { message, .. }
+            | Error::RateLimited { message, .. }
+            | Error::Server { message, .. } => self.option(message),
+            Error::Decode { path, message, .. } => {
+                *path = self.text(path);
+                *message = self.text(message);
+            }
+            Error::InvalidRequest { message, .. } => *message = self.text(message),
+            Error::Redirect { location, .. } => self.option(location),
+            Error::UnexpectedResponse {
+                content_type,
+                snippet,
+                ..
+            } => {
+                self.option(content_type);
+                self.option(snippet);
+            }
+            _ => {}
+        }
+        error
     }
 }
 
@@ -473,6 +743,7 @@ mod tests {
             status,
             message: None,
             retry_after: None,
+            retried: None,
         };
         assert!(
             server(502).is_retryable() && server(503).is_retryable() && server(504).is_retryable()
@@ -482,14 +753,16 @@ mod tests {
             Error::RateLimited {
                 operation: "x",
                 retry_after: None,
-                message: None
+                message: None,
+                retried: None,
             }
             .is_retryable()
         );
         assert!(
             Error::Timeout {
                 operation: "x",
-                after: Duration::from_secs(1)
+                after: Duration::from_secs(1),
+                retried: None,
             }
             .is_retryable()
         );
@@ -513,6 +786,7 @@ mod tests {
             path: ".".into(),
             message: String::new(),
             truncated,
+            retried: None,
         };
         assert!(decode(true).is_retryable() && !decode(false).is_retryable());
     }
@@ -573,10 +847,64 @@ mod tests {
             operation: "orders_find",
             retry_after: Some(Duration::from_secs(30)),
             message: None,
+            retried: None,
         };
         assert_eq!(
             e.to_string(),
             "orders_find: rate limited (429), retry after 30s"
         );
+    }
+
+    #[test]
+    fn the_redactor_removes_the_key_in_every_form() {
+        let r = Redactor::new("ab/c+d=");
+        assert_eq!(r.text("key ab/c+d= here"), "key [redacted] here");
+        assert_eq!(r.text("Bearer ab/c+d="), "Bearer [redacted]");
+        assert_eq!(r.text("/login?k=ab%2Fc%2Bd%3D"), "/login?k=[redacted]");
+        assert_eq!(r.text("/login?k=ab%2fc%2bd%3d"), "/login?k=[redacted]");
+        assert_eq!(r.text("nothing secret"), "nothing secret");
+        assert!(!format!("{r:?}").contains("ab/c"));
+        let e = r.error(Error::Server {
+            operation: "orders_get",
+            status: 500,
+            message: Some("bad key ab/c+d=".into()),
+            retry_after: None,
+            retried: None,
+        });
+        assert_eq!(e.server_message(), Some("bad key [redacted]"));
+        let e = r.error(Error::Redirect {
+            operation: "orders_get",
+            status: Some(302),
+            location: Some("https://x/?key=ab/c+d=".into()),
+        });
+        assert!(!e.to_string().contains("ab/c"), "{e}");
+    }
+
+    #[test]
+    fn final_errors_say_how_many_attempts_and_how_long() {
+        let e = Error::Timeout {
+            operation: "orders_get",
+            after: Duration::from_secs(2),
+            retried: None,
+        };
+        assert_eq!(e.to_string(), "orders_get: no answer within 2s");
+        let e = e.with_retried(Retried {
+            attempts: 4,
+            elapsed: Duration::from_millis(9_240),
+        });
+        assert_eq!(
+            e.to_string(),
+            "orders_get: no answer within 2s (gave up after 4 attempts in 9.2s)"
+        );
+        assert_eq!(e.retried().map(|r| r.attempts), Some(4));
+        let not_retryable = Error::BadRequest {
+            operation: "x",
+            message: None,
+        }
+        .with_retried(Retried {
+            attempts: 2,
+            elapsed: Duration::ZERO,
+        });
+        assert_eq!(not_retryable.retried(), None);
     }
 }

@@ -77,8 +77,11 @@ mod resource;
 mod retry;
 
 pub use actions::{Attachment, Document, OrderRef, ReportKind, StatusChange};
-pub use client::{AuthScheme, Client, ClientBuilder, DEFAULT_HOST, MAX_CONCURRENCY};
-pub use error::Error;
+pub use client::{
+    AuthScheme, Client, ClientBuilder, DEFAULT_HOST, DEFAULT_MAX_BODY_BYTES,
+    DEFAULT_MAX_ERROR_BODY_BYTES, MAX_CONCURRENCY,
+};
+pub use error::{Error, Retried};
 pub use filters::{
     CustomerFilter, LocationFilter, NoFilter, OrderFilter, PositionFilter, UserFilter,
     UserSessionFilter,
@@ -91,7 +94,7 @@ pub use ontime_raw::lenient::{
 pub use ontime_raw::types;
 pub use quota::Quota;
 pub use resource::{Fetch, Find, MODIFY_ROUNDS, Record, Resource, Search, Store};
-pub use retry::{Idempotency, RetryDecision, RetryPolicy};
+pub use retry::{Idempotency, RetryDecision, RetryEvent, RetryPolicy};
 
 /// The result of every fallible call in this crate.
 pub type Result<T, E = Error> = std::result::Result<T, E>;

@@ -120,6 +120,12 @@ impl RetryPolicy {
         self.max_attempts
     }
 
+    /// The time after which no retry starts (see [`max_elapsed`](Self::max_elapsed)). A call
+    /// can last at most this plus one attempt's timeout.
+    pub fn elapsed_limit(&self) -> Duration {
+        self.max_elapsed
+    }
+
     /// The wait before retry number `retry` (1-based), without jitter: the upper bound.
     pub fn backoff_ceiling(&self, retry: u32) -> Duration {
         let factor = 2u32.saturating_pow(retry.saturating_sub(1));
@@ -163,6 +169,37 @@ impl RetryPolicy {
     }
 }
 
+/// One retry about to happen, as [`ClientBuilder::on_retry`](crate::ClientBuilder::on_retry)
+/// callbacks and the `retrying` tracing event (WARN, target `ontime::retry`) report it.
+#[derive(Debug, Clone, Copy)]
+#[non_exhaustive]
+pub struct RetryEvent<'a> {
+    /// The operation being retried.
+    pub operation: &'static str,
+    /// The attempt that just failed (1-based); the next one is `attempt + 1`.
+    pub attempt: u32,
+    /// The most attempts the policy allows.
+    pub max_attempts: u32,
+    /// How long the client waits before the next attempt.
+    pub wait: Duration,
+    /// True when the wait is what the server asked for (`Retry-After`), false for backoff.
+    pub server_asked: bool,
+    /// Time since the first attempt started.
+    pub elapsed: Duration,
+    /// Why the attempt failed.
+    pub error: &'a Error,
+}
+
+/// A callback run before every retry wait.
+#[derive(Clone)]
+pub(crate) struct RetryHook(pub(crate) std::sync::Arc<dyn Fn(&RetryEvent<'_>) + Send + Sync>);
+
+impl std::fmt::Debug for RetryHook {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("RetryHook")
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -175,6 +212,7 @@ mod tests {
             status,
             message: None,
             retry_after: retry_after.map(Duration::from_secs),
+            retried: None,
         }
     }
 
@@ -322,6 +360,7 @@ mod tests {
             operation: "orders_find",
             retry_after: Some(Duration::from_secs(3)),
             message: None,
+            retried: None,
         };
         assert_eq!(
             p.decide(1, ZERO, &limited, Idempotency::Idempotent, &mut rng),
@@ -342,6 +381,7 @@ mod tests {
             operation: "orders_find",
             retry_after: Some(Duration::from_secs(7200)),
             message: None,
+            retried: None,
         };
         assert_eq!(
             p.decide(1, ZERO, &day, Idempotency::Idempotent, &mut rng),
@@ -384,6 +424,7 @@ mod tests {
         let timeout = Error::Timeout {
             operation: "orders_get",
             after: Duration::from_secs(1),
+            retried: None,
         };
         assert!(matches!(
             p.decide(1, ZERO, &timeout, Idempotency::Idempotent, &mut rng),

@@ -488,29 +488,7 @@ async fn transport_errors_do_not_leak_credentials_from_the_url() {
 
 #[tokio::test]
 async fn traces_name_the_operation_and_never_the_key() {
-    use std::io::Write;
-    use std::sync::{Arc, Mutex};
-
-    #[derive(Clone, Default)]
-    struct Buffer(Arc<Mutex<Vec<u8>>>);
-    impl Write for Buffer {
-        fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
-            self.0.lock().unwrap().extend_from_slice(bytes);
-            Ok(bytes.len())
-        }
-        fn flush(&mut self) -> std::io::Result<()> {
-            Ok(())
-        }
-    }
-    let buffer = Buffer::default();
-    let writer = buffer.clone();
-    let subscriber = tracing_subscriber::fmt()
-        .with_max_level(tracing::Level::DEBUG)
-        .with_span_events(tracing_subscriber::fmt::format::FmtSpan::CLOSE)
-        .with_writer(move || writer.clone())
-        .with_ansi(false)
-        .finish();
-    let _guard = tracing::subscriber::set_default(subscriber);
+    let capture = capture::start();
 
     let server = MockServer::start().await;
     Mock::given(method("GET"))
@@ -524,7 +502,7 @@ async fn traces_name_the_operation_and_never_the_key() {
         .await;
     client(&server).orders().get(order_id()).await.unwrap();
 
-    let log = String::from_utf8(buffer.0.lock().unwrap().clone()).unwrap();
+    let log = capture.text();
     assert!(log.contains("operation=\"orders_get\""), "{log}");
     assert!(log.contains("retrying"), "{log}");
     assert!(
@@ -782,4 +760,615 @@ async fn modify_reports_a_status_its_post_set_back() {
         .await
         .unwrap();
     assert_eq!(saved.comments.as_deref(), Some("new"));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Hostile or broken servers: endless bodies, lying headers, redirects, echoed keys, web pages.
+// ---------------------------------------------------------------------------------------------
+
+mod capture {
+    //! Tracing output of the current thread. One global subscriber (DEBUG, span closes
+    //! printed) writes each event to the buffer of the thread that emitted it, if that thread
+    //! asked for one: scoped subscribers (`set_default`) miss events in parallel tests, as
+    //! callsites registered by other threads keep a stale interest.
+
+    use std::cell::RefCell;
+    use std::io::Write;
+    use std::sync::{Arc, Mutex};
+
+    thread_local! {
+        static BUFFER: RefCell<Option<Arc<Mutex<Vec<u8>>>>> = const { RefCell::new(None) };
+    }
+
+    struct ThreadWriter;
+
+    impl Write for ThreadWriter {
+        fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+            BUFFER.with(|b| {
+                if let Some(buffer) = &*b.borrow() {
+                    buffer.lock().unwrap().extend_from_slice(bytes);
+                }
+            });
+            Ok(bytes.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    /// What this thread has logged since [`start`].
+    pub struct Capture(Arc<Mutex<Vec<u8>>>);
+
+    impl Capture {
+        pub fn text(&self) -> String {
+            String::from_utf8(self.0.lock().unwrap().clone()).unwrap()
+        }
+    }
+
+    impl Drop for Capture {
+        fn drop(&mut self) {
+            BUFFER.with(|b| b.borrow_mut().take());
+        }
+    }
+
+    /// Starts capturing this thread's events (tests run on a current-thread runtime).
+    pub fn start() -> Capture {
+        static INIT: std::sync::Once = std::sync::Once::new();
+        INIT.call_once(|| {
+            let _ = tracing_subscriber::fmt()
+                .with_max_level(tracing::Level::DEBUG)
+                .with_span_events(tracing_subscriber::fmt::format::FmtSpan::CLOSE)
+                .with_writer(|| ThreadWriter)
+                .with_ansi(false)
+                .try_init();
+        });
+        let buffer = Arc::new(Mutex::new(Vec::new()));
+        BUFFER.with(|b| *b.borrow_mut() = Some(buffer.clone()));
+        Capture(buffer)
+    }
+}
+
+mod hostile {
+    //! A raw HTTP/1.1 server on 127.0.0.1 for answers wiremock cannot give: bodies that never
+    //! end, a `Content-Length` far larger than what follows. It serves one connection and
+    //! reports how many body bytes it managed to write and whether the client hung up first.
+
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    use tokio::net::TcpSocket;
+    use tokio::sync::oneshot;
+
+    /// What the server managed to do on its connection.
+    #[derive(Debug)]
+    pub struct Written {
+        /// Body bytes written (accepted by the socket).
+        pub body_bytes: u64,
+        /// True when the client closed the connection before the server had sent everything.
+        pub client_hung_up: bool,
+    }
+
+    /// Starts a server that answers the first request with `head` and then up to `body_bytes`
+    /// body bytes (as chunks of `chunk` when `chunked`, else raw), then waits for the client to
+    /// close. Returns its base URL and the report, sent once the connection is over.
+    pub async fn serve(
+        head: String,
+        chunk: Vec<u8>,
+        body_bytes: u64,
+        chunked: bool,
+    ) -> (String, oneshot::Receiver<Written>) {
+        let socket = TcpSocket::new_v4().expect("socket");
+        // A small send buffer keeps what the kernel holds for a client that stopped reading
+        // small, so the count of written bytes shows what the client read.
+        socket.set_send_buffer_size(64 * 1024).expect("buffer size");
+        socket.bind("127.0.0.1:0".parse().unwrap()).expect("bind");
+        let listener = socket.listen(4).expect("listen");
+        let addr = listener.local_addr().expect("addr");
+        let (report, done) = oneshot::channel();
+        tokio::spawn(async move {
+            let (mut stream, _) = listener.accept().await.expect("accept");
+            let mut request = Vec::new();
+            let mut buf = [0u8; 4096];
+            while !request.windows(4).any(|w| w == b"\r\n\r\n") {
+                match stream.read(&mut buf).await {
+                    Ok(0) | Err(_) => return,
+                    Ok(n) => request.extend_from_slice(&buf[..n]),
+                }
+            }
+            let mut written = 0u64;
+            let mut hung_up = stream.write_all(head.as_bytes()).await.is_err();
+            while !hung_up && written < body_bytes {
+                let n = chunk.len().min((body_bytes - written) as usize);
+                let result = if chunked {
+                    let mut framed = format!("{n:x}\r\n").into_bytes();
+                    framed.extend_from_slice(&chunk[..n]);
+                    framed.extend_from_slice(b"\r\n");
+                    stream.write_all(&framed).await
+                } else {
+                    stream.write_all(&chunk[..n]).await
+                };
+                match result {
+                    Ok(()) => written += n as u64,
+                    Err(_) => hung_up = true,
+                }
+            }
+            if !hung_up {
+                if chunked {
+                    let _ = stream.write_all(b"0\r\n\r\n").await;
+                }
+                // Wait for the client to close (read returns 0 or fails).
+                let closed = stream.read(&mut buf).await;
+                hung_up = written < body_bytes && matches!(closed, Ok(0) | Err(_));
+            }
+            let _ = report.send(Written {
+                body_bytes: written,
+                client_hung_up: hung_up,
+            });
+        });
+        (format!("http://{addr}/sites/acme"), done)
+    }
+}
+
+const MIB: u64 = 1024 * 1024;
+
+fn hostile_client(url: &str) -> Client {
+    Client::builder()
+        .base_url(url)
+        .api_key(KEY)
+        .max_body_bytes(MIB)
+        .max_error_body_bytes(16 * 1024)
+        .timeout(Duration::from_secs(20))
+        .retry_policy(fast_retries())
+        .build()
+        .expect("client")
+}
+
+#[tokio::test]
+async fn an_endless_body_fails_at_the_cap_and_the_client_hangs_up() {
+    let total = 512 * MIB;
+    let (url, report) = hostile::serve(
+        "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n"
+            .into(),
+        br#""00000000-0000-0000-0000-000000000000","#.repeat(1600),
+        total,
+        true,
+    )
+    .await;
+    let err = hostile_client(&url)
+        .orders()
+        .ids(OrderFilter::new())
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(
+            err,
+            Error::BodyTooLarge {
+                operation: "orders_find",
+                status: 200,
+                limit,
+                content_length: None,
+            } if limit == MIB
+        ),
+        "{err:?}"
+    );
+    assert!(!err.is_retryable(), "the same answer would come again");
+    assert!(
+        err.to_string().contains("larger than the 1 MiB allowed"),
+        "{err}"
+    );
+    let written = report.await.expect("the server reports");
+    assert!(written.client_hung_up, "{written:?}");
+    // The client stopped reading at the cap: what the server got rid of is the cap plus what
+    // the two sockets buffer, far from the 512 MiB it had to send.
+    assert!(written.body_bytes < 16 * MIB, "{written:?}");
+}
+
+#[tokio::test]
+async fn an_oversized_content_length_is_refused_before_reading() {
+    // The server announces 10 GiB but sends nothing: a client that tried to read the body
+    // would wait for the timeout instead of failing at once.
+    let (url, report) = hostile::serve(
+        "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 10737418240\r\n\r\n"
+            .into(),
+        Vec::new(),
+        0,
+        false,
+    )
+    .await;
+    let client = Client::builder()
+        .base_url(&url)
+        .api_key(KEY)
+        .timeout(Duration::from_secs(30))
+        .build()
+        .unwrap();
+    let started = std::time::Instant::now();
+    let err = client.orders().ids(OrderFilter::new()).await.unwrap_err();
+    assert!(
+        matches!(
+            err,
+            Error::BodyTooLarge {
+                limit: ontime::DEFAULT_MAX_BODY_BYTES,
+                content_length: Some(10_737_418_240),
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+    assert!(
+        started.elapsed() < Duration::from_secs(10),
+        "refused without waiting for a body"
+    );
+    let written = report.await.expect("the server reports");
+    assert_eq!(written.body_bytes, 0);
+}
+
+#[tokio::test]
+async fn an_endless_error_body_is_cut_and_the_status_kept() {
+    let (url, report) = hostile::serve(
+        "HTTP/1.1 500 Internal Server Error\r\nContent-Type: text/plain\r\nTransfer-Encoding: chunked\r\n\r\n"
+            .into(),
+        b"Something broke. ".repeat(4000),
+        512 * MIB,
+        true,
+    )
+    .await;
+    let err = hostile_client(&url)
+        .orders()
+        .get(order_id())
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::Server { status: 500, .. }), "{err:?}");
+    let message = err.server_message().expect("the start of the body");
+    assert!(
+        message.starts_with("Something broke. Something broke."),
+        "{message}"
+    );
+    assert!(
+        message.chars().count() <= 501,
+        "shown cut to 500 characters"
+    );
+    let written = report.await.expect("the server reports");
+    assert!(written.client_hung_up, "{written:?}");
+    assert!(written.body_bytes < 16 * MIB, "{written:?}");
+}
+
+#[tokio::test]
+async fn redirects_are_errors_naming_the_location_and_are_never_followed() {
+    for status in [302u16, 303, 307] {
+        let server = MockServer::start().await;
+        Mock::given(method("POST"))
+            .respond_with(
+                ResponseTemplate::new(status)
+                    .insert_header("Location", "https://login.example.net/portal"),
+            )
+            .mount(&server)
+            .await;
+        Mock::given(method("GET"))
+            .respond_with(json_reply(200, json!(true)))
+            .mount(&server)
+            .await;
+        let err = client(&server)
+            .orders()
+            .update_status(order_id(), StatusChange::new(StatusLevel::Delivered))
+            .await
+            .unwrap_err();
+        match &err {
+            Error::Redirect {
+                operation: "order_update_status",
+                status: Some(s),
+                location: Some(location),
+            } => {
+                assert_eq!(*s, status);
+                assert_eq!(location, "https://login.example.net/portal");
+            }
+            other => panic!("{status}: {other:?}"),
+        }
+        assert!(err.to_string().contains("login.example.net"), "{err}");
+        let sent: Vec<String> = requests(&server)
+            .await
+            .iter()
+            .map(|r| r.method.to_string())
+            .collect();
+        assert_eq!(sent, ["POST"], "{status}: no GET follow-up");
+    }
+
+    // Reads are not retried on a redirect either.
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .respond_with(
+            ResponseTemplate::new(301).insert_header("Location", "/sites/acme/api/orders"),
+        )
+        .mount(&server)
+        .await;
+    let err = client(&server)
+        .orders()
+        .ids(OrderFilter::new())
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(
+            err,
+            Error::Redirect {
+                status: Some(301),
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+    assert!(!err.is_retryable());
+    assert_eq!(requests(&server).await.len(), 1);
+}
+
+#[tokio::test]
+async fn a_custom_http_client_that_follows_redirects_still_gets_an_error() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/sites/acme/api/order/updateStatus"))
+        .respond_with(ResponseTemplate::new(303).insert_header("Location", "/elsewhere"))
+        .mount(&server)
+        .await;
+    Mock::given(path("/elsewhere"))
+        .respond_with(json_reply(200, json!(true)))
+        .mount(&server)
+        .await;
+    Mock::given(path("/sites/acme/api/orders"))
+        .respond_with(
+            ResponseTemplate::new(302).insert_header("Location", "/sites/acme/api/orders"),
+        )
+        .mount(&server)
+        .await;
+    // reqwest's default policy follows up to 10 redirects.
+    let client = builder(&server)
+        .http_client(reqwest::Client::new())
+        .retry_policy(fast_retries())
+        .build()
+        .unwrap();
+    let err = client
+        .orders()
+        .update_status(order_id(), StatusChange::new(StatusLevel::Delivered))
+        .await
+        .unwrap_err();
+    match &err {
+        Error::Redirect {
+            status: None,
+            location: Some(location),
+            ..
+        } => assert!(location.ends_with("/elsewhere"), "{location}"),
+        other => panic!("{other:?}"),
+    }
+    let sent = requests(&server).await;
+    if sent.len() != 2 {
+        panic!("{sent:?}");
+    }
+    // A redirect loop ends at reqwest's limit, once: it is not retried.
+    let err = client.orders().ids(OrderFilter::new()).await.unwrap_err();
+    assert!(
+        matches!(err, Error::Redirect { status: None, .. }),
+        "{err:?}"
+    );
+    assert_eq!(
+        requests(&server).await.len() - 2,
+        11,
+        "one run of 1 + 10 follows"
+    );
+}
+
+#[tokio::test]
+async fn the_api_key_echoed_by_a_server_is_redacted_everywhere() {
+    /// Case `n`'s answer, echoing the request's `Authorization` header.
+    fn echo(case: usize, req: &Request) -> ResponseTemplate {
+        let auth = req.headers["authorization"].to_str().unwrap().to_string();
+        let body = |status: u16, content_type: &str, text: String| {
+            ResponseTemplate::new(status).set_body_raw(text.into_bytes(), content_type)
+        };
+        match case {
+            0 => body(
+                400,
+                "application/json",
+                json!({"Message": format!("Key {auth} is not valid here")}).to_string(),
+            ),
+            1 => body(
+                500,
+                "text/html",
+                format!("<html><head><title>Error for {auth}</title></head></html>"),
+            ),
+            2 => body(
+                200,
+                "text/html",
+                format!("<html><head><title>Welcome {auth}</title></head></html>"),
+            ),
+            3 => body(
+                200,
+                "application/json",
+                json!({"ID": ORDER, "Items": [{"Weight": auth}]}).to_string(),
+            ),
+            _ => ResponseTemplate::new(302).insert_header("Location", format!("/login?key={auth}")),
+        }
+    }
+    let expected: [fn(&Error) -> bool; 5] = [
+        |e| matches!(e, Error::BadRequest { .. }),
+        |e| matches!(e, Error::Server { status: 500, .. }),
+        |e| matches!(e, Error::UnexpectedResponse { .. }),
+        |e| matches!(e, Error::Decode { .. }),
+        |e| matches!(e, Error::Redirect { .. }),
+    ];
+    for (case, expected) in expected.into_iter().enumerate() {
+        for scheme in [ontime::AuthScheme::Raw, ontime::AuthScheme::Bearer] {
+            let server = MockServer::start().await;
+            Mock::given(method("GET"))
+                .respond_with(move |req: &Request| echo(case, req))
+                .mount(&server)
+                .await;
+            let client = builder(&server)
+                .auth_scheme(scheme)
+                .retry_policy(RetryPolicy::none())
+                .build()
+                .unwrap();
+            let err = client.orders().get(order_id()).await.unwrap_err();
+            assert!(expected(&err), "{case}: {err:?}");
+            let shown = format!("{err} {err:?}");
+            assert!(!shown.contains(KEY), "{shown}");
+            assert!(shown.contains("[redacted]"), "{case}: {shown}");
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_web_page_where_json_was_expected_names_its_content_type() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .respond_with(ResponseTemplate::new(200).set_body_raw(
+            b"<!DOCTYPE html><html><head><title>Hotel WiFi - Sign in</title></head><body>...</body></html>".to_vec(),
+            "text/html; charset=utf-8",
+        ))
+        .mount(&server)
+        .await;
+    let err = client(&server)
+        .orders()
+        .ids(OrderFilter::new())
+        .await
+        .unwrap_err();
+    match &err {
+        Error::UnexpectedResponse {
+            operation: "orders_find",
+            status: 200,
+            content_type: Some(content_type),
+            snippet: Some(snippet),
+        } => {
+            assert_eq!(content_type, "text/html; charset=utf-8");
+            assert_eq!(snippet, "Hotel WiFi - Sign in");
+        }
+        other => panic!("{other:?}"),
+    }
+    assert!(!err.is_retryable());
+    assert_eq!(
+        err.to_string(),
+        "orders_find: expected JSON but the server answered 200 with `text/html; charset=utf-8`: Hotel WiFi - Sign in"
+    );
+    // Plain text labelled as JSON is no JSON either.
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .respond_with(ResponseTemplate::new(200).set_body_raw(b"OK".to_vec(), "application/json"))
+        .mount(&server)
+        .await;
+    let err = client(&server)
+        .orders()
+        .ids(OrderFilter::new())
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::UnexpectedResponse { .. }), "{err:?}");
+}
+
+#[tokio::test]
+async fn retries_are_reported_and_the_final_error_counts_attempts_and_time() {
+    use std::sync::{Arc, Mutex};
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .respond_with(json_reply(503, json!({"Message": "busy"})))
+        .mount(&server)
+        .await;
+    /// (failed attempt, most attempts, server asked, error)
+    type Seen = (u32, u32, bool, String);
+    let events: Arc<Mutex<Vec<Seen>>> = Arc::default();
+    let seen = events.clone();
+    let client = builder(&server)
+        .retry_policy(fast_retries().max_attempts(3))
+        .on_retry(move |e| {
+            seen.lock().unwrap().push((
+                e.attempt,
+                e.max_attempts,
+                e.server_asked,
+                e.error.to_string(),
+            ))
+        })
+        .build()
+        .unwrap();
+    let err = client.orders().get(order_id()).await.unwrap_err();
+    let events = events.lock().unwrap().clone();
+    assert_eq!(
+        events,
+        [
+            (
+                1,
+                3,
+                false,
+                "orders_get: OnTime answered 503: busy".to_string()
+            ),
+            (
+                2,
+                3,
+                false,
+                "orders_get: OnTime answered 503: busy".to_string()
+            )
+        ]
+    );
+    let retried = err.retried().expect("retried");
+    assert_eq!(retried.attempts, 3);
+    assert!(matches!(err, Error::Server { status: 503, .. }), "{err:?}");
+    let shown = err.to_string();
+    assert!(
+        shown.starts_with("orders_get: OnTime answered 503: busy (gave up after 3 attempts in ")
+            && shown.ends_with("s)"),
+        "{shown}"
+    );
+    // A call tried once says nothing about attempts.
+    let once = builder(&server)
+        .retry_policy(RetryPolicy::none())
+        .build()
+        .unwrap();
+    let err = once.orders().get(order_id()).await.unwrap_err();
+    assert_eq!(err.retried(), None);
+    assert_eq!(err.to_string(), "orders_get: OnTime answered 503: busy");
+}
+
+#[tokio::test]
+async fn every_http_attempt_is_logged_with_method_url_query_and_status_but_no_secret() {
+    let capture = capture::start();
+
+    let server = MockServer::start().await;
+    Mock::given(path("/sites/acme/api/orders"))
+        .respond_with(json_reply(503, json!({"Message": "busy"})))
+        .up_to_n_times(1)
+        .mount(&server)
+        .await;
+    Mock::given(path("/sites/acme/api/orders"))
+        .respond_with(json_reply(200, json!([ORDER])))
+        .mount(&server)
+        .await;
+    Mock::given(path("/sites/acme/api/users/authenticate"))
+        .respond_with(json_reply(200, json!(null)))
+        .mount(&server)
+        .await;
+    let client = client(&server);
+    client
+        .orders()
+        .ids(OrderFilter::new().status(StatusLevel::Delivered))
+        .await
+        .unwrap();
+    client
+        .users()
+        .authenticate("dana", "hunter2-password")
+        .await
+        .unwrap();
+
+    let log = capture.text();
+    let lines: Vec<&str> = log.lines().filter(|l| l.contains("ontime::http")).collect();
+    assert_eq!(lines.len(), 3, "one event per attempt:\n{log}");
+    let base = format!("{}/sites/acme", server.uri());
+    assert!(
+        lines[0].contains("attempt=1") && lines[0].contains("method=GET"),
+        "{log}"
+    );
+    assert!(
+        lines[0].contains(&format!("url={base}/api/orders?status=")),
+        "{log}"
+    );
+    assert!(lines[0].contains("status=503"), "{log}");
+    assert!(
+        lines[1].contains("attempt=2") && lines[1].contains("status=200"),
+        "{log}"
+    );
+    assert!(
+        lines[2].contains("password=[redacted]") && lines[2].contains("userName=dana"),
+        "{log}"
+    );
+    assert!(!log.contains("hunter2") && !log.contains(KEY), "{log}");
 }

@@ -11,4 +11,5 @@ mod input;
 mod mock_serve;
 mod orders;
 mod records;
+mod transport;
 mod writes;
