@@ -1,6 +1,7 @@
 //! Real payload shapes decode into the generated record types and survive a round trip: what a
 //! client fetched is what it posts back (OnTime clears every field a post leaves out).
 
+mod spec;
 mod support;
 
 use ontime_raw::lenient::{
