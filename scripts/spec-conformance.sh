@@ -51,8 +51,12 @@ step "openapi-spec-validator and the spec's examples"
 "$VENV/bin/python" scripts/spec_conformance.py examples "$SPEC"
 
 step "Pydantic models (datamodel-code-generator $DMCG_VERSION) decode the simulator's records"
+# `--type-mappings string+byte=binary`: by default `format: byte` becomes Pydantic's Base64Str
+# (base64 of UTF-8 text), which refuses binary files such as the PNG attachments OnTime stores;
+# this mapping gives Base64Bytes (any bytes), which is what the format means.
 "$VENV/bin/datamodel-codegen" --input "$SPEC" --input-file-type openapi \
   --output-model-type pydantic_v2.BaseModel --target-python-version 3.11 --formatters builtin \
+  --type-mappings "string+byte=binary" \
   --output "$WORK/models.py" 2>"$WORK/datamodel-codegen.log" \
   || { cat "$WORK/datamodel-codegen.log"; exit 1; }
 echo "generated $WORK/models.py ($(grep -c '^class ' "$WORK/models.py") classes)"

@@ -146,7 +146,7 @@ def records(spec_path, models_path, base, key):
                             ("VehicleRequired", "VehicleType")]:
             if order.get(field) is not None:
                 add(kind, f"orders/{oid} {field}", order[field])
-        for udf in order.get("UserDefinedFields") or []:
+        for udf in (order.get("UserDefinedFields") or {}).values():
             add("UserDefinedField", f"orders/{oid} UserDefinedFields", udf)
     for _, user in list(found.get("User", []))[:20]:
         uid = user["ID"]
@@ -158,16 +158,24 @@ def records(spec_path, models_path, base, key):
         for position in api.get(f"user/position?userId={uid}")[:3]:
             add("UserPosition", f"user/position?userId={uid}", position)
 
-    # A type the seeded data has none of is created from the spec's own example, then read back.
-    creators = {"UserMiscCompensation": ("userMiscCompensation/post", "userMiscCompensations")}
-    for kind, (post, getter) in creators.items():
-        if kind not in found:
-            example = dict(spec["components"]["schemas"][kind]["example"])
-            example.pop("ID", None)
-            order = found["Order"][0][1]
-            example["OrderID"] = order["ID"]
-            created = api.call("POST", post, example)
-            add(kind, f"{getter}/{created['ID']} (posted)", api.get(f"{getter}/{created['ID']}"))
+    # A type the seeded data has none of is created from the spec's own example (attached to a
+    # fetched order), posted, and read back.
+    order = found["Order"][0][1]
+    if "UserMiscCompensation" not in found:
+        example = dict(spec["components"]["schemas"]["UserMiscCompensation"]["example"])
+        example.pop("ID", None)
+        example["OrderID"] = order["ID"]
+        created = api.call("POST", "userMiscCompensation/post", example)
+        add("UserMiscCompensation", f"userMiscCompensations/{created['ID']} (posted)",
+            api.get(f"userMiscCompensations/{created['ID']}"))
+    if "UserDefinedField" not in found:
+        example = dict(spec["components"]["schemas"]["UserDefinedField"]["example"])
+        example["OrderID"] = order["ID"]
+        # order/post replaces the whole record: post the fetched order with the field added.
+        api.call("POST", "order/post", {**order, "UserDefinedFields": {example["Label"]: example}})
+        stored = api.get(f"orders/{order['ID']}")
+        for udf in (stored.get("UserDefinedFields") or {}).values():
+            add("UserDefinedField", f"orders/{order['ID']} UserDefinedFields (posted)", udf)
 
     failures = []
     wanted = [n for n, s in spec["components"]["schemas"].items()
