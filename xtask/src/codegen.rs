@@ -428,7 +428,10 @@ pub fn validate(spec: &Value) -> Vec<String> {
     }
     let patterns = format_patterns(spec);
     for (format, _) in LENIENT_FORMATS {
-        match patterns.get(format).map(|set| set.iter().collect::<Vec<_>>()) {
+        match patterns
+            .get(format)
+            .map(|set| set.iter().collect::<Vec<_>>())
+        {
             Some(set) if set.len() == 1 && !set[0].is_empty() => {}
             Some(set) => problems.push(format!(
                 "every `format: {format}` schema needs the same non-empty pattern, found {set:?}"
@@ -633,9 +636,21 @@ mod tests {
         }}}});
         let problems = validate(&spec);
         let about = |needle: &str| problems.iter().filter(|p| p.contains(needle)).count();
-        assert_eq!(about("properties/A: `format: date-time` requires"), 1, "{problems:#?}");
-        assert_eq!(about("properties/B: `nullable` without a `type`"), 1, "{problems:#?}");
-        assert_eq!(about("every `format: ontime-date-time` schema needs"), 1, "{problems:#?}");
+        assert_eq!(
+            about("properties/A: `format: date-time` requires"),
+            1,
+            "{problems:#?}"
+        );
+        assert_eq!(
+            about("properties/B: `nullable` without a `type`"),
+            1,
+            "{problems:#?}"
+        );
+        assert_eq!(
+            about("every `format: ontime-date-time` schema needs"),
+            1,
+            "{problems:#?}"
+        );
         assert_eq!(about("`format: timespan`"), 0, "{problems:#?}");
         // Examples are data: their members are not checked as schemas.
         assert_eq!(about("/example"), 0, "{problems:#?}");

@@ -16,7 +16,12 @@ use super::spec;
 fn present_keys(value: &Value) -> Vec<String> {
     let mut keys: Vec<String> = value
         .as_object()
-        .map(|m| m.iter().filter(|(_, v)| !v.is_null()).map(|(k, _)| k.clone()).collect())
+        .map(|m| {
+            m.iter()
+                .filter(|(_, v)| !v.is_null())
+                .map(|(k, _)| k.clone())
+                .collect()
+        })
         .unwrap_or_default();
     keys.sort();
     keys
@@ -105,20 +110,29 @@ fn decode(schema: &Value, example: &Value) -> Result<(), String> {
     if let Some(name) = referenced(schema) {
         return decode_named(name, example);
     }
-    match (schema.get("type").and_then(Value::as_str), schema.get("format").and_then(Value::as_str)) {
+    match (
+        schema.get("type").and_then(Value::as_str),
+        schema.get("format").and_then(Value::as_str),
+    ) {
         (Some("boolean"), _) => round_trip::<bool>(example),
         (Some("number"), _) => round_trip::<f64>(example),
         (Some("string"), Some("uuid")) => round_trip::<Uuid>(example),
-        (Some("string"), Some("ontime-date-time")) => round_trip::<lenient::OnTimeDateTime>(example),
+        (Some("string"), Some("ontime-date-time")) => {
+            round_trip::<lenient::OnTimeDateTime>(example)
+        }
         (Some("string"), _) => round_trip::<String>(example),
         (Some("array"), _) => {
             let items = example.as_array().ok_or("not an array")?;
             if items.is_empty() {
                 return Err("an empty array shows nothing".into());
             }
-            items.iter().try_for_each(|item| decode(&schema["items"], item))
+            items
+                .iter()
+                .try_for_each(|item| decode(&schema["items"], item))
         }
-        other => Err(format!("no Rust type is known for a schema of type/format {other:?}")),
+        other => Err(format!(
+            "no Rust type is known for a schema of type/format {other:?}"
+        )),
     }
 }
 

@@ -8,7 +8,9 @@ use regex::Regex;
 use super::{pattern_of, spec};
 
 fn date_samples() -> Vec<String> {
-    let years = ["0000", "0001", "1900", "1999", "2000", "2023", "2024", "2100", "2400", "9999"];
+    let years = [
+        "0000", "0001", "1900", "1999", "2000", "2023", "2024", "2100", "2400", "9999",
+    ];
     let mut out = Vec::new();
     for year in years {
         for month in 0..=13 {
@@ -20,9 +22,23 @@ fn date_samples() -> Vec<String> {
     // Malformed dates: wrong widths, separators, signs, non-ASCII digits.
     out.extend(
         [
-            "", "2024", "2024-1-01", "2024-01-1", "20240101", "2024/01/01", "12024-01-01",
-            "024-01-01", "2024-01-01-", "2024-01-001", "+2024-01-01", "-2024-01-01",
-            "+12024-01-01", "-0001-12-31", "٢٠٢٤-01-01", "2024-٠1-01", " 2024-01-01",
+            "",
+            "2024",
+            "2024-1-01",
+            "2024-01-1",
+            "20240101",
+            "2024/01/01",
+            "12024-01-01",
+            "024-01-01",
+            "2024-01-01-",
+            "2024-01-001",
+            "+2024-01-01",
+            "-2024-01-01",
+            "+12024-01-01",
+            "-0001-12-31",
+            "٢٠٢٤-01-01",
+            "2024-٠1-01",
+            " 2024-01-01",
         ]
         .map(str::to_owned),
     );
@@ -44,8 +60,25 @@ fn time_samples() -> Vec<String> {
         times.push(format!("15:00{fraction}"));
     }
     let offsets = [
-        "", "Z", "z", "+00:00", "-05:00", "+05:30", "+0530", "+05", "-23:59", "+24:00", "+05:60",
-        "+05:30:15", "+05:30:60", "+0530:15", "+5:30", "+05:3", "UTC", "+05:30Z", " Z",
+        "",
+        "Z",
+        "z",
+        "+00:00",
+        "-05:00",
+        "+05:30",
+        "+0530",
+        "+05",
+        "-23:59",
+        "+24:00",
+        "+05:60",
+        "+05:30:15",
+        "+05:30:60",
+        "+0530:15",
+        "+5:30",
+        "+05:3",
+        "UTC",
+        "+05:30Z",
+        " Z",
     ];
     let mut out = Vec::new();
     for sep in ["T", "t", " ", "_"] {
@@ -77,12 +110,23 @@ fn date_time_pattern_accepts_exactly_what_the_lenient_parser_accepts() {
         // 0000-9999, which OnTime (.NET DateTime) never sends; the spec leaves them out.
         let documented_difference = by_parser && !by_pattern && sample.starts_with(['+', '-']);
         if by_pattern != by_parser && !documented_difference {
-            disagree.push(format!("{sample:?}: pattern {by_pattern}, parser {by_parser}"));
+            disagree.push(format!(
+                "{sample:?}: pattern {by_pattern}, parser {by_parser}"
+            ));
         }
     }
-    assert!(disagree.is_empty(), "{} disagreements:\n{}", disagree.len(), disagree.join("\n"));
+    assert!(
+        disagree.is_empty(),
+        "{} disagreements:\n{}",
+        disagree.len(),
+        disagree.join("\n")
+    );
     // The grid exercises both sides, including leap days (2024, 2000, 2400, 0000) and not (1900, 2100).
-    assert!(accepted > 1000 && accepted < samples.len() - 1000, "{accepted} of {}", samples.len());
+    assert!(
+        accepted > 1000 && accepted < samples.len() - 1000,
+        "{accepted} of {}",
+        samples.len()
+    );
     for leap in ["2024-02-29", "2000-02-29", "2400-02-29", "0000-02-29"] {
         assert!(regex.is_match(leap), "{leap}");
     }
@@ -99,11 +143,29 @@ fn timespan_pattern_accepts_only_what_the_parser_accepts() {
     let regex = Regex::new(&pattern).expect("the pattern compiles");
     let mut samples = Vec::new();
     for sign in ["", "-", "+"] {
-        for days in ["", "0.", "1.", "12.", "9999999.", "10675198.", "00000001.", "x."] {
+        for days in [
+            "",
+            "0.",
+            "1.",
+            "12.",
+            "9999999.",
+            "10675198.",
+            "00000001.",
+            "x.",
+        ] {
             for hours in ["0", "00", "09", "23", "24", "123"] {
                 for rest in [
-                    ":00:00", ":59:59", ":60:00", ":00:60", ":5:7", ":00", ":00:00.1",
-                    ":00:00.1234567", ":00:00.12345678", ":00:00.", ":00:00:00",
+                    ":00:00",
+                    ":59:59",
+                    ":60:00",
+                    ":00:60",
+                    ":5:7",
+                    ":00",
+                    ":00:00.1",
+                    ":00:00.1234567",
+                    ":00:00.12345678",
+                    ":00:00.",
+                    ":00:00:00",
                 ] {
                     samples.push(format!("{sign}{days}{hours}{rest}"));
                 }
@@ -122,9 +184,16 @@ fn timespan_pattern_accepts_only_what_the_parser_accepts() {
             .split_once('.')
             .is_some_and(|(d, _)| d.len() > 7 && !d.contains(':'));
         if by_pattern && !by_parser || (by_parser && !by_pattern && !long_days) {
-            disagree.push(format!("{sample:?}: pattern {by_pattern}, parser {by_parser}"));
+            disagree.push(format!(
+                "{sample:?}: pattern {by_pattern}, parser {by_parser}"
+            ));
         }
     }
-    assert!(disagree.is_empty(), "{} disagreements:\n{}", disagree.len(), disagree.join("\n"));
+    assert!(
+        disagree.is_empty(),
+        "{} disagreements:\n{}",
+        disagree.len(),
+        disagree.join("\n")
+    );
     assert!(regex.is_match("1.02:03:04") && regex.is_match("-00:30:00.5000000"));
 }

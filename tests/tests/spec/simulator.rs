@@ -52,10 +52,17 @@ async fn update_status_accepts_every_level_the_spec_lists() {
         .iter()
         .map(ToString::to_string)
         .zip(codes.iter().copied())
-        .chain(names.iter().map(|n| n.to_string()).zip(codes.iter().copied()));
+        .chain(
+            names
+                .iter()
+                .map(|n| n.to_string())
+                .zip(codes.iter().copied()),
+        );
     for (detail, code) in values {
         let response = http
-            .post(api(&format!("order/updateStatus?id={order}&detail={detail}")))
+            .post(api(&format!(
+                "order/updateStatus?id={order}&detail={detail}"
+            )))
             .header("Authorization", mock.api_key())
             .send()
             .await
