@@ -1,6 +1,9 @@
 //! Real payload shapes decode into the generated record types and survive a round trip: what a
-//! client fetched is what it posts back (OnTime clears every field a post leaves out).
+//! client fetched is what it posts back (OnTime clears every field a post leaves out). The `spec`
+//! module checks `openapi/ontime.json` itself: its wire-format patterns against the lenient
+//! parsers, its examples against the generated types, and the simulator against its enums.
 
+mod spec;
 mod support;
 
 use ontime_raw::lenient::{

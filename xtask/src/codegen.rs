@@ -2,14 +2,14 @@
 //! progenitor, format it with prettyplease, and write it to (or compare it with)
 //! `crates/ontime-raw/src/generated.rs`.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
 use std::path::Path;
 
 use anyhow::{Context, Result, anyhow, bail};
 use openapiv3::OpenAPI;
 use progenitor::{GenerationSettings, Generator, InterfaceStyle, TagStyle, TypeImpl};
-use schemars::schema::{InstanceType, SchemaObject};
+use schemars::schema::{InstanceType, SchemaObject, StringValidation};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
@@ -97,6 +97,18 @@ pub const LENIENT_ENUMS: [&str; 8] = [
     "StatusLevel",
 ];
 
+/// The `format` of OnTime's date-times: ISO 8601 with the UTC offset optional (see
+/// `openapi/README.md`). `date-time` is not used: it means RFC 3339, which requires an offset.
+pub const DATE_TIME_FORMAT: &str = "ontime-date-time";
+/// The `format` of .NET TimeSpan strings.
+pub const TIMESPAN_FORMAT: &str = "timespan";
+/// String formats that map onto hand-written types of `ontime_raw::lenient`. Each must carry the
+/// same `pattern` wherever it appears, because typify matches a conversion on the whole schema.
+pub const LENIENT_FORMATS: [(&str, &str); 2] = [
+    (DATE_TIME_FORMAT, "crate::lenient::OnTimeDateTime"),
+    (TIMESPAN_FORMAT, "crate::lenient::TimeSpan"),
+];
+
 /// What `run` should do with the generated text.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Mode {
@@ -149,9 +161,10 @@ pub fn generate(spec_text: &str, lockfile: &Path) -> Result<String> {
             problems.join("\n  ")
         );
     }
+    let patterns = format_patterns(&json);
     let spec: OpenAPI = serde_json::from_value(normalise(json))
         .context("openapi/ontime.json is not an OpenAPI 3.0 document")?;
-    let mut generator = Generator::new(&settings());
+    let mut generator = Generator::new(&settings(&patterns)?);
     let tokens = generator
         .generate_tokens(&spec)
         .map_err(|e| anyhow!("progenitor could not generate the client: {e}"))?;
@@ -175,13 +188,25 @@ fn default_extra_in_builders(source: &str) -> Result<String> {
     Ok(source.replace(MISSING, EMPTY))
 }
 
-/// Adapts the spec to progenitor's limits without changing what it says.
+/// Adapts the spec to progenitor's limits without changing the Rust types it stands for.
 ///
-/// progenitor counts a `default` response as a success response, so next to a typed `200`/`201`
-/// it would see two success types and refuse the operation. The spec's `default` means "any other
-/// fault", so for the generator it becomes the `5XX` range (same fault schema). A `4XX` range is
-/// not added: progenitor matches ranges before exact codes and would shadow the listed 4xx codes.
+/// * progenitor counts a `default` response as a success response, so next to a typed
+///   `200`/`201` it would see two success types and refuse the operation. The spec's `default`
+///   means "any other fault", so for the generator it becomes the `5XX` range (same fault
+///   schema). A `4XX` range is not added: progenitor matches ranges before exact codes and would
+///   shadow the listed 4xx codes.
+/// * A nullable reference is written `anyOf: [{$ref}, {null}]` in the spec (the form strict
+///   OpenAPI 3.0 validators accept); typify turns that into an untagged enum, so for the
+///   generator it becomes `allOf: [{$ref}]` + `nullable: true`, which typify maps to
+///   `Option<T>`.
+/// * A request body that is a record plus request-only constraints
+///   (`allOf: [{$ref}, {required: […]}]`) stays the record type: a fetched record is what gets
+///   posted back, and the server refuses a post that misses a required field.
+/// * `minLength` on a parameter is dropped: typify would wrap the value in a new public type per
+///   parameter (one of them holding a password, with a derived `Debug`); parameters stay plain
+///   strings and the server refuses an empty one.
 pub fn normalise(mut spec: Value) -> Value {
+    nullable_refs_as_all_of(&mut spec);
     let Some(paths) = spec.get_mut("paths").and_then(Value::as_object_mut) else {
         return spec;
     };
@@ -190,6 +215,22 @@ pub fn normalise(mut spec: Value) -> Value {
             continue;
         };
         for op in item.values_mut() {
+            let params = op.get_mut("parameters").and_then(Value::as_array_mut);
+            for param in params.into_iter().flatten() {
+                if let Some(schema) = param.get_mut("schema").and_then(Value::as_object_mut) {
+                    schema.remove("minLength");
+                }
+            }
+            if let Some(content) = op
+                .pointer_mut("/requestBody/content")
+                .and_then(Value::as_object_mut)
+            {
+                for media in content.values_mut() {
+                    if let Some(schema) = media.get_mut("schema") {
+                        record_with_constraints_as_record(schema);
+                    }
+                }
+            }
             let Some(responses) = op.get_mut("responses").and_then(Value::as_object_mut) else {
                 continue;
             };
@@ -201,7 +242,52 @@ pub fn normalise(mut spec: Value) -> Value {
     spec
 }
 
-fn settings() -> GenerationSettings {
+/// Whether `schema` admits only JSON null (`nullable: true`, `enum: [null]`).
+pub fn is_null_schema(schema: &Value) -> bool {
+    schema.get("nullable") == Some(&Value::Bool(true))
+        && schema.get("enum") == Some(&Value::Array(vec![Value::Null]))
+}
+
+/// `{anyOf: [X, null], …}` → `{allOf: [X], nullable: true, …}`, everywhere in `value`.
+fn nullable_refs_as_all_of(value: &mut Value) {
+    match value {
+        Value::Object(map) => {
+            let rewrite = match map.get("anyOf").and_then(Value::as_array) {
+                Some(options) if options.len() == 2 && is_null_schema(&options[1]) => {
+                    Some(options[0].clone())
+                }
+                _ => None,
+            };
+            if let Some(inner) = rewrite {
+                map.remove("anyOf");
+                map.insert("allOf".into(), Value::Array(vec![inner]));
+                map.insert("nullable".into(), Value::Bool(true));
+            }
+            map.values_mut().for_each(nullable_refs_as_all_of);
+        }
+        Value::Array(items) => items.iter_mut().for_each(nullable_refs_as_all_of),
+        _ => {}
+    }
+}
+
+/// `{allOf: [{$ref}, {type: object, required, properties}]}` → `{$ref}`.
+fn record_with_constraints_as_record(schema: &mut Value) {
+    let Some(parts) = schema.get("allOf").and_then(Value::as_array) else {
+        return;
+    };
+    let [record, constraints] = parts.as_slice() else {
+        return;
+    };
+    let only_constraints = constraints.as_object().is_some_and(|c| {
+        c.keys()
+            .all(|k| ["type", "required", "properties"].contains(&k.as_str()))
+    });
+    if record.get("$ref").is_some() && only_constraints {
+        *schema = record.clone();
+    }
+}
+
+fn settings(patterns: &BTreeMap<String, BTreeSet<String>>) -> Result<GenerationSettings> {
     let mut settings = GenerationSettings::new();
     settings
         .with_interface(InterfaceStyle::Builder)
@@ -214,17 +300,18 @@ fn settings() -> GenerationSettings {
                 .expect("a path"),
         )
         .with_derive("PartialEq")
-        .with_map_type("::std::collections::BTreeMap")
-        .with_conversion(
-            string_format("date-time"),
-            "crate::lenient::OnTimeDateTime",
-            [TypeImpl::Display, TypeImpl::FromStr].into_iter(),
-        )
-        .with_conversion(
-            string_format("timespan"),
-            "crate::lenient::TimeSpan",
+        .with_map_type("::std::collections::BTreeMap");
+    for (format, rust_type) in LENIENT_FORMATS {
+        let pattern = patterns
+            .get(format)
+            .and_then(|set| set.first())
+            .with_context(|| format!("no `format: {format}` schema carries a pattern"))?;
+        settings.with_conversion(
+            string_format(format, pattern),
+            rust_type,
             [TypeImpl::Display, TypeImpl::FromStr].into_iter(),
         );
+    }
     for name in LENIENT_ENUMS {
         settings.with_replacement(
             name,
@@ -232,15 +319,46 @@ fn settings() -> GenerationSettings {
             [TypeImpl::Display, TypeImpl::FromStr, TypeImpl::Default].into_iter(),
         );
     }
-    settings
+    Ok(settings)
 }
 
-fn string_format(format: &str) -> SchemaObject {
+/// The schema typify must see (metadata aside) to use a conversion: a string with `format` and
+/// `pattern` and nothing else.
+fn string_format(format: &str, pattern: &str) -> SchemaObject {
     SchemaObject {
         instance_type: Some(InstanceType::String.into()),
         format: Some(format.to_string()),
+        string: Some(Box::new(StringValidation {
+            pattern: Some(pattern.to_string()),
+            ..Default::default()
+        })),
         ..Default::default()
     }
+}
+
+/// For each format of [`LENIENT_FORMATS`], the set of `pattern`s its schemas carry (a missing
+/// pattern counts as the empty string).
+fn format_patterns(spec: &Value) -> BTreeMap<String, BTreeSet<String>> {
+    fn walk(value: &Value, out: &mut BTreeMap<String, BTreeSet<String>>) {
+        match value {
+            Value::Object(map) => {
+                if let Some(format) = map.get("format").and_then(Value::as_str)
+                    && LENIENT_FORMATS.iter().any(|(f, _)| *f == format)
+                {
+                    let pattern = map.get("pattern").and_then(Value::as_str).unwrap_or("");
+                    out.entry(format.to_string())
+                        .or_default()
+                        .insert(pattern.to_string());
+                }
+                map.values().for_each(|v| walk(v, out));
+            }
+            Value::Array(items) => items.iter().for_each(|v| walk(v, out)),
+            _ => {}
+        }
+    }
+    let mut out = BTreeMap::new();
+    walk(spec, &mut out);
+    out
 }
 
 /// Checks what progenitor does not: every `$ref` resolves, the 62 endpoints are present and
@@ -308,7 +426,53 @@ pub fn validate(spec: &Value) -> Vec<String> {
             method.to_uppercase()
         ));
     }
+    let patterns = format_patterns(spec);
+    for (format, _) in LENIENT_FORMATS {
+        match patterns
+            .get(format)
+            .map(|set| set.iter().collect::<Vec<_>>())
+        {
+            Some(set) if set.len() == 1 && !set[0].is_empty() => {}
+            Some(set) => problems.push(format!(
+                "every `format: {format}` schema needs the same non-empty pattern, found {set:?}"
+            )),
+            None => {}
+        }
+    }
+    schema_problems(spec, "#", &mut problems);
     problems
+}
+
+/// Schema-level rules: no `format: date-time` (RFC 3339 requires an offset OnTime does not
+/// send), and `nullable` only next to `type` (OpenAPI 3.0 gives it no meaning elsewhere, and
+/// strict validators then reject the null).
+fn schema_problems(value: &Value, at: &str, problems: &mut Vec<String>) {
+    match value {
+        Value::Object(map) => {
+            if map.get("format").and_then(Value::as_str) == Some("date-time") {
+                problems.push(format!(
+                    "{at}: `format: date-time` requires a UTC offset; use `format: {DATE_TIME_FORMAT}`"
+                ));
+            }
+            if map.get("nullable") == Some(&Value::Bool(true)) && !map.contains_key("type") {
+                problems.push(format!(
+                    "{at}: `nullable` without a `type` sibling; write anyOf: [{{$ref}}, {{null}}]"
+                ));
+            }
+            for (key, child) in map {
+                // `example` values are data, not schemas.
+                if key != "example" && key != "examples" {
+                    schema_problems(child, &format!("{at}/{key}"), problems);
+                }
+            }
+        }
+        Value::Array(items) => {
+            for (i, child) in items.iter().enumerate() {
+                schema_problems(child, &format!("{at}/{i}"), problems);
+            }
+        }
+        _ => {}
+    }
 }
 
 fn collect_refs(value: &Value, out: &mut BTreeSet<String>) {
@@ -419,6 +583,77 @@ mod tests {
         codes.sort();
         assert_eq!(codes, ["200", "400", "5XX"]);
         assert_eq!(responses["5XX"]["description"], "fault");
+    }
+
+    #[test]
+    fn normalise_maps_nullable_refs_and_constrained_bodies_onto_record_types() {
+        let spec = serde_json::json!({"components": {"schemas": {"O": {"properties": {
+            "D": {"description": "d", "anyOf": [
+                {"$ref": "#/components/schemas/D"},
+                {"type": "string", "nullable": true, "enum": [null]}
+            ]},
+            "E": {"anyOf": [{"$ref": "#/components/schemas/D"}, {"type": "string"}]}
+        }}}},
+        "paths": {"/a": {"post": {
+            "parameters": [{"name": "p", "in": "query", "schema": {"type": "string", "minLength": 1}}],
+            "requestBody": {"content": {"application/json": {"schema": {"allOf": [
+                {"$ref": "#/components/schemas/Item"},
+                {"type": "object", "required": ["OrderID"], "properties": {"OrderID": {"type": "string"}}}
+            ]}}}},
+            "responses": {}
+        }}}});
+        let out = normalise(spec);
+        let props = &out["components"]["schemas"]["O"]["properties"];
+        assert_eq!(
+            props["D"],
+            serde_json::json!({"description": "d", "nullable": true,
+                "allOf": [{"$ref": "#/components/schemas/D"}]})
+        );
+        // An anyOf whose second option is not the null schema is left alone.
+        assert!(props["E"].get("anyOf").is_some());
+        assert_eq!(
+            out["paths"]["/a"]["post"]["requestBody"]["content"]["application/json"]["schema"],
+            serde_json::json!({"$ref": "#/components/schemas/Item"})
+        );
+        assert_eq!(
+            out["paths"]["/a"]["post"]["parameters"][0]["schema"],
+            serde_json::json!({"type": "string"})
+        );
+    }
+
+    #[test]
+    fn validation_rejects_rfc3339_date_times_bare_nullables_and_mixed_patterns() {
+        let spec = serde_json::json!({"openapi": "3.0.3", "components": {"schemas": {"O": {
+            "type": "object",
+            "example": {"format": "date-time", "nullable": true},
+            "properties": {
+                "A": {"type": "string", "format": "date-time"},
+                "B": {"allOf": [{"$ref": "#/components/schemas/O"}], "nullable": true},
+                "C": {"type": "string", "format": "ontime-date-time", "pattern": "^x$"},
+                "D": {"type": "string", "format": "ontime-date-time", "pattern": "^y$"},
+                "E": {"type": "string", "format": "timespan", "pattern": "^t$"}
+            }
+        }}}});
+        let problems = validate(&spec);
+        let about = |needle: &str| problems.iter().filter(|p| p.contains(needle)).count();
+        assert_eq!(
+            about("properties/A: `format: date-time` requires"),
+            1,
+            "{problems:#?}"
+        );
+        assert_eq!(
+            about("properties/B: `nullable` without a `type`"),
+            1,
+            "{problems:#?}"
+        );
+        assert_eq!(
+            about("every `format: ontime-date-time` schema needs"),
+            1,
+            "{problems:#?}"
+        );
+        assert_eq!(about("`format: timespan`"), 0, "{problems:#?}");
+        // Examples are data: their members are not checked as schemas.
+        assert_eq!(about("/example"), 0, "{problems:#?}");
     }
 
     #[test]

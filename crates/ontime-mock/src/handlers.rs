@@ -878,8 +878,9 @@ pub(crate) fn order_update_status(s: &Shared, ctx: &Ctx) -> Result<Reply, ApiErr
         .query
         .enumeration::<StatusLevel>("detail")?
         .or(details.level);
+    // Level 0 (None, "Entered" on screen) is one of the values the vendor lists for `detail`.
     if let Some(l) = &level
-        && (l.is_unknown() || *l == StatusLevel::None)
+        && l.is_unknown()
     {
         return Err(ApiError::bad_request(format!(
             "The value '{l}' is not valid for detail."
