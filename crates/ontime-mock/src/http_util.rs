@@ -107,7 +107,7 @@ pub(crate) fn account_local(d: &OnTimeDateTime, offset: Option<FixedOffset>) -> 
     }
 }
 
-/// The names of the spec's `date-time` properties (the same in every schema that has them).
+/// The names of the spec's `ontime-date-time` properties (the same in every schema that has them).
 fn date_time_properties() -> &'static std::collections::HashSet<String> {
     static NAMES: std::sync::LazyLock<std::collections::HashSet<String>> =
         std::sync::LazyLock::new(|| {
@@ -116,7 +116,7 @@ fn date_time_properties() -> &'static std::collections::HashSet<String> {
             if let Some(schemas) = spec["components"]["schemas"].as_object() {
                 for schema in schemas.values() {
                     for (name, property) in schema["properties"].as_object().into_iter().flatten() {
-                        if property["format"] == "date-time" {
+                        if property["format"] == "ontime-date-time" {
                             names.insert(name.clone());
                         }
                     }
