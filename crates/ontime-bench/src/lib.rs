@@ -333,11 +333,20 @@ mod tests {
     fn paired_ratio_is_the_median_of_per_pair_ratios() {
         // The third and fifth pairs ran while the machine was busy: both halves dropped, so
         // their ratios stay in line with the others.
-        let pairs = [(70.0, 100.0), (72.0, 100.0), (35.0, 50.0), (90.0, 100.0), (14.0, 20.0)];
+        let pairs = [
+            (70.0, 100.0),
+            (72.0, 100.0),
+            (35.0, 50.0),
+            (90.0, 100.0),
+            (14.0, 20.0),
+        ];
         let r = paired_ratio(&pairs).expect("ratio");
         assert_eq!(r.ratios.len(), 5);
         assert!((r.median - 0.70).abs() < 1e-12, "{r:?}");
-        assert!((r.min - 0.70).abs() < 1e-12 && (r.max - 0.90).abs() < 1e-12, "{r:?}");
+        assert!(
+            (r.min - 0.70).abs() < 1e-12 && (r.max - 0.90).abs() < 1e-12,
+            "{r:?}"
+        );
         assert_eq!(
             r.spread_text(),
             "min=0.700 max=0.900 ratios=0.700,0.720,0.700,0.900,0.700"
