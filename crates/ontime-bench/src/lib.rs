@@ -10,6 +10,12 @@
 //! It takes `--quick` (see [`quick`]) for a shorter run. [`load`] is a loopback load generator:
 //! N keep-alive HTTP/1.1 connections (hyper), each sending requests back to back for a fixed
 //! time or request count, reading every body in full.
+//!
+//! Figures that compare two servers on a shared machine use [`paired_ratio`]: short rounds of
+//! the two sides alternate, each pair gives one ratio, and the median of those ratios is the
+//! figure (noise that hits a moment hits both halves of a pair). [`callgrind`] counts the
+//! instructions a stretch of a benchmark executes, for a figure that does not depend on what
+//! else the machine is doing.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -242,9 +248,113 @@ pub fn peak_rss_bytes() -> Option<u64> {
         .map(|kib| kib * 1024)
 }
 
+/// The median of `values`: the middle one, or the mean of the two middle ones for an even
+/// count. `None` when `values` is empty or holds a NaN.
+pub fn median(values: &[f64]) -> Option<f64> {
+    if values.is_empty() || values.iter().any(|v| v.is_nan()) {
+        return None;
+    }
+    let mut sorted = values.to_vec();
+    sorted.sort_by(f64::total_cmp);
+    let mid = sorted.len() / 2;
+    Some(if sorted.len() % 2 == 1 {
+        sorted[mid]
+    } else {
+        (sorted[mid - 1] + sorted[mid]) / 2.0
+    })
+}
+
+/// Ratios of paired measurements: their median and their spread.
+#[derive(Clone, Debug, PartialEq)]
+pub struct PairedRatio {
+    /// `numerator / denominator` of each pair, in the order measured.
+    pub ratios: Vec<f64>,
+    /// The median of [`ratios`](Self::ratios): the figure to hold.
+    pub median: f64,
+    /// The smallest ratio.
+    pub min: f64,
+    /// The largest ratio.
+    pub max: f64,
+}
+
+impl PairedRatio {
+    /// `min=.. max=.. ratios=a,b,c` for an `INFO` line.
+    pub fn spread_text(&self) -> String {
+        let each: Vec<String> = self.ratios.iter().map(|r| format!("{r:.3}")).collect();
+        format!(
+            "min={:.3} max={:.3} ratios={}",
+            self.min,
+            self.max,
+            each.join(",")
+        )
+    }
+}
+
+/// Summarises pairs `(numerator, denominator)` measured back to back, e.g. (simulator
+/// requests/s, baseline requests/s) of one round each. `None` when there is no pair or a value
+/// is not a finite number, or a denominator is not positive (no ratio can be formed honestly).
+pub fn paired_ratio(pairs: &[(f64, f64)]) -> Option<PairedRatio> {
+    if pairs
+        .iter()
+        .any(|&(n, d)| !n.is_finite() || !d.is_finite() || d <= 0.0)
+    {
+        return None;
+    }
+    let ratios: Vec<f64> = pairs.iter().map(|&(n, d)| n / d).collect();
+    let median = median(&ratios)?;
+    let min = ratios.iter().copied().fold(f64::INFINITY, f64::min);
+    let max = ratios.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+    Some(PairedRatio {
+        ratios,
+        median,
+        min,
+        max,
+    })
+}
+
+pub mod callgrind;
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn median_takes_the_middle_and_averages_an_even_pair() {
+        assert_eq!(median(&[]), None);
+        assert_eq!(median(&[0.7]), Some(0.7));
+        assert_eq!(median(&[0.9, 0.1, 0.5]), Some(0.5));
+        assert_eq!(median(&[4.0, 1.0, 3.0, 2.0]), Some(2.5));
+        // One wild value does not move it (a mean would be 1.66).
+        assert_eq!(median(&[0.70, 0.72, 0.71, 5.0, 0.69]), Some(0.71));
+        assert_eq!(median(&[1.0, f64::NAN]), None);
+    }
+
+    #[test]
+    fn paired_ratio_is_the_median_of_per_pair_ratios() {
+        // The third and fifth pairs ran while the machine was busy: both halves dropped, so
+        // their ratios stay in line with the others.
+        let pairs = [
+            (70.0, 100.0),
+            (72.0, 100.0),
+            (35.0, 50.0),
+            (90.0, 100.0),
+            (14.0, 20.0),
+        ];
+        let r = paired_ratio(&pairs).expect("ratio");
+        assert_eq!(r.ratios.len(), 5);
+        assert!((r.median - 0.70).abs() < 1e-12, "{r:?}");
+        assert!(
+            (r.min - 0.70).abs() < 1e-12 && (r.max - 0.90).abs() < 1e-12,
+            "{r:?}"
+        );
+        assert_eq!(
+            r.spread_text(),
+            "min=0.700 max=0.900 ratios=0.700,0.720,0.700,0.900,0.700"
+        );
+        assert_eq!(paired_ratio(&[]), None);
+        assert_eq!(paired_ratio(&[(1.0, 0.0)]), None);
+        assert_eq!(paired_ratio(&[(f64::NAN, 1.0)]), None);
+    }
 
     #[test]
     fn result_lines_have_the_agreed_shape() {
