@@ -796,6 +796,7 @@ mod tests {
         let timeout = Error::Timeout {
             operation: "order_post",
             after: Duration::from_secs(1),
+            retried: None,
         };
         let refused = Error::BadRequest {
             operation: "order_post",
