@@ -1069,7 +1069,11 @@ async fn redirects_are_errors_naming_the_location_and_are_never_followed() {
             .iter()
             .map(|r| r.method.to_string())
             .collect();
-        assert_eq!(sent, ["GET", "POST"], "{status}: the timeline read, the post, no follow-up");
+        assert_eq!(
+            sent,
+            ["GET", "POST"],
+            "{status}: the timeline read, the post, no follow-up"
+        );
     }
 
     // Reads are not retried on a redirect either.

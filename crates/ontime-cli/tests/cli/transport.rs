@@ -140,7 +140,11 @@ fn a_redirected_status_change_fails_with_exit_6_and_is_not_followed() {
         run.stderr
     );
     let requests = server.requests();
-    assert_eq!(requests.len(), 2, "the timeline read and the post: {requests:?}");
+    assert_eq!(
+        requests.len(),
+        2,
+        "the timeline read and the post: {requests:?}"
+    );
     assert!(requests[0].starts_with("GET "), "{requests:?}");
     assert!(requests[1].starts_with("POST "), "{requests:?}");
 }
