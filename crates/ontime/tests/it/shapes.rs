@@ -3,7 +3,7 @@
 
 use ontime::{OrderId, UserId};
 
-mod common;
+use crate::common;
 use common::setup;
 use serde_json::json;
 

@@ -8,7 +8,7 @@ use ontime::{
 };
 use ontime_mock::{CredentialKind, RunningMock};
 
-mod common;
+use crate::common;
 use common::setup;
 use serde_json::{Value, json};
 
