@@ -1,1 +1,2 @@
-//! Workspace-level snapshot tests live in `tests/`; this crate has no code of its own.
+//! Workspace-level tests (spec, generated client and simulator together) live in `tests/workspace`;
+//! this crate has no code of its own.

@@ -16,10 +16,26 @@ use ontime_mock::{
 };
 use uuid::Uuid;
 
+/// The account-local instant every simulator here starts at (Tuesday 2026-11-24 12:00:00). The
+/// clock is pinned, not taken from the wall clock: seeded data is laid out relative to it, so a
+/// test that reads time would otherwise pass or fail by the time of day it runs.
+fn clock_start() -> chrono::NaiveDateTime {
+    chrono::NaiveDate::from_ymd_opt(2026, 11, 24)
+        .and_then(|d| d.and_hms_opt(12, 0, 0))
+        .expect("valid date")
+}
+
 async fn simulator(orders: usize) -> RunningMock {
+    simulator_at(orders, clock_start()).await
+}
+
+/// Seed 42 with the clock frozen at `start` (it moves only when a test moves it).
+async fn simulator_at(orders: usize, start: chrono::NaiveDateTime) -> RunningMock {
     OnTimeMock::builder()
         .seed(42)
         .orders(orders)
+        .clock_start(start)
+        .frozen_clock()
         .start()
         .await
         .expect("simulator starts")
@@ -645,7 +661,43 @@ async fn order_actions_change_the_order() {
 #[tokio::test]
 async fn user_availability_and_positions() {
     let mock = simulator(10).await;
-    let client = client(&mock);
+    availability_and_positions(&mock).await;
+}
+
+/// The case that failed on a fresh clone: the clock started (from the wall clock) exactly on
+/// one of the seeded 15-minute position ticks, so the one-second window around the reported
+/// position also held a seeded one. Pinned here to such a tick.
+#[tokio::test]
+async fn user_positions_window_on_a_seeded_tick() {
+    let probe = simulator(10).await;
+    let driver = probe.store().driver_ids()[0];
+    let tick = probe
+        .store()
+        .positions(driver)
+        .iter()
+        .filter_map(|p| p.timestamp.as_ref().map(|t| t.to_string()))
+        .filter_map(|t| {
+            chrono::NaiveDateTime::parse_from_str(t.get(..19)?, "%Y-%m-%dT%H:%M:%S").ok()
+        })
+        .filter(|t| t.date() == clock_start().date())
+        .max()
+        .expect("the driver has positions today");
+    let mock = simulator_at(10, tick).await;
+    let seeded_at_tick = mock
+        .store()
+        .positions(driver)
+        .iter()
+        .filter(|p| {
+            p.timestamp.as_ref().and_then(|t| t.to_string().get(..19).map(str::to_owned))
+                == Some(tick.format("%Y-%m-%dT%H:%M:%S").to_string())
+        })
+        .count();
+    assert_eq!(seeded_at_tick, 1, "a seeded position sits on the clock's start");
+    availability_and_positions(&mock).await;
+}
+
+async fn availability_and_positions(mock: &RunningMock) {
+    let client = client(mock);
     let users = client.users();
     let driver: UserId = mock.store().driver_ids()[0].into();
 

@@ -1,7 +1,7 @@
 //! How the raw client reports OnTime's faults: the statuses and bodies the facade builds its one
 //! error type from.
 
-mod support;
+use crate::support;
 
 use ontime_raw::Error;
 use serde_json::json;

@@ -3,8 +3,7 @@
 //! module checks `openapi/ontime.json` itself: its wire-format patterns against the lenient
 //! parsers, its examples against the generated types, and the simulator against its enums.
 
-mod spec;
-mod support;
+use crate::support;
 
 use ontime_raw::lenient::{
     DateTimeOffset, OnTimeDateTime, PriceModifierInput, PriceModifierType, PricingMethod,

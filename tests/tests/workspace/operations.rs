@@ -4,7 +4,7 @@
 //! Review changes with `cargo insta review`. `every_operation_is_snapshotted` fails when the spec
 //! gains an operation without a test here.
 
-mod support;
+use crate::support;
 
 use ontime_raw::lenient::{OnTimeDateTime, SignatureType, StatusLevel};
 use ontime_raw::types;
@@ -402,10 +402,10 @@ fn spec_operations() -> Vec<String> {
 fn every_operation_is_snapshotted() {
     let ops = spec_operations();
     assert_eq!(ops.len(), 62);
-    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/snapshots");
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/workspace/snapshots");
     let missing: Vec<String> = ops
         .iter()
-        .flat_map(|op| ["request", "response"].map(|kind| format!("operations__{op}__{kind}.snap")))
+        .flat_map(|op| ["request", "response"].map(|kind| format!("workspace__operations__{op}__{kind}.snap")))
         .filter(|file| !std::path::Path::new(dir).join(file).exists())
         .collect();
     assert!(

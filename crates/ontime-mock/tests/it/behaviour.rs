@@ -2,7 +2,7 @@
 //! the initial status, status history, pricing, positions, availability, attachments,
 //! signatures, reports, authentication, finder filters, 400s that change nothing, determinism.
 
-mod common;
+use crate::common;
 
 use base64::Engine as _;
 use chrono::TimeDelta;

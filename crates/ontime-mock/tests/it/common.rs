@@ -1,5 +1,4 @@
 //! Helpers shared by the integration tests: a started mock and clients for it.
-#![allow(dead_code)]
 
 use chrono::{NaiveDate, NaiveDateTime};
 use ontime_mock::{MockBuilder, OnTimeMock, RunningMock};

@@ -2,7 +2,7 @@
 //! headers (429), the clock that resets them, and the HTTP side's limits (slow headers, body
 //! size, body budget, stalled bodies).
 
-mod common;
+use crate::common;
 
 use std::time::Duration;
 

@@ -1,6 +1,6 @@
 //! Every fault mode, what it does to the store, the request log, and the clock.
 
-mod common;
+use crate::common;
 
 use std::time::{Duration, Instant};
 

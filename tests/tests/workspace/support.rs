@@ -1,8 +1,6 @@
 //! Shared helpers: a loopback capture server (wiremock on 127.0.0.1), a raw client pointed at it,
 //! and the record fixtures of `tests/fixtures/records`.
 
-#![allow(dead_code)] // each test file uses a different subset
-
 use std::future::Future;
 use std::path::PathBuf;
 

@@ -1,7 +1,7 @@
 //! Every one of the 62 operations answers against the seeded mock, with a status its spec entry
 //! documents and the documented content type; the request log names each operation.
 
-mod common;
+use crate::common;
 
 use std::collections::BTreeSet;
 
