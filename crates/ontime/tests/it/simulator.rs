@@ -148,13 +148,12 @@ async fn orders_find_get_save_and_modify() {
     assert_eq!(mock.store().order_count(), 61);
 }
 
+/// Customers: find with filters, get, by name, authenticate.
 #[tokio::test]
-async fn every_other_record_type_is_reachable() {
+async fn customers_are_found_fetched_and_authenticated() {
     let mock = simulator(30).await;
     let client = client(&mock);
     let store = mock.store();
-
-    // Customers: find with filters, get, by name, authenticate.
     let customer_ids = client.customers().ids(CustomerFilter::new()).await.unwrap();
     assert_eq!(customer_ids.len(), store.customer_ids().len());
     let customer = client.customers().get(customer_ids[0]).await.unwrap();
@@ -194,8 +193,15 @@ async fn every_other_record_type_is_reachable() {
             .unwrap(),
         None
     );
+}
 
-    // Contacts, departments, locations, zones, vehicles, invoices, payments, statuses, sessions.
+/// Contacts, departments, locations, zones, vehicles, invoices, payments, statuses, sessions:
+/// found (with filters where they have them) and fetched.
+#[tokio::test]
+async fn other_record_types_are_listed_and_filtered() {
+    let mock = simulator(30).await;
+    let client = client(&mock);
+    let store = mock.store();
     let contacts = client
         .contacts()
         .find(NoFilter)
@@ -252,8 +258,14 @@ async fn every_other_record_type_is_reachable() {
         .await
         .unwrap();
     assert!(sessions.iter().all(|s| s.user_id == Some(driver.as_uuid())));
+}
 
-    // Price sets and modifiers by id and by name.
+/// Price sets and modifiers by id and by name.
+#[tokio::test]
+async fn price_sets_and_modifiers_by_id_and_by_name() {
+    let mock = simulator(30).await;
+    let client = client(&mock);
+    let store = mock.store();
     let set = client
         .price_sets()
         .get(store.price_set_ids()[0].into())
@@ -283,8 +295,18 @@ async fn every_other_record_type_is_reachable() {
             .unwrap();
         assert_eq!(again.map(|m| m.id), Some(modifier.id));
     }
+}
 
-    // Writes through `save` for every storable type, read back with `get`.
+/// Writes through `save` for every storable type, read back with `get`; a `modify` of the
+/// customer keeps every other field, embedded records included.
+#[tokio::test]
+async fn every_storable_type_saves_and_reads_back() {
+    let mock = simulator(30).await;
+    let client = client(&mock);
+    let store = mock.store();
+    let customer_ids = client.customers().ids(CustomerFilter::new()).await.unwrap();
+    let customer = client.customers().get(customer_ids[0]).await.unwrap();
+    let driver: UserId = store.driver_ids()[0].into();
     let zone = client
         .zones()
         .save(
@@ -440,8 +462,15 @@ async fn every_other_record_type_is_reachable() {
         customer2, expected,
         "every other field, embedded records included, survives the update"
     );
+}
 
-    // Items and compensations hang off an order.
+/// Items and compensations hang off an order.
+#[tokio::test]
+async fn items_and_compensations_hang_off_an_order() {
+    let mock = simulator(30).await;
+    let client = client(&mock);
+    let store = mock.store();
+    let driver: UserId = store.driver_ids()[0].into();
     let order_id: OrderId = store.order_ids()[0].into();
     let item = client
         .items()
@@ -476,8 +505,14 @@ async fn every_other_record_type_is_reachable() {
             .value,
         Some(7.5)
     );
+}
 
-    // Users: find, get, authenticate.
+/// Users: find, get, authenticate.
+#[tokio::test]
+async fn users_are_found_and_authenticated() {
+    let mock = simulator(30).await;
+    let client = client(&mock);
+    let store = mock.store();
     let users = client
         .users()
         .find(UserFilter::new())
@@ -715,6 +750,14 @@ async fn availability_and_positions(mock: &RunningMock) {
         .await
         .unwrap();
     let at = mock.clock().now();
+    let window_around_at = || {
+        PositionFilter::new()
+            .user(driver)
+            .from(at - chrono::Duration::seconds(1))
+            .to(at + chrono::Duration::seconds(1))
+    };
+    // Seeded positions fall every 15 minutes of a shift: one may sit inside the window.
+    let seeded_in_window = users.positions(window_around_at()).await.unwrap();
     let position: types::UserPosition = serde_json::from_value(serde_json::json!({
         "UserID": driver, "Latitude": 32.9, "Longitude": -96.8, "Timestamp": at.format("%Y-%m-%dT%H:%M:%S").to_string()
     }))
@@ -734,16 +777,18 @@ async fn availability_and_positions(mock: &RunningMock) {
         (latest.latitude, latest.longitude),
         (Some(32.9), Some(-96.8))
     );
-    let window = users
-        .positions(
-            PositionFilter::new()
-                .user(driver)
-                .from(at - chrono::Duration::seconds(1))
-                .to(at + chrono::Duration::seconds(1)),
-        )
-        .await
-        .unwrap();
-    assert_eq!(window.len(), 1, "the date range filters");
+    let window = users.positions(window_around_at()).await.unwrap();
+    assert_eq!(
+        window.len(),
+        seeded_in_window.len() + 1,
+        "the window holds what it held plus the reported position"
+    );
+    assert!(
+        window
+            .iter()
+            .any(|p| (p.latitude, p.longitude) == (Some(32.9), Some(-96.8)))
+    );
+    assert!(window.len() < after.len(), "the date range filters");
 }
 
 #[tokio::test]
