@@ -51,11 +51,6 @@ pub fn json_reply(status: u16, body: &Value) -> ResponseTemplate {
     ResponseTemplate::new(status).set_body_raw(body.to_string().into_bytes(), "application/json")
 }
 
-/// A reply whose JSON body is the named fixture, byte for byte.
-pub fn fixture_reply(status: u16, name: &str) -> ResponseTemplate {
-    ResponseTemplate::new(status).set_body_raw(fixture_text(name).into_bytes(), "application/json")
-}
-
 /// Starts a loopback server answering every request with `reply`, runs `call` against it and
 /// returns the one request the server saw (as a snapshot-ready JSON value) and the call's result.
 pub async fn exchange<T, F, Fut>(

@@ -5,6 +5,9 @@ use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
+/// The clock's start for every run of the binary here: fixed, not the wall clock.
+const CLOCK_START: &str = "2024-05-15T10:30:00";
+
 /// Kills the child if the test fails before it stops by itself.
 struct Reaper(std::process::Child);
 
@@ -64,6 +67,8 @@ async fn binary_prints_url_and_keys_serves_and_stops_on_ctrl_c() {
         "KEY-123",
         "--fault",
         "status,status=503,op=vehiclesFind,times=1",
+        "--clock-start",
+        CLOCK_START,
     ]);
     let mut seen = Vec::new();
     while seen.len() < 5 {
@@ -129,7 +134,14 @@ async fn binary_prints_url_and_keys_serves_and_stops_on_ctrl_c() {
 
 #[test]
 fn binary_stops_on_sigterm() {
-    let (mut child, mut lines) = Reaper::spawn(&["--port", "0", "--orders", "10"]);
+    let (mut child, mut lines) = Reaper::spawn(&[
+        "--port",
+        "0",
+        "--orders",
+        "10",
+        "--clock-start",
+        CLOCK_START,
+    ]);
     let first = lines.next().expect("a line").expect("utf8");
     assert!(first.starts_with("ontime-mock listening on "), "{first}");
     let exit = child.stop_with("TERM");

@@ -723,11 +723,16 @@ async fn user_positions_window_on_a_seeded_tick() {
         .positions(driver)
         .iter()
         .filter(|p| {
-            p.timestamp.as_ref().and_then(|t| t.to_string().get(..19).map(str::to_owned))
+            p.timestamp
+                .as_ref()
+                .and_then(|t| t.to_string().get(..19).map(str::to_owned))
                 == Some(tick.format("%Y-%m-%dT%H:%M:%S").to_string())
         })
         .count();
-    assert_eq!(seeded_at_tick, 1, "a seeded position sits on the clock's start");
+    assert_eq!(
+        seeded_at_tick, 1,
+        "a seeded position sits on the clock's start"
+    );
     availability_and_positions(&mock).await;
 }
 

@@ -29,9 +29,14 @@ async fn update_status_accepts_every_level_the_spec_lists() {
     assert_eq!(codes.len(), names.len());
     assert!(codes.contains(&0), "the spec lists level 0 (None)");
 
+    let start = chrono::NaiveDate::from_ymd_opt(2026, 11, 24)
+        .and_then(|d| d.and_hms_opt(12, 0, 0))
+        .expect("valid date");
     let mock = OnTimeMock::builder()
         .seed(7)
         .orders(3)
+        .clock_start(start)
+        .frozen_clock()
         .start()
         .await
         .expect("simulator starts");
