@@ -65,6 +65,7 @@ pub use faults::{FaultKind, FaultRule, Route};
 pub use log::LoggedRequest;
 pub use ops::{operation, operation_ids};
 pub use quota::{DEFAULT_DAILY_QUOTA, DEFAULT_MONTHLY_QUOTA, QuotaUsage};
+pub use seed::SeedVersion;
 pub use signals::StopSignals;
 pub use store::CredentialKind;
 
@@ -132,6 +133,7 @@ pub enum MockError {
 #[derive(Clone, Debug)]
 pub struct MockBuilder {
     seed: u64,
+    seed_version: SeedVersion,
     orders: usize,
     company: String,
     api_key: Option<String>,
@@ -152,6 +154,7 @@ impl Default for MockBuilder {
     fn default() -> Self {
         Self {
             seed: 42,
+            seed_version: SeedVersion::default(),
             orders: 200,
             company: "demo".to_owned(),
             api_key: None,
@@ -190,6 +193,13 @@ impl MockBuilder {
     /// The seed of the data, the generated keys and the fault decisions.
     pub fn seed(mut self, seed: u64) -> Self {
         self.seed = seed;
+        self
+    }
+
+    /// The version of the seeded data's word lists (default [`SeedVersion::V1`]). A version's
+    /// data never changes; tests that snapshot seeded data pin one.
+    pub fn seed_version(mut self, version: SeedVersion) -> Self {
+        self.seed_version = version;
         self
     }
 
@@ -349,7 +359,7 @@ impl MockBuilder {
                 clock
             }
         };
-        let store = seed::build(self.seed, self.orders, clock.now());
+        let store = seed::build(self.seed, self.seed_version, self.orders, clock.now());
         let scoped_customer = store.customers.keys().next().copied().unwrap_or_default();
         let api_key = self.api_key.unwrap_or_else(|| key_from(self.seed, 1));
         let customer_key = self.customer_key.unwrap_or_else(|| key_from(self.seed, 2));

@@ -21,7 +21,7 @@ use crate::store::{
     CredentialKind, F_ATTACHMENT, F_COD, F_COLLECTION_SIGNATURE, F_SIGNATURE, Geo, NONE16, NONE32,
     Row, SeedOrder, Slot, Store, Table, blank, dt, secs,
 };
-use crate::words::{self, CITIES};
+use crate::words::Words;
 
 /// The first tracking number of seeded orders.
 pub(crate) const FIRST_TRACKING: u64 = 1_000_001;
@@ -38,9 +38,30 @@ fn row<T>(rec: T, at: NaiveDateTime) -> Row<T> {
     }
 }
 
+/// The version of the seeded data's generator: which word lists it draws from. The same seed,
+/// version, order count and clock start always give the same account; a version's lists never
+/// change (new words make a new version), so pinning a version keeps snapshots of seeded data
+/// stable while the default moves on.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum SeedVersion {
+    /// The first word lists (the default).
+    #[default]
+    V1,
+}
+
+impl SeedVersion {
+    pub(crate) fn words(self) -> &'static Words {
+        match self {
+            SeedVersion::V1 => &crate::words::V1,
+        }
+    }
+}
+
 struct Gen {
     rng: ChaCha8Rng,
     anchor: NaiveDateTime,
+    words: &'static Words,
 }
 
 impl Gen {
@@ -61,8 +82,8 @@ impl Gen {
 
     fn person(&mut self) -> (String, String) {
         (
-            pick(&mut self.rng, words::FIRST_NAMES).to_owned(),
-            pick(&mut self.rng, words::LAST_NAMES).to_owned(),
+            pick(&mut self.rng, self.words.first_names).to_owned(),
+            pick(&mut self.rng, self.words.last_names).to_owned(),
         )
     }
 
@@ -80,11 +101,18 @@ fn slug(name: &str) -> String {
 }
 
 /// Builds the store for `orders` orders under `seed`, with the clock at `anchor`.
-pub(crate) fn build(seed: u64, orders: usize, anchor: NaiveDateTime) -> Store {
+pub(crate) fn build(
+    seed: u64,
+    version: SeedVersion,
+    orders: usize,
+    anchor: NaiveDateTime,
+) -> Store {
     let anchor = crate::clock::whole_seconds(anchor);
+    let words = version.words();
     let mut g = Gen {
         rng: ChaCha8Rng::seed_from_u64(seed),
         anchor,
+        words,
     };
     let n_customers = (orders / 100).clamp(8, 2000);
     let n_drivers = (orders / 300).clamp(6, 150);
@@ -93,8 +121,9 @@ pub(crate) fn build(seed: u64, orders: usize, anchor: NaiveDateTime) -> Store {
 
     // Zones.
     let mut zones: Table<types::Zone> = IndexMap::new();
-    for (z, name) in words::ZONES.iter().enumerate() {
-        let cities: Vec<&words::City> = CITIES.iter().filter(|c| c.zone == z).collect();
+    for (z, name) in words.zones.iter().enumerate() {
+        let cities: Vec<&crate::words::City> =
+            words.cities.iter().filter(|c| c.zone == z).collect();
         let mut zone = blank!(Zone);
         let id = g.id();
         zone.id = Some(id);
@@ -136,7 +165,7 @@ pub(crate) fn build(seed: u64, orders: usize, anchor: NaiveDateTime) -> Store {
                         company: &str,
                         category: &str,
                         zones: &Table<types::Zone>| {
-        let city = &CITIES[g.rng.random_range(0..CITIES.len())];
+        let city = &words.cities[g.rng.random_range(0..words.cities.len())];
         let mut l = blank!(Location);
         let id = g.id();
         l.id = Some(id);
@@ -146,8 +175,8 @@ pub(crate) fn build(seed: u64, orders: usize, anchor: NaiveDateTime) -> Store {
         l.address_line1 = Some(format!(
             "{} {} {}",
             g.rng.random_range(100..9999),
-            pick(&mut g.rng, words::STREETS),
-            pick(&mut g.rng, words::STREET_KINDS)
+            pick(&mut g.rng, words.streets),
+            pick(&mut g.rng, words.street_kinds)
         ));
         if g.rng.random_bool(0.3) {
             l.address_line2 = Some(format!("Suite {}", g.rng.random_range(100..1500)));
@@ -180,8 +209,8 @@ pub(crate) fn build(seed: u64, orders: usize, anchor: NaiveDateTime) -> Store {
     for _ in 0..general {
         let company = format!(
             "{} {}",
-            pick(&mut g.rng, words::COMPANY_FIRST),
-            pick(&mut g.rng, words::COMPANY_SECOND)
+            pick(&mut g.rng, words.company_first),
+            pick(&mut g.rng, words.company_second)
         );
         let category = pick(
             &mut g.rng,
@@ -362,11 +391,11 @@ pub(crate) fn build(seed: u64, orders: usize, anchor: NaiveDateTime) -> Store {
         price_set: u16,
     }
     let mut customer_seeds = Vec::with_capacity(n_customers);
-    let combos = words::COMPANY_FIRST.len() * words::COMPANY_SECOND.len();
+    let combos = words.company_first.len() * words.company_second.len();
     for i in 0..n_customers {
-        let first = words::COMPANY_FIRST[(i * 7) % words::COMPANY_FIRST.len()];
-        let second = words::COMPANY_SECOND
-            [(i * 7 / words::COMPANY_FIRST.len() + i) % words::COMPANY_SECOND.len()];
+        let first = words.company_first[(i * 7) % words.company_first.len()];
+        let second = words.company_second
+            [(i * 7 / words.company_first.len() + i) % words.company_second.len()];
         let mut name = format!("{first} {second}");
         if i >= combos / 2 {
             name = format!("{name} {}", i / (combos / 2) + 1);
@@ -427,7 +456,7 @@ pub(crate) fn build(seed: u64, orders: usize, anchor: NaiveDateTime) -> Store {
             let did = g.id();
             dep.id = Some(did);
             dep.customer_id = Some(id);
-            dep.name = Some(words::DEPARTMENTS[(i + d) % words::DEPARTMENTS.len()].to_owned());
+            dep.name = Some(words.departments[(i + d) % words.departments.len()].to_owned());
             departments.insert(did, row(dep, created));
         }
         let price_set = match g.rng.random_range(0..10) {
@@ -562,7 +591,7 @@ pub(crate) fn build(seed: u64, orders: usize, anchor: NaiveDateTime) -> Store {
         if is_driver {
             drivers.push(u as u16);
             let (make, model, kind) =
-                words::VEHICLE_MODELS[g.rng.random_range(0..words::VEHICLE_MODELS.len())];
+                words.vehicle_models[g.rng.random_range(0..words.vehicle_models.len())];
             let mut v = blank!(Vehicle);
             let vid = g.id();
             v.id = Some(vid);
@@ -660,7 +689,7 @@ pub(crate) fn build(seed: u64, orders: usize, anchor: NaiveDateTime) -> Store {
                 }
                 mileage += driven;
                 // Positions every 15 minutes of the shift, a random walk from a city centre.
-                let city = &CITIES[g.rng.random_range(0..CITIES.len())];
+                let city = &words.cities[g.rng.random_range(0..words.cities.len())];
                 let (mut lat, mut lng) = (city.lat, city.lng);
                 let mut t = login;
                 let end = logout.min(anchor);
@@ -826,6 +855,7 @@ pub(crate) fn build(seed: u64, orders: usize, anchor: NaiveDateTime) -> Store {
 
     let mut store = Store {
         seed,
+        seed_version: version,
         codec: IdCodec::new(seed),
         anchor,
         rng: ChaCha8Rng::seed_from_u64(seed ^ 0x005e_ed0f_0a7e),

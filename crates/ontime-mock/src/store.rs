@@ -24,7 +24,6 @@ use crate::assets;
 use crate::http_util::ApiError;
 use crate::ids::{IdCodec, Tag, hash3};
 use crate::pricing::{self, PriceInput, Pricing, Quote};
-use crate::words;
 
 /// A record with its bookkeeping times.
 #[derive(Clone, Debug)]
@@ -193,6 +192,8 @@ pub(crate) struct Geo {
 #[derive(Debug)]
 pub struct Store {
     pub(crate) seed: u64,
+    /// Which word lists the seeded data (and lazily built orders) draw from.
+    pub(crate) seed_version: crate::SeedVersion,
     pub(crate) codec: IdCodec,
     /// The clock's time when the data was seeded.
     pub(crate) anchor: NaiveDateTime,
@@ -463,7 +464,8 @@ impl Store {
                 item.order_id = Some(order_id);
                 item.tracking_number = Some(format!("{tracking}-{}", k + 1));
                 item.description = Some(
-                    words::ITEM_DESCRIPTIONS[(h % words::ITEM_DESCRIPTIONS.len() as u64) as usize]
+                    self.seed_version.words().item_descriptions
+                        [(h % self.seed_version.words().item_descriptions.len() as u64) as usize]
                         .to_owned(),
                 );
                 item.weight = Some(((h >> 8) % 400) as f64 / 10.0 + 0.5);
@@ -556,18 +558,20 @@ impl Store {
             .get_index(s.price_set as usize)
             .map(|(id, _)| *id);
         o.description = Some(
-            words::ITEM_DESCRIPTIONS[(h % words::ITEM_DESCRIPTIONS.len() as u64) as usize]
+            self.seed_version.words().item_descriptions
+                [(h % self.seed_version.words().item_descriptions.len() as u64) as usize]
                 .to_owned(),
         );
         if (h >> 8) % 10 < 3 {
             o.comments = Some(
-                words::ORDER_COMMENTS[((h >> 12) % words::ORDER_COMMENTS.len() as u64) as usize]
+                self.seed_version.words().order_comments
+                    [((h >> 12) % self.seed_version.words().order_comments.len() as u64) as usize]
                     .to_owned(),
             );
         }
         o.submission_source = Some(
-            words::SUBMISSION_SOURCES
-                [((h >> 16) % words::SUBMISSION_SOURCES.len() as u64) as usize]
+            self.seed_version.words().submission_sources
+                [((h >> 16) % self.seed_version.words().submission_sources.len() as u64) as usize]
                 .to_owned(),
         );
         o.reference_number = self.seed_reference(idx);

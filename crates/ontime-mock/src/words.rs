@@ -328,3 +328,91 @@ pub(crate) const DEPARTMENTS: &[&str] = &[
     "Legal",
     "Purchasing",
 ];
+
+/// The word lists a [`SeedVersion`](crate::SeedVersion) draws seeded data from.
+pub(crate) struct Words {
+    pub first_names: &'static [&'static str],
+    pub last_names: &'static [&'static str],
+    pub company_first: &'static [&'static str],
+    pub company_second: &'static [&'static str],
+    pub streets: &'static [&'static str],
+    pub street_kinds: &'static [&'static str],
+    pub cities: &'static [City],
+    pub zones: &'static [&'static str],
+    pub item_descriptions: &'static [&'static str],
+    pub order_comments: &'static [&'static str],
+    pub vehicle_models: &'static [(&'static str, &'static str, &'static str)],
+    pub submission_sources: &'static [&'static str],
+    pub departments: &'static [&'static str],
+}
+
+/// Version 1's lists: the constants above, frozen. Changing one changes every V1 account (and
+/// every snapshot taken from one); new words go into a new version with lists of its own.
+pub(crate) static V1: Words = Words {
+    first_names: FIRST_NAMES,
+    last_names: LAST_NAMES,
+    company_first: COMPANY_FIRST,
+    company_second: COMPANY_SECOND,
+    streets: STREETS,
+    street_kinds: STREET_KINDS,
+    cities: CITIES,
+    zones: ZONES,
+    item_descriptions: ITEM_DESCRIPTIONS,
+    order_comments: ORDER_COMMENTS,
+    vehicle_models: VEHICLE_MODELS,
+    submission_sources: SUBMISSION_SOURCES,
+    departments: DEPARTMENTS,
+};
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// FNV-1a over every list of a version, in order (a stable fingerprint, unlike `Hash`).
+    fn fingerprint(w: &Words) -> u64 {
+        let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+        let mut feed = |s: &str| {
+            for b in s.bytes().chain([0]) {
+                h = (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);
+            }
+        };
+        let lists = [
+            w.first_names,
+            w.last_names,
+            w.company_first,
+            w.company_second,
+            w.streets,
+            w.street_kinds,
+            w.zones,
+            w.item_descriptions,
+            w.order_comments,
+            w.submission_sources,
+            w.departments,
+        ];
+        for list in lists {
+            list.iter().for_each(|s| feed(s));
+            feed("\u{1}");
+        }
+        for c in w.cities {
+            feed(c.name);
+            feed(c.state);
+            c.postal_codes.iter().for_each(|s| feed(s));
+            feed(&format!("{} {} {}", c.lat, c.lng, c.zone));
+        }
+        for (a, b, c) in w.vehicle_models {
+            [a, b, c].iter().for_each(|s| feed(s));
+        }
+        h
+    }
+
+    #[test]
+    fn version_1_word_lists_are_frozen() {
+        assert_eq!(
+            fingerprint(&V1),
+            V1_FINGERPRINT,
+            "V1's word lists changed: that rewrites every V1 account; add a SeedVersion instead"
+        );
+    }
+
+    const V1_FINGERPRINT: u64 = 0x924b9c64db7ff0ca;
+}

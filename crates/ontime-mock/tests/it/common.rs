@@ -1,7 +1,7 @@
 //! Helpers shared by the integration tests: a started mock and clients for it.
 
 use chrono::{NaiveDate, NaiveDateTime};
-use ontime_mock::{MockBuilder, OnTimeMock, RunningMock};
+use ontime_mock::{MockBuilder, OnTimeMock, RunningMock, SeedVersion};
 
 /// A fixed clock start so seeded data is identical between runs (a Wednesday, 10:30).
 pub fn start_time() -> NaiveDateTime {
@@ -12,6 +12,7 @@ pub fn start_time() -> NaiveDateTime {
 
 pub fn builder() -> MockBuilder {
     OnTimeMock::builder()
+        .seed_version(SeedVersion::V1)
         .orders(300)
         .clock_start(start_time())
         .frozen_clock()

@@ -1,9 +1,10 @@
 //! Shared by the snapshot tests: a seeded simulator with a frozen clock and a client for it.
 
 use ontime::Client;
-use ontime_mock::{OnTimeMock, RunningMock};
+use ontime_mock::{OnTimeMock, RunningMock, SeedVersion};
 
-/// Seed 7, 40 orders, the clock frozen at 2026-11-24 12:00: identical data on every run.
+/// Seed 7 (data version 1), 40 orders, the clock frozen at 2026-11-24 12:00: identical data on
+/// every run.
 pub async fn setup() -> (RunningMock, Client) {
     let start = chrono::NaiveDate::from_ymd_opt(2026, 11, 24)
         .unwrap()
@@ -11,6 +12,7 @@ pub async fn setup() -> (RunningMock, Client) {
         .unwrap();
     let mock = OnTimeMock::builder()
         .seed(7)
+        .seed_version(SeedVersion::V1)
         .orders(40)
         .clock_start(start)
         .frozen_clock()

@@ -12,7 +12,7 @@ use ontime::{
     UserSessionFilter,
 };
 use ontime_mock::{
-    CredentialKind, FaultKind, FaultRule, KeySpec, OnTimeMock, RecordKind, RunningMock,
+    CredentialKind, FaultKind, FaultRule, KeySpec, OnTimeMock, RecordKind, RunningMock, SeedVersion,
 };
 use uuid::Uuid;
 
@@ -29,10 +29,11 @@ async fn simulator(orders: usize) -> RunningMock {
     simulator_at(orders, clock_start()).await
 }
 
-/// Seed 42 with the clock frozen at `start` (it moves only when a test moves it).
+/// Seed 42 (data version 1) with the clock frozen at `start` (it moves only when a test moves it).
 async fn simulator_at(orders: usize, start: chrono::NaiveDateTime) -> RunningMock {
     OnTimeMock::builder()
         .seed(42)
+        .seed_version(SeedVersion::V1)
         .orders(orders)
         .clock_start(start)
         .frozen_clock()

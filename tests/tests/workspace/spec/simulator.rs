@@ -1,6 +1,6 @@
 //! The simulator accepts what the spec allows.
 
-use ontime_mock::OnTimeMock;
+use ontime_mock::{OnTimeMock, SeedVersion};
 use serde_json::Value;
 
 use super::spec;
@@ -34,6 +34,7 @@ async fn update_status_accepts_every_level_the_spec_lists() {
         .expect("valid date");
     let mock = OnTimeMock::builder()
         .seed(7)
+        .seed_version(SeedVersion::V1)
         .orders(3)
         .clock_start(start)
         .frozen_clock()
