@@ -4,7 +4,7 @@
 //! `ontime-raw`, behaves as OnTime does (upserts that clear omitted fields, generated tracking
 //! numbers, status histories, prices from price sets, scoped and permissioned API keys, daily
 //! and monthly quotas with `X-RateLimit-*` headers), and injects faults on demand. Data is
-//! seeded deterministically: the same seed and clock start give the same account.
+//! seeded deterministically: the same seed, [`SeedVersion`] and clock start give the same account.
 //!
 //! ```no_run
 //! # async fn example() -> Result<(), Box<dyn std::error::Error>> {
