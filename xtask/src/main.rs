@@ -6,8 +6,9 @@ const USAGE: &str = "\
 usage: cargo xtask <command>
 
 commands:
-  codegen [--check]   validate openapi/ontime.json and regenerate crates/ontime-raw/src/generated.rs;
-                      with --check, fail with a diff when the checked-in file is stale
+  codegen [--check]   validate openapi/ontime.json and regenerate crates/ontime-raw/src/generated.rs
+                      and the spec's copy in crates/ontime-mock; with --check, fail (with a diff)
+                      when a checked-in file is stale
   bench [NAME] [--quick]
                       run the benchmark binaries of crates/ontime-bench (all, or NAME) in
                       release mode, print their RESULT lines, write target/bench/results.json;
@@ -18,8 +19,8 @@ fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
     let result = match args.as_slice() {
-        ["codegen"] => xtask::codegen::run(xtask::codegen::Mode::Write),
-        ["codegen", "--check"] => xtask::codegen::run(xtask::codegen::Mode::Check),
+        ["codegen"] => codegen(xtask::codegen::Mode::Write),
+        ["codegen", "--check"] => codegen(xtask::codegen::Mode::Check),
         ["bench", rest @ ..] => {
             let quick = rest.contains(&"--quick");
             let names: Vec<&str> = rest.iter().copied().filter(|a| *a != "--quick").collect();
@@ -51,4 +52,10 @@ fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// The generated client, then the packaged copies of the spec.
+fn codegen(mode: xtask::codegen::Mode) -> anyhow::Result<String> {
+    let generated = xtask::codegen::run(mode)?;
+    Ok(format!("{generated}\n{}", xtask::spec_copy::run(mode)?))
 }

@@ -14,3 +14,10 @@ fn spec_describes_every_ontime_endpoint() {
     let spec: serde_json::Value = serde_json::from_str(&text).expect("spec is JSON");
     assert_eq!(xtask::codegen::validate(&spec), Vec::<String>::new());
 }
+
+#[test]
+fn packaged_spec_copies_match_the_spec() {
+    if let Err(error) = xtask::spec_copy::run(xtask::codegen::Mode::Check) {
+        panic!("{error:#}");
+    }
+}

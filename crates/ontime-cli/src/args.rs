@@ -146,25 +146,8 @@ fn codes() -> String {
         .join(", ")
 }
 
-/// Edit distance, for "did you mean".
-pub fn levenshtein(a: &str, b: &str) -> usize {
-    let b: Vec<char> = b.chars().collect();
-    let mut row: Vec<usize> = (0..=b.len()).collect();
-    for (i, ca) in a.chars().enumerate() {
-        let mut prev = row[0];
-        row[0] = i + 1;
-        for (j, cb) in b.iter().enumerate() {
-            let cur = row[j + 1];
-            row[j + 1] = if ca == *cb {
-                prev
-            } else {
-                1 + prev.min(cur).min(row[j])
-            };
-            prev = cur;
-        }
-    }
-    row[b.len()]
-}
+/// Edit distance (Levenshtein, counted in `char`s), for "did you mean".
+pub use strsim::levenshtein;
 
 /// One order named on the command line: a GUID, or with `-t` a tracking number.
 #[derive(Args, Debug, Clone)]
@@ -334,5 +317,8 @@ mod tests {
         );
         assert!(assignment("Comments").is_err());
         assert_eq!(levenshtein("delivred", "delivered"), 1);
+        assert_eq!(levenshtein("", "abc"), 3);
+        assert_eq!(levenshtein("kitten", "sitting"), 3);
+        assert_eq!(levenshtein("é", "e"), 1);
     }
 }

@@ -71,6 +71,7 @@ pub struct AttachmentInfo {
 }
 
 impl AttachmentInfo {
+    #[cfg_attr(not(feature = "mock"), allow(dead_code))] // used by `ontime demo`
     pub fn of(a: &Attachment) -> Self {
         Self {
             id: a.id.map(|id| id.to_string()),

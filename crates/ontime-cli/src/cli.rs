@@ -11,16 +11,19 @@ use clap::{Args, Parser, Subcommand};
 use crate::error::Exit;
 use crate::error::{CliError, EXIT_CODES_HELP};
 use crate::output::{Format, Output, Progress};
-use crate::{attachments, completions, customers, demo, mock, orders, records, users};
+use crate::{attachments, completions, customers, orders, records, users};
+#[cfg(feature = "mock")]
+use crate::{demo, mock};
 
 const ABOUT: &str = "Script OnTime 360 courier dispatch from a shell";
 
-const LONG_ABOUT: &str = "\
-Script OnTime 360 courier dispatch from a shell.
-
-Try it with no account: `ontime demo` starts a simulated OnTime account in-process and walks
-through what the SDK does. `ontime mock serve` runs that simulator for your own scripts.
-
+/// The long help, with or without the paragraph on the built-in simulator (feature `mock`).
+macro_rules! long_about {
+    ($try_it:literal) => {
+        concat!(
+            "Script OnTime 360 courier dispatch from a shell.\n\n",
+            $try_it,
+            "\
 Against an account, give its URL and API key (see ACCOUNT below, or the ONTIME_* environment
 variables), then for example:
 
@@ -28,7 +31,21 @@ variables), then for example:
   ontime orders get -t 1009214
   ontime orders timeline 44bc0a1d-ef24-49b5-a0cb-54181ce5dbcf
   ontime orders status set -t 1009214 delivered
-  ontime orders find --customer-name \"Vesigo Studios\" -o csv > orders.csv";
+  ontime orders find --customer-name \"Vesigo Studios\" -o csv > orders.csv"
+        )
+    };
+}
+
+#[cfg(feature = "mock")]
+const LONG_ABOUT: &str = long_about!(
+    "Try it with no account: `ontime demo` starts a simulated OnTime account in-process and walks
+through what the SDK does. `ontime mock serve` runs that simulator for your own scripts.
+
+"
+);
+
+#[cfg(not(feature = "mock"))]
+const LONG_ABOUT: &str = long_about!("");
 
 const AFTER_LONG_HELP: &str = "\
 Environment (an option always wins: --company ignores ONTIME_BASE_URL and --base-url ignores
@@ -192,6 +209,7 @@ fn announce_retry(event: &ontime::RetryEvent<'_>) {
 #[derive(Subcommand, Debug)]
 pub enum Command {
     /// Start a simulated account in-process and tour the SDK (no account needed)
+    #[cfg(feature = "mock")]
     Demo(demo::DemoArgs),
     /// Check the account URL and API key with one request, and show the request quota
     Check,
@@ -212,6 +230,7 @@ pub enum Command {
     /// Find records of any type that has a finder
     Find(records::FindArgs),
     /// Run the OnTime simulator
+    #[cfg(feature = "mock")]
     #[command(subcommand)]
     Mock(mock::MockCommand),
     /// Print a shell completion script
@@ -355,6 +374,7 @@ fn read_key_stdin() -> Result<String, CliError> {
 pub async fn run(cli: Cli) -> Result<(), CliError> {
     let ctx = Ctx::new(cli.global);
     match cli.command {
+        #[cfg(feature = "mock")]
         Command::Demo(args) => demo::run(&ctx, args).await,
         Command::Check => records::check(&ctx).await,
         Command::Orders(cmd) => orders::run(&ctx, cmd).await,
@@ -363,6 +383,7 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
         Command::Users(cmd) => users::run(&ctx, cmd).await,
         Command::Get(args) => records::get(&ctx, args).await,
         Command::Find(args) => records::find(&ctx, args).await,
+        #[cfg(feature = "mock")]
         Command::Mock(cmd) => mock::run(&ctx, cmd).await,
         Command::Completions(args) => completions::completions(args),
         Command::Man(args) => completions::man(args),

@@ -6,8 +6,10 @@ mod attachments;
 mod cli;
 mod completions;
 mod customers;
+#[cfg(feature = "mock")]
 mod demo;
 mod error;
+#[cfg(feature = "mock")]
 mod mock;
 mod orders;
 mod output;

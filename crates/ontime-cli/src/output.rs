@@ -388,6 +388,7 @@ fn truncate(text: &str, width: usize) -> String {
 }
 
 /// Renders a small table to a string (used by the demo and for messages).
+#[cfg_attr(not(feature = "mock"), allow(dead_code))]
 pub fn render_table(columns: &[Col], rows: Vec<Vec<String>>) -> String {
     let mut out = String::new();
     let mut table = TableWriter::new(columns);
@@ -399,6 +400,7 @@ pub fn render_table(columns: &[Col], rows: Vec<Vec<String>>) -> String {
 }
 
 /// Renders records with an explicit view.
+#[cfg_attr(not(feature = "mock"), allow(dead_code))]
 pub fn render_records_with<T: Serialize>(view: &View, records: &[T]) -> String {
     let rows = records
         .iter()

@@ -7,35 +7,11 @@ use ontime_raw::lenient::OnTimeDateTime;
 use serde::Serialize;
 use uuid::Uuid;
 
-/// Decodes `%XX` escapes (invalid escapes are kept as written) and, in query strings, `+`.
-fn decode(s: &str, plus_is_space: bool) -> String {
-    let bytes = s.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        match bytes[i] {
-            b'%' if i + 2 < bytes.len() => {
-                let hex = |b: u8| (b as char).to_digit(16);
-                match (hex(bytes[i + 1]), hex(bytes[i + 2])) {
-                    (Some(h), Some(l)) => {
-                        out.push((h * 16 + l) as u8);
-                        i += 3;
-                        continue;
-                    }
-                    _ => out.push(b'%'),
-                }
-            }
-            b'+' if plus_is_space => out.push(b' '),
-            b => out.push(b),
-        }
-        i += 1;
-    }
-    String::from_utf8_lossy(&out).into_owned()
-}
-
-/// Decodes a path segment.
+/// Decodes a path segment's `%XX` escapes (invalid escapes are kept as written; `+` stays `+`).
 pub(crate) fn percent_decode(s: &str) -> String {
-    decode(s, false)
+    percent_encoding::percent_decode_str(s)
+        .decode_utf8_lossy()
+        .into_owned()
 }
 
 /// A fault: status and the `{"Message": ..., "MessageDetail": ...}` body.
@@ -155,14 +131,9 @@ pub(crate) fn localise_dates(value: &mut serde_json::Value, offset: FixedOffset)
 
 impl Query {
     pub(crate) fn parse(raw: Option<&str>) -> Self {
-        let pairs = raw
-            .unwrap_or_default()
-            .split('&')
-            .filter(|p| !p.is_empty())
-            .map(|p| match p.split_once('=') {
-                Some((k, v)) => (decode(k, true), decode(v, true)),
-                None => (decode(p, true), String::new()),
-            })
+        // `application/x-www-form-urlencoded`: `+` is a space, invalid escapes stay as written.
+        let pairs = form_urlencoded::parse(raw.unwrap_or_default().as_bytes())
+            .map(|(k, v)| (k.into_owned(), v.into_owned()))
             .collect();
         Self {
             pairs,
@@ -310,6 +281,13 @@ mod tests {
         assert_eq!(q.str("empty"), None);
         assert_eq!(q.str("x"), None);
         assert_eq!(percent_decode("Rush%20Delivery%zz%2"), "Rush Delivery%zz%2");
+        // A path keeps `+`; a query reads it as a space and `%2B` as `+`.
+        assert_eq!(percent_decode("a+b%2Bc"), "a+b+c");
+        let q = Query::parse(Some("&&name=a+b%2Bc&note=x=y%zz&bad=%FF&"));
+        assert_eq!(q.str("name"), Some("a b+c"));
+        assert_eq!(q.str("note"), Some("x=y%zz"));
+        assert_eq!(q.str("bad"), Some("\u{FFFD}"));
+        assert_eq!(percent_decode("%C3%A9%FF"), "\u{e9}\u{FFFD}");
         assert!(Query::parse(Some("id=nope")).uuid("id").is_err());
         assert!(parse_guid("{6f9619ff-8b86-d011-b42d-00c04fc964ff}").is_some());
     }

@@ -72,7 +72,11 @@ pub use store::CredentialKind;
 use server::Shared;
 
 /// The spec the simulator serves (with its `servers` rewritten to the simulator's base URL).
-pub const SPEC: &str = include_str!("../../../openapi/ontime.json");
+///
+/// A copy of the workspace's `openapi/ontime.json` kept inside this package so that it can be
+/// published; `cargo xtask codegen` writes the copy and `cargo xtask codegen --check` fails when
+/// it differs.
+pub const SPEC: &str = include_str!("../ontime.json");
 
 /// The entry point: `OnTimeMock::builder()...start().await`.
 #[derive(Debug)]
