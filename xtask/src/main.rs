@@ -6,8 +6,10 @@ const USAGE: &str = "\
 usage: cargo xtask <command>
 
 commands:
-  codegen [--check]   validate openapi/ontime.json and regenerate crates/ontime-raw/src/generated.rs;
-                      with --check, fail with a diff when the checked-in file is stale
+  codegen [--check]   validate openapi/ontime.json and regenerate crates/ontime-raw/src/generated.rs
+                      (the client) and crates/ontime-raw/src/index.rs (the spec index: records,
+                      fields, operations, enums); with --check, fail with a diff when either
+                      checked-in file is stale
   bench [NAME] [--quick]
                       run the benchmark binaries of crates/ontime-bench (all, or NAME) in
                       release mode, print their RESULT lines, write target/bench/results.json;
