@@ -11,16 +11,23 @@ fn spec_order_fields() -> Vec<(String, bool)> {
     let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../openapi/ontime.json");
     let spec: Value =
         serde_json::from_str(&std::fs::read_to_string(path).expect("the spec")).expect("JSON");
-    let props = spec["components"]["schemas"]["Order"]["properties"]
+    let schemas = &spec["components"]["schemas"];
+    let props = schemas["Order"]["properties"]
         .as_object()
         .expect("Order properties");
     props
         .iter()
         .map(|(name, schema)| {
-            // Embedded records (a $ref, possibly nullable), lists, maps and base64 contents are
-            // not CSV cells.
-            let structured = schema.get("anyOf").is_some()
-                || schema.get("$ref").is_some()
+            // Embedded records (a $ref to a schema with properties, possibly nullable), lists,
+            // maps and base64 contents are not CSV cells; enums (a $ref to an int-or-name
+            // schema) are.
+            let reference = schema["$ref"]
+                .as_str()
+                .or_else(|| schema["anyOf"][0]["$ref"].as_str());
+            let target = reference
+                .and_then(|r| r.strip_prefix("#/components/schemas/"))
+                .map(|name| &schemas[name]);
+            let structured = target.is_some_and(|t| t.get("properties").is_some())
                 || matches!(schema["type"].as_str(), Some("array" | "object"))
                 || schema["format"] == "byte";
             (name.clone(), !structured)
