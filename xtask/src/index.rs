@@ -318,7 +318,15 @@ fn headers(spec: &Value, out: &mut String) {
         out,
         "/// The response headers the spec describes (`components.headers`), as spelled there."
     );
-    let _ = writeln!(out, "pub const RESPONSE_HEADERS: &[&str] = &{names:?};");
+    let _ = writeln!(out, "pub const RESPONSE_HEADERS: &[&str] = &{names:?};\n");
+    let _ = writeln!(out, "/// Each response header of [`RESPONSE_HEADERS`] by name.");
+    let _ = writeln!(out, "pub mod headers {{");
+    for name in names {
+        let konst: Vec<String> = name.split('-').map(const_name).collect();
+        let _ = writeln!(out, "    /// `{name}`.");
+        let _ = writeln!(out, "    pub const {}: &str = {name:?};", konst.join("_"));
+    }
+    let _ = writeln!(out, "}}");
 }
 
 /// The hand-written part of the index: its types and lookups.

@@ -1347,3 +1347,19 @@ pub const OPERATIONS: &[OperationInfo] = &[
 
 /// The response headers the spec describes (`components.headers`), as spelled there.
 pub const RESPONSE_HEADERS: &[&str] = &["X-RateLimit-Limit-Daily", "X-RateLimit-Limit-Monthly", "X-RateLimit-Remaining-Daily", "X-RateLimit-Remaining-Monthly", "X-RateLimit-Reset-Daily", "X-RateLimit-Reset-Monthly"];
+
+/// Each response header of [`RESPONSE_HEADERS`] by name.
+pub mod headers {
+    /// `X-RateLimit-Limit-Daily`.
+    pub const X_RATE_LIMIT_LIMIT_DAILY: &str = "X-RateLimit-Limit-Daily";
+    /// `X-RateLimit-Limit-Monthly`.
+    pub const X_RATE_LIMIT_LIMIT_MONTHLY: &str = "X-RateLimit-Limit-Monthly";
+    /// `X-RateLimit-Remaining-Daily`.
+    pub const X_RATE_LIMIT_REMAINING_DAILY: &str = "X-RateLimit-Remaining-Daily";
+    /// `X-RateLimit-Remaining-Monthly`.
+    pub const X_RATE_LIMIT_REMAINING_MONTHLY: &str = "X-RateLimit-Remaining-Monthly";
+    /// `X-RateLimit-Reset-Daily`.
+    pub const X_RATE_LIMIT_RESET_DAILY: &str = "X-RateLimit-Reset-Daily";
+    /// `X-RateLimit-Reset-Monthly`.
+    pub const X_RATE_LIMIT_RESET_MONTHLY: &str = "X-RateLimit-Reset-Monthly";
+}
