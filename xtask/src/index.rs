@@ -45,12 +45,19 @@ fn is_enum(schema: &Value) -> bool {
 /// The `Kind` expression (Rust source) of a property schema.
 fn kind(schema: &Value, all: &Map<String, Value>, at: &str) -> Result<String> {
     // A nullable reference: `anyOf: [{$ref}, {null}]`.
-    if let Some([inner, null]) = schema.get("anyOf").and_then(Value::as_array).map(Vec::as_slice)
+    if let Some([inner, null]) = schema
+        .get("anyOf")
+        .and_then(Value::as_array)
+        .map(Vec::as_slice)
         && crate::codegen::is_null_schema(null)
     {
         return kind(inner, all, at);
     }
-    if let Some([inner]) = schema.get("allOf").and_then(Value::as_array).map(Vec::as_slice) {
+    if let Some([inner]) = schema
+        .get("allOf")
+        .and_then(Value::as_array)
+        .map(Vec::as_slice)
+    {
         return kind(inner, all, at);
     }
     if let Some(name) = ref_name(schema) {
@@ -89,9 +96,9 @@ fn kind(schema: &Value, all: &Map<String, Value>, at: &str) -> Result<String> {
             }
             _ => "Kind::Map(&Kind::Any)".into(),
         },
-        None if schema.as_object().is_some_and(|m| {
-            m.keys().all(|k| k == "description")
-        }) =>
+        None if schema
+            .as_object()
+            .is_some_and(|m| m.keys().all(|k| k == "description")) =>
         {
             "Kind::Any".into()
         }
@@ -129,7 +136,10 @@ fn records(spec: &Value, out: &mut String) -> Result<()> {
         let _ = writeln!(out, "    ],\n}};\n");
         names.push(konst);
     }
-    let _ = writeln!(out, "/// Every record schema of the spec (schemas with `properties`), by name.");
+    let _ = writeln!(
+        out,
+        "/// Every record schema of the spec (schemas with `properties`), by name."
+    );
     let _ = writeln!(out, "pub const RECORDS: &[Record] = &[");
     for konst in names {
         let _ = writeln!(out, "    {konst},");
@@ -156,7 +166,10 @@ pub fn enum_pairs(name: &str, schema: &Value) -> Result<Vec<(i64, String)>> {
     };
     let codes = list("integer")?
         .iter()
-        .map(|v| v.as_i64().with_context(|| format!("enum {name}: code {v} is not an integer")))
+        .map(|v| {
+            v.as_i64()
+                .with_context(|| format!("enum {name}: code {v} is not an integer"))
+        })
         .collect::<Result<Vec<_>>>()?;
     let names = list("string")?
         .iter()
@@ -174,7 +187,10 @@ pub fn enum_pairs(name: &str, schema: &Value) -> Result<Vec<(i64, String)>> {
         );
     }
     let pairs: Vec<(i64, String)> = codes.into_iter().zip(names).collect();
-    let description = schema.get("description").and_then(Value::as_str).unwrap_or("");
+    let description = schema
+        .get("description")
+        .and_then(Value::as_str)
+        .unwrap_or("");
     if let Some(listed) = description.split("Codes: ").nth(1) {
         let listed = listed.split('.').next().unwrap_or("");
         let described: Vec<String> = listed.split(", ").map(|s| s.trim().to_string()).collect();
@@ -285,14 +301,20 @@ fn operations(spec: &Value, out: &mut String) -> Result<()> {
         out,
         "/// One API operation, named after its `operationId` (sorted by it)."
     );
-    let _ = writeln!(out, "#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]");
+    let _ = writeln!(
+        out,
+        "#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]"
+    );
     let _ = writeln!(out, "pub enum Operation {{");
     for op in &ops {
         let _ = writeln!(out, "    /// `{} {}`", op.method, op.path);
         let _ = writeln!(out, "    {},", pascal(&op.id));
     }
     let _ = writeln!(out, "}}\n");
-    let _ = writeln!(out, "/// Every operation with its wire facts, in [`Operation`] order.");
+    let _ = writeln!(
+        out,
+        "/// Every operation with its wire facts, in [`Operation`] order."
+    );
     let _ = writeln!(out, "pub const OPERATIONS: &[OperationInfo] = &[");
     for op in &ops {
         let _ = writeln!(out, "    OperationInfo {{");
@@ -319,7 +341,10 @@ fn headers(spec: &Value, out: &mut String) {
         "/// The response headers the spec describes (`components.headers`), as spelled there."
     );
     let _ = writeln!(out, "pub const RESPONSE_HEADERS: &[&str] = &{names:?};\n");
-    let _ = writeln!(out, "/// Each response header of [`RESPONSE_HEADERS`] by name.");
+    let _ = writeln!(
+        out,
+        "/// Each response header of [`RESPONSE_HEADERS`] by name."
+    );
     let _ = writeln!(out, "pub mod headers {{");
     for name in names {
         let konst: Vec<String> = name.split('-').map(const_name).collect();
@@ -525,7 +550,9 @@ mod tests {
             "{order}"
         );
         assert!(
-            order.contains(r#"Field { name: "Pallets", kind: Kind::Array(&Kind::Record("Item")) },"#),
+            order.contains(
+                r#"Field { name: "Pallets", kind: Kind::Array(&Kind::Record("Item")) },"#
+            ),
             "{order}"
         );
     }
@@ -556,7 +583,10 @@ mod tests {
 
     #[test]
     fn operations_are_named_both_ways() {
-        assert_eq!(snake("orderFileAttachmentDelete"), "order_file_attachment_delete");
+        assert_eq!(
+            snake("orderFileAttachmentDelete"),
+            "order_file_attachment_delete"
+        );
         assert_eq!(pascal("ordersFind"), "OrdersFind");
         let index = generate(&spec(), "").unwrap();
         assert!(index.contains("    OrdersFind,\n"));

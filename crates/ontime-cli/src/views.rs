@@ -938,7 +938,10 @@ mod tests {
                 let top = record.field(col.path[0]).expect("a column of a spec field");
                 if let [_, sub] = col.path {
                     let index::Kind::Record(name) = top.kind else {
-                        panic!("{}: column {:?} looks into a non-record", record.name, col.path)
+                        panic!(
+                            "{}: column {:?} looks into a non-record",
+                            record.name, col.path
+                        )
                     };
                     assert!(index::record(name).and_then(|r| r.field(sub)).is_some());
                 }
@@ -946,7 +949,9 @@ mod tests {
         }
         assert_eq!(ORDER.fields[0].0, "ID");
         for (record, field) in MONEY {
-            let kind = index::record(record).and_then(|r| r.field(field)).map(|f| f.kind);
+            let kind = index::record(record)
+                .and_then(|r| r.field(field))
+                .map(|f| f.kind);
             assert_eq!(kind, Some(index::Kind::Number), "{record}.{field}");
         }
     }
@@ -957,9 +962,18 @@ mod tests {
         const RECORD: index::Record = index::Record {
             name: "Order",
             fields: &[
-                index::Field { name: "Added", kind: index::Kind::DateTime },
-                index::Field { name: "ID", kind: index::Kind::Id },
-                index::Field { name: "TotalCost", kind: index::Kind::Number },
+                index::Field {
+                    name: "Added",
+                    kind: index::Kind::DateTime,
+                },
+                index::Field {
+                    name: "ID",
+                    kind: index::Kind::Id,
+                },
+                index::Field {
+                    name: "TotalCost",
+                    kind: index::Kind::Number,
+                },
             ],
         };
         let built: [Field; 3] = fields(&RECORD, &["ID", "TotalCost"], &[]);

@@ -58,12 +58,18 @@ impl QuotaUsage {
                 self.daily_remaining.to_string(),
             ),
             (H::X_RATE_LIMIT_RESET_DAILY, self.daily_reset.to_string()),
-            (H::X_RATE_LIMIT_LIMIT_MONTHLY, self.monthly_limit.to_string()),
+            (
+                H::X_RATE_LIMIT_LIMIT_MONTHLY,
+                self.monthly_limit.to_string(),
+            ),
             (
                 H::X_RATE_LIMIT_REMAINING_MONTHLY,
                 self.monthly_remaining.to_string(),
             ),
-            (H::X_RATE_LIMIT_RESET_MONTHLY, self.monthly_reset.to_string()),
+            (
+                H::X_RATE_LIMIT_RESET_MONTHLY,
+                self.monthly_reset.to_string(),
+            ),
         ]
     }
 }

@@ -131,10 +131,19 @@ mod index_tests {
         }
         let orders_find: Operation = "orders_find".parse().unwrap();
         assert_eq!(orders_find, Operation::OrdersFind);
-        assert_eq!((orders_find.method(), orders_find.path()), ("GET", "/api/orders"));
+        assert_eq!(
+            (orders_find.method(), orders_find.path()),
+            ("GET", "/api/orders")
+        );
         assert!(orders_find.info().query.contains(&"trackingNumber"));
         assert!("OrdersFind".parse::<Operation>().is_err());
-        assert!("nope".parse::<Operation>().unwrap_err().to_string().contains("\"nope\""));
+        assert!(
+            "nope"
+                .parse::<Operation>()
+                .unwrap_err()
+                .to_string()
+                .contains("\"nope\"")
+        );
     }
 
     #[test]
@@ -157,7 +166,9 @@ mod index_tests {
             }
         }
         assert_eq!(
-            index::record("Order").and_then(|r| r.field("StatusLevel")).map(|f| f.kind),
+            index::record("Order")
+                .and_then(|r| r.field("StatusLevel"))
+                .map(|f| f.kind),
             Some(index::Kind::Enum("StatusLevel"))
         );
         assert!(index::RESPONSE_HEADERS.contains(&"X-RateLimit-Remaining-Daily"));
