@@ -2,6 +2,7 @@
 
 pub mod bench;
 pub mod codegen;
+pub mod index;
 pub mod spec_copy;
 
 use std::path::PathBuf;

@@ -7,8 +7,9 @@ usage: cargo xtask <command>
 
 commands:
   codegen [--check]   validate openapi/ontime.json and regenerate crates/ontime-raw/src/generated.rs
-                      and the spec's copy in crates/ontime-mock; with --check, fail (with a diff)
-                      when a checked-in file is stale
+                      (the client), crates/ontime-raw/src/index.rs (the spec index: records,
+                      fields, operations, enums) and the spec's copy in crates/ontime-mock; with
+                      --check, fail (with a diff) when a checked-in file is stale
   bench [NAME] [--quick]
                       run the benchmark binaries of crates/ontime-bench (all, or NAME) in
                       release mode, print their RESULT lines, write target/bench/results.json;

@@ -1,11 +1,14 @@
 //! How each record type is shown: the columns of its table, and the wire fields (with their
 //! kinds) used for CSV and for the one-record detail view.
 //!
-//! The field lists follow the record schemas of `openapi/ontime.json` (ID first, then the
-//! spec's order). Values are read from the record's JSON form, so a table shows exactly what the
+//! The field lists come from the spec index (`ontime_raw::index`, generated from
+//! `openapi/ontime.json`): every field of a record, in a curated order (ID first) with any
+//! field the list does not name after it, so a field added to the spec is shown, written to CSV
+//! and accepted by `orders update --set` without an edit here. Values are read from the record's JSON form, so a table shows exactly what the
 //! API sent, with enum codes turned into names and dates shortened.
 
 use ontime::types;
+use ontime_raw::index;
 use serde::Serialize;
 use serde_json::Value;
 
@@ -35,7 +38,7 @@ pub enum Fmt {
 }
 
 /// The lenient enums of the API.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum EnumKind {
     StatusLevel,
     PricingMethod,
@@ -44,6 +47,30 @@ pub enum EnumKind {
     CompensationRole,
     CompensationType,
     LogInType,
+}
+
+impl EnumKind {
+    /// The kind for the spec's enum schema `name` (a record field typed with an enum the CLI
+    /// does not know stops the build).
+    pub const fn named(name: &str) -> EnumKind {
+        const KINDS: [(&str, EnumKind); 7] = [
+            ("StatusLevel", EnumKind::StatusLevel),
+            ("PricingMethod", EnumKind::PricingMethod),
+            ("PriceModifierType", EnumKind::PriceModifierType),
+            ("PriceModifierInput", EnumKind::PriceModifierInput),
+            ("CompensationRole", EnumKind::CompensationRole),
+            ("CompensationType", EnumKind::CompensationType),
+            ("LogInType", EnumKind::LogInType),
+        ];
+        let mut i = 0;
+        while i < KINDS.len() {
+            if str_eq(KINDS[i].0, name) {
+                return KINDS[i].1;
+            }
+            i += 1;
+        }
+        panic!("a record field has an enum views.rs does not know")
+    }
 }
 
 /// A wire field name and its kind.
@@ -121,280 +148,264 @@ pub trait Viewable: Serialize {
 use EnumKind as E;
 use Fmt::*;
 
-pub const ORDER_FIELDS: &[Field] = &[
-    ("ID", Id),
-    ("TrackingNumber", Text),
-    ("StatusLevel", Enum(E::StatusLevel)),
-    ("Status", Object(STATUS_FIELDS)),
-    ("DateSubmitted", Date),
-    ("Customer", Id),
-    ("Department", Object(DEPARTMENT_FIELDS)),
-    ("CustomerContact", Object(CONTACT_FIELDS)),
-    ("RequestedBy", Text),
-    ("Description", Text),
-    ("Comments", Text),
-    ("CollectionLocation", Object(LOCATION_FIELDS)),
-    ("CollectionContactName", Text),
-    ("CollectionArrivalWindow", Object(TIME_WINDOW_FIELDS)),
-    ("CollectionArrivalDate", Date),
-    ("CollectionCODRequired", Bool),
-    ("CollectionSignatureRequired", Bool),
-    ("CollectionAssignedDriver", Id),
-    ("DeliveryLocation", Object(LOCATION_FIELDS)),
-    ("DeliveryContactName", Text),
-    ("DeliveryArrivalWindow", Object(TIME_WINDOW_FIELDS)),
-    ("DeliveryArrivalDate", Date),
-    ("DeliveryCODRequired", Bool),
-    ("DeliverySignatureRequired", Bool),
-    ("DeliveryAssignedDriver", Id),
-    ("Dispatcher", Id),
-    ("DriverCurrentlyAssigned", Id),
-    ("RouteName", Text),
-    ("VehicleRequired", Object(VEHICLE_TYPE_FIELDS)),
-    ("Items", Array),
-    ("Quantity", Num),
-    ("Weight", Num),
-    ("Height", Num),
-    ("Width", Num),
-    ("Length", Num),
-    ("Distance", Num),
-    ("DeclaredValue", Money),
-    ("PriceSet", Id),
-    ("BasePriceType", Enum(E::PricingMethod)),
-    ("BasePrice", Money),
-    ("PriceAdjustment", Money),
-    ("PriceModifiers", Array),
-    ("PriceModifierTotalCost", Money),
-    ("Subtotal", Money),
-    ("TaxTotal", Money),
-    ("TotalCost", Money),
-    ("CODAmount", Money),
-    ("ReferenceNumber", Text),
-    ("PurchaseOrderNumber", Text),
-    ("IncomingTrackingNumber", Text),
-    ("OutgoingTrackingNumber", Text),
-    ("SubmissionSource", Text),
-    ("DriverCoordinatesOnCollection", Text),
-    ("DriverCoordinatesOnDelivery", Text),
-    ("UserDefinedFields", Object(&[])),
-    ("UserMiscCompensations", Array),
+/// The field list of a record: every field the spec index lists for it, the `first` names in
+/// that order (the CLI's presentation order), then any other field of the index (a field added
+/// to the spec appears without an edit here). Kinds come from the index; [`MONEY`] marks money;
+/// `embeds` gives the field lists of embedded records (an embedded record not listed is still
+/// shown, its values as plain text).
+///
+/// Evaluated when compiling: a name that is not in the index, a name given twice, or a money
+/// entry that is not a number stops the build.
+const fn fields<const N: usize>(
+    record: &'static index::Record,
+    first: &[&str],
+    embeds: &[(&str, &'static [Field])],
+) -> [Field; N] {
+    let mut out: [Field; N] = [("", Fmt::Text); N];
+    let mut len = 0;
+    let mut i = 0;
+    while i < first.len() {
+        let mut j = 0;
+        while j < len {
+            if str_eq(out[j].0, first[i]) {
+                panic!("a field is listed twice in views.rs");
+            }
+            j += 1;
+        }
+        let mut k = 0;
+        let mut found = false;
+        while k < record.fields.len() {
+            let field = &record.fields[k];
+            if str_eq(field.name, first[i]) {
+                out[len] = (field.name, fmt_of(record, field, embeds));
+                len += 1;
+                found = true;
+            }
+            k += 1;
+        }
+        if !found {
+            panic!("views.rs lists a field the spec index does not have");
+        }
+        i += 1;
+    }
+    let mut k = 0;
+    while k < record.fields.len() {
+        let field = &record.fields[k];
+        let mut listed = false;
+        let mut i = 0;
+        while i < first.len() {
+            listed |= str_eq(field.name, first[i]);
+            i += 1;
+        }
+        if !listed {
+            out[len] = (field.name, fmt_of(record, field, embeds));
+            len += 1;
+        }
+        k += 1;
+    }
+    if len != N {
+        panic!("field count differs from the index");
+    }
+    out
+}
+
+/// How a field of the index is rendered.
+const fn fmt_of(
+    record: &index::Record,
+    field: &index::Field,
+    embeds: &[(&str, &'static [Field])],
+) -> Fmt {
+    let money = is_money(record.name, field.name);
+    let fmt = match field.kind {
+        index::Kind::Text | index::Kind::TimeSpan | index::Kind::Any => Fmt::Text,
+        index::Kind::Id => Fmt::Id,
+        index::Kind::DateTime => Fmt::Date,
+        index::Kind::Integer | index::Kind::Number if money => Fmt::Money,
+        index::Kind::Integer | index::Kind::Number => Fmt::Num,
+        index::Kind::Bool => Fmt::Bool,
+        index::Kind::Bytes => Fmt::Bytes,
+        index::Kind::Enum(name) => Fmt::Enum(EnumKind::named(name)),
+        index::Kind::Array(_) => Fmt::Array,
+        index::Kind::Map(_) => Fmt::Object(&[]),
+        index::Kind::Record(_) => {
+            let mut sub: &'static [Field] = &[];
+            let mut i = 0;
+            while i < embeds.len() {
+                if str_eq(embeds[i].0, field.name) {
+                    sub = embeds[i].1;
+                }
+                i += 1;
+            }
+            Fmt::Object(sub)
+        }
+    };
+    if money && !matches!(fmt, Fmt::Money) {
+        panic!("views.rs MONEY names a field that is not a number");
+    }
+    fmt
+}
+
+/// Whether [`MONEY`] lists `record.field`.
+const fn is_money(record: &str, field: &str) -> bool {
+    let mut i = 0;
+    while i < MONEY.len() {
+        if str_eq(MONEY[i].0, record) && str_eq(MONEY[i].1, field) {
+            return true;
+        }
+        i += 1;
+    }
+    false
+}
+
+const fn str_eq(a: &str, b: &str) -> bool {
+    let (a, b) = (a.as_bytes(), b.as_bytes());
+    if a.len() != b.len() {
+        return false;
+    }
+    let mut i = 0;
+    while i < a.len() {
+        if a[i] != b[i] {
+            return false;
+        }
+        i += 1;
+    }
+    true
+}
+
+/// `record_fields!(ORDER_FIELDS = ORDER ["ID", …] embeds ["Status" => STATUS_FIELDS, …]);`
+/// defines `ORDER_FIELDS` from `index::ORDER` with [`fields`].
+macro_rules! record_fields {
+    ($konst:ident = $record:ident [$($name:literal),* $(,)?] $(embeds [$($sub:literal => $fields:ident),* $(,)?])?) => {
+        pub const $konst: &[Field] = &fields::<{ index::$record.fields.len() }>(
+            &index::$record,
+            &[$($name),*],
+            &[$($(($sub, $fields)),*)?],
+        );
+    };
+}
+
+/// The fields the CLI shows as money (two decimals in tables). The spec types them as plain
+/// numbers; every entry must name a numeric field of the index (checked when compiling).
+pub const MONEY: &[(&str, &str)] = &[
+    ("Order", "DeclaredValue"),
+    ("Order", "BasePrice"),
+    ("Order", "PriceAdjustment"),
+    ("Order", "PriceModifierTotalCost"),
+    ("Order", "Subtotal"),
+    ("Order", "TaxTotal"),
+    ("Order", "TotalCost"),
+    ("Order", "CODAmount"),
+    ("Invoice", "TotalAmount"),
+    ("Payment", "Amount"),
+    ("PriceModifier", "Price"),
+    ("PriceModifier", "CustomValue"),
+    ("PriceModifier", "FlatCompensation"),
 ];
-pub const CUSTOMER_FIELDS: &[Field] = &[
-    ("ID", Id),
-    ("Name", Text),
-    ("AccountNumber", Text),
-    ("PrimaryContactName", Text),
-    ("AddressLine1", Text),
-    ("AddressLine2", Text),
-    ("City", Text),
-    ("State", Text),
-    ("PostalCode", Text),
-    ("Country", Text),
-    ("Phone", Text),
-    ("Fax", Text),
-    ("Email", Text),
-    ("Website", Text),
-    ("BillingEmail", Text),
-    ("TimeZone", Text),
-    ("ReferenceNumber", Text),
-    ("PurchaseOrderNumber", Text),
-    ("Comments", Text),
-    ("DestinationCategories", Text),
-    ("OrderEntryRequiredFields", Text),
-    ("BillingAdjustmentPercentage", Num),
-    ("SendInvoiceByEmail", Bool),
-    ("SendInvoiceByPostal", Bool),
-    ("SendInvoiceByFax", Bool),
-    ("HasWebPortalAccess", Bool),
-    ("Inactive", Bool),
-    ("PricingMethod", Enum(E::PricingMethod)),
-    ("DefaultPriceSet", Id),
-    ("PriceSets", Array),
-    ("Departments", Array),
-    ("Contacts", Array),
-];
-pub const CONTACT_FIELDS: &[Field] = &[
-    ("ID", Id),
-    ("CustomerID", Id),
-    ("Name", Text),
-    ("Email", Text),
-    ("Phone", Text),
-];
-pub const DEPARTMENT_FIELDS: &[Field] = &[("ID", Id), ("CustomerID", Id), ("Name", Text)];
-pub const INVOICE_FIELDS: &[Field] = &[
-    ("ID", Id),
-    ("InvoiceNumber", Num),
-    ("Customer", Id),
-    ("Date", Date),
-    ("DueDate", Date),
-    ("IsPaid", Bool),
-    ("TotalAmount", Money),
-    ("Memo", Text),
-    ("TransferredToQuickBooksDesktop", Bool),
-    ("Orders", Array),
-];
-pub const ITEM_FIELDS: &[Field] = &[
-    ("ID", Id),
-    ("OrderID", Id),
-    ("TrackingNumber", Text),
-    ("Description", Text),
-    ("Comments", Text),
-    ("Weight", Num),
-    ("Height", Num),
-    ("Width", Num),
-    ("Length", Num),
-];
-pub const LOCATION_FIELDS: &[Field] = &[
-    ("ID", Id),
-    ("CompanyName", Text),
-    ("ContactName", Text),
-    ("AddressLine1", Text),
-    ("AddressLine2", Text),
-    ("City", Text),
-    ("State", Text),
-    ("PostalCode", Text),
-    ("Country", Text),
-    ("Comments", Text),
-    ("Email", Text),
-    ("Phone", Text),
-    ("Category", Text),
-    ("LatitudeLongitude", Text),
-    ("Zone", Object(ZONE_FIELDS)),
-];
-pub const PAYMENT_FIELDS: &[Field] = &[
-    ("ID", Id),
-    ("Customer", Id),
-    ("Invoice", Id),
-    ("Amount", Money),
-    ("Date", Date),
-    ("Memo", Text),
-    ("ReferenceNumber", Text),
-    ("TransferredToQuickBooksDesktop", Bool),
-];
-pub const USER_FIELDS: &[Field] = &[
-    ("ID", Id),
-    ("UserName", Text),
-    ("FirstName", Text),
-    ("LastName", Text),
-    ("Email", Text),
-    ("MobileNumber", Text),
-    ("SMSNumber", Text),
-    ("IsDriver", Bool),
-    ("IsEmployee", Bool),
-    ("IsSubcontractor", Bool),
-    ("IsCompany", Bool),
-    ("CompanyName", Text),
-    ("HiredDate", Date),
-    ("EmployerIdentificationNumber", Text),
-    ("LoggedInAsDispatcher", Bool),
-    ("LoggedInAsDriver", Bool),
-    ("DriverLastSync", Date),
-    ("DriverLastLocation", Id),
-    ("PictureBytes", Bytes),
-    ("TimeClockSessions", Array),
-];
-pub const USER_SESSION_FIELDS: &[Field] = &[
-    ("ID", Id),
-    ("UserID", Id),
-    ("LogInType", Enum(E::LogInType)),
-    ("LogInTime", Date),
-    ("LogOutTime", Date),
-    ("Vehicle", Id),
-    ("StartMileage", Num),
-    ("EndMileage", Num),
-];
-pub const VEHICLE_FIELDS: &[Field] = &[
-    ("ID", Id),
-    ("FleetID", Text),
-    ("Type", Text),
-    ("Manufacturer", Text),
-    ("Model", Text),
-    ("Year", Num),
-    ("RegistrationPlate", Text),
-    ("VehicleIdentificationNumber", Text),
-    ("Capacity", Text),
-    ("Capabilities", Text),
-    ("OdometerReading", Num),
-    ("Owner", Text),
-    ("IsCompanyVehicle", Bool),
-    ("Comments", Text),
-];
-pub const ZONE_FIELDS: &[Field] = &[
-    ("ID", Id),
-    ("Name", Text),
-    ("PostalCodes", Text),
-    ("Cities", Text),
-    ("PolygonPoints", Text),
-];
-pub const STATUS_FIELDS: &[Field] = &[
-    ("ID", Id),
-    ("Timestamp", Date),
-    ("Level", Enum(E::StatusLevel)),
-    ("Name", Text),
-    ("Description", Text),
-];
-pub const PRICE_SET_FIELDS: &[Field] = &[
-    ("ID", Id),
-    ("ServiceLevel", Text),
-    ("InternalName", Text),
-    ("DispatcherInstructions", Text),
-    ("CustomerInstructions", Text),
-    ("PercentCommissionable", Num),
-    ("IsDisplayedOnCustomerWebPortal", Bool),
-    ("PriceModifiers", Array),
-];
-pub const PRICE_MODIFIER_FIELDS: &[Field] = &[
-    ("ID", Id),
-    ("Name", Text),
-    ("InternalName", Text),
-    ("Description", Text),
-    ("Type", Enum(E::PriceModifierType)),
-    ("Input", Enum(E::PriceModifierInput)),
-    ("Price", Money),
-    ("CustomValue", Money),
-    ("PercentCommissionable", Num),
-    ("FlatCompensation", Money),
-    ("PercentCompensation", Num),
-    ("Notes", Text),
-];
-pub const FILE_ATTACHMENT_FIELDS: &[Field] = &[
-    ("ID", Id),
-    ("FileName", Text),
-    ("Timestamp", Date),
-    ("Contents", Bytes),
-];
-pub const USER_MISC_COMPENSATION_FIELDS: &[Field] = &[
-    ("ID", Id),
-    ("User", Id),
-    ("OrderID", Id),
-    ("Role", Enum(E::CompensationRole)),
-    ("Type", Enum(E::CompensationType)),
-    ("Value", Num),
-    ("Description", Text),
-];
-pub const USER_AVAILABILITY_FIELDS: &[Field] = &[
-    ("ID", Id),
-    ("UserID", Id),
-    ("IsAvailable", Bool),
-    ("CurrentStatus", Text),
-    ("LastStatusChange", Date),
-    ("NextAvailabilityChange", Date),
-    ("Latitude", Num),
-    ("Longitude", Num),
-];
-pub const USER_POSITION_FIELDS: &[Field] = &[
-    ("ID", Id),
-    ("UserID", Id),
-    ("Timestamp", Date),
-    ("Latitude", Num),
-    ("Longitude", Num),
-];
-const TIME_WINDOW_FIELDS: &[Field] = &[
-    ("EarliestTime", Date),
-    ("LatestTime", Date),
-    ("Length", Text),
-];
-const VEHICLE_TYPE_FIELDS: &[Field] = &[("ID", Id), ("Name", Text)];
+
+record_fields!(ORDER_FIELDS = ORDER [
+    "ID", "TrackingNumber", "StatusLevel", "Status", "DateSubmitted", "Customer", "Department",
+    "CustomerContact", "RequestedBy", "Description", "Comments", "CollectionLocation",
+    "CollectionContactName", "CollectionArrivalWindow", "CollectionArrivalDate",
+    "CollectionCODRequired", "CollectionSignatureRequired", "CollectionAssignedDriver",
+    "DeliveryLocation", "DeliveryContactName", "DeliveryArrivalWindow", "DeliveryArrivalDate",
+    "DeliveryCODRequired", "DeliverySignatureRequired", "DeliveryAssignedDriver", "Dispatcher",
+    "DriverCurrentlyAssigned", "RouteName", "VehicleRequired", "Items", "Quantity", "Weight",
+    "Height", "Width", "Length", "Distance", "DeclaredValue", "PriceSet", "BasePriceType",
+    "BasePrice", "PriceAdjustment", "PriceModifiers", "PriceModifierTotalCost", "Subtotal",
+    "TaxTotal", "TotalCost", "CODAmount", "ReferenceNumber", "PurchaseOrderNumber",
+    "IncomingTrackingNumber", "OutgoingTrackingNumber", "SubmissionSource",
+    "DriverCoordinatesOnCollection", "DriverCoordinatesOnDelivery", "UserDefinedFields",
+    "UserMiscCompensations",
+] embeds [
+    "Status" => STATUS_FIELDS,
+    "Department" => DEPARTMENT_FIELDS,
+    "CustomerContact" => CONTACT_FIELDS,
+    "CollectionLocation" => LOCATION_FIELDS,
+    "CollectionArrivalWindow" => TIME_WINDOW_FIELDS,
+    "DeliveryLocation" => LOCATION_FIELDS,
+    "DeliveryArrivalWindow" => TIME_WINDOW_FIELDS,
+    "VehicleRequired" => VEHICLE_TYPE_FIELDS,
+]);
+record_fields!(CUSTOMER_FIELDS = CUSTOMER [
+    "ID", "Name", "AccountNumber", "PrimaryContactName", "AddressLine1", "AddressLine2", "City",
+    "State", "PostalCode", "Country", "Phone", "Fax", "Email", "Website", "BillingEmail",
+    "TimeZone", "ReferenceNumber", "PurchaseOrderNumber", "Comments", "DestinationCategories",
+    "OrderEntryRequiredFields", "BillingAdjustmentPercentage", "SendInvoiceByEmail",
+    "SendInvoiceByPostal", "SendInvoiceByFax", "HasWebPortalAccess", "Inactive", "PricingMethod",
+    "DefaultPriceSet", "PriceSets", "Departments", "Contacts",
+]);
+record_fields!(CONTACT_FIELDS = CONTACT [
+    "ID", "CustomerID", "Name", "Email", "Phone",
+]);
+record_fields!(DEPARTMENT_FIELDS = DEPARTMENT [
+    "ID", "CustomerID", "Name",
+]);
+record_fields!(INVOICE_FIELDS = INVOICE [
+    "ID", "InvoiceNumber", "Customer", "Date", "DueDate", "IsPaid", "TotalAmount", "Memo",
+    "TransferredToQuickBooksDesktop", "Orders",
+]);
+record_fields!(ITEM_FIELDS = ITEM [
+    "ID", "OrderID", "TrackingNumber", "Description", "Comments", "Weight", "Height", "Width",
+    "Length",
+]);
+record_fields!(LOCATION_FIELDS = LOCATION [
+    "ID", "CompanyName", "ContactName", "AddressLine1", "AddressLine2", "City", "State",
+    "PostalCode", "Country", "Comments", "Email", "Phone", "Category", "LatitudeLongitude", "Zone",
+] embeds [
+    "Zone" => ZONE_FIELDS,
+]);
+record_fields!(PAYMENT_FIELDS = PAYMENT [
+    "ID", "Customer", "Invoice", "Amount", "Date", "Memo", "ReferenceNumber",
+    "TransferredToQuickBooksDesktop",
+]);
+record_fields!(USER_FIELDS = USER [
+    "ID", "UserName", "FirstName", "LastName", "Email", "MobileNumber", "SMSNumber", "IsDriver",
+    "IsEmployee", "IsSubcontractor", "IsCompany", "CompanyName", "HiredDate",
+    "EmployerIdentificationNumber", "LoggedInAsDispatcher", "LoggedInAsDriver", "DriverLastSync",
+    "DriverLastLocation", "PictureBytes", "TimeClockSessions",
+]);
+record_fields!(USER_SESSION_FIELDS = USER_SESSION [
+    "ID", "UserID", "LogInType", "LogInTime", "LogOutTime", "Vehicle", "StartMileage",
+    "EndMileage",
+]);
+record_fields!(VEHICLE_FIELDS = VEHICLE [
+    "ID", "FleetID", "Type", "Manufacturer", "Model", "Year", "RegistrationPlate",
+    "VehicleIdentificationNumber", "Capacity", "Capabilities", "OdometerReading", "Owner",
+    "IsCompanyVehicle", "Comments",
+]);
+record_fields!(ZONE_FIELDS = ZONE [
+    "ID", "Name", "PostalCodes", "Cities", "PolygonPoints",
+]);
+record_fields!(STATUS_FIELDS = STATUS [
+    "ID", "Timestamp", "Level", "Name", "Description",
+]);
+record_fields!(PRICE_SET_FIELDS = PRICE_SET [
+    "ID", "ServiceLevel", "InternalName", "DispatcherInstructions", "CustomerInstructions",
+    "PercentCommissionable", "IsDisplayedOnCustomerWebPortal", "PriceModifiers",
+]);
+record_fields!(PRICE_MODIFIER_FIELDS = PRICE_MODIFIER [
+    "ID", "Name", "InternalName", "Description", "Type", "Input", "Price", "CustomValue",
+    "PercentCommissionable", "FlatCompensation", "PercentCompensation", "Notes",
+]);
+record_fields!(FILE_ATTACHMENT_FIELDS = FILE_ATTACHMENT [
+    "ID", "FileName", "Timestamp", "Contents",
+]);
+record_fields!(USER_MISC_COMPENSATION_FIELDS = USER_MISC_COMPENSATION [
+    "ID", "User", "OrderID", "Role", "Type", "Value", "Description",
+]);
+record_fields!(USER_AVAILABILITY_FIELDS = USER_AVAILABILITY [
+    "ID", "UserID", "IsAvailable", "CurrentStatus", "LastStatusChange", "NextAvailabilityChange",
+    "Latitude", "Longitude",
+]);
+record_fields!(USER_POSITION_FIELDS = USER_POSITION [
+    "ID", "UserID", "Timestamp", "Latitude", "Longitude",
+]);
+record_fields!(TIME_WINDOW_FIELDS = TIME_WINDOW [
+    "EarliestTime", "LatestTime", "Length",
+]);
+record_fields!(VEHICLE_TYPE_FIELDS = VEHICLE_TYPE [
+    "ID", "Name",
+]);
 
 macro_rules! views {
     ($($ty:ty => $konst:ident { $singular:literal, $plural:literal, $fields:ident, [$($col:expr),* $(,)?] })*) => {$(
@@ -890,6 +901,84 @@ mod tests {
                 "Future=kept"
             ]
         );
+    }
+
+    /// Every record view holds exactly the fields of its record in the spec index, with the
+    /// index's kinds (money aside).
+    #[test]
+    fn record_views_cover_the_spec_index() {
+        let views: [(&View, &index::Record); 19] = [
+            (&ORDER, &index::ORDER),
+            (&CUSTOMER, &index::CUSTOMER),
+            (&CONTACT, &index::CONTACT),
+            (&DEPARTMENT, &index::DEPARTMENT),
+            (&INVOICE, &index::INVOICE),
+            (&ITEM, &index::ITEM),
+            (&LOCATION, &index::LOCATION),
+            (&PAYMENT, &index::PAYMENT),
+            (&USER, &index::USER),
+            (&USER_SESSION, &index::USER_SESSION),
+            (&VEHICLE, &index::VEHICLE),
+            (&ZONE, &index::ZONE),
+            (&STATUS, &index::STATUS),
+            (&PRICE_SET, &index::PRICE_SET),
+            (&PRICE_MODIFIER, &index::PRICE_MODIFIER),
+            (&FILE_ATTACHMENT, &index::FILE_ATTACHMENT),
+            (&USER_MISC_COMPENSATION, &index::USER_MISC_COMPENSATION),
+            (&USER_AVAILABILITY, &index::USER_AVAILABILITY),
+            (&USER_POSITION, &index::USER_POSITION),
+        ];
+        for (view, record) in views {
+            let mut shown: Vec<&str> = view.fields.iter().map(|(n, _)| *n).collect();
+            shown.sort_unstable();
+            let spec: Vec<&str> = record.fields.iter().map(|f| f.name).collect();
+            assert_eq!(shown, spec, "{}", record.name);
+            // Every table column reads a field of the record (or of an embedded record).
+            for col in view.columns {
+                let top = record.field(col.path[0]).expect("a column of a spec field");
+                if let [_, sub] = col.path {
+                    let index::Kind::Record(name) = top.kind else {
+                        panic!(
+                            "{}: column {:?} looks into a non-record",
+                            record.name, col.path
+                        )
+                    };
+                    assert!(index::record(name).and_then(|r| r.field(sub)).is_some());
+                }
+            }
+        }
+        assert_eq!(ORDER.fields[0].0, "ID");
+        for (record, field) in MONEY {
+            let kind = index::record(record)
+                .and_then(|r| r.field(field))
+                .map(|f| f.kind);
+            assert_eq!(kind, Some(index::Kind::Number), "{record}.{field}");
+        }
+    }
+
+    /// A record whose spec gains a field shows it after the curated ones, with its kind.
+    #[test]
+    fn fields_not_listed_follow_the_curated_order() {
+        const RECORD: index::Record = index::Record {
+            name: "Order",
+            fields: &[
+                index::Field {
+                    name: "Added",
+                    kind: index::Kind::DateTime,
+                },
+                index::Field {
+                    name: "ID",
+                    kind: index::Kind::Id,
+                },
+                index::Field {
+                    name: "TotalCost",
+                    kind: index::Kind::Number,
+                },
+            ],
+        };
+        let built: [Field; 3] = fields(&RECORD, &["ID", "TotalCost"], &[]);
+        let shown: Vec<String> = built.iter().map(|(n, f)| format!("{n}:{f:?}")).collect();
+        assert_eq!(shown, ["ID:Id", "TotalCost:Money", "Added:Date"]);
     }
 
     #[test]

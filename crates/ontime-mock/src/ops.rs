@@ -3,532 +3,405 @@
 use crate::auth::{Access, RecordKind};
 use crate::handlers as h;
 use crate::handlers::Handler;
-
-/// HTTP methods the spec uses.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-#[allow(clippy::upper_case_acronyms)]
-pub(crate) enum M {
-    GET,
-    POST,
-    DELETE,
-}
-
-impl M {
-    pub(crate) fn as_str(self) -> &'static str {
-        match self {
-            Self::GET => "GET",
-            Self::POST => "POST",
-            Self::DELETE => "DELETE",
-        }
-    }
-}
+use ontime_raw::index::Operation;
 
 /// One operation of the spec.
 pub(crate) struct OpDef {
-    /// The spec's `operationId`.
-    pub id: &'static str,
-    pub method: M,
-    /// The path after `/sites/{company-id}/api/`.
-    pub path: &'static str,
+    /// The operation (its id, method and path come from the spec index).
+    pub op: Operation,
     pub kind: RecordKind,
     pub access: Access,
     pub handler: Handler,
 }
 
-/// Every operation of the spec, in the spec's order.
+impl OpDef {
+    /// The spec's `operationId`.
+    pub(crate) fn id(&self) -> &'static str {
+        self.op.id()
+    }
+
+    /// The HTTP method, upper case.
+    pub(crate) fn method(&self) -> &'static str {
+        self.op.method()
+    }
+
+    /// The path after `/sites/{company-id}/api/`.
+    pub(crate) fn path(&self) -> &'static str {
+        let path = self.op.path();
+        path.strip_prefix("/api/").unwrap_or(path)
+    }
+}
+
+/// Every operation of the spec, in the spec's order, with what the simulator does for it.
 pub(crate) static OPS: &[OpDef] = &[
     OpDef {
-        id: "contactPost",
-        method: M::POST,
-        path: "contact/post",
+        op: Operation::ContactPost,
         kind: RecordKind::Contact,
         access: Access::Write,
         handler: h::contact_post,
     },
     OpDef {
-        id: "contactsFind",
-        method: M::GET,
-        path: "contacts",
+        op: Operation::ContactsFind,
         kind: RecordKind::Contact,
         access: Access::Read,
         handler: h::contacts_find,
     },
     OpDef {
-        id: "contactsAuthenticate",
-        method: M::GET,
-        path: "contacts/authenticate",
+        op: Operation::ContactsAuthenticate,
         kind: RecordKind::Contact,
         access: Access::Read,
         handler: h::contacts_authenticate,
     },
     OpDef {
-        id: "contactsGet",
-        method: M::GET,
-        path: "contacts/{id}",
+        op: Operation::ContactsGet,
         kind: RecordKind::Contact,
         access: Access::Read,
         handler: h::contacts_get,
     },
     OpDef {
-        id: "customerPost",
-        method: M::POST,
-        path: "customer/post",
+        op: Operation::CustomerPost,
         kind: RecordKind::Customer,
         access: Access::Write,
         handler: h::customer_post,
     },
     OpDef {
-        id: "customersFind",
-        method: M::GET,
-        path: "customers",
+        op: Operation::CustomersFind,
         kind: RecordKind::Customer,
         access: Access::Read,
         handler: h::customers_find,
     },
     OpDef {
-        id: "customersAuthenticate",
-        method: M::GET,
-        path: "customers/authenticate",
+        op: Operation::CustomersAuthenticate,
         kind: RecordKind::Customer,
         access: Access::Read,
         handler: h::customers_authenticate,
     },
     OpDef {
-        id: "customersGet",
-        method: M::GET,
-        path: "customers/{id}",
+        op: Operation::CustomersGet,
         kind: RecordKind::Customer,
         access: Access::Read,
         handler: h::customers_get,
     },
     OpDef {
-        id: "departmentPost",
-        method: M::POST,
-        path: "department/post",
+        op: Operation::DepartmentPost,
         kind: RecordKind::Department,
         access: Access::Write,
         handler: h::department_post,
     },
     OpDef {
-        id: "departmentsFind",
-        method: M::GET,
-        path: "departments",
+        op: Operation::DepartmentsFind,
         kind: RecordKind::Department,
         access: Access::Read,
         handler: h::departments_find,
     },
     OpDef {
-        id: "departmentsGet",
-        method: M::GET,
-        path: "departments/{id}",
+        op: Operation::DepartmentsGet,
         kind: RecordKind::Department,
         access: Access::Read,
         handler: h::departments_get,
     },
     OpDef {
-        id: "fileAttachmentsFind",
-        method: M::GET,
-        path: "fileAttachments",
+        op: Operation::FileAttachmentsFind,
         kind: RecordKind::FileAttachment,
         access: Access::Read,
         handler: h::file_attachments_find,
     },
     OpDef {
-        id: "fileAttachmentsGet",
-        method: M::GET,
-        path: "fileAttachments/{id}",
+        op: Operation::FileAttachmentsGet,
         kind: RecordKind::FileAttachment,
         access: Access::Read,
         handler: h::file_attachments_get,
     },
     OpDef {
-        id: "invoicePost",
-        method: M::POST,
-        path: "invoice/post",
+        op: Operation::InvoicePost,
         kind: RecordKind::Invoice,
         access: Access::Write,
         handler: h::invoice_post,
     },
     OpDef {
-        id: "invoicesFind",
-        method: M::GET,
-        path: "invoices",
+        op: Operation::InvoicesFind,
         kind: RecordKind::Invoice,
         access: Access::Read,
         handler: h::invoices_find,
     },
     OpDef {
-        id: "invoicesGet",
-        method: M::GET,
-        path: "invoices/{id}",
+        op: Operation::InvoicesGet,
         kind: RecordKind::Invoice,
         access: Access::Read,
         handler: h::invoices_get,
     },
     OpDef {
-        id: "itemPost",
-        method: M::POST,
-        path: "item/post",
+        op: Operation::ItemPost,
         kind: RecordKind::Item,
         access: Access::Write,
         handler: h::item_post,
     },
     OpDef {
-        id: "itemsGet",
-        method: M::GET,
-        path: "items/{id}",
+        op: Operation::ItemsGet,
         kind: RecordKind::Item,
         access: Access::Read,
         handler: h::items_get,
     },
     OpDef {
-        id: "locationPost",
-        method: M::POST,
-        path: "location/post",
+        op: Operation::LocationPost,
         kind: RecordKind::Location,
         access: Access::Write,
         handler: h::location_post,
     },
     OpDef {
-        id: "locationsFind",
-        method: M::GET,
-        path: "locations",
+        op: Operation::LocationsFind,
         kind: RecordKind::Location,
         access: Access::Read,
         handler: h::locations_find,
     },
     OpDef {
-        id: "locationsGet",
-        method: M::GET,
-        path: "locations/{id}",
+        op: Operation::LocationsGet,
         kind: RecordKind::Location,
         access: Access::Read,
         handler: h::locations_get,
     },
     OpDef {
-        id: "orderCodRequirement",
-        method: M::POST,
-        path: "order/codRequirement",
+        op: Operation::OrderCodRequirement,
         kind: RecordKind::Order,
         access: Access::Write,
         handler: h::order_cod_requirement,
     },
     OpDef {
-        id: "orderFileAttachmentDelete",
-        method: M::DELETE,
-        path: "order/fileAttachment/delete/{id}",
+        op: Operation::OrderFileAttachmentDelete,
         kind: RecordKind::FileAttachment,
         access: Access::Write,
         handler: h::order_file_attachment_delete,
     },
     OpDef {
-        id: "orderFileAttachmentPost",
-        method: M::POST,
-        path: "order/fileAttachment/post/{orderID}",
+        op: Operation::OrderFileAttachmentPost,
         kind: RecordKind::FileAttachment,
         access: Access::Write,
         handler: h::order_file_attachment_post,
     },
     OpDef {
-        id: "orderGetTotalCost",
-        method: M::POST,
-        path: "order/getTotalCost",
+        op: Operation::OrderGetTotalCost,
         kind: RecordKind::Order,
         access: Access::Read,
         handler: h::order_get_total_cost,
     },
     OpDef {
-        id: "orderPost",
-        method: M::POST,
-        path: "order/post",
+        op: Operation::OrderPost,
         kind: RecordKind::Order,
         access: Access::Write,
         handler: h::order_post,
     },
     OpDef {
-        id: "orderReport",
-        method: M::GET,
-        path: "order/report",
+        op: Operation::OrderReport,
         kind: RecordKind::Order,
         access: Access::Read,
         handler: h::order_report,
     },
     OpDef {
-        id: "orderSignature",
-        method: M::GET,
-        path: "order/signature",
+        op: Operation::OrderSignature,
         kind: RecordKind::Order,
         access: Access::Read,
         handler: h::order_signature,
     },
     OpDef {
-        id: "orderSignatureRequirement",
-        method: M::POST,
-        path: "order/signatureRequirement",
+        op: Operation::OrderSignatureRequirement,
         kind: RecordKind::Order,
         access: Access::Write,
         handler: h::order_signature_requirement,
     },
     OpDef {
-        id: "orderUpdatePrices",
-        method: M::GET,
-        path: "order/updatePrices/{id}",
+        op: Operation::OrderUpdatePrices,
         kind: RecordKind::Order,
         access: Access::Write,
         handler: h::order_update_prices,
     },
     OpDef {
-        id: "orderUpdateStatus",
-        method: M::POST,
-        path: "order/updateStatus",
+        op: Operation::OrderUpdateStatus,
         kind: RecordKind::Order,
         access: Access::Write,
         handler: h::order_update_status,
     },
     OpDef {
-        id: "orderStatusChanges",
-        method: M::GET,
-        path: "orderStatusChanges/{orderID}",
+        op: Operation::OrderStatusChanges,
         kind: RecordKind::Status,
         access: Access::Read,
         handler: h::order_status_changes,
     },
     OpDef {
-        id: "ordersFind",
-        method: M::GET,
-        path: "orders",
+        op: Operation::OrdersFind,
         kind: RecordKind::Order,
         access: Access::Read,
         handler: h::orders_find,
     },
     OpDef {
-        id: "ordersGet",
-        method: M::GET,
-        path: "orders/{id}",
+        op: Operation::OrdersGet,
         kind: RecordKind::Order,
         access: Access::Read,
         handler: h::orders_get,
     },
     OpDef {
-        id: "paymentPost",
-        method: M::POST,
-        path: "payment/post",
+        op: Operation::PaymentPost,
         kind: RecordKind::Payment,
         access: Access::Write,
         handler: h::payment_post,
     },
     OpDef {
-        id: "paymentsFind",
-        method: M::GET,
-        path: "payments",
+        op: Operation::PaymentsFind,
         kind: RecordKind::Payment,
         access: Access::Read,
         handler: h::payments_find,
     },
     OpDef {
-        id: "paymentsGet",
-        method: M::GET,
-        path: "payments/{id}",
+        op: Operation::PaymentsGet,
         kind: RecordKind::Payment,
         access: Access::Read,
         handler: h::payments_get,
     },
     OpDef {
-        id: "priceModifiersGet",
-        method: M::GET,
-        path: "priceModifiers/{id}",
+        op: Operation::PriceModifiersGet,
         kind: RecordKind::PriceModifier,
         access: Access::Read,
         handler: h::price_modifiers_get,
     },
     OpDef {
-        id: "priceModifiersByName",
-        method: M::GET,
-        path: "priceModifiersByName/{name}",
+        op: Operation::PriceModifiersByName,
         kind: RecordKind::PriceModifier,
         access: Access::Read,
         handler: h::price_modifiers_by_name,
     },
     OpDef {
-        id: "priceSetsGet",
-        method: M::GET,
-        path: "priceSets/{id}",
+        op: Operation::PriceSetsGet,
         kind: RecordKind::PriceSet,
         access: Access::Read,
         handler: h::price_sets_get,
     },
     OpDef {
-        id: "priceSetsByName",
-        method: M::GET,
-        path: "priceSetsByName/{name}",
+        op: Operation::PriceSetsByName,
         kind: RecordKind::PriceSet,
         access: Access::Read,
         handler: h::price_sets_by_name,
     },
     OpDef {
-        id: "statusesFind",
-        method: M::GET,
-        path: "statuses",
+        op: Operation::StatusesFind,
         kind: RecordKind::Status,
         access: Access::Read,
         handler: h::statuses_find,
     },
     OpDef {
-        id: "statusesGet",
-        method: M::GET,
-        path: "statuses/{id}",
+        op: Operation::StatusesGet,
         kind: RecordKind::Status,
         access: Access::Read,
         handler: h::statuses_get,
     },
     OpDef {
-        id: "userAvailability",
-        method: M::GET,
-        path: "user/availability/{userID}",
+        op: Operation::UserAvailability,
         kind: RecordKind::User,
         access: Access::Read,
         handler: h::user_availability,
     },
     OpDef {
-        id: "userPositions",
-        method: M::GET,
-        path: "user/position",
+        op: Operation::UserPositions,
         kind: RecordKind::User,
         access: Access::Read,
         handler: h::user_positions,
     },
     OpDef {
-        id: "userPositionLatest",
-        method: M::GET,
-        path: "user/position/{userID}",
+        op: Operation::UserPositionLatest,
         kind: RecordKind::User,
         access: Access::Read,
         handler: h::user_position_latest,
     },
     OpDef {
-        id: "userUpdateAvailability",
-        method: M::POST,
-        path: "user/updateAvailability",
+        op: Operation::UserUpdateAvailability,
         kind: RecordKind::User,
         access: Access::Write,
         handler: h::user_update_availability,
     },
     OpDef {
-        id: "userUpdatePosition",
-        method: M::POST,
-        path: "user/updatePosition",
+        op: Operation::UserUpdatePosition,
         kind: RecordKind::User,
         access: Access::Write,
         handler: h::user_update_position,
     },
     OpDef {
-        id: "userMiscCompensationPost",
-        method: M::POST,
-        path: "userMiscCompensation/post",
+        op: Operation::UserMiscCompensationPost,
         kind: RecordKind::UserMiscCompensation,
         access: Access::Write,
         handler: h::user_misc_compensation_post,
     },
     OpDef {
-        id: "userMiscCompensationsGet",
-        method: M::GET,
-        path: "userMiscCompensations/{id}",
+        op: Operation::UserMiscCompensationsGet,
         kind: RecordKind::UserMiscCompensation,
         access: Access::Read,
         handler: h::user_misc_compensations_get,
     },
     OpDef {
-        id: "userSessionPost",
-        method: M::POST,
-        path: "userSession/post",
+        op: Operation::UserSessionPost,
         kind: RecordKind::UserSession,
         access: Access::Write,
         handler: h::user_session_post,
     },
     OpDef {
-        id: "userSessionsFind",
-        method: M::GET,
-        path: "userSessions",
+        op: Operation::UserSessionsFind,
         kind: RecordKind::UserSession,
         access: Access::Read,
         handler: h::user_sessions_find,
     },
     OpDef {
-        id: "userSessionsGet",
-        method: M::GET,
-        path: "userSessions/{id}",
+        op: Operation::UserSessionsGet,
         kind: RecordKind::UserSession,
         access: Access::Read,
         handler: h::user_sessions_get,
     },
     OpDef {
-        id: "usersFind",
-        method: M::GET,
-        path: "users",
+        op: Operation::UsersFind,
         kind: RecordKind::User,
         access: Access::Read,
         handler: h::users_find,
     },
     OpDef {
-        id: "usersAuthenticate",
-        method: M::GET,
-        path: "users/authenticate",
+        op: Operation::UsersAuthenticate,
         kind: RecordKind::User,
         access: Access::Read,
         handler: h::users_authenticate,
     },
     OpDef {
-        id: "usersGet",
-        method: M::GET,
-        path: "users/{id}",
+        op: Operation::UsersGet,
         kind: RecordKind::User,
         access: Access::Read,
         handler: h::users_get,
     },
     OpDef {
-        id: "vehiclePost",
-        method: M::POST,
-        path: "vehicle/post",
+        op: Operation::VehiclePost,
         kind: RecordKind::Vehicle,
         access: Access::Write,
         handler: h::vehicle_post,
     },
     OpDef {
-        id: "vehiclesFind",
-        method: M::GET,
-        path: "vehicles",
+        op: Operation::VehiclesFind,
         kind: RecordKind::Vehicle,
         access: Access::Read,
         handler: h::vehicles_find,
     },
     OpDef {
-        id: "vehiclesGet",
-        method: M::GET,
-        path: "vehicles/{id}",
+        op: Operation::VehiclesGet,
         kind: RecordKind::Vehicle,
         access: Access::Read,
         handler: h::vehicles_get,
     },
     OpDef {
-        id: "zonePost",
-        method: M::POST,
-        path: "zone/post",
+        op: Operation::ZonePost,
         kind: RecordKind::Zone,
         access: Access::Write,
         handler: h::zone_post,
     },
     OpDef {
-        id: "zonesFind",
-        method: M::GET,
-        path: "zones",
+        op: Operation::ZonesFind,
         kind: RecordKind::Zone,
         access: Access::Read,
         handler: h::zones_find,
     },
     OpDef {
-        id: "zonesGet",
-        method: M::GET,
-        path: "zones/{id}",
+        op: Operation::ZonesGet,
         kind: RecordKind::Zone,
         access: Access::Read,
         handler: h::zones_get,
@@ -545,8 +418,8 @@ pub(crate) fn route(
     let mut best: Option<(&'static OpDef, usize)> = None;
     let mut allowed = Vec::new();
     for op in OPS {
-        let template = op.path.split('/');
-        if op.path.split('/').count() != segments.len() {
+        let template = op.path().split('/');
+        if op.path().split('/').count() != segments.len() {
             continue;
         }
         let mut literals = 0;
@@ -567,8 +440,8 @@ pub(crate) fn route(
         if !ok {
             continue;
         }
-        if op.method.as_str() != method {
-            allowed.push(op.method.as_str());
+        if op.method() != method {
+            allowed.push(op.method());
             continue;
         }
         if best.is_none_or(|(_, l)| literals > l) {
@@ -578,7 +451,7 @@ pub(crate) fn route(
     match best {
         Some((op, _)) => {
             let params = op
-                .path
+                .path()
                 .split('/')
                 .zip(segments.iter())
                 .filter(|(t, _)| t.starts_with('{'))
@@ -591,14 +464,36 @@ pub(crate) fn route(
     }
 }
 
-/// The operation with this `operationId`.
+/// The operation with this `operationId` (or client method name, `orders_find`): its
+/// `operationId`, method and path after `/api/`.
 pub fn operation(id: &str) -> Option<(&'static str, &'static str, &'static str)> {
+    let wanted: Operation = id.parse().ok()?;
     OPS.iter()
-        .find(|op| op.id == id)
-        .map(|op| (op.id, op.method.as_str(), op.path))
+        .find(|op| op.op == wanted)
+        .map(|op| (op.id(), op.method(), op.path()))
 }
 
 /// The `operationId`s of all operations.
 pub fn operation_ids() -> impl Iterator<Item = &'static str> {
-    OPS.iter().map(|op| op.id)
+    OPS.iter().map(OpDef::id)
+}
+
+#[cfg(test)]
+mod index_tests {
+    use super::*;
+
+    /// The table has one entry per operation of the spec index, and nothing else.
+    #[test]
+    fn the_table_covers_every_operation_of_the_spec_once() {
+        let mut table: Vec<Operation> = OPS.iter().map(|op| op.op).collect();
+        table.sort();
+        let spec: Vec<Operation> = Operation::all().collect();
+        assert_eq!(table, spec);
+        assert_eq!(
+            operation("ordersGet"),
+            Some(("ordersGet", "GET", "orders/{id}"))
+        );
+        assert_eq!(operation("orders_get"), operation("ordersGet"));
+        assert_eq!(operation("nope"), None);
+    }
 }

@@ -50,19 +50,26 @@ impl QuotaUsage {
 
     /// The header pairs.
     pub fn headers(&self) -> [(&'static str, String); 6] {
+        use ontime_raw::index::headers as H;
         [
-            ("X-RateLimit-Limit-Daily", self.daily_limit.to_string()),
+            (H::X_RATE_LIMIT_LIMIT_DAILY, self.daily_limit.to_string()),
             (
-                "X-RateLimit-Remaining-Daily",
+                H::X_RATE_LIMIT_REMAINING_DAILY,
                 self.daily_remaining.to_string(),
             ),
-            ("X-RateLimit-Reset-Daily", self.daily_reset.to_string()),
-            ("X-RateLimit-Limit-Monthly", self.monthly_limit.to_string()),
+            (H::X_RATE_LIMIT_RESET_DAILY, self.daily_reset.to_string()),
             (
-                "X-RateLimit-Remaining-Monthly",
+                H::X_RATE_LIMIT_LIMIT_MONTHLY,
+                self.monthly_limit.to_string(),
+            ),
+            (
+                H::X_RATE_LIMIT_REMAINING_MONTHLY,
                 self.monthly_remaining.to_string(),
             ),
-            ("X-RateLimit-Reset-Monthly", self.monthly_reset.to_string()),
+            (
+                H::X_RATE_LIMIT_RESET_MONTHLY,
+                self.monthly_reset.to_string(),
+            ),
         ]
     }
 }

@@ -538,7 +538,7 @@ async fn dispatch(State(shared): State<Arc<Shared>>, req: Request) -> Response {
             path,
             query: raw_query,
             body: None,
-            operation: op.map_or("unknown", |o| o.id),
+            operation: op.map_or("unknown", |o| o.id()),
             key,
         },
     );
@@ -566,7 +566,7 @@ async fn dispatch(State(shared): State<Arc<Shared>>, req: Request) -> Response {
     let chosen = if shared.faults_active.load(Ordering::Relaxed) {
         shared
             .faults()
-            .choose(op.map(|o| o.id), method, path, api_path.as_deref())
+            .choose(op.map(|o| o.id()), method, path, api_path.as_deref())
     } else {
         Default::default()
     };

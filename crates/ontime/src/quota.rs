@@ -49,6 +49,8 @@ impl QuotaTracker {
     }
 
     pub(crate) fn update(&self, headers: &HeaderMap) {
+        // The names as the spec spells them; header lookup ignores case.
+        use ontime_raw::index::headers as H;
         let int = |name: &str| {
             headers
                 .get(name)
@@ -59,10 +61,10 @@ impl QuotaTracker {
             int(name).and_then(|s| DateTime::from_timestamp(i64::try_from(s).ok()?, 0))
         };
         let update = [
-            int("x-ratelimit-limit-daily"),
-            int("x-ratelimit-remaining-daily"),
-            int("x-ratelimit-limit-monthly"),
-            int("x-ratelimit-remaining-monthly"),
+            int(H::X_RATE_LIMIT_LIMIT_DAILY),
+            int(H::X_RATE_LIMIT_REMAINING_DAILY),
+            int(H::X_RATE_LIMIT_LIMIT_MONTHLY),
+            int(H::X_RATE_LIMIT_REMAINING_MONTHLY),
         ];
         if update.iter().all(Option::is_none) {
             return;
@@ -75,8 +77,8 @@ impl QuotaTracker {
         state.daily_remaining = keep(update[1], state.daily_remaining);
         state.monthly_limit = keep(update[2], state.monthly_limit);
         state.monthly_remaining = keep(update[3], state.monthly_remaining);
-        state.daily_reset = time("x-ratelimit-reset-daily").or(state.daily_reset);
-        state.monthly_reset = time("x-ratelimit-reset-monthly").or(state.monthly_reset);
+        state.daily_reset = time(H::X_RATE_LIMIT_RESET_DAILY).or(state.daily_reset);
+        state.monthly_reset = time(H::X_RATE_LIMIT_RESET_MONTHLY).or(state.monthly_reset);
     }
 
     pub(crate) fn snapshot(&self) -> Quota {

@@ -11,5 +11,6 @@ mod input;
 mod mock_serve;
 mod orders;
 mod records;
+mod spec_fields;
 mod transport;
 mod writes;
