@@ -1080,9 +1080,17 @@ mod writes {
     const POST: &str = "orderPost";
 
     /// Faults that lose the answer of a write, and whether the server applied the write
-    /// before losing it. A fault the simulator gains later (such as `late`) is one more row.
+    /// before losing it. `late` holds the answer back past the client's 1 s timeout after the
+    /// write was applied: the "landed, then answered too late" case of real servers.
     fn lost_answers() -> Vec<(&'static str, FaultKind, bool)> {
         vec![
+            (
+                "late",
+                FaultKind::LateAnswer {
+                    delay: Duration::from_millis(1500),
+                },
+                true,
+            ),
             ("truncate", FaultKind::TruncatedBody, true),
             ("malformed", FaultKind::MalformedJson, true),
             (
