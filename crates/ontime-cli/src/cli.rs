@@ -271,7 +271,7 @@ impl Ctx {
     /// Prints a line for people on stderr (only with table output, so pipes stay clean).
     pub fn note(&self, text: impl AsRef<str>) {
         if self.format == Format::Table {
-            eprintln!("{}", crate::output::escape_controls(text.as_ref(), true));
+            eprintln!("{}", crate::terminal::escape_controls(text.as_ref(), true));
         }
     }
 

@@ -105,7 +105,7 @@ impl CliError {
             return ExitCode::SUCCESS;
         }
         // Server messages and record names may carry terminal escapes: show them, inertly.
-        let shown = |text: &str| crate::output::escape_controls(text, true).into_owned();
+        let shown = |text: &str| crate::terminal::escape_controls(text, true).into_owned();
         eprintln!("error: {}", shown(&self.message));
         if let Some(hint) = &self.hint {
             eprintln!("hint: {}", shown(hint));

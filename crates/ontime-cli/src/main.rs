@@ -14,6 +14,7 @@ mod mock;
 mod orders;
 mod output;
 mod records;
+mod terminal;
 mod users;
 mod views;
 

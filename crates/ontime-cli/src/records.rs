@@ -83,7 +83,7 @@ impl Failures {
         for error in &self.failed {
             eprintln!(
                 "failed: {}",
-                crate::output::escape_controls(&error.message, true)
+                crate::terminal::escape_controls(&error.message, true)
             );
         }
         Err(CliError::new(

@@ -1,14 +1,14 @@
 //! How each record type is shown: the columns of its table, and the wire fields (with their
 //! kinds) used for CSV and for the one-record detail view.
 //!
-//! The field lists come from the spec index (`ontime_raw::index`, generated from
+//! The field lists come from the spec index (`ontime::index`, from ontime-raw, generated from
 //! `openapi/ontime.json`): every field of a record, in a curated order (ID first) with any
 //! field the list does not name after it, so a field added to the spec is shown, written to CSV
 //! and accepted by `orders update --set` without an edit here. Values are read from the record's JSON form, so a table shows exactly what the
 //! API sent, with enum codes turned into names and dates shortened.
 
+use ontime::index;
 use ontime::types;
-use ontime_raw::index;
 use serde::Serialize;
 use serde_json::Value;
 
@@ -606,7 +606,7 @@ pub fn enum_name(kind: EnumKind, value: &Value) -> String {
             Err(_) => plain(value),
         }
     }
-    use ontime_raw::lenient as l;
+    use ontime::lenient as l;
     match kind {
         E::StatusLevel => name::<l::StatusLevel>(value),
         E::PricingMethod => name::<l::PricingMethod>(value),
@@ -649,7 +649,7 @@ pub fn known_enum(kind: EnumKind, raw: &str) -> Result<Value, String> {
             }
         }};
     }
-    use ontime_raw::lenient as l;
+    use ontime::lenient as l;
     match kind {
         E::StatusLevel => known!(l::StatusLevel, "status level"),
         E::PricingMethod => known!(l::PricingMethod, "pricing method"),

@@ -216,11 +216,11 @@ impl Query {
     /// here points a client at its mistake, and keeps to the values the spec allows.)
     pub(crate) fn enumeration<T>(&self, name: &str) -> Result<Option<T>, ApiError>
     where
-        T: std::str::FromStr + crate::store::Known,
+        T: std::str::FromStr + ontime_raw::lenient::LenientEnum,
     {
         self.typed(name)
             .map(|v| match v.parse::<T>() {
-                Ok(e) if e.known() => Ok(e),
+                Ok(e) if !e.is_unknown() => Ok(e),
                 _ => Err(ApiError::bad_request(format!(
                     "The value '{v}' is not valid for {name}."
                 ))),

@@ -14,7 +14,7 @@ use std::collections::{HashMap, HashSet};
 use bytes::Bytes;
 use chrono::{DateTime, NaiveDate, NaiveDateTime, TimeDelta};
 use indexmap::IndexMap;
-use ontime_raw::lenient::{OnTimeDateTime, StatusLevel, TimeSpan};
+use ontime_raw::lenient::{LenientEnum, OnTimeDateTime, StatusLevel, TimeSpan};
 use ontime_raw::types;
 use rand::RngCore;
 use rand_chacha::ChaCha8Rng;
@@ -256,34 +256,9 @@ fn eq_ci(a: Option<&str>, b: &str) -> bool {
 
 /// Checks that an enum value of a posted record is one the spec lists (the simulator answers
 /// only conformant values, so it refuses to store others, as .NET refuses unknown enum names).
-pub(crate) trait Known {
-    fn known(&self) -> bool;
-}
-
-macro_rules! known {
-    ($($t:ident),*) => {$(
-        impl Known for ontime_raw::lenient::$t {
-            fn known(&self) -> bool { !self.is_unknown() }
-        }
-    )*};
-}
-known!(
-    StatusLevel,
-    PricingMethod,
-    PriceModifierType,
-    PriceModifierInput,
-    CompensationRole,
-    CompensationType,
-    LogInType,
-    SignatureType
-);
-
-pub(crate) fn check_enum<E: Known + std::fmt::Debug>(
-    value: &Option<E>,
-    field: &str,
-) -> Result<(), ApiError> {
+pub(crate) fn check_enum<E: LenientEnum>(value: &Option<E>, field: &str) -> Result<(), ApiError> {
     match value {
-        Some(v) if !v.known() => Err(ApiError::bad_request(format!(
+        Some(v) if v.is_unknown() => Err(ApiError::bad_request(format!(
             "Error converting value {v:?} to type '{field}'."
         ))),
         _ => Ok(()),

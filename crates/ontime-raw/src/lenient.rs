@@ -932,6 +932,27 @@ fn parse_enum_code(s: &str) -> Option<i64> {
     t.parse().ok()
 }
 
+/// What every int-or-name enum of the API offers, for code that works on any of them (the
+/// simulator's check of posted values, lookups by name). Each enum also has these as inherent
+/// methods, so using one enum needs no import.
+pub trait LenientEnum: Sized + Clone + fmt::Debug + fmt::Display + 'static {
+    /// The enum's name in the spec (`StatusLevel`).
+    const NAME: &'static str;
+    /// All known variants (everything except `Unknown`), in code order.
+    fn all() -> &'static [Self];
+    /// The integer code: the known code, an unknown code as received, or `None` for an unknown
+    /// name.
+    fn code(&self) -> Option<i64>;
+    /// The variant name for known variants, `None` for `Unknown`.
+    fn name(&self) -> Option<&'static str>;
+    /// Whether this is a value this crate does not know.
+    fn is_unknown(&self) -> bool;
+    /// The known variant with this code, if any.
+    fn from_known_code(code: i64) -> Option<Self>;
+    /// The known variant with this name (ASCII case-insensitive), if any.
+    fn from_known_name(name: &str) -> Option<Self>;
+}
+
 /// Defines an enum that is an integer code on the wire, also accepts its
 /// names, and keeps unknown codes and names in an `Unknown` variant.
 ///
@@ -1037,6 +1058,34 @@ macro_rules! lenient_enum {
             /// Whether this is a value this crate does not know.
             pub fn is_unknown(&self) -> bool {
                 matches!(self, Self::Unknown(_))
+            }
+        }
+
+        impl LenientEnum for $name {
+            const NAME: &'static str = stringify!($name);
+
+            fn all() -> &'static [Self] {
+                Self::ALL
+            }
+
+            fn code(&self) -> Option<i64> {
+                $name::code(self)
+            }
+
+            fn name(&self) -> Option<&'static str> {
+                $name::name(self)
+            }
+
+            fn is_unknown(&self) -> bool {
+                $name::is_unknown(self)
+            }
+
+            fn from_known_code(code: i64) -> Option<Self> {
+                $name::from_known_code(code)
+            }
+
+            fn from_known_name(name: &str) -> Option<Self> {
+                $name::from_known_name(name)
             }
         }
 

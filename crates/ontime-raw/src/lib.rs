@@ -69,36 +69,40 @@ mod index_tests {
     use crate::index::{self, Operation};
     use crate::lenient as l;
 
-    /// The `(code, name)` pairs a lenient enum knows.
-    fn known<T>(
-        all: &[T],
-        code: impl Fn(&T) -> Option<i64>,
-        name: impl Fn(&T) -> Option<&'static str>,
-    ) -> Vec<(i64, &'static str)> {
-        all.iter()
-            .map(|v| (code(v).expect("known code"), name(v).expect("known name")))
-            .collect()
+    /// The enum's name and the `(code, name)` pairs it knows, through the one trait every
+    /// lenient enum implements.
+    fn known<T: l::LenientEnum>() -> (&'static str, Vec<(i64, &'static str)>) {
+        let pairs = T::all()
+            .iter()
+            .map(|v| {
+                let code = v.code().expect("known code");
+                assert_eq!(
+                    T::from_known_code(code).as_ref().and_then(|k| k.name()),
+                    v.name()
+                );
+                let name = v.name().expect("known name");
+                assert_eq!(
+                    T::from_known_name(&name.to_ascii_lowercase()).and_then(|k| k.code()),
+                    Some(code)
+                );
+                assert!(!v.is_unknown());
+                (code, name)
+            })
+            .collect();
+        (T::NAME, pairs)
     }
 
     #[test]
     fn lenient_enums_agree_with_the_spec_index() {
-        macro_rules! pairs {
-            ($t:ident) => {
-                (
-                    stringify!($t),
-                    known(l::$t::ALL, |v: &l::$t| v.code(), |v: &l::$t| v.name()),
-                )
-            };
-        }
         let lenient = [
-            pairs!(CompensationRole),
-            pairs!(CompensationType),
-            pairs!(LogInType),
-            pairs!(PriceModifierInput),
-            pairs!(PriceModifierType),
-            pairs!(PricingMethod),
-            pairs!(SignatureType),
-            pairs!(StatusLevel),
+            known::<l::CompensationRole>(),
+            known::<l::CompensationType>(),
+            known::<l::LogInType>(),
+            known::<l::PriceModifierInput>(),
+            known::<l::PriceModifierType>(),
+            known::<l::PricingMethod>(),
+            known::<l::SignatureType>(),
+            known::<l::StatusLevel>(),
         ];
         let names: Vec<&str> = index::ENUMS.iter().map(|e| e.name).collect();
         assert_eq!(names, lenient.iter().map(|(n, _)| *n).collect::<Vec<_>>());

@@ -87,9 +87,12 @@ pub use filters::{
     UserSessionFilter,
 };
 pub use ids::*;
+pub use ontime_raw::index;
+pub use ontime_raw::lenient;
 pub use ontime_raw::lenient::{
-    DateTimeOffset, OnTimeDateTime, PriceModifierInput, PriceModifierType, PricingMethod,
-    SignatureType, StatusLevel, TimeSpan, UnknownEnumValue,
+    CompensationRole, CompensationType, DateTimeOffset, LenientEnum, LogInType, OnTimeDateTime,
+    PriceModifierInput, PriceModifierType, PricingMethod, SignatureType, StatusLevel, TimeSpan,
+    UnknownEnumValue,
 };
 pub use ontime_raw::types;
 pub use quota::Quota;
