@@ -19,9 +19,13 @@ pub enum MockCommand {
 #[derive(Args, Debug)]
 #[command(
     after_help = "Fault rules (--fault, repeatable) are KIND[,key=value...]. Kinds: latency (ms,
-jitter_ms), status (status, retry_after), drop, truncate, malformed, plain (status), html
-(status), empty (status), slow (chunk_delay_ms). Every rule takes op=OPERATION_ID or
-path=/api/PREFIX (with method=GET), p=PROBABILITY and times=N.
+jitter_ms; a delay before the operation runs), late (ms; the operation runs, then the answer is
+held back: the write stays even if the client gives up), status (status, retry_after), drop,
+truncate, malformed, plain (status), html (status), empty (status), slow (chunk_delay_ms).
+status, drop, plain, html and empty answer instead of the operation (nothing is written); late,
+truncate, malformed and slow let it run and damage only the answer. Every rule takes
+op=OPERATION_ID or path=/api/PREFIX (with method=GET), p=PROBABILITY and times=N; unknown keys
+are refused.
 
 Examples:
   ontime mock serve --orders 10000 --api-key demo-key   (--api-key and --company name the
