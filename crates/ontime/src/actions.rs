@@ -12,6 +12,7 @@ use ontime_raw::types::{
     self, FileAttachment, Order, PriceModifier, PriceSet, Status, UserAvailability, UserPosition,
 };
 
+use crate::error::found;
 use crate::filters::{CustomerFilter, OrderFilter, PositionFilter};
 use crate::ids::*;
 use crate::resource::{Resource, fetch};
@@ -128,15 +129,6 @@ pub struct Attachment {
     pub timestamp: Option<OnTimeDateTime>,
     /// The file's bytes.
     pub bytes: Vec<u8>,
-}
-
-/// `Ok(None)` for a 404, the value or the error otherwise.
-pub(crate) fn found<T>(result: Result<T>) -> Result<Option<T>> {
-    match result {
-        Ok(value) => Ok(Some(value)),
-        Err(Error::NotFound { .. }) => Ok(None),
-        Err(error) => Err(error),
-    }
 }
 
 /// What a follow-up read found out about a write whose answer was lost.

@@ -286,6 +286,15 @@ pub enum Error {
     },
 }
 
+/// `Ok(None)` for a 404, the value or the error otherwise.
+pub(crate) fn found<T>(result: crate::Result<T>) -> crate::Result<Option<T>> {
+    match result {
+        Ok(value) => Ok(Some(value)),
+        Err(Error::NotFound { .. }) => Ok(None),
+        Err(error) => Err(error),
+    }
+}
+
 fn suffix(message: &Option<String>) -> String {
     match message {
         Some(m) if !m.is_empty() => format!(": {m}"),

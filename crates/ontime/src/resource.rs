@@ -236,7 +236,7 @@ impl<R: Fetch> Resource<R> {
 
     /// Fetches one record by identifier; `None` when there is none.
     pub async fn try_get(&self, id: R::Id) -> Result<Option<R>> {
-        crate::actions::found(self.get(id).await)
+        crate::error::found(self.get(id).await)
     }
 
     /// Fetches many records concurrently (up to the client's limit), in the order given.
