@@ -98,6 +98,28 @@ pub const LENIENT_ENUMS: [&str; 8] = [
     "StatusLevel",
 ];
 
+/// Named ID schemas of the spec (`OrderId`, ...: string/uuid) that map onto the typed
+/// identifiers of `ontime_raw::ids`, so a record's `Customer` field is an `Option<CustomerId>`.
+pub const ID_TYPES: [&str; 17] = [
+    "ContactId",
+    "CustomerId",
+    "DepartmentId",
+    "FileAttachmentId",
+    "InvoiceId",
+    "ItemId",
+    "LocationId",
+    "OrderId",
+    "PaymentId",
+    "PriceModifierId",
+    "PriceSetId",
+    "StatusId",
+    "UserId",
+    "UserMiscCompensationId",
+    "UserSessionId",
+    "VehicleId",
+    "ZoneId",
+];
+
 /// The `format` of OnTime's date-times: ISO 8601 with the UTC offset optional (see
 /// `openapi/README.md`). `date-time` is not used: it means RFC 3339, which requires an offset.
 pub const DATE_TIME_FORMAT: &str = "ontime-date-time";
@@ -347,6 +369,13 @@ fn settings(patterns: &BTreeMap<String, BTreeSet<String>>) -> Result<GenerationS
             name,
             format!("crate::lenient::{name}"),
             [TypeImpl::Display, TypeImpl::FromStr, TypeImpl::Default].into_iter(),
+        );
+    }
+    for name in ID_TYPES {
+        settings.with_replacement(
+            name,
+            format!("crate::ids::{name}"),
+            [TypeImpl::Display, TypeImpl::FromStr].into_iter(),
         );
     }
     Ok(settings)

@@ -321,9 +321,9 @@ pub async fn run(_ctx: &Ctx, args: DemoArgs) -> Result<(), CliError> {
         .and_then(|c| c.name)
         .unwrap_or_default();
     if let Some(id) = first.id
-        && first.customer != Some(mock.scoped_customer())
+        && first.customer != Some(mock.scoped_customer().into())
     {
-        match scoped.orders().get(OrderId::from(id)).await {
+        match scoped.orders().get(id).await {
             Err(e) => tour.say(format!(
                 "A key scoped to customer \"{scoped_name}\", reading another customer's order:\n  {e}"
             )),
@@ -383,10 +383,7 @@ pub async fn run(_ctx: &Ctx, args: DemoArgs) -> Result<(), CliError> {
             "the demo failed: no delivered orders in the last week (try more --orders)",
         ));
     };
-    let sample_id = sample
-        .id
-        .map(OrderId::from)
-        .unwrap_or(OrderId::from_uuid(Default::default()));
+    let sample_id = sample.id.unwrap_or(OrderId::from_uuid(Default::default()));
     let sample_tn = sample.tracking_number.clone().unwrap_or_default();
 
     // 3. Status timeline.
@@ -515,10 +512,7 @@ pub async fn run(_ctx: &Ctx, args: DemoArgs) -> Result<(), CliError> {
         .await
         .map_err(|e| demo_error("create", e))?;
     let created_tn = created.tracking_number.clone().unwrap_or_default();
-    let created_id = created
-        .id
-        .map(OrderId::from)
-        .unwrap_or(OrderId::from_uuid(Default::default()));
+    let created_id = created.id.unwrap_or(OrderId::from_uuid(Default::default()));
     tour.code(&format!(
         "  = tracking number {created_tn} (assigned by OnTime), status {}",
         created.status_level.clone().unwrap_or_default()
@@ -615,7 +609,6 @@ pub async fn run(_ctx: &Ctx, args: DemoArgs) -> Result<(), CliError> {
     };
     let driver_id = driver
         .id
-        .map(ontime::UserId::from)
         .unwrap_or(ontime::UserId::from_uuid(Default::default()));
     let name = format!(
         "{} {}",

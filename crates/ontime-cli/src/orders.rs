@@ -826,14 +826,13 @@ async fn create(ctx: &Ctx, args: CreateOrder) -> Result<(), CliError> {
                 args.file.display()
             )));
         }
-        order.id = Some(id.as_uuid());
+        order.id = Some(id);
     }
     let client = ctx.client()?;
     // A rerun with --id after a failed create may find the order it stored: updating it is
     // what the rerun is for.
     let rerun = args.id.is_some();
     if let (Some(id), false, false) = (order.id, args.replace, rerun) {
-        let id = OrderId::from(id);
         if client.orders().try_get(id).await?.is_some() {
             return Err(CliError::usage(format!(
                 "order {id} already exists: creating it again would replace it and clear every field the JSON leaves out"

@@ -144,14 +144,14 @@ pub(crate) fn contact_post(s: &Shared, ctx: &Ctx) -> Result<Reply, ApiError> {
     let mut store = s.write();
     if ctx.key.customer.is_some() {
         if c.customer_id.is_none() {
-            c.customer_id = ctx.key.customer;
+            c.customer_id = ctx.key.customer.map(Into::into);
         }
-        check_customer(&ctx.key, c.customer_id)?;
-        if let Some(existing) = c.id.and_then(|id| store.contacts.get(&id)) {
-            check_customer(&ctx.key, existing.rec.customer_id)?;
+        check_customer(&ctx.key, c.customer_id.map(Into::into))?;
+        if let Some(existing) = c.id.and_then(|id| store.contacts.get(&Uuid::from(id))) {
+            check_customer(&ctx.key, existing.rec.customer_id.map(Into::into))?;
         }
     }
-    let id = new_or(&mut store, c.id);
+    let id = new_or(&mut store, c.id.map(Into::into));
     upsert(&mut store.contacts, c, id, ctx.now);
     Reply::created(get(&store.contacts, id)?)
 }
@@ -159,7 +159,7 @@ pub(crate) fn contact_post(s: &Shared, ctx: &Ctx) -> Result<Reply, ApiError> {
 pub(crate) fn contacts_find(s: &Shared, ctx: &Ctx) -> Result<Reply, ApiError> {
     let store = s.read();
     Reply::ok(&ids(&store.contacts, |r| {
-        visible(&ctx.key, r.rec.customer_id)
+        visible(&ctx.key, r.rec.customer_id.map(Into::into))
     }))
 }
 
@@ -179,7 +179,7 @@ fn authenticate(s: &Shared, ctx: &Ctx, kind: CredentialKind) -> Result<Reply, Ap
             CredentialKind::Contact => store
                 .contacts
                 .get(id)
-                .is_some_and(|c| visible(&ctx.key, c.rec.customer_id)),
+                .is_some_and(|c| visible(&ctx.key, c.rec.customer_id.map(Into::into))),
             CredentialKind::Customer => visible(&ctx.key, Some(*id)),
             CredentialKind::User => true,
         });
@@ -194,7 +194,7 @@ pub(crate) fn contacts_get(s: &Shared, ctx: &Ctx) -> Result<Reply, ApiError> {
     let id = param_guid(ctx, 0, "id")?;
     let store = s.read();
     let c = get(&store.contacts, id)?;
-    check_customer(&ctx.key, c.customer_id)?;
+    check_customer(&ctx.key, c.customer_id.map(Into::into))?;
     Reply::ok(c)
 }
 
@@ -206,7 +206,7 @@ fn materialise_customer(store: &Store, id: Uuid) -> Result<types::Customer, ApiE
         store
             .contacts
             .values()
-            .filter(|r| r.rec.customer_id == Some(id))
+            .filter(|r| r.rec.customer_id == Some(id.into()))
             .map(|r| r.rec.clone())
             .collect(),
     );
@@ -214,7 +214,7 @@ fn materialise_customer(store: &Store, id: Uuid) -> Result<types::Customer, ApiE
         store
             .departments
             .values()
-            .filter(|r| r.rec.customer_id == Some(id))
+            .filter(|r| r.rec.customer_id == Some(id.into()))
             .map(|r| r.rec.clone())
             .collect(),
     );
@@ -239,26 +239,26 @@ pub(crate) fn customer_post(s: &Shared, ctx: &Ctx) -> Result<Reply, ApiError> {
     if ctx.key.customer.is_some() {
         for existing in contacts
             .iter()
-            .filter_map(|x| x.id.and_then(|i| store.contacts.get(&i)))
+            .filter_map(|x| x.id.and_then(|i| store.contacts.get(&Uuid::from(i))))
         {
-            check_customer(&ctx.key, existing.rec.customer_id)?;
+            check_customer(&ctx.key, existing.rec.customer_id.map(Into::into))?;
         }
         for existing in departments
             .iter()
-            .filter_map(|x| x.id.and_then(|i| store.departments.get(&i)))
+            .filter_map(|x| x.id.and_then(|i| store.departments.get(&Uuid::from(i))))
         {
-            check_customer(&ctx.key, existing.rec.customer_id)?;
+            check_customer(&ctx.key, existing.rec.customer_id.map(Into::into))?;
         }
     }
-    let id = new_or(&mut store, c.id);
+    let id = new_or(&mut store, c.id.map(Into::into));
     for mut contact in contacts {
-        contact.customer_id = Some(id);
-        let cid = new_or(&mut store, contact.id);
+        contact.customer_id = Some(id.into());
+        let cid = new_or(&mut store, contact.id.map(Into::into));
         upsert(&mut store.contacts, contact, cid, ctx.now);
     }
     for mut dep in departments {
-        dep.customer_id = Some(id);
-        let did = new_or(&mut store, dep.id);
+        dep.customer_id = Some(id.into());
+        let did = new_or(&mut store, dep.id.map(Into::into));
         upsert(&mut store.departments, dep, did, ctx.now);
     }
     upsert(&mut store.customers, c, id, ctx.now);
@@ -276,7 +276,7 @@ pub(crate) fn customers_find(s: &Shared, ctx: &Ctx) -> Result<Reply, ApiError> {
     let store = s.read();
     Reply::ok(&ids(&store.customers, |r| {
         let c = &r.rec;
-        visible(&ctx.key, c.id)
+        visible(&ctx.key, c.id.map(Into::into))
             && eq_ci(c.account_number.as_deref(), q.str("accountNumber"))
             && eq_ci(c.address_line1.as_deref(), q.str("addressLine1"))
             && eq_ci(c.city.as_deref(), q.str("city"))
@@ -315,14 +315,14 @@ pub(crate) fn department_post(s: &Shared, ctx: &Ctx) -> Result<Reply, ApiError> 
     let mut store = s.write();
     if ctx.key.customer.is_some() {
         if d.customer_id.is_none() {
-            d.customer_id = ctx.key.customer;
+            d.customer_id = ctx.key.customer.map(Into::into);
         }
-        check_customer(&ctx.key, d.customer_id)?;
-        if let Some(existing) = d.id.and_then(|id| store.departments.get(&id)) {
-            check_customer(&ctx.key, existing.rec.customer_id)?;
+        check_customer(&ctx.key, d.customer_id.map(Into::into))?;
+        if let Some(existing) = d.id.and_then(|id| store.departments.get(&Uuid::from(id))) {
+            check_customer(&ctx.key, existing.rec.customer_id.map(Into::into))?;
         }
     }
-    let id = new_or(&mut store, d.id);
+    let id = new_or(&mut store, d.id.map(Into::into));
     upsert(&mut store.departments, d, id, ctx.now);
     Reply::created(get(&store.departments, id)?)
 }
@@ -330,7 +330,7 @@ pub(crate) fn department_post(s: &Shared, ctx: &Ctx) -> Result<Reply, ApiError> 
 pub(crate) fn departments_find(s: &Shared, ctx: &Ctx) -> Result<Reply, ApiError> {
     let store = s.read();
     Reply::ok(&ids(&store.departments, |r| {
-        visible(&ctx.key, r.rec.customer_id)
+        visible(&ctx.key, r.rec.customer_id.map(Into::into))
     }))
 }
 
@@ -338,7 +338,7 @@ pub(crate) fn departments_get(s: &Shared, ctx: &Ctx) -> Result<Reply, ApiError> 
     let id = param_guid(ctx, 0, "id")?;
     let store = s.read();
     let d = get(&store.departments, id)?;
-    check_customer(&ctx.key, d.customer_id)?;
+    check_customer(&ctx.key, d.customer_id.map(Into::into))?;
     Reply::ok(d)
 }
 
@@ -403,7 +403,7 @@ pub(crate) fn order_file_attachment_post(s: &Shared, ctx: &Ctx) -> Result<Reply,
 pub(crate) fn invoice_post(s: &Shared, ctx: &Ctx) -> Result<Reply, ApiError> {
     let mut inv: types::Invoice = body(ctx, "Invoice")?;
     let mut store = s.write();
-    let id = new_or(&mut store, inv.id);
+    let id = new_or(&mut store, inv.id.map(Into::into));
     let existing = store.invoices.get(&id).map(|r| r.rec.clone());
     if inv.invoice_number.is_none() {
         inv.invoice_number = Some(match existing.as_ref().and_then(|e| e.invoice_number) {
@@ -422,7 +422,7 @@ pub(crate) fn invoice_post(s: &Shared, ctx: &Ctx) -> Result<Reply, ApiError> {
             .orders
             .iter()
             .flatten()
-            .filter_map(|o| store.order_idx(*o))
+            .filter_map(|o| store.order_idx((*o).into()))
             .map(|i| store.order(i).total_cost.unwrap_or(0.0))
             .sum();
         inv.total_amount = Some(crate::pricing::cents(total));
@@ -433,21 +433,23 @@ pub(crate) fn invoice_post(s: &Shared, ctx: &Ctx) -> Result<Reply, ApiError> {
 
 pub(crate) fn invoices_find(s: &Shared, ctx: &Ctx) -> Result<Reply, ApiError> {
     let store = s.read();
-    Reply::ok(&ids(&store.invoices, |r| visible(&ctx.key, r.rec.customer)))
+    Reply::ok(&ids(&store.invoices, |r| {
+        visible(&ctx.key, r.rec.customer.map(Into::into))
+    }))
 }
 
 pub(crate) fn invoices_get(s: &Shared, ctx: &Ctx) -> Result<Reply, ApiError> {
     let id = param_guid(ctx, 0, "id")?;
     let store = s.read();
     let inv = get(&store.invoices, id)?;
-    check_customer(&ctx.key, inv.customer)?;
+    check_customer(&ctx.key, inv.customer.map(Into::into))?;
     Reply::ok(inv)
 }
 
 pub(crate) fn payment_post(s: &Shared, ctx: &Ctx) -> Result<Reply, ApiError> {
     let mut p: types::Payment = body(ctx, "Payment")?;
     let mut store = s.write();
-    let id = new_or(&mut store, p.id);
+    let id = new_or(&mut store, p.id.map(Into::into));
     if p.date.is_none() {
         p.date = Some(dt(ctx.now));
     }
@@ -461,7 +463,7 @@ pub(crate) fn payment_post(s: &Shared, ctx: &Ctx) -> Result<Reply, ApiError> {
             .filter(|r| r.rec.invoice == Some(inv))
             .filter_map(|r| r.rec.amount)
             .sum();
-        if let Some(row) = store.invoices.get_mut(&inv) {
+        if let Some(row) = store.invoices.get_mut(&Uuid::from(inv)) {
             row.rec.is_paid = Some(paid + 0.005 >= row.rec.total_amount.unwrap_or(0.0));
             row.modified = ctx.now;
         }
@@ -471,14 +473,16 @@ pub(crate) fn payment_post(s: &Shared, ctx: &Ctx) -> Result<Reply, ApiError> {
 
 pub(crate) fn payments_find(s: &Shared, ctx: &Ctx) -> Result<Reply, ApiError> {
     let store = s.read();
-    Reply::ok(&ids(&store.payments, |r| visible(&ctx.key, r.rec.customer)))
+    Reply::ok(&ids(&store.payments, |r| {
+        visible(&ctx.key, r.rec.customer.map(Into::into))
+    }))
 }
 
 pub(crate) fn payments_get(s: &Shared, ctx: &Ctx) -> Result<Reply, ApiError> {
     let id = param_guid(ctx, 0, "id")?;
     let store = s.read();
     let p = get(&store.payments, id)?;
-    check_customer(&ctx.key, p.customer)?;
+    check_customer(&ctx.key, p.customer.map(Into::into))?;
     Reply::ok(p)
 }
 
@@ -487,15 +491,15 @@ pub(crate) fn payments_get(s: &Shared, ctx: &Ctx) -> Result<Reply, ApiError> {
 pub(crate) fn item_post(s: &Shared, ctx: &Ctx) -> Result<Reply, ApiError> {
     let item: types::Item = body(ctx, "Item")?;
     let mut store = s.write();
-    let idx = match (item.id.and_then(|id| store.item(id)), item.order_id) {
+    let idx = match (item.id.and_then(|id| store.item(id.into())), item.order_id) {
         (_, Some(order)) => store
-            .order_idx(order)
+            .order_idx(order.into())
             .ok_or_else(|| ApiError::not_found("Order", order))?,
         (Some((idx, _)), None) => idx,
         (None, None) => return Err(ApiError::bad_request("OrderID is required for a new item.")),
     };
     check_customer(&ctx.key, store.order_customer(idx))?;
-    if let Some((other, _)) = item.id.and_then(|id| store.item(id))
+    if let Some((other, _)) = item.id.and_then(|id| store.item(id.into()))
         && other != idx
     {
         return Err(ApiError::bad_request(
@@ -523,12 +527,15 @@ pub(crate) fn location_post(s: &Shared, ctx: &Ctx) -> Result<Reply, ApiError> {
     let mut store = s.write();
     // Locations are shared by every customer's orders: a scoped key may add new ones but not
     // change existing ones (that would change other customers' orders).
-    if ctx.key.customer.is_some() && l.id.is_some_and(|id| store.locations.contains_key(&id)) {
+    if ctx.key.customer.is_some()
+        && l.id
+            .is_some_and(|id| store.locations.contains_key(&Uuid::from(id)))
+    {
         return Err(ApiError::forbidden(
             "The API key is restricted to a single customer and cannot change existing locations.",
         ));
     }
-    let id = new_or(&mut store, l.id);
+    let id = new_or(&mut store, l.id.map(Into::into));
     upsert(&mut store.locations, l, id, ctx.now);
     let i = store.locations.get_index_of(&id).unwrap_or_default();
     let rec = store.locations[i].rec.clone();
@@ -646,7 +653,7 @@ pub(crate) fn locations_get(s: &Shared, ctx: &Ctx) -> Result<Reply, ApiError> {
 pub(crate) fn zone_post(s: &Shared, ctx: &Ctx) -> Result<Reply, ApiError> {
     let z: types::Zone = body(ctx, "Zone")?;
     let mut store = s.write();
-    let id = new_or(&mut store, z.id);
+    let id = new_or(&mut store, z.id.map(Into::into));
     upsert(&mut store.zones, z, id, ctx.now);
     Reply::created(get(&store.zones, id)?)
 }
@@ -669,10 +676,10 @@ pub(crate) fn order_post(s: &Shared, ctx: &Ctx) -> Result<Reply, ApiError> {
     let mut store = s.write();
     if ctx.key.customer.is_some() {
         if o.customer.is_none() {
-            o.customer = ctx.key.customer;
+            o.customer = ctx.key.customer.map(Into::into);
         }
-        check_customer(&ctx.key, o.customer)?;
-        if let Some(idx) = o.id.and_then(|id| store.order_idx(id)) {
+        check_customer(&ctx.key, o.customer.map(Into::into))?;
+        if let Some(idx) = o.id.and_then(|id| store.order_idx(id.into())) {
             check_customer(&ctx.key, store.order_customer(idx))?;
         }
     }
@@ -1027,6 +1034,7 @@ pub(crate) fn user_update_availability(s: &Shared, ctx: &Ctx) -> Result<Reply, A
     let mut a: types::UserAvailability = body(ctx, "UserAvailability")?;
     let user = a
         .user_id
+        .map(Uuid::from)
         .ok_or_else(|| ApiError::bad_request("UserID is required."))?;
     let mut store = s.write();
     user_exists(&store, user)?;
@@ -1047,6 +1055,7 @@ pub(crate) fn user_update_position(s: &Shared, ctx: &Ctx) -> Result<Reply, ApiEr
     let mut p: types::UserPosition = body(ctx, "UserPosition")?;
     let user = p
         .user_id
+        .map(Uuid::from)
         .ok_or_else(|| ApiError::bad_request("UserID is required."))?;
     let mut store = s.write();
     user_exists(&store, user)?;
@@ -1079,7 +1088,7 @@ pub(crate) fn user_misc_compensation_post(s: &Shared, ctx: &Ctx) -> Result<Reply
     check_enum(&c.role, "CompensationRole")?;
     check_enum(&c.type_, "CompensationType")?;
     let mut store = s.write();
-    let id = new_or(&mut store, c.id);
+    let id = new_or(&mut store, c.id.map(Into::into));
     upsert(&mut store.compensations, c, id, ctx.now);
     Reply::created(get(&store.compensations, id)?)
 }
@@ -1094,13 +1103,13 @@ pub(crate) fn user_session_post(s: &Shared, ctx: &Ctx) -> Result<Reply, ApiError
     let sess: types::UserSession = body(ctx, "UserSession")?;
     check_enum(&sess.log_in_type, "LogInType")?;
     let mut store = s.write();
-    let id = new_or(&mut store, sess.id);
-    let user = sess.user_id;
+    let id = new_or(&mut store, sess.id.map(Into::into));
+    let user = sess.user_id.map(Uuid::from);
     upsert(&mut store.sessions, sess, id, ctx.now);
     if let Some(u) = user.and_then(|u| store.users.get_mut(&u)) {
         let list = u.rec.time_clock_sessions.get_or_insert_with(Vec::new);
-        if !list.contains(&id) {
-            list.push(id);
+        if !list.contains(&id.into()) {
+            list.push(id.into());
         }
     }
     Reply::created(get(&store.sessions, id)?)
@@ -1113,7 +1122,7 @@ pub(crate) fn user_sessions_find(s: &Shared, ctx: &Ctx) -> Result<Reply, ApiErro
     let store = s.read();
     Reply::ok(&ids(&store.sessions, |r| {
         let s = &r.rec;
-        user.is_none_or(|u| s.user_id == Some(u))
+        user.is_none_or(|u| s.user_id == Some(u.into()))
             && login.is_none_or(|m| s.log_in_time.is_some_and(|t| t.naive_local() >= m))
             && logout.is_none_or(|m| s.log_out_time.is_some_and(|t| t.naive_local() <= m))
     }))
@@ -1159,7 +1168,7 @@ pub(crate) fn users_get(s: &Shared, ctx: &Ctx) -> Result<Reply, ApiError> {
 pub(crate) fn vehicle_post(s: &Shared, ctx: &Ctx) -> Result<Reply, ApiError> {
     let v: types::Vehicle = body(ctx, "Vehicle")?;
     let mut store = s.write();
-    let id = new_or(&mut store, v.id);
+    let id = new_or(&mut store, v.id.map(Into::into));
     upsert(&mut store.vehicles, v, id, ctx.now);
     Reply::created(get(&store.vehicles, id)?)
 }

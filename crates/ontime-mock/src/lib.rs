@@ -711,7 +711,7 @@ impl MockStore {
             .users
             .values()
             .filter(|u| u.rec.is_driver == Some(true))
-            .filter_map(|u| u.rec.id)
+            .filter_map(|u| u.rec.id.map(Uuid::from))
             .collect()
     }
 

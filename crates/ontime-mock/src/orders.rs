@@ -69,7 +69,7 @@ impl Store {
         at: NaiveDateTime,
     ) -> types::Status {
         let mut st = blank!(Status);
-        st.id = Some(self.new_id());
+        st.id = Some(self.new_id().into());
         st.name = Some(name.unwrap_or_else(|| status_name(&level).to_owned()));
         st.description = description;
         st.timestamp = Some(dt(at));
@@ -90,7 +90,7 @@ impl Store {
 
     /// Stores `full` in slot `idx` (or a new slot), keeping the indexes in step.
     fn put_full(&mut self, idx: Option<u32>, full: FullOrder) -> u32 {
-        let id = full.order.id.unwrap_or_default();
+        let id = full.order.id.map(Uuid::from).unwrap_or_default();
         let (idx, new) = match idx {
             Some(idx) => {
                 self.unindex(idx);
@@ -106,12 +106,12 @@ impl Store {
         }
         for item in full.order.items.iter().flatten() {
             if let Some(id) = item.id {
-                self.item_index.insert(id, idx);
+                self.item_index.insert(id.into(), idx);
             }
         }
         for st in &full.history {
             if let Some(id) = st.id {
-                self.status_index.insert(id, idx);
+                self.status_index.insert(id.into(), idx);
             }
         }
         if new {
@@ -138,7 +138,7 @@ impl Store {
                 .items
                 .iter()
                 .flatten()
-                .filter_map(|i| i.id)
+                .filter_map(|i| i.id.map(Uuid::from))
                 .collect();
             for id in items {
                 self.item_index.remove(&id);
@@ -161,9 +161,9 @@ impl Store {
         self.check_priceable(&o)?;
         let id = match o.id {
             Some(id) => id,
-            None => self.new_id(),
+            None => self.new_id().into(),
         };
-        let existing = self.order_idx(id);
+        let existing = self.order_idx(id.into());
         let (old_tracking, old_submitted, mut history, old_level, flags) = match existing {
             Some(idx) => {
                 let h = self.history(idx);
@@ -217,7 +217,7 @@ impl Store {
         if let Some(items) = o.items.as_mut() {
             for (k, item) in items.iter_mut().enumerate() {
                 if item.id.is_none() {
-                    item.id = Some(self.new_id());
+                    item.id = Some(self.new_id().into());
                 }
                 item.order_id = Some(id);
                 if item.tracking_number.is_none() {
@@ -267,7 +267,7 @@ impl Store {
             _ => {}
         }
         if let Some(id) = status_id {
-            self.status_index.insert(id, idx);
+            self.status_index.insert(id.into(), idx);
         }
     }
 
@@ -303,11 +303,11 @@ impl Store {
     pub(crate) fn post_item(&mut self, idx: u32, mut item: types::Item) -> types::Item {
         let id = match item.id {
             Some(id) => id,
-            None => self.new_id(),
+            None => self.new_id().into(),
         };
         let order_id = self.order_id(idx);
         item.id = Some(id);
-        item.order_id = Some(order_id);
+        item.order_id = Some(order_id.into());
         item.extra.clear();
         let full = self.make_full(idx);
         let items = full.order.items.get_or_insert_with(Vec::new);
@@ -316,7 +316,7 @@ impl Store {
             None => items.push(item.clone()),
         }
         full.order.quantity = Some(items.len() as i64);
-        self.item_index.insert(id, idx);
+        self.item_index.insert(id.into(), idx);
         item
     }
 

@@ -83,7 +83,9 @@ pub(crate) fn quote(
     let mut applied = Vec::new();
     let mut tax_rate = 0.0;
     for m in modifiers {
-        let Some(id) = m.id else { continue };
+        let Some(id) = m.id.map(Uuid::from) else {
+            continue;
+        };
         let amount = match (&m.type_, &m.input) {
             (Some(PriceModifierType::SignatureCapture), _) if input.signature => {
                 m.price.unwrap_or(0.0)
@@ -180,13 +182,13 @@ mod tests {
     #[test]
     fn modifiers_and_tax() {
         let sig = types::PriceModifier {
-            id: Some(Uuid::from_u128(1)),
+            id: Some(Uuid::from_u128(1).into()),
             type_: Some(PriceModifierType::SignatureCapture),
             price: Some(2.5),
             ..types::PriceModifier::builder().try_into().expect("default")
         };
         let tax = types::PriceModifier {
-            id: Some(Uuid::from_u128(2)),
+            id: Some(Uuid::from_u128(2).into()),
             type_: Some(PriceModifierType::Tax),
             custom_value: Some(10.0),
             ..types::PriceModifier::builder().try_into().expect("default")

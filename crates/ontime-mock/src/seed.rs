@@ -126,7 +126,7 @@ pub(crate) fn build(
             words.cities.iter().filter(|c| c.zone == z).collect();
         let mut zone = blank!(Zone);
         let id = g.id();
-        zone.id = Some(id);
+        zone.id = Some(id.into());
         zone.name = Some((*name).to_owned());
         zone.postal_codes = Some(
             cities
@@ -168,7 +168,7 @@ pub(crate) fn build(
         let city = &words.cities[g.rng.random_range(0..words.cities.len())];
         let mut l = blank!(Location);
         let id = g.id();
-        l.id = Some(id);
+        l.id = Some(id.into());
         let (first, last) = g.person();
         l.contact_name = Some(format!("{first} {last}"));
         l.company_name = Some(company.to_owned());
@@ -273,7 +273,7 @@ pub(crate) fn build(
     for (name, internal, kind, input, price, custom) in modifier_specs {
         let mut m = blank!(PriceModifier);
         let id = g.id();
-        m.id = Some(id);
+        m.id = Some(id.into());
         m.name = Some(name.to_owned());
         m.internal_name = Some(internal.to_owned());
         m.description = Some(format!("{name} charge"));
@@ -354,7 +354,7 @@ pub(crate) fn build(
     for (internal, service, method, flat, fee, per_mile, zone_base, zone_step) in set_specs {
         let mut p = blank!(PriceSet);
         let id = g.id();
-        p.id = Some(id);
+        p.id = Some(id.into());
         p.internal_name = Some(internal.to_owned());
         p.service_level = Some(service.to_owned());
         p.dispatcher_instructions = Some(format!(
@@ -363,7 +363,7 @@ pub(crate) fn build(
         p.customer_instructions = Some(format!("{service} delivery"));
         p.percent_commissionable = Some(60.0);
         p.is_displayed_on_customer_web_portal = Some(internal != "Flat Downtown");
-        p.price_modifiers = Some(modifier_ids.clone());
+        p.price_modifiers = Some(modifier_ids.iter().map(|&id| id.into()).collect());
         price_sets.insert(id, row(p, long_ago));
         pricing.insert(
             id,
@@ -421,8 +421,8 @@ pub(crate) fn build(
             let (f, l) = g.person();
             let mut c = blank!(Contact);
             let cid = g.id();
-            c.id = Some(cid);
-            c.customer_id = Some(id);
+            c.id = Some(cid.into());
+            c.customer_id = Some(id.into());
             c.name = Some(format!("{f} {l}"));
             let email = format!(
                 "{}.{}@{}.example.com",
@@ -454,8 +454,8 @@ pub(crate) fn build(
         for d in 0..n_departments {
             let mut dep = blank!(Department);
             let did = g.id();
-            dep.id = Some(did);
-            dep.customer_id = Some(id);
+            dep.id = Some(did.into());
+            dep.customer_id = Some(id.into());
             dep.name = Some(words.departments[(i + d) % words.departments.len()].to_owned());
             departments.insert(did, row(dep, created));
         }
@@ -471,7 +471,7 @@ pub(crate) fn build(
             .map(|(_, r)| r.rec.clone());
         let loc = loc.unwrap_or_else(|| blank!(Location));
         let mut c = blank!(Customer);
-        c.id = Some(id);
+        c.id = Some(id.into());
         c.name = Some(name.clone());
         c.account_number = Some(format!("C{:05}", i + 1001));
         c.primary_contact_name = contact_names.first().cloned();
@@ -485,8 +485,8 @@ pub(crate) fn build(
         c.email = Some(format!("office@{}.example.com", slug(&name)));
         c.billing_email = Some(format!("billing@{}.example.com", slug(&name)));
         c.website = Some(format!("https://www.{}.example.com", slug(&name)));
-        c.price_sets = Some(price_set_ids.clone());
-        c.default_price_set = Some(price_set_ids[price_set as usize]);
+        c.price_sets = Some(price_set_ids.iter().map(|&id| id.into()).collect());
+        c.default_price_set = Some((price_set_ids[price_set as usize]).into());
         c.pricing_method = pricing
             .get(&price_set_ids[price_set as usize])
             .map(|p| p.method.clone());
@@ -545,7 +545,7 @@ pub(crate) fn build(
         let id = g.id();
         let created = g.days_ago(200, 2000);
         let mut user = blank!(User);
-        user.id = Some(id);
+        user.id = Some(id.into());
         user.first_name = Some(first.clone());
         user.last_name = Some(last.clone());
         user.user_name = Some(user_name.clone());
@@ -594,7 +594,7 @@ pub(crate) fn build(
                 words.vehicle_models[g.rng.random_range(0..words.vehicle_models.len())];
             let mut v = blank!(Vehicle);
             let vid = g.id();
-            v.id = Some(vid);
+            v.id = Some(vid.into());
             v.fleet_id = Some(format!("V-{:03}", u + 1));
             v.type_ = Some(kind.to_owned());
             v.capacity = Some(match kind {
@@ -668,8 +668,8 @@ pub(crate) fn build(
                 .unwrap_or(anchor);
             let mut s = blank!(UserSession);
             let sid = g.id();
-            s.id = Some(sid);
-            s.user_id = Some(*uid);
+            s.id = Some(sid.into());
+            s.user_id = Some((*uid).into());
             s.log_in_type = Some(if is_driver {
                 LogInType::Driver
             } else {
@@ -681,7 +681,7 @@ pub(crate) fn build(
                 s.log_out_time = Some(dt(logout));
             }
             if is_driver {
-                s.vehicle = vehicle_ids.get(u).copied();
+                s.vehicle = vehicle_ids.get(u).copied().map(Into::into);
                 let driven = g.rng.random_range(40..180);
                 s.start_mileage = Some(mileage);
                 if ended {
@@ -699,7 +699,7 @@ pub(crate) fn build(
                     lng += g.rng.random_range(-0.01..0.01);
                     let mut p = blank!(UserPosition);
                     p.id = Some(g.id());
-                    p.user_id = Some(*uid);
+                    p.user_id = Some((*uid).into());
                     p.latitude = Some((lat * 1e5).round() / 1e5);
                     p.longitude = Some((lng * 1e5).round() / 1e5);
                     p.timestamp = Some(dt(t));
@@ -715,7 +715,7 @@ pub(crate) fn build(
             (7..17).contains(&anchor.hour()) && anchor.weekday().number_from_monday() <= 5;
         let mut a = blank!(UserAvailability);
         a.id = Some(g.id());
-        a.user_id = Some(*uid);
+        a.user_id = Some((*uid).into());
         a.is_available = Some(is_driver && on_shift);
         a.current_status = Some(
             if !is_driver {
@@ -747,7 +747,7 @@ pub(crate) fn build(
         }
         availability.insert(*uid, a);
         if let Some(user) = users.get_mut(uid) {
-            user.rec.time_clock_sessions = Some(session_ids);
+            user.rec.time_clock_sessions = Some(session_ids.into_iter().map(Into::into).collect());
         }
     }
 
@@ -953,12 +953,12 @@ fn seed_billing(store: &mut Store, g: &mut Gen) {
         let total = cents(total);
         let id = g.id();
         let mut inv = blank!(Invoice);
-        inv.id = Some(id);
+        inv.id = Some(id.into());
         inv.customer = store
             .customers
             .get_index(customer as usize)
-            .map(|(id, _)| *id);
-        inv.orders = Some(orders.iter().map(|&i| store.order_id(i)).collect());
+            .map(|(id, _)| (*id).into());
+        inv.orders = Some(orders.iter().map(|&i| store.order_id(i).into()).collect());
         inv.invoice_number = Some(store.next_invoice_number);
         store.next_invoice_number += 1;
         let date = invoice_date.and_hms_opt(8, 0, 0).unwrap_or(anchor);
@@ -976,9 +976,9 @@ fn seed_billing(store: &mut Store, g: &mut Gen) {
         if paid {
             let mut p = blank!(Payment);
             let pid = g.id();
-            p.id = Some(pid);
+            p.id = Some(pid.into());
             p.customer = inv.customer;
-            p.invoice = Some(id);
+            p.invoice = Some(id.into());
             p.amount = Some(total);
             p.date = Some(dt(paid_at));
             p.memo = Some(format!(
@@ -1018,9 +1018,9 @@ fn seed_compensations(store: &mut Store, g: &mut Gen) {
             let order = delivered[g.rng.random_range(0..delivered.len())];
             let mut c = blank!(UserMiscCompensation);
             let id = g.id();
-            c.id = Some(id);
-            c.user = Some(user);
-            c.order_id = Some(store.order_id(order));
+            c.id = Some(id.into());
+            c.user = Some(user.into());
+            c.order_id = Some(store.order_id(order).into());
             c.role = Some(CompensationRole::Driver);
             c.type_ = Some(CompensationType::Money);
             c.description = Some(desc.to_owned());

@@ -46,7 +46,7 @@ macro_rules! record {
     ($($t:ident),*) => {$(
         impl Record for types::$t {
             const NAME: &'static str = stringify!($t);
-            fn set_id(&mut self, id: Uuid) { self.id = Some(id); }
+            fn set_id(&mut self, id: Uuid) { self.id = Some(id.into()); }
             fn clear_extra(&mut self) { self.extra.clear(); }
         }
     )*};
@@ -305,7 +305,7 @@ impl Store {
     pub(crate) fn order_id(&self, idx: u32) -> Uuid {
         match &self.orders[idx as usize] {
             Slot::Seed(_) => self.codec.encode(Tag::Order, idx, 0),
-            Slot::Full(f) => f.order.id.unwrap_or_default(),
+            Slot::Full(f) => f.order.id.map(Uuid::from).unwrap_or_default(),
         }
     }
 
@@ -316,7 +316,7 @@ impl Store {
                 .customers
                 .get_index(s.customer as usize)
                 .map(|(id, _)| *id),
-            Slot::Full(f) => f.order.customer,
+            Slot::Full(f) => f.order.customer.map(Into::into),
         }
     }
 
@@ -414,7 +414,7 @@ impl Store {
             .enumerate()
             .map(|(k, (level, t))| {
                 let mut st = blank!(Status);
-                st.id = Some(self.codec.encode(Tag::Status, idx, k as u8));
+                st.id = Some(self.codec.encode(Tag::Status, idx, k as u8).into());
                 st.name = Some(status_name(&level).to_owned());
                 st.description = Some(self.status_description(&level, driver, contact));
                 st.timestamp = Some(dt(t));
@@ -435,8 +435,8 @@ impl Store {
             .map(|k| {
                 let h = self.h(idx, 100 + u64::from(k));
                 let mut item = blank!(Item);
-                item.id = Some(self.codec.encode(Tag::Item, idx, k));
-                item.order_id = Some(order_id);
+                item.id = Some(self.codec.encode(Tag::Item, idx, k).into());
+                item.order_id = Some(order_id.into());
                 item.tracking_number = Some(format!("{tracking}-{}", k + 1));
                 item.description = Some(
                     self.seed_version.words().item_descriptions
@@ -489,12 +489,13 @@ impl Store {
         let tracking = (self.first_tracking + u64::from(idx)).to_string();
         let h = self.h(idx, 1);
         let mut o = blank!(Order);
-        o.id = Some(id);
+        o.id = Some(id.into());
         o.tracking_number = Some(tracking.clone());
-        o.customer = self
+        o.customer = (self
             .customers
             .get_index(s.customer as usize)
-            .map(|(id, _)| *id);
+            .map(|(id, _)| *id))
+        .map(Into::into);
         let contact = self
             .contacts
             .get_index(s.contact as usize)
@@ -523,15 +524,16 @@ impl Store {
             .delivery_location
             .as_ref()
             .and_then(|l| l.contact_name.clone());
-        o.dispatcher = self.user_id(s.dispatcher);
+        o.dispatcher = self.user_id(s.dispatcher).map(Into::into);
         let driver = self.user_id(s.driver);
-        o.driver_currently_assigned = driver;
-        o.collection_assigned_driver = driver;
-        o.delivery_assigned_driver = driver;
-        o.price_set = self
+        o.driver_currently_assigned = driver.map(Into::into);
+        o.collection_assigned_driver = driver.map(Into::into);
+        o.delivery_assigned_driver = driver.map(Into::into);
+        o.price_set = (self
             .price_sets
             .get_index(s.price_set as usize)
-            .map(|(id, _)| *id);
+            .map(|(id, _)| *id))
+        .map(Into::into);
         o.description = Some(
             self.seed_version.words().item_descriptions
                 [(h % self.seed_version.words().item_descriptions.len() as u64) as usize]
@@ -678,7 +680,7 @@ impl Store {
     fn zone_of(&self, location: Option<&types::Location>) -> Option<usize> {
         let l = location?;
         if let Some(z) = l.zone.as_ref().and_then(|z| z.id)
-            && let Some(i) = self.zones.get_index_of(&z)
+            && let Some(i) = self.zones.get_index_of(&Uuid::from(z))
         {
             return Some(i);
         }
@@ -707,11 +709,12 @@ impl Store {
     pub(crate) fn quote(&self, o: &types::Order) -> Quote {
         let price_set = o
             .price_set
+            .map(Uuid::from)
             .filter(|p| self.price_sets.contains_key(p))
             .or_else(|| {
                 o.customer
-                    .and_then(|c| self.customers.get(&c))
-                    .and_then(|c| c.rec.default_price_set)
+                    .and_then(|c| self.customers.get(&Uuid::from(c)))
+                    .and_then(|c| c.rec.default_price_set.map(Uuid::from))
             })
             .or_else(|| self.price_sets.keys().next().copied());
         let pricing = price_set.and_then(|p| self.pricing.get(&p));
@@ -720,7 +723,7 @@ impl Store {
             .and_then(|p| p.rec.price_modifiers.as_ref())
             .map(|ids| {
                 ids.iter()
-                    .filter_map(|id| self.price_modifiers.get(id).map(|r| &r.rec))
+                    .filter_map(|id| self.price_modifiers.get(&Uuid::from(*id)).map(|r| &r.rec))
                     .collect()
             })
             .unwrap_or_default();
@@ -859,17 +862,17 @@ impl Store {
         let submitted = o.date_submitted.map(|d| d.naive_local());
         names.is_none_or(|m| {
             o.customer
-                .and_then(|c| self.customers.get_index_of(&c))
+                .and_then(|c| self.customers.get_index_of(&Uuid::from(c)))
                 .is_some_and(|i| m[i])
-        }) && f.customer.is_none_or(|c| o.customer == Some(c))
+        }) && f.customer.is_none_or(|c| o.customer == Some(c.into()))
             && f.collection
-                .is_none_or(|c| o.collection_location.as_ref().and_then(|l| l.id) == Some(c))
+                .is_none_or(|c| o.collection_location.as_ref().and_then(|l| l.id) == Some(c.into()))
             && f.delivery
-                .is_none_or(|c| o.delivery_location.as_ref().and_then(|l| l.id) == Some(c))
+                .is_none_or(|c| o.delivery_location.as_ref().and_then(|l| l.id) == Some(c.into()))
             && f.assigned.is_none_or(|u| {
-                o.driver_currently_assigned == Some(u)
-                    || o.collection_assigned_driver == Some(u)
-                    || o.delivery_assigned_driver == Some(u)
+                o.driver_currently_assigned == Some(u.into())
+                    || o.collection_assigned_driver == Some(u.into())
+                    || o.delivery_assigned_driver == Some(u.into())
             })
             && f.status
                 .as_ref()
@@ -917,7 +920,7 @@ impl Store {
                 .items
                 .as_ref()?
                 .iter()
-                .find(|i| i.id == Some(id))?
+                .find(|i| i.id == Some(id.into()))?
                 .clone(),
         };
         Some((idx, item))
@@ -929,7 +932,10 @@ impl Store {
             _ => None,
         }
         .or_else(|| self.status_index.get(&id).copied())?;
-        let st = self.history(idx).into_iter().find(|s| s.id == Some(id))?;
+        let st = self
+            .history(idx)
+            .into_iter()
+            .find(|s| s.id == Some(id.into()))?;
         Some((idx, st))
     }
 
@@ -947,10 +953,10 @@ impl Store {
                     out.extend((0..n).map(|k| self.codec.encode(Tag::Status, i as u32, k as u8)));
                 }
                 Slot::Full(f) => {
-                    if customer.is_some_and(|c| f.order.customer != Some(c)) {
+                    if customer.is_some_and(|c| f.order.customer != Some(c.into())) {
                         continue;
                     }
-                    out.extend(f.history.iter().filter_map(|s| s.id));
+                    out.extend(f.history.iter().filter_map(|s| s.id.map(Uuid::from)));
                 }
             }
         }
@@ -990,7 +996,7 @@ impl Store {
                 .and_then(|s| s.timestamp)
                 .unwrap_or(dt(self.anchor));
             let mut a = blank!(FileAttachment);
-            a.id = Some(id);
+            a.id = Some(id.into());
             a.file_name = Some(format!("POD-{}.png", self.order_tracking(row)));
             a.contents = Some(engine.encode(assets::photo_png(self.h(row, 5))));
             a.timestamp = Some(t);
@@ -998,7 +1004,7 @@ impl Store {
         }
         let att = self.attachments.get(&id)?;
         let mut a = blank!(FileAttachment);
-        a.id = Some(id);
+        a.id = Some(id.into());
         a.file_name = Some(att.file_name.clone());
         a.contents = Some(engine.encode(&att.contents));
         a.timestamp = Some(dt(att.timestamp));

@@ -27,7 +27,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         println!("no order has tracking number {tracking_number}");
         return Ok(());
     };
-    let id = order.id.ok_or("the order has no ID")?.into();
+    let id = order.id.ok_or("the order has no ID")?;
     println!("order {tracking_number} ({id})");
     for status in orders.timeline(id).await? {
         println!(

@@ -14,10 +14,10 @@ use ontime_raw::types::{
 
 use crate::error::found;
 use crate::filters::{CustomerFilter, OrderFilter, PositionFilter};
-use crate::ids::*;
 use crate::resource::{Resource, fetch};
 use crate::retry::Idempotency;
 use crate::{Error, Result};
+use ontime_raw::ids::*;
 
 /// Names an order either by identifier or by tracking number (the order actions accept both).
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -700,7 +700,7 @@ fn attachment(file: FileAttachment) -> Result<Attachment> {
         None => Vec::new(),
     };
     Ok(Attachment {
-        id: file.id.map(FileAttachmentId::from),
+        id: file.id,
         file_name: file.file_name,
         timestamp: file.timestamp,
         bytes,
@@ -781,7 +781,7 @@ impl Resource<types::User> {
     /// more after a dropped connection or a failing gateway means not applied, and the report
     /// is sent once more; otherwise the result is [`Error::OutcomeUnknown`].
     pub async fn report_position(&self, position: UserPosition) -> Result<bool> {
-        let Some(user) = position.user_id.map(UserId::from) else {
+        let Some(user) = position.user_id else {
             return Err(Error::InvalidRequest {
                 operation: "user_update_position",
                 message: "the position needs the user's ID (UserID)".into(),

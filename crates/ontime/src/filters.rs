@@ -5,7 +5,7 @@
 
 use ontime_raw::lenient::{OnTimeDateTime, StatusLevel};
 
-use crate::ids::{LocationId, UserId};
+use ontime_raw::ids::{LocationId, UserId};
 
 macro_rules! filter {
     (

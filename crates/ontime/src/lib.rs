@@ -71,7 +71,6 @@ mod actions;
 mod client;
 mod error;
 mod filters;
-mod ids;
 mod quota;
 mod resource;
 mod retry;
@@ -86,7 +85,7 @@ pub use filters::{
     CustomerFilter, LocationFilter, NoFilter, OrderFilter, PositionFilter, UserFilter,
     UserSessionFilter,
 };
-pub use ids::*;
+pub use ontime_raw::ids::*;
 pub use ontime_raw::index;
 pub use ontime_raw::lenient;
 pub use ontime_raw::lenient::{

@@ -15,9 +15,9 @@ use uuid::Uuid;
 use crate::filters::{
     CustomerFilter, LocationFilter, NoFilter, OrderFilter, UserFilter, UserSessionFilter,
 };
-use crate::ids::*;
 use crate::retry::Idempotency;
 use crate::{Client, Error, OnTimeDateTime, Result, StatusLevel};
+use ontime_raw::ids::*;
 
 /// How many times [`Resource::modify`] reads a record that keeps changing before it gives up.
 pub const MODIFY_ROUNDS: u32 = 3;
@@ -86,10 +86,10 @@ macro_rules! record {
         impl Record for types::$ty {
             type Id = $id;
             fn id(&self) -> Option<$id> {
-                self.id.map($id::from)
+                self.id
             }
             fn set_id(&mut self, id: $id) {
-                self.id = Some(id.into());
+                self.id = Some(id);
             }
         }
     )*};
@@ -106,10 +106,10 @@ record! {
 impl Record for types::Order {
     type Id = OrderId;
     fn id(&self) -> Option<OrderId> {
-        self.id.map(OrderId::from)
+        self.id
     }
     fn set_id(&mut self, id: OrderId) {
-        self.id = Some(id.into());
+        self.id = Some(id);
     }
     fn status_marker(&self) -> Option<(StatusLevel, OnTimeDateTime)> {
         let level = self.status_level.clone()?;

@@ -52,7 +52,7 @@ async fn post_creates_then_replaces_clearing_omitted_fields() {
     assert_eq!(after.customer, None);
     assert_eq!(after.items, None);
     // ...except what OnTime manages: ID, tracking number, submission date, status.
-    assert_eq!(after.id, Some(id));
+    assert_eq!(after.id, Some(Into::into(id)));
     assert_eq!(after.tracking_number, before.tracking_number);
     assert_eq!(after.date_submitted, before.date_submitted);
     assert_eq!(after.status_level, before.status_level);
@@ -105,7 +105,7 @@ async fn post_creates_then_replaces_clearing_omitted_fields() {
         .await
         .expect("post")
         .into_inner();
-    assert_eq!(created.id, Some(new_id));
+    assert_eq!(created.id, Some(Into::into(new_id)));
     let ids = client
         .vehicles_find()
         .send()
@@ -338,7 +338,7 @@ async fn update_status_appends_to_the_history() {
         .await
         .expect("find")
         .into_inner();
-    assert!(delivered.contains(&order));
+    assert!(delivered.contains(&order.into()));
     // Bad requests change nothing.
     for q in [
         "detail=Teleported",
@@ -639,7 +639,7 @@ async fn attachments_signatures_and_reports_are_real_bytes() {
         .await
         .expect("find")
         .into_inner();
-    assert_eq!(ids.to_vec(), vec![ids[0], new_id]);
+    assert_eq!(ids.to_vec(), vec![ids[0], new_id.into()]);
     let back = client
         .file_attachments_get()
         .id(new_id)
@@ -782,7 +782,11 @@ async fn finders_honour_their_filters() {
         .filter_map(|id| store.order(id))
         .collect();
     let ids_where = |f: &dyn Fn(&types::Order) -> bool| {
-        let mut v: Vec<uuid::Uuid> = all.iter().filter(|o| f(o)).filter_map(|o| o.id).collect();
+        let mut v: Vec<uuid::Uuid> = all
+            .iter()
+            .filter(|o| f(o))
+            .filter_map(|o| o.id.map(Into::into))
+            .collect();
         v.sort();
         v
     };
@@ -793,7 +797,7 @@ async fn finders_honour_their_filters() {
     };
     let some = &all[42];
     let customer = store
-        .customer(some.customer.expect("customer"))
+        .customer(some.customer.expect("customer").into())
         .expect("record");
     let name = customer.name.clone().expect("name");
     let got = client
@@ -828,7 +832,10 @@ async fn finders_honour_their_filters() {
         .await
         .expect("find")
         .into_inner();
-    assert!(got.contains(&some.id.expect("id")), "bounds are inclusive");
+    assert!(
+        got.contains(&some.id.expect("id").into()),
+        "bounds are inclusive"
+    );
 
     let by_name = client
         .orders_find()
@@ -898,7 +905,7 @@ async fn finders_honour_their_filters() {
         .await
         .expect("find")
         .into_inner();
-    assert!(got.contains(&with_ref.id.expect("id")));
+    assert!(got.contains(&with_ref.id.expect("id").into()));
     let got = client
         .orders_find()
         .tracking_number(some.tracking_number.clone().expect("t"))

@@ -134,7 +134,7 @@ async fn a_customer_key_sees_only_its_customer() {
         .await
         .expect("post")
         .into_inner();
-    assert_eq!(created.customer, Some(customer));
+    assert_eq!(created.customer, Some(Into::into(customer)));
     let count = store.order_count();
     let foreign =
         serde_json::from_value::<types::Order>(json!({"Customer": other_customer})).expect("order");
@@ -149,7 +149,10 @@ async fn a_customer_key_sees_only_its_customer() {
         403
     );
     assert_eq!(store.order_count(), count);
-    assert_ne!(store.order(other).and_then(|o| o.customer), Some(customer));
+    assert_ne!(
+        store.order(other).and_then(|o| o.customer),
+        Some(customer.into())
+    );
     mock.shutdown().await;
 }
 

@@ -169,7 +169,7 @@ async fn order_helpers() {
         .await
         .unwrap();
     snapshot!("orders_upload_attachment", &mock, uploaded.file_name);
-    let attachment = uploaded.id.unwrap().into();
+    let attachment = uploaded.id.unwrap();
     snapshot!(
         "orders_download_attachment",
         &mock,
@@ -291,8 +291,7 @@ async fn remaining_helpers() {
                 .await
                 .unwrap()
                 .price_modifiers
-                .unwrap()[0]
-                .into(),
+                .unwrap()[0],
         )
         .await
         .unwrap();

@@ -68,7 +68,7 @@ async fn orders_find_get_save_and_modify() {
     let all = orders.find_all().collect_vec().await.unwrap();
     assert_eq!(all.len(), 60);
     let first = all[0].clone();
-    let id: OrderId = first.id.unwrap().into();
+    let id: OrderId = first.id.unwrap();
     assert_eq!(orders.get(id).await.unwrap(), first);
     assert_eq!(orders.get_many([id, id]).await.unwrap().len(), 2);
     assert_eq!(
@@ -258,7 +258,7 @@ async fn other_record_types_are_listed_and_filtered() {
         .collect_vec()
         .await
         .unwrap();
-    assert!(sessions.iter().all(|s| s.user_id == Some(driver.as_uuid())));
+    assert!(sessions.iter().all(|s| s.user_id == Some(driver)));
 }
 
 /// Price sets and modifiers by id and by name.
@@ -288,7 +288,7 @@ async fn price_sets_and_modifiers_by_id_and_by_name() {
     );
     let modifier_id = set.price_modifiers.clone().unwrap_or_default();
     if let Some(first) = modifier_id.first() {
-        let modifier = client.price_modifiers().get((*first).into()).await.unwrap();
+        let modifier = client.price_modifiers().get((*first)).await.unwrap();
         let again = client
             .price_modifiers()
             .by_name(modifier.name.as_deref().unwrap())
@@ -321,7 +321,7 @@ async fn every_storable_type_saves_and_reads_back() {
     assert_eq!(
         client
             .zones()
-            .get(zone.id.unwrap().into())
+            .get(zone.id.unwrap())
             .await
             .unwrap()
             .name
@@ -336,7 +336,7 @@ async fn every_storable_type_saves_and_reads_back() {
     assert_eq!(
         client
             .vehicles()
-            .get(vehicle.id.unwrap().into())
+            .get(vehicle.id.unwrap())
             .await
             .unwrap()
             .fleet_id
@@ -351,11 +351,7 @@ async fn every_storable_type_saves_and_reads_back() {
         )
         .await
         .unwrap();
-    client
-        .contacts()
-        .get(contact.id.unwrap().into())
-        .await
-        .unwrap();
+    client.contacts().get(contact.id.unwrap()).await.unwrap();
     let department = client
         .departments()
         .save(
@@ -368,7 +364,7 @@ async fn every_storable_type_saves_and_reads_back() {
         .unwrap();
     client
         .departments()
-        .get(department.id.unwrap().into())
+        .get(department.id.unwrap())
         .await
         .unwrap();
     let location = client
@@ -379,11 +375,7 @@ async fn every_storable_type_saves_and_reads_back() {
         )
         .await
         .unwrap();
-    client
-        .locations()
-        .get(location.id.unwrap().into())
-        .await
-        .unwrap();
+    client.locations().get(location.id.unwrap()).await.unwrap();
     let invoice = client
         .invoices()
         .save(
@@ -394,11 +386,7 @@ async fn every_storable_type_saves_and_reads_back() {
         )
         .await
         .unwrap();
-    client
-        .invoices()
-        .get(invoice.id.unwrap().into())
-        .await
-        .unwrap();
+    client.invoices().get(invoice.id.unwrap()).await.unwrap();
     let payment = client
         .payments()
         .save(
@@ -409,11 +397,7 @@ async fn every_storable_type_saves_and_reads_back() {
         )
         .await
         .unwrap();
-    client
-        .payments()
-        .get(payment.id.unwrap().into())
-        .await
-        .unwrap();
+    client.payments().get(payment.id.unwrap()).await.unwrap();
     assert!(
         client
             .payments()
@@ -421,7 +405,7 @@ async fn every_storable_type_saves_and_reads_back() {
             .ids()
             .await
             .unwrap()
-            .contains(&payment.id.unwrap().into())
+            .contains(&payment.id.unwrap())
     );
     let session = client
         .user_sessions()
@@ -432,14 +416,10 @@ async fn every_storable_type_saves_and_reads_back() {
         .unwrap();
     client
         .user_sessions()
-        .get(session.id.unwrap().into())
+        .get(session.id.unwrap())
         .await
         .unwrap();
-    let current = client
-        .customers()
-        .get(customer.id.unwrap().into())
-        .await
-        .unwrap();
+    let current = client.customers().get(customer.id.unwrap()).await.unwrap();
     assert!(
         current
             .contacts
@@ -451,7 +431,7 @@ async fn every_storable_type_saves_and_reads_back() {
     );
     let customer2 = client
         .customers()
-        .modify(customer.id.unwrap().into(), |c| {
+        .modify(customer.id.unwrap(), |c| {
             c.website = Some("https://example.org".into())
         })
         .await
@@ -484,12 +464,7 @@ async fn items_and_compensations_hang_off_an_order() {
         .await
         .unwrap();
     assert_eq!(
-        client
-            .items()
-            .get(item.id.unwrap().into())
-            .await
-            .unwrap()
-            .weight,
+        client.items().get(item.id.unwrap()).await.unwrap().weight,
         Some(3.5)
     );
     let pay = client
@@ -500,7 +475,7 @@ async fn items_and_compensations_hang_off_an_order() {
     assert_eq!(
         client
             .user_misc_compensations()
-            .get(pay.id.unwrap().into())
+            .get(pay.id.unwrap())
             .await
             .unwrap()
             .value,
@@ -652,7 +627,7 @@ async fn order_actions_change_the_order() {
         .upload_attachment(id, "note.txt", b"hello courier")
         .await
         .unwrap();
-    let attachment_id = uploaded.id.unwrap().into();
+    let attachment_id = uploaded.id.unwrap();
     assert!(
         orders
             .attachment_ids(id)
@@ -671,7 +646,7 @@ async fn order_actions_change_the_order() {
     let records = client.file_attachments().for_order(id).await.unwrap();
     let record = records
         .iter()
-        .find(|r| r.id == Some(attachment_id.as_uuid()))
+        .find(|r| r.id == Some(attachment_id))
         .expect("the upload is among the order's attachment records");
     assert_eq!(record.file_name.as_deref(), Some("note.txt"));
     assert!(record.contents.as_deref().is_some_and(|c| !c.is_empty()));
@@ -743,7 +718,7 @@ async fn availability_and_positions(mock: &RunningMock) {
     let driver: UserId = mock.store().driver_ids()[0].into();
 
     let availability = users.availability(driver).await.unwrap();
-    assert_eq!(availability.user_id, Some(driver.as_uuid()));
+    assert_eq!(availability.user_id, Some(driver));
     let mut changed = availability.clone();
     changed.is_available = Some(!availability.is_available.unwrap_or(false));
     changed.current_status = Some("Lunch".into());
@@ -811,7 +786,7 @@ async fn keys_are_checked_and_scoped() {
     assert!(!mine.is_empty());
     assert!(
         mine.iter()
-            .all(|o| o.customer == Some(mock.scoped_customer()))
+            .all(|o| o.customer == Some(mock.scoped_customer().into()))
     );
     assert_eq!(
         mine.len(),
@@ -1008,7 +983,7 @@ mod faults {
             let count = store.order_count();
             let new_id = OrderId::new_random();
             let mut order = template.clone();
-            order.id = Some(new_id.as_uuid());
+            order.id = Some(new_id);
             order.tracking_number = None;
             let result = client.orders().save(order).await;
             let posts = mock.requests_for(POST).len();
@@ -1195,7 +1170,7 @@ mod writes {
             let stored = result.unwrap_or_else(|e| panic!("{name}: upload resolved: {e}"));
             assert_eq!(stored.file_name.as_deref(), Some(file.as_str()));
             let downloaded: Attachment = orders
-                .download_attachment(stored.id.unwrap().into())
+                .download_attachment(stored.id.unwrap())
                 .await
                 .unwrap();
             assert_eq!(
@@ -1323,10 +1298,15 @@ mod writes {
             let id = file.id.unwrap();
             mock.clear_requests();
             mock.set_faults(vec![lose_first(fault, DELETE)]);
-            let deleted = orders.delete_attachment(id.into()).await;
+            let deleted = orders.delete_attachment(id).await;
             mock.clear_faults();
             assert!(matches!(deleted, Ok(true)), "{name}: {deleted:?}");
-            assert!(!mock.store().attachment_ids(order.as_uuid()).contains(&id));
+            assert!(
+                !mock
+                    .store()
+                    .attachment_ids(order.as_uuid())
+                    .contains(&id.as_uuid())
+            );
             assert_eq!(mock.requests_for(DELETE).len(), 2, "{name}: one retry");
         }
         let missing = orders
@@ -1364,9 +1344,9 @@ mod writes {
             count + 1,
             "stored although the answer was lost"
         );
-        draft.id = Some(id);
+        draft.id = Some(id.into());
         let saved = client.orders().save(draft).await.unwrap();
-        assert_eq!(saved.id, Some(id));
+        assert_eq!(saved.id, Some(id.into()));
         assert_eq!(store.order_count(), count + 1, "the rerun replaced it");
 
         // A save of a record that has an ID is not wrapped: the caller knows the ID.

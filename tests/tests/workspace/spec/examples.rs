@@ -3,8 +3,7 @@
 //! properties its schema lists. (`scripts/spec-conformance.sh` also validates each example
 //! against its schema with a strict OpenAPI 3.0 validator.)
 
-use ontime_raw::lenient;
-use ontime_raw::types;
+use ontime_raw::{ids, lenient, types};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
@@ -63,36 +62,53 @@ fn decode_named(name: &str, example: &Value) -> Result<(), String> {
         CompensationRole => lenient::CompensationRole,
         CompensationType => lenient::CompensationType,
         Contact => types::Contact,
+        ContactId => ids::ContactId,
         Customer => types::Customer,
+        CustomerId => ids::CustomerId,
         Department => types::Department,
+        DepartmentId => ids::DepartmentId,
         Fault => types::Fault,
         FileAttachment => types::FileAttachment,
+        FileAttachmentId => ids::FileAttachmentId,
         GuidList => Vec<Uuid>,
         Invoice => types::Invoice,
+        InvoiceId => ids::InvoiceId,
         Item => types::Item,
+        ItemId => ids::ItemId,
         Location => types::Location,
+        LocationId => ids::LocationId,
         LogInType => lenient::LogInType,
         OptionalGuid => Option<Uuid>,
         Order => types::Order,
+        OrderId => ids::OrderId,
         Payment => types::Payment,
+        PaymentId => ids::PaymentId,
         PriceModifier => types::PriceModifier,
+        PriceModifierId => ids::PriceModifierId,
         PriceModifierInput => lenient::PriceModifierInput,
         PriceModifierType => lenient::PriceModifierType,
         PriceSet => types::PriceSet,
+        PriceSetId => ids::PriceSetId,
         PricingMethod => lenient::PricingMethod,
         SignatureType => lenient::SignatureType,
         Status => types::Status,
+        StatusId => ids::StatusId,
         StatusLevel => lenient::StatusLevel,
         TimeWindow => types::TimeWindow,
         User => types::User,
+        UserId => ids::UserId,
         UserAvailability => types::UserAvailability,
         UserDefinedField => types::UserDefinedField,
         UserMiscCompensation => types::UserMiscCompensation,
+        UserMiscCompensationId => ids::UserMiscCompensationId,
         UserPosition => types::UserPosition,
         UserSession => types::UserSession,
+        UserSessionId => ids::UserSessionId,
         Vehicle => types::Vehicle,
+        VehicleId => ids::VehicleId,
         VehicleType => types::VehicleType,
         Zone => types::Zone,
+        ZoneId => ids::ZoneId,
     }
 }
 

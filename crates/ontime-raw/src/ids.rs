@@ -68,6 +68,18 @@ macro_rules! id_types {
             }
         }
 
+        impl PartialEq<Uuid> for $name {
+            fn eq(&self, other: &Uuid) -> bool {
+                self.0 == *other
+            }
+        }
+
+        impl PartialEq<$name> for Uuid {
+            fn eq(&self, other: &$name) -> bool {
+                *self == other.0
+            }
+        }
+
         impl fmt::Display for $name {
             fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
                 fmt::Display::fmt(&self.0, f)
@@ -167,6 +179,72 @@ mod tests {
                 .contains("\"not-a-guid\" is not a valid Customer identifier"),
             "{err}"
         );
+    }
+
+    /// Compiles only while the generated records hold typed IDs: an order's `customer` is an
+    /// `Option<CustomerId>`, comparable with the customer's own `id` and with nothing else.
+    fn customer_of(order: &crate::types::Order) -> Option<CustomerId> {
+        order.customer
+    }
+
+    #[test]
+    fn generated_records_hold_typed_ids() {
+        let customer = crate::types::Customer {
+            id: Some(CustomerId::from_uuid(Uuid::from_u128(7))),
+            ..crate::types::Customer::builder()
+                .try_into()
+                .expect("defaults")
+        };
+        let order = crate::types::Order {
+            customer: customer.id,
+            price_set: Some(PriceSetId::from_uuid(Uuid::from_u128(8))),
+            ..crate::types::Order::builder().try_into().expect("defaults")
+        };
+        assert_eq!(customer_of(&order), customer.id);
+        assert!(order.customer == customer.id);
+        let price_sets: Option<Vec<PriceSetId>> = customer.price_sets;
+        assert_eq!(price_sets, None);
+    }
+
+    #[test]
+    fn record_ids_round_trip_as_plain_guids_including_the_all_zero_one() {
+        let json = serde_json::json!({
+            "ID": "44bc0a1d-ef24-49b5-a0cb-54181ce5dbcf",
+            "Customer": "00000000-0000-0000-0000-000000000000",
+            "CollectionAssignedDriver": null,
+            "Dispatcher": "0005eed0-0000-0000-0000-000000000001",
+        });
+        let order: crate::types::Order = serde_json::from_value(json.clone()).unwrap();
+        assert_eq!(
+            order.id,
+            Some(
+                "44bc0a1d-ef24-49b5-a0cb-54181ce5dbcf"
+                    .parse::<OrderId>()
+                    .unwrap()
+            )
+        );
+        assert_eq!(order.customer, Some(CustomerId::from_uuid(Uuid::nil())));
+        assert_eq!(order.collection_assigned_driver, None);
+        let back = serde_json::to_value(&order).unwrap();
+        for field in ["ID", "Customer", "Dispatcher"] {
+            assert_eq!(back[field], json[field], "{field}");
+        }
+        assert_eq!(back.get("CollectionAssignedDriver"), None);
+        let invoice: crate::types::Invoice = serde_json::from_value(serde_json::json!({
+            "Orders": ["44bc0a1d-ef24-49b5-a0cb-54181ce5dbcf"]
+        }))
+        .unwrap();
+        assert_eq!(invoice.orders, Some(vec![order.id.unwrap()]));
+        assert!(
+            serde_json::from_value::<crate::types::Order>(serde_json::json!({"ID": "x"})).is_err()
+        );
+    }
+
+    #[test]
+    fn ids_compare_with_their_guid() {
+        let uuid = Uuid::from_u128(9);
+        assert!(UserId::from(uuid) == uuid);
+        assert!(uuid == UserId::from(uuid));
     }
 
     #[test]
