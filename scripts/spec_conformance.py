@@ -180,8 +180,18 @@ def records(spec_path, models_path, base, key):
     failures = []
     wanted = [n for n, s in spec["components"]["schemas"].items()
               if s.get("type") == "object" and n != "Fault"]
+    def model_of(kind):
+        # datamodel-codegen names the null branch of a nullable field `X` (`anyOf: [{$ref:
+        # XId}, null]`) after the field; when a record schema has the same name, one of the two
+        # gets a numeric suffix. The record's model is the one that is not a RootModel.
+        for name in [kind] + [f"{kind}{i}" for i in range(1, 4)]:
+            model = getattr(models, name, None)
+            if model is not None and "root" not in getattr(model, "model_fields", {}):
+                return model
+        raise SystemExit(f"no generated Pydantic model for record schema {kind}")
+
     for kind in wanted:
-        model = getattr(models, kind)
+        model = model_of(kind)
         schema = {"$ref": f"#/components/schemas/{kind}"}
         rows = found.get(kind, [])
         bad = 0

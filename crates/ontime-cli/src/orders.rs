@@ -832,13 +832,13 @@ async fn create(ctx: &Ctx, args: CreateOrder) -> Result<(), CliError> {
     // A rerun with --id after a failed create may find the order it stored: updating it is
     // what the rerun is for.
     let rerun = args.id.is_some();
-    if let (Some(id), false, false) = (order.id, args.replace, rerun) {
-        if client.orders().try_get(id).await?.is_some() {
-            return Err(CliError::usage(format!(
-                "order {id} already exists: creating it again would replace it and clear every field the JSON leaves out"
-            ))
-            .with_hint("change fields with `ontime orders update`, or pass --replace to replace it"));
-        }
+    if let (Some(id), false, false) = (order.id, args.replace, rerun)
+        && client.orders().try_get(id).await?.is_some()
+    {
+        return Err(CliError::usage(format!(
+            "order {id} already exists: creating it again would replace it and clear every field the JSON leaves out"
+        ))
+        .with_hint("change fields with `ontime orders update`, or pass --replace to replace it"));
     }
     let saved = client.orders().save(order).await.map_err(|e| {
         let posted = e.posted_id().filter(|_| e.may_have_been_applied());

@@ -288,7 +288,7 @@ async fn price_sets_and_modifiers_by_id_and_by_name() {
     );
     let modifier_id = set.price_modifiers.clone().unwrap_or_default();
     if let Some(first) = modifier_id.first() {
-        let modifier = client.price_modifiers().get((*first)).await.unwrap();
+        let modifier = client.price_modifiers().get(*first).await.unwrap();
         let again = client
             .price_modifiers()
             .by_name(modifier.name.as_deref().unwrap())
