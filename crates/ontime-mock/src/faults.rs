@@ -443,9 +443,10 @@ impl std::str::FromStr for FaultRule {
         };
         let mut rule = FaultRule::always(kind);
         if let Some(op) = settings.get("op") {
-            let id = crate::ops::operation(op)
-                .map(|(id, _, _)| id)
-                .ok_or_else(|| format!("unknown operation {op:?}"))?;
+            let id = op
+                .parse::<ontime_raw::index::Operation>()
+                .map(ontime_raw::index::Operation::id)
+                .map_err(|_| format!("unknown operation {op:?}"))?;
             rule = rule.on_operation(id);
         } else if let Some(prefix) = settings.get("path") {
             rule = rule.on_path(settings.get("method").map(String::as_str), prefix.clone());

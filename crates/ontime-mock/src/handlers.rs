@@ -12,7 +12,7 @@ use uuid::Uuid;
 use crate::auth::KeySpec;
 use crate::http_util::{ApiError, Query, Reply};
 use crate::orders::upsert;
-use crate::server::Shared;
+use crate::state::Shared;
 use crate::store::{CredentialKind, Record, Store, Table, check_enum, dt};
 
 /// What a handler gets.

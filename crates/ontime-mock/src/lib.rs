@@ -44,6 +44,7 @@ mod quota;
 mod seed;
 mod server;
 mod signals;
+mod state;
 mod store;
 mod words;
 
@@ -69,7 +70,7 @@ pub use seed::SeedVersion;
 pub use signals::StopSignals;
 pub use store::CredentialKind;
 
-use server::Shared;
+use state::Shared;
 
 /// The spec the simulator serves (with its `servers` rewritten to the simulator's base URL).
 ///
@@ -151,7 +152,7 @@ pub struct MockBuilder {
     utc_offset: FixedOffset,
     log_capacity: usize,
     response_cache: bool,
-    limits: server::Limits,
+    limits: state::Limits,
 }
 
 impl Default for MockBuilder {
@@ -175,7 +176,7 @@ impl Default for MockBuilder {
             },
             log_capacity: 100_000,
             response_cache: true,
-            limits: server::Limits {
+            limits: state::Limits {
                 header_read_timeout: DEFAULT_HEADER_READ_TIMEOUT,
                 body_read_timeout: DEFAULT_BODY_READ_TIMEOUT,
                 max_body: DEFAULT_MAX_BODY_BYTES,
@@ -454,14 +455,6 @@ pub struct RunningMock {
     scoped_customer: Uuid,
     shutdown: watch::Sender<bool>,
     task: Option<tokio::task::JoinHandle<()>>,
-}
-
-impl std::fmt::Debug for Shared {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Shared")
-            .field("company", &self.company)
-            .finish_non_exhaustive()
-    }
 }
 
 impl RunningMock {
