@@ -25,6 +25,7 @@
 
 use std::time::Duration;
 
+use ontime_raw::index::Operation;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
@@ -33,8 +34,8 @@ use rand_chacha::ChaCha8Rng;
 pub enum Route {
     /// Every request (including unknown paths).
     Any,
-    /// One operation, by the spec's `operationId` (e.g. `"ordersGet"`, `"orderPost"`).
-    Operation(&'static str),
+    /// One operation of the spec (e.g. [`Operation::OrdersGet`]).
+    Operation(Operation),
     /// Requests whose path starts with `prefix` (and whose method is `method`, if given). A
     /// prefix starting with `/api/` is matched against the path after `/sites/{company}`;
     /// any other prefix against the whole path.
@@ -155,9 +156,11 @@ impl FaultRule {
         }
     }
 
-    /// Restricts the rule to one operation (the spec's `operationId`).
-    pub fn on_operation(mut self, operation_id: &'static str) -> Self {
-        self.route = Route::Operation(operation_id);
+    /// Restricts the rule to one operation. Where the operation is a string a user typed,
+    /// parse it first: `"ordersGet".parse::<Operation>()` accepts the spec's `operationId`
+    /// and the client method name (`orders_get`) and refuses any other.
+    pub fn on_operation(mut self, operation: Operation) -> Self {
+        self.route = Route::Operation(operation);
         self
     }
 
@@ -193,7 +196,7 @@ impl FaultRule {
 
     fn matches(
         &self,
-        operation: Option<&str>,
+        operation: Option<Operation>,
         method: &str,
         path: &str,
         api_path: Option<&str>,
@@ -265,7 +268,7 @@ impl FaultEngine {
     /// was applied to.
     pub(crate) fn choose(
         &mut self,
-        operation: Option<&str>,
+        operation: Option<Operation>,
         method: &str,
         path: &str,
         api_path: Option<&str>,
@@ -331,11 +334,14 @@ const KINDS: &[(&str, &[&str])] = &[
 /// written.
 ///
 /// ```
-/// use ontime_mock::{FaultKind, FaultRule, Route};
+/// use ontime_mock::{FaultKind, FaultRule, Operation, Route};
 ///
 /// let rule: FaultRule = "status,status=503,retry_after=2,p=0.1,op=orderPost".parse().unwrap();
 /// assert_eq!(rule.kind, FaultKind::Status { status: 503, retry_after: Some(2) });
-/// assert_eq!(rule.route, Route::Operation("orderPost"));
+/// assert_eq!(rule.route, Route::Operation(Operation::OrderPost));
+/// // `op=` takes the client method name as well.
+/// let same: FaultRule = "status,status=503,retry_after=2,p=0.1,op=order_post".parse().unwrap();
+/// assert_eq!(same, rule);
 /// assert_eq!(rule.probability, 0.1);
 ///
 /// let refused = "status,status=503,probability=0.1".parse::<FaultRule>().unwrap_err();
@@ -443,11 +449,10 @@ impl std::str::FromStr for FaultRule {
         };
         let mut rule = FaultRule::always(kind);
         if let Some(op) = settings.get("op") {
-            let id = op
-                .parse::<ontime_raw::index::Operation>()
-                .map(ontime_raw::index::Operation::id)
+            let operation = op
+                .parse::<Operation>()
                 .map_err(|_| format!("unknown operation {op:?}"))?;
-            rule = rule.on_operation(id);
+            rule = rule.on_operation(operation);
         } else if let Some(prefix) = settings.get("path") {
             rule = rule.on_path(settings.get("method").map(String::as_str), prefix.clone());
         }
@@ -479,7 +484,7 @@ mod tests {
                 jitter: Duration::ZERO,
             }),
             FaultRule::status(503, Some(1))
-                .on_operation("orderPost")
+                .on_operation(Operation::OrderPost)
                 .first(2),
             FaultRule::always(FaultKind::DropConnection)
                 .on_path(Some("GET"), "/api/orders")
@@ -488,7 +493,7 @@ mod tests {
         let mut engine = FaultEngine::new(1, rules.clone());
         let post = |e: &mut FaultEngine| {
             e.choose(
-                Some("orderPost"),
+                Some(Operation::OrderPost),
                 "POST",
                 "/sites/x/api/order/post",
                 Some("/api/order/post"),
@@ -508,7 +513,7 @@ mod tests {
             (0..64)
                 .map(|_| {
                     e.choose(
-                        Some("ordersFind"),
+                        Some(Operation::OrdersFind),
                         "GET",
                         "/sites/x/api/orders",
                         Some("/api/orders"),

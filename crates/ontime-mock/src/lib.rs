@@ -8,7 +8,7 @@
 //!
 //! ```no_run
 //! # async fn example() -> Result<(), Box<dyn std::error::Error>> {
-//! use ontime_mock::{FaultKind, FaultRule, OnTimeMock};
+//! use ontime_mock::{FaultKind, FaultRule, OnTimeMock, Operation};
 //!
 //! let mock = OnTimeMock::builder().seed(7).orders(500).start().await?;
 //! let hooks = ontime_raw::Hooks::new().api_key(mock.api_key())?;
@@ -17,7 +17,7 @@
 //! assert_eq!(ids.len(), 500);
 //!
 //! // The next order post fails with 503 (and changes nothing).
-//! mock.set_faults(vec![FaultRule::status(503, Some(1)).on_operation("orderPost").first(1)]);
+//! mock.set_faults(vec![FaultRule::status(503, Some(1)).on_operation(Operation::OrderPost).first(1)]);
 //! assert_eq!(mock.requests().len(), 1);
 //! mock.shutdown().await;
 //! # Ok(())
@@ -64,7 +64,9 @@ pub use auth::{Access, KeySpec, RecordKind};
 pub use clock::MockClock;
 pub use faults::{FaultKind, FaultRule, Route};
 pub use log::LoggedRequest;
-pub use ops::{operation, operation_ids};
+/// The spec's operations, as the request log and fault rules name them (from `ontime-raw`'s
+/// generated spec index).
+pub use ontime_raw::index::Operation;
 pub use quota::{DEFAULT_DAILY_QUOTA, DEFAULT_MONTHLY_QUOTA, QuotaUsage};
 pub use seed::SeedVersion;
 pub use signals::StopSignals;
@@ -518,10 +520,10 @@ impl RunningMock {
     }
 
     /// The logged requests of one operation.
-    pub fn requests_for(&self, operation: &str) -> Vec<LoggedRequest> {
+    pub fn requests_for(&self, operation: Operation) -> Vec<LoggedRequest> {
         self.requests()
             .into_iter()
-            .filter(|r| r.operation == operation)
+            .filter(|r| r.operation == Some(operation))
             .collect()
     }
 

@@ -3,6 +3,7 @@
 use std::collections::VecDeque;
 
 use chrono::NaiveDateTime;
+use ontime_raw::index::Operation;
 
 /// One request the simulator received. Its `Debug` output redacts the key.
 #[derive(Clone, PartialEq, Eq)]
@@ -22,8 +23,8 @@ pub struct LoggedRequest {
     /// the answer was ready (while its body was read, or during a `latency` delay, which
     /// cancels the request: nothing was written).
     pub status: u16,
-    /// The spec's `operationId`, or `"unknown"` for paths the spec does not have.
-    pub operation: &'static str,
+    /// The operation the request named; `None` for paths the spec does not have.
+    pub operation: Option<Operation>,
     /// The `Authorization` key sent (without a `Bearer` prefix), if any.
     pub key: Option<String>,
     /// The injected fault, if one applied.
@@ -50,6 +51,12 @@ impl std::fmt::Debug for LoggedRequest {
 }
 
 impl LoggedRequest {
+    /// The spec's `operationId` of the request, or `"unknown"` for paths the spec does not
+    /// have.
+    pub fn operation_id(&self) -> &'static str {
+        self.operation.map_or("unknown", Operation::id)
+    }
+
     /// Whether the request was a write (POST or DELETE).
     pub fn is_write(&self) -> bool {
         self.method == "POST" || self.method == "DELETE"

@@ -15,11 +15,6 @@ pub(crate) struct OpDef {
 }
 
 impl OpDef {
-    /// The spec's `operationId`.
-    pub(crate) fn id(&self) -> &'static str {
-        self.op.id()
-    }
-
     /// The HTTP method, upper case.
     pub(crate) fn method(&self) -> &'static str {
         self.op.method()
@@ -464,20 +459,6 @@ pub(crate) fn route(
     }
 }
 
-/// The operation with this `operationId` (or client method name, `orders_find`): its
-/// `operationId`, method and path after `/api/`.
-pub fn operation(id: &str) -> Option<(&'static str, &'static str, &'static str)> {
-    let wanted: Operation = id.parse().ok()?;
-    OPS.iter()
-        .find(|op| op.op == wanted)
-        .map(|op| (op.id(), op.method(), op.path()))
-}
-
-/// The `operationId`s of all operations.
-pub fn operation_ids() -> impl Iterator<Item = &'static str> {
-    OPS.iter().map(OpDef::id)
-}
-
 #[cfg(test)]
 mod index_tests {
     use super::*;
@@ -489,11 +470,10 @@ mod index_tests {
         table.sort();
         let spec: Vec<Operation> = Operation::all().collect();
         assert_eq!(table, spec);
-        assert_eq!(
-            operation("ordersGet"),
-            Some(("ordersGet", "GET", "orders/{id}"))
-        );
-        assert_eq!(operation("orders_get"), operation("ordersGet"));
-        assert_eq!(operation("nope"), None);
+        let (get, _) = route("GET", "orders/abc")
+            .ok()
+            .flatten()
+            .expect("GET orders/{id} routes");
+        assert_eq!((get.op, get.path()), (Operation::OrdersGet, "orders/{id}"));
     }
 }

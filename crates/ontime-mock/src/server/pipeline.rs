@@ -30,6 +30,7 @@ use axum::response::Response;
 use bytes::Bytes;
 use http::request::Parts;
 use http::{HeaderValue, header};
+use ontime_raw::index::Operation;
 
 use super::body::read_body;
 use super::respond::{
@@ -155,7 +156,7 @@ impl Incoming {
             path: head.uri.path().to_owned(),
             query: head.uri.query().map(str::to_owned),
             body: None,
-            operation: self.operation().map_or("unknown", OpDef::id),
+            operation: self.operation().map(|op| op.op),
             key,
         }
     }
@@ -224,7 +225,7 @@ async fn faults_before(
 ) -> Result<Chosen, Refusal> {
     let chosen = if shared.faults_active.load(Ordering::Relaxed) {
         shared.faults().choose(
-            incoming.operation().map(OpDef::id),
+            incoming.operation().map(|op| op.op),
             &pending.logged.method,
             &pending.logged.path,
             incoming.api_path.as_deref(),
@@ -398,7 +399,7 @@ struct Logged {
     path: String,
     query: Option<String>,
     body: Option<String>,
-    operation: &'static str,
+    operation: Option<Operation>,
     key: Option<String>,
 }
 

@@ -3,6 +3,7 @@
 //! signatures, reports, authentication, finder filters, 400s that change nothing, determinism.
 
 use crate::common;
+use ontime_mock::Operation;
 
 use base64::Engine as _;
 use chrono::TimeDelta;
@@ -1014,7 +1015,7 @@ async fn malformed_or_mistyped_bodies_are_400_and_change_nothing() {
     assert_eq!(mock.store().order_count(), before);
     assert_eq!(mock.store().order(id), original);
     let logged: Vec<u16> = mock
-        .requests_for("orderPost")
+        .requests_for(Operation::OrderPost)
         .iter()
         .map(|r| r.status)
         .collect();

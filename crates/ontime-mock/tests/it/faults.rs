@@ -4,7 +4,7 @@ use crate::common;
 
 use std::time::{Duration, Instant};
 
-use ontime_mock::{FaultKind, FaultRule};
+use ontime_mock::{FaultKind, FaultRule, Operation};
 use ontime_raw::types;
 use serde_json::{Value, json};
 
@@ -69,7 +69,7 @@ async fn failing_faults_answer_without_writing_and_are_logged() {
         mock.clear_requests();
         mock.set_faults(vec![
             FaultRule::always(kind.clone())
-                .on_operation("orderPost")
+                .on_operation(Operation::OrderPost)
                 .first(1),
         ]);
         let count = mock.store().order_count();
@@ -103,7 +103,10 @@ async fn failing_faults_answer_without_writing_and_are_logged() {
         assert!(mock.store().order_by_tracking(&tracking).is_none());
         let log = mock.requests();
         assert_eq!(log.len(), 1);
-        assert_eq!((log[0].status, log[0].operation), (status, "orderPost"));
+        assert_eq!(
+            (log[0].status, log[0].operation),
+            (status, Some(Operation::OrderPost))
+        );
         assert_eq!(log[0].fault, Some(kind.name()));
         // `first(1)`: the retry goes through and writes once.
         let resp = post_order(&mock, &tracking).await.expect("response");
@@ -119,7 +122,7 @@ async fn failing_faults_answer_without_writing_and_are_logged() {
 async fn dropped_connections_write_nothing_and_log_status_0() {
     let mock = common::start().await;
     mock.set_faults(vec![
-        FaultRule::always(FaultKind::DropConnection).on_operation("orderPost"),
+        FaultRule::always(FaultKind::DropConnection).on_operation(Operation::OrderPost),
     ]);
     let client = common::client(&mock);
     let count = mock.store().order_count();
@@ -134,7 +137,7 @@ async fn dropped_connections_write_nothing_and_log_status_0() {
         "{err:?}"
     );
     assert_eq!(mock.store().order_count(), count);
-    let log = mock.requests_for("orderPost");
+    let log = mock.requests_for(Operation::OrderPost);
     assert_eq!(log.len(), 1);
     assert_eq!((log[0].status, log[0].fault), (0, Some("drop_connection")));
     assert_eq!(log[0].body_json().expect("body")["TrackingNumber"], "DROP1");
@@ -153,7 +156,7 @@ async fn damaged_responses_still_apply_the_write() {
     ] {
         mock.set_faults(vec![
             FaultRule::always(kind.clone())
-                .on_operation("orderPost")
+                .on_operation(Operation::OrderPost)
                 .first(1),
         ]);
         let err = client
@@ -177,7 +180,7 @@ async fn damaged_responses_still_apply_the_write() {
             .order_by_tracking(tracking)
             .expect("the post was applied");
         assert_eq!(stored.description.as_deref(), Some(tracking));
-        let log = mock.requests_for("orderPost");
+        let log = mock.requests_for(Operation::OrderPost);
         assert_eq!(
             log.last().map(|r| (r.status, r.fault)),
             Some((201, Some(kind.name())))
@@ -186,7 +189,7 @@ async fn damaged_responses_still_apply_the_write() {
     // The raw bytes: a truncated body stops half way, a malformed one is not JSON.
     let id = mock.store().order_ids()[0];
     mock.set_faults(vec![
-        FaultRule::always(FaultKind::MalformedJson).on_operation("ordersGet"),
+        FaultRule::always(FaultKind::MalformedJson).on_operation(Operation::OrdersGet),
     ]);
     let resp = common::http()
         .get(common::url(&mock, &format!("orders/{id}")))
@@ -198,7 +201,7 @@ async fn damaged_responses_still_apply_the_write() {
     let body = resp.bytes().await.expect("body");
     assert!(serde_json::from_slice::<Value>(&body).is_err());
     mock.set_faults(vec![
-        FaultRule::always(FaultKind::TruncatedBody).on_operation("ordersGet"),
+        FaultRule::always(FaultKind::TruncatedBody).on_operation(Operation::OrdersGet),
     ]);
     let resp = common::http()
         .get(common::url(&mock, &format!("orders/{id}")))
@@ -245,7 +248,7 @@ async fn a_late_answer_keeps_the_write_when_the_client_gives_up() {
         FaultRule::always(FaultKind::LateAnswer {
             delay: Duration::from_millis(ms),
         })
-        .on_operation("orderPost")
+        .on_operation(Operation::OrderPost)
     };
     let count = mock.store().order_count();
 
@@ -266,7 +269,7 @@ async fn a_late_answer_keeps_the_write_when_the_client_gives_up() {
     // ...yet its write landed, once, and the log says so.
     assert_eq!(orders_tracked(&mock, "LATE1"), 1);
     assert_eq!(mock.store().order_count(), count + 1);
-    let log = mock.requests_for("orderPost");
+    let log = mock.requests_for(Operation::OrderPost);
     assert_eq!(
         log.iter().map(|r| (r.status, r.fault)).collect::<Vec<_>>(),
         vec![(201, Some("late_answer"))]
@@ -312,13 +315,13 @@ async fn a_client_hanging_up_during_a_slow_answer_keeps_the_write() {
         FaultRule::always(FaultKind::SlowBody {
             chunk_delay: Duration::from_secs(30),
         })
-        .on_operation("orderPost"),
+        .on_operation(Operation::OrderPost),
     ]);
     let resp = post_order(&mock, "SLOW1").await.expect("the head arrives");
     assert_eq!(resp.status(), 201);
     drop(resp);
     assert_eq!(orders_tracked(&mock, "SLOW1"), 1);
-    let log = mock.requests_for("orderPost");
+    let log = mock.requests_for(Operation::OrderPost);
     assert_eq!(
         log.iter().map(|r| (r.status, r.fault)).collect::<Vec<_>>(),
         vec![(201, Some("slow_body"))]
@@ -334,7 +337,7 @@ async fn a_client_giving_up_during_latency_cancels_the_request() {
             fixed: Duration::from_secs(60),
             jitter: Duration::ZERO,
         })
-        .on_operation("orderPost"),
+        .on_operation(Operation::OrderPost),
     ]);
     let count = mock.store().order_count();
     let url = common::url(&mock, "order/post");
@@ -356,7 +359,7 @@ async fn a_client_giving_up_during_latency_cancels_the_request() {
     let _ = client.await;
     // The server notices, drops the request before its operation, and logs it with status 0.
     wait_for_requests(&mock, 1).await;
-    let log = mock.requests_for("orderPost");
+    let log = mock.requests_for(Operation::OrderPost);
     assert_eq!(
         log.iter().map(|r| (r.status, r.fault)).collect::<Vec<_>>(),
         vec![(0, Some("latency"))]
@@ -395,7 +398,7 @@ async fn latency_and_slow_bodies_delay_but_deliver() {
         FaultRule::always(FaultKind::SlowBody {
             chunk_delay: Duration::from_millis(40),
         })
-        .on_operation("ordersGet"),
+        .on_operation(Operation::OrdersGet),
     ]);
     let id = mock.store().order_ids()[1];
     let started = Instant::now();
@@ -412,7 +415,10 @@ async fn latency_and_slow_bodies_delay_but_deliver() {
         started.elapsed()
     );
     assert_eq!(Some(got), mock.store().order(id));
-    assert_eq!(mock.requests_for("ordersGet")[0].fault, Some("slow_body"));
+    assert_eq!(
+        mock.requests_for(Operation::OrdersGet)[0].fault,
+        Some("slow_body")
+    );
     mock.shutdown().await;
 }
 
@@ -470,7 +476,7 @@ async fn the_request_log_records_what_was_sent() {
     assert_eq!(resp.status(), 200);
     let log = mock.requests();
     assert_eq!(log.len(), 3);
-    assert_eq!(log[0].operation, "ordersFind");
+    assert_eq!(log[0].operation, Some(Operation::OrdersFind));
     assert_eq!(log[0].method, "GET");
     assert_eq!(log[0].path, "/sites/demo/api/orders");
     assert_eq!(
@@ -478,7 +484,7 @@ async fn the_request_log_records_what_was_sent() {
         Some("Vesigo Studios")
     );
     assert_eq!(log[0].key.as_deref(), Some(mock.api_key()));
-    assert_eq!((log[1].operation, log[1].status), ("orderPost", 201));
+    assert_eq!((log[1].operation_id(), log[1].status), ("orderPost", 201));
     assert!(log[1].is_write());
     assert_eq!(log[1].body_json().expect("json")["TrackingNumber"], "LOG1");
     assert_eq!(

@@ -465,10 +465,10 @@ async fn all_62_operations_answer_with_documented_statuses() {
 
     // Every operation of the spec was called exactly once, and the log says which.
     let called: BTreeSet<&str> = calls.iter().map(|c| c.0).collect();
-    let all: BTreeSet<&str> = ontime_mock::operation_ids().collect();
+    let all: BTreeSet<&str> = ontime_mock::Operation::all().map(|op| op.id()).collect();
     assert_eq!(all.len(), 62);
     assert_eq!(called, all);
-    let logged: BTreeSet<&str> = mock.requests().iter().map(|r| r.operation).collect();
+    let logged: BTreeSet<&str> = mock.requests().iter().map(|r| r.operation_id()).collect();
     assert_eq!(logged, all);
     // And each expected status is one the spec documents for that operation.
     for (op, _, _, _, expected) in &calls {

@@ -7,7 +7,7 @@ use crate::common;
 use std::time::Duration;
 
 use chrono::{Datelike, TimeDelta};
-use ontime_mock::{KeySpec, RecordKind};
+use ontime_mock::{KeySpec, Operation, RecordKind};
 use ontime_raw::types;
 use serde_json::{Value, json};
 
@@ -667,7 +667,7 @@ async fn connections_that_do_not_send_a_request_head_are_closed() {
     // The zones request is the only one logged: the silent connections never made a request.
     let log = mock.requests();
     assert_eq!(log.len(), 1, "{log:?}");
-    assert_eq!(log[0].operation, "zonesFind");
+    assert_eq!(log[0].operation, Some(Operation::ZonesFind));
     mock.shutdown().await;
 }
 
@@ -728,7 +728,7 @@ async fn an_oversize_body_is_refused_with_413_before_it_is_read() {
         "only the body that fits wrote"
     );
     let statuses: Vec<u16> = mock
-        .requests_for("orderPost")
+        .requests_for(Operation::OrderPost)
         .iter()
         .map(|r| r.status)
         .collect();
@@ -827,7 +827,7 @@ async fn a_stalled_body_is_answered_408_and_gives_its_budget_back() {
     assert!(answer.contains("\"Message\""), "{answer}");
     assert_eq!(mock.body_gauge().reserved_bytes, 0);
     assert_eq!(mock.store().order_count(), count);
-    let log = mock.requests_for("orderPost");
+    let log = mock.requests_for(Operation::OrderPost);
     assert_eq!(log.len(), 1);
     assert_eq!((log[0].status, log[0].body.as_deref()), (408, None));
     mock.shutdown().await;
