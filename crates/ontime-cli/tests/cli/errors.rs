@@ -3,7 +3,7 @@
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
 
-use ontime_mock::FaultRule;
+use ontime_mock::{FaultRule, Operation};
 
 use crate::common::{KEY, Run, Sim, ontime, snapshot_filtered, snapshot_run};
 
@@ -202,7 +202,8 @@ fn network_and_server_failures_exit_6() {
         run.stderr
     );
 
-    let sim = Sim::with(|b| b.fault(FaultRule::status(500, None).on_operation("ordersFind")));
+    let sim =
+        Sim::with(|b| b.fault(FaultRule::status(500, None).on_operation(Operation::OrdersFind)));
     let run = sim.run(&["orders", "find"]);
     assert_eq!(run.code, 6);
     snapshot_run("error_server_500", &run);

@@ -1,6 +1,7 @@
 //! Input the command line refuses or reads carefully: blank values, the account options and
 //! their variables, date ranges, unknown records, and values the spec can check locally.
 
+use ontime_mock::Operation;
 use serde_json::{Value, json};
 
 use crate::common::{KEY, Run, Sim, ontime, order_ids};
@@ -150,7 +151,11 @@ fn a_bare_date_as_upper_bound_covers_the_whole_day() {
     let ids: Vec<&str> = found.ok().lines().collect();
     assert_eq!(ids, [late["ID"].as_str().expect("id")], "{}", found.stdout);
     assert!(!ids.contains(&early["ID"].as_str().expect("id")));
-    let query = sim.mock().requests_for("ordersFind").pop().expect("a find");
+    let query = sim
+        .mock()
+        .requests_for(Operation::OrdersFind)
+        .pop()
+        .expect("a find");
     assert!(
         query
             .query
@@ -269,7 +274,7 @@ fn unknown_orders_and_users_are_not_found_even_when_the_api_answers_empty_lists(
     sim.mock().clear_requests();
     let run = sim.run(&["attachments", "list", &id, "-o", "json"]);
     assert_eq!(run.ok(), "[]\n");
-    assert_eq!(sim.mock().requests_for("ordersGet").len(), 1);
+    assert_eq!(sim.mock().requests_for(Operation::OrdersGet).len(), 1);
     let user = sim.json(&["users", "find", "--limit", "1"])[0]["ID"]
         .as_str()
         .expect("id")

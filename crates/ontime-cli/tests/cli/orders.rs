@@ -4,7 +4,7 @@ use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use ontime_mock::{FaultKind, FaultRule};
+use ontime_mock::{FaultKind, FaultRule, Operation};
 use serde_json::Value;
 
 use crate::common::{GUID, KEY, Sim, order_ids, snapshot_filtered, snapshot_run};
@@ -92,7 +92,7 @@ fn find_sends_every_filter() {
         "OUT1",
     ]);
     snapshot_run("orders_find_no_match", &run);
-    let requests = sim.mock().requests_for("ordersFind");
+    let requests = sim.mock().requests_for(Operation::OrdersFind);
     let sent = requests.last().expect("the finder was called");
     let expect = [
         ("customerName", "Vesigo Studios"),
@@ -356,7 +356,11 @@ fn cost_prices_orders_and_drafts() {
 
     let stored = sim.json(&["orders", "cost", "-t", "1000001", "--store"]);
     assert_eq!(stored["Stored"], true);
-    assert!(!sim.mock().requests_for("orderUpdatePrices").is_empty());
+    assert!(
+        !sim.mock()
+            .requests_for(Operation::OrderUpdatePrices)
+            .is_empty()
+    );
 }
 
 #[test]
@@ -386,7 +390,7 @@ fn report_and_signature_download_to_files() {
     assert!(waybill.stdout.starts_with("%PDF"));
     assert_eq!(
         sim.mock()
-            .requests_for("orderReport")
+            .requests_for(Operation::OrderReport)
             .last()
             .and_then(|r| r.query_param("type"))
             .as_deref(),
@@ -431,7 +435,7 @@ fn lists_stream_records_as_they_arrive() {
                 fixed: Duration::from_millis(150),
                 jitter: Duration::ZERO,
             })
-            .on_operation("ordersGet"),
+            .on_operation(Operation::OrdersGet),
         )
     });
     let started = Instant::now();

@@ -1,5 +1,6 @@
 //! `ontime customers|users|get|find|check`
 
+use ontime_mock::Operation;
 use serde_json::Value;
 
 use crate::common::{Sim, snapshot_run};
@@ -69,7 +70,7 @@ fn customers_find_get_and_by_name() {
         "2026-11-30",
     ])
     .ok();
-    let sent = sim.mock().requests_for("customersFind");
+    let sent = sim.mock().requests_for(Operation::CustomersFind);
     let sent = sent.last().expect("sent");
     for name in [
         "name",
@@ -150,7 +151,7 @@ fn users_find_get_position_and_availability() {
         "2026-12-31",
     ])
     .ok();
-    let sent = sim.mock().requests_for("usersFind");
+    let sent = sim.mock().requests_for(Operation::UsersFind);
     let sent = sent.last().expect("sent");
     for name in [
         "firstName",
@@ -333,7 +334,7 @@ fn find_lists_every_type_with_a_finder() {
             "csv",
         ]),
     );
-    let sent = sim.mock().requests_for("locationsFind");
+    let sent = sim.mock().requests_for(Operation::LocationsFind);
     let sent = sent.last().expect("sent");
     assert_eq!(sent.query_param("city").as_deref(), Some("Irving"));
     assert_eq!(sent.query_param("state").as_deref(), Some("TX"));
@@ -350,7 +351,7 @@ fn find_lists_every_type_with_a_finder() {
         "2026-11-30",
     ])
     .ok();
-    let sent = sim.mock().requests_for("userSessionsFind");
+    let sent = sim.mock().requests_for(Operation::UserSessionsFind);
     let sent = sent.last().expect("sent");
     for name in ["userId", "logInTime", "logOutTime"] {
         assert!(sent.query_param(name).is_some(), "{name}: {:?}", sent.query);

@@ -7,7 +7,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 
-use ontime_mock::FaultRule;
+use ontime_mock::{FaultRule, Operation};
 
 use crate::common::{KEY, Run, Sim, ontime};
 
@@ -225,7 +225,7 @@ fn long_retry_waits_are_announced_without_verbose() {
     let sim = Sim::with(|b| {
         b.fault(
             FaultRule::status(429, Some(3))
-                .on_operation("ordersFind")
+                .on_operation(Operation::OrdersFind)
                 .first(1),
         )
     });
@@ -241,7 +241,8 @@ fn long_retry_waits_are_announced_without_verbose() {
 
 #[test]
 fn the_final_error_says_how_many_attempts_it_took() {
-    let sim = Sim::with(|b| b.fault(FaultRule::status(503, None).on_operation("ordersFind")));
+    let sim =
+        Sim::with(|b| b.fault(FaultRule::status(503, None).on_operation(Operation::OrdersFind)));
     let run = sim.run(&["--retries", "2", "orders", "find", "--ids-only"]);
     assert_eq!(run.code, 6, "{}", run.transcript());
     assert!(

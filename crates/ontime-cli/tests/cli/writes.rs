@@ -2,13 +2,13 @@
 
 use std::time::Duration;
 
-use ontime_mock::{FaultKind, FaultRule};
+use ontime_mock::{FaultKind, FaultRule, Operation};
 use serde_json::Value;
 
 use crate::common::Sim;
 
 /// The first request of `operation` loses its answer after the server applied it.
-fn lose_first(kind: FaultKind, operation: &'static str) -> FaultRule {
+fn lose_first(kind: FaultKind, operation: Operation) -> FaultRule {
     FaultRule::always(kind).on_operation(operation).first(1)
 }
 
@@ -35,7 +35,12 @@ fn entries_labelled(sim: &Sim, id: &str, label: &str) -> usize {
 
 #[test]
 fn a_status_change_whose_answer_is_cut_off_succeeds_once_and_names_the_order() {
-    let sim = Sim::with(|b| b.fault(lose_first(FaultKind::TruncatedBody, "orderUpdateStatus")));
+    let sim = Sim::with(|b| {
+        b.fault(lose_first(
+            FaultKind::TruncatedBody,
+            Operation::OrderUpdateStatus,
+        ))
+    });
     let (id, tn) = order(&sim, 3);
     let run = sim.run(&[
         "orders",
@@ -52,22 +57,28 @@ fn a_status_change_whose_answer_is_cut_off_succeeds_once_and_names_the_order() {
     assert!(run.ok().contains(&id), "{}", run.transcript());
     assert!(run.stdout.contains(&tn), "{}", run.transcript());
     assert_eq!(entries_labelled(&sim, &id, "Dock 2"), 1);
-    assert_eq!(sim.mock().requests_for("orderUpdateStatus").len(), 1);
+    assert_eq!(
+        sim.mock().requests_for(Operation::OrderUpdateStatus).len(),
+        1
+    );
 }
 
 #[test]
 fn an_unresolvable_lost_answer_exits_8_naming_the_order_and_what_was_sent() {
     let sim = Sim::with(|b| {
-        b.fault(lose_first(FaultKind::MalformedJson, "orderUpdateStatus"))
-            // The count before sending gets through (a harmless fault keeps the next rule off
-            // it); every later timeline read fails.
-            .fault(lose_first(
-                FaultKind::SlowBody {
-                    chunk_delay: Duration::ZERO,
-                },
-                "orderStatusChanges",
-            ))
-            .fault(FaultRule::status(500, None).on_operation("orderStatusChanges"))
+        b.fault(lose_first(
+            FaultKind::MalformedJson,
+            Operation::OrderUpdateStatus,
+        ))
+        // The count before sending gets through (a harmless fault keeps the next rule off
+        // it); every later timeline read fails.
+        .fault(lose_first(
+            FaultKind::SlowBody {
+                chunk_delay: Duration::ZERO,
+            },
+            Operation::OrderStatusChanges,
+        ))
+        .fault(FaultRule::status(500, None).on_operation(Operation::OrderStatusChanges))
     });
     let (id, _) = order(&sim, 4);
     let run = sim.run(&[
@@ -87,7 +98,7 @@ fn an_unresolvable_lost_answer_exits_8_naming_the_order_and_what_was_sent() {
     );
     assert!(run.stderr.contains("check"), "{}", run.transcript());
     assert_eq!(
-        sim.mock().requests_for("orderUpdateStatus").len(),
+        sim.mock().requests_for(Operation::OrderUpdateStatus).len(),
         1,
         "not re-sent"
     );
@@ -100,7 +111,7 @@ fn a_delete_whose_answer_is_lost_is_a_success() {
     let sim = Sim::with(|b| {
         b.fault(lose_first(
             FaultKind::TruncatedBody,
-            "orderFileAttachmentDelete",
+            Operation::OrderFileAttachmentDelete,
         ))
     });
     let (id, _) = order(&sim, 5);
@@ -113,7 +124,9 @@ fn a_delete_whose_answer_is_lost_is_a_success() {
     let run = sim.run(&["attachments", "delete", &attachment]);
     assert!(run.ok().contains(&attachment), "{}", run.transcript());
     assert_eq!(
-        sim.mock().requests_for("orderFileAttachmentDelete").len(),
+        sim.mock()
+            .requests_for(Operation::OrderFileAttachmentDelete)
+            .len(),
         2,
         "the lost answer was retried and the retry found it gone"
     );
@@ -123,7 +136,7 @@ fn a_delete_whose_answer_is_lost_is_a_success() {
 
 #[test]
 fn a_failed_create_prints_the_id_and_a_rerun_with_it_updates_instead_of_duplicating() {
-    let sim = Sim::with(|b| b.fault(lose_first(FaultKind::MalformedJson, "orderPost")));
+    let sim = Sim::with(|b| b.fault(lose_first(FaultKind::MalformedJson, Operation::OrderPost)));
     let store = sim.mock().store();
     let mut draft =
         serde_json::to_value(store.order(store.order_ids()[0]).expect("order")).expect("json");

@@ -19,7 +19,7 @@ fn sent(mock: &RunningMock) -> Value {
         .into_iter()
         .map(|r| {
             let body = r.body.as_deref().map(|b| serde_json::from_str::<Value>(b).unwrap_or(Value::String(b.to_string())));
-            json!({"operation": r.operation, "method": r.method, "path": r.path, "query": r.query, "body": body, "status": r.status})
+            json!({"operation": r.operation_id(), "method": r.method, "path": r.path, "query": r.query, "body": body, "status": r.status})
         })
         .collect();
     mock.clear_requests();

@@ -12,7 +12,8 @@ use ontime::{
     UserSessionFilter,
 };
 use ontime_mock::{
-    CredentialKind, FaultKind, FaultRule, KeySpec, OnTimeMock, RecordKind, RunningMock, SeedVersion,
+    CredentialKind, FaultKind, FaultRule, KeySpec, OnTimeMock, Operation, RecordKind, RunningMock,
+    SeedVersion,
 };
 use uuid::Uuid;
 
@@ -126,7 +127,7 @@ async fn orders_find_get_save_and_modify() {
         refused.to_string().contains("nothing was written"),
         "{refused}"
     );
-    let sent: Vec<&str> = mock.requests().into_iter().map(|r| r.operation).collect();
+    let sent: Vec<&str> = mock.requests().iter().map(|r| r.operation_id()).collect();
     assert_eq!(sent, ["ordersGet"], "only the read went out");
     assert_eq!(mock.store().order(id.as_uuid()), Some(changed));
 
@@ -835,7 +836,7 @@ async fn streaming_holds_at_most_the_concurrency_limit_in_flight() {
     }
     // Let any eagerly started fetches land before counting.
     tokio::time::sleep(Duration::from_millis(200)).await;
-    let fetched = mock.requests_for("ordersGet").len();
+    let fetched = mock.requests_for(Operation::OrdersGet).len();
     assert!(
         fetched <= seen + limit,
         "{fetched} fetches for {seen} consumed records (limit {limit})"
@@ -855,9 +856,9 @@ mod faults {
         Fails(fn(&Error) -> bool),
     }
 
-    const GET: &str = "ordersGet";
-    const POST: &str = "orderPost";
-    const STATUS: &str = "orderUpdateStatus";
+    const GET: Operation = Operation::OrdersGet;
+    const POST: Operation = Operation::OrderPost;
+    const STATUS: Operation = Operation::OrderUpdateStatus;
 
     fn server(status: u16) -> fn(&Error) -> bool {
         match status {
@@ -868,7 +869,7 @@ mod faults {
         }
     }
 
-    fn rule(kind: FaultKind, operation: &'static str) -> FaultRule {
+    fn rule(kind: FaultKind, operation: Operation) -> FaultRule {
         FaultRule::always(kind).on_operation(operation).first(1)
     }
 
@@ -1048,11 +1049,11 @@ mod writes {
     use super::*;
     use ontime::Attachment;
 
-    const STATUS: &str = "orderUpdateStatus";
-    const UPLOAD: &str = "orderFileAttachmentPost";
-    const POSITION: &str = "userUpdatePosition";
-    const DELETE: &str = "orderFileAttachmentDelete";
-    const POST: &str = "orderPost";
+    const STATUS: Operation = Operation::OrderUpdateStatus;
+    const UPLOAD: Operation = Operation::OrderFileAttachmentPost;
+    const POSITION: Operation = Operation::UserUpdatePosition;
+    const DELETE: Operation = Operation::OrderFileAttachmentDelete;
+    const POST: Operation = Operation::OrderPost;
 
     /// Faults that lose the answer of a write, and whether the server applied the write
     /// before losing it. `late` holds the answer back past the client's 1 s timeout after the
@@ -1095,7 +1096,7 @@ mod writes {
             .expect("client")
     }
 
-    fn lose_first(kind: FaultKind, operation: &'static str) -> FaultRule {
+    fn lose_first(kind: FaultKind, operation: Operation) -> FaultRule {
         FaultRule::always(kind).on_operation(operation).first(1)
     }
 
@@ -1232,9 +1233,9 @@ mod writes {
                 FaultKind::SlowBody {
                     chunk_delay: Duration::ZERO,
                 },
-                "orderStatusChanges",
+                Operation::OrderStatusChanges,
             ),
-            FaultRule::status(500, None).on_operation("orderStatusChanges"),
+            FaultRule::status(500, None).on_operation(Operation::OrderStatusChanges),
         ]);
         let err = client
             .orders()
