@@ -29,6 +29,8 @@
 
 #![warn(missing_docs)]
 
+#[cfg(feature = "args")]
+mod args;
 mod assets;
 mod auth;
 mod clock;
@@ -60,6 +62,8 @@ use ontime_raw::types;
 use tokio::sync::watch;
 use uuid::Uuid;
 
+#[cfg(feature = "args")]
+pub use args::{AccountArgs, ServeArgs};
 pub use auth::{Access, KeySpec, RecordKind};
 pub use clock::MockClock;
 pub use faults::{FaultKind, FaultRule, Route};

@@ -51,3 +51,52 @@ fn serve_rejects_bad_fault_rules() {
     assert_eq!(run.code, 2);
     assert!(run.stderr.contains("--fault"), "{}", run.stderr);
 }
+
+/// `ontime mock serve` takes every setting of the `ontime-mock` binary: both flatten
+/// `ontime_mock::ServeArgs`, and its help lists each of its flags.
+#[test]
+fn serve_help_lists_every_simulator_flag() {
+    let settings = <ontime_mock::ServeArgs as clap::Args>::augment_args(clap::Command::new("x"));
+    let flags: Vec<String> = settings
+        .get_arguments()
+        .filter_map(|a| a.get_long())
+        .map(|long| format!("--{long}"))
+        .collect();
+    // Among them the flags each side once lacked.
+    for newer in [
+        "--max-body-bytes",
+        "--body-read-timeout-ms",
+        "--frozen-clock",
+    ] {
+        assert!(flags.iter().any(|f| f == newer), "{flags:?}");
+    }
+    let run = Run::of(ontime().args(["mock", "serve", "--help"]));
+    let help = run.ok();
+    for flag in &flags {
+        assert!(help.contains(flag.as_str()), "{flag} missing from:\n{help}");
+    }
+}
+
+/// A newer simulator flag (the body limits) reaches the simulator through `ontime mock serve`.
+#[test]
+fn serve_passes_the_body_limits_on() {
+    let run = Run::of(ontime().args([
+        "mock",
+        "serve",
+        "--port",
+        "0",
+        "--orders",
+        "1",
+        "--max-body-bytes",
+        "2048",
+        "--body-budget-bytes",
+        "1024",
+    ]));
+    assert_ne!(run.code, 0);
+    assert!(
+        run.stderr
+            .contains("a body budget of 1024 bytes with a largest body of 2048 bytes"),
+        "{}",
+        run.stderr
+    );
+}
