@@ -43,6 +43,57 @@ pub enum RecordKind {
 }
 
 impl RecordKind {
+    /// Every kind, in the order of the spec index's records (`ontime_raw::index::RECORDS`).
+    /// A test fails when the spec gains a record that is neither a kind here nor listed as
+    /// one that only travels inside others.
+    pub const ALL: [RecordKind; 17] = [
+        Self::Contact,
+        Self::Customer,
+        Self::Department,
+        Self::FileAttachment,
+        Self::Invoice,
+        Self::Item,
+        Self::Location,
+        Self::Order,
+        Self::Payment,
+        Self::PriceModifier,
+        Self::PriceSet,
+        Self::Status,
+        Self::User,
+        Self::UserMiscCompensation,
+        Self::UserSession,
+        Self::Vehicle,
+        Self::Zone,
+    ];
+
+    /// The spec's schema name of the record (`FileAttachment`).
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Contact => "Contact",
+            Self::Customer => "Customer",
+            Self::Department => "Department",
+            Self::FileAttachment => "FileAttachment",
+            Self::Invoice => "Invoice",
+            Self::Item => "Item",
+            Self::Location => "Location",
+            Self::Order => "Order",
+            Self::Payment => "Payment",
+            Self::PriceModifier => "PriceModifier",
+            Self::PriceSet => "PriceSet",
+            Self::Status => "Status",
+            Self::User => "User",
+            Self::UserMiscCompensation => "UserMiscCompensation",
+            Self::UserSession => "UserSession",
+            Self::Vehicle => "Vehicle",
+            Self::Zone => "Zone",
+        }
+    }
+
+    /// The spec index's record of this kind.
+    pub fn record(self) -> Option<&'static ontime_raw::index::Record> {
+        ontime_raw::index::record(self.name())
+    }
+
     /// The plural name used in fault messages.
     pub fn plural(self) -> &'static str {
         match self {
@@ -204,5 +255,50 @@ impl KeySpec {
             ));
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::RecordKind;
+    use ontime_raw::index::RECORDS;
+
+    /// Records of the spec that only travel inside others (no operation of their own, so no
+    /// permission of their own: a user's availability and positions are the user's).
+    const EMBEDDED: &[&str] = &[
+        "Fault",
+        "TimeWindow",
+        "UserAvailability",
+        "UserDefinedField",
+        "UserPosition",
+        "VehicleType",
+    ];
+
+    /// The kinds are the spec's records, in its order, less the embedded ones: a record added
+    /// to the spec fails this test until it is made a kind or listed as embedded.
+    #[test]
+    fn kinds_are_the_spec_index_records() {
+        let from_index: Vec<&str> = RECORDS
+            .iter()
+            .map(|r| r.name)
+            .filter(|name| !EMBEDDED.contains(name))
+            .collect();
+        let kinds: Vec<&str> = RecordKind::ALL.iter().map(|k| k.name()).collect();
+        assert_eq!(kinds, from_index);
+        for name in EMBEDDED {
+            assert!(
+                RECORDS.iter().any(|r| r.name == *name),
+                "{name} is no longer a record of the spec"
+            );
+        }
+        for kind in RecordKind::ALL {
+            assert!(kind.record().is_some(), "{kind:?}");
+            // The plural of the fault messages is the record's name made plural.
+            let plural = match kind.name() {
+                "Status" => "Statuses".to_owned(),
+                name => format!("{name}s"),
+            };
+            assert_eq!(kind.plural(), plural);
+        }
     }
 }
