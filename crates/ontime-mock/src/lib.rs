@@ -66,7 +66,6 @@ mod ids;
 mod log;
 mod mock_store;
 mod ops;
-mod orders;
 mod pricing;
 mod quota;
 mod running;

@@ -7,8 +7,8 @@ use super::generic::{Owner, Stored, find, get, stored};
 use super::places::state_matches;
 use super::{Ctx, body, check_customer, eq_ci, in_range, new_or, param_guid};
 use crate::http_util::{ApiError, Reply};
-use crate::orders::upsert;
 use crate::state::Shared;
+use crate::store::upsert;
 use crate::store::{Store, check_enum};
 
 impl Stored for types::Customer {

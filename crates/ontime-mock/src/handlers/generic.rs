@@ -8,8 +8,8 @@ use uuid::Uuid;
 use super::{Ctx, body, check_customer, eq_ci, new_or, param_guid, visible};
 use crate::auth::KeySpec;
 use crate::http_util::{ApiError, Reply};
-use crate::orders::upsert;
 use crate::state::Shared;
+use crate::store::upsert;
 use crate::store::{Record, Row, Store, Table};
 
 /// Whose data a record is, for keys scoped to one customer.

@@ -55,7 +55,7 @@ pub(crate) fn order_signature_requirement(s: &Shared, ctx: &Ctx) -> Result<Reply
 
 pub(crate) fn order_get_total_cost(s: &Shared, ctx: &Ctx) -> Result<Reply, ApiError> {
     let o: types::Order = body(ctx, "Order")?;
-    crate::orders::check_order_enums(&o)?;
+    crate::store::check_order_enums(&o)?;
     let store = s.read();
     store.check_priceable(&o)?;
     Reply::ok(&store.quote(&o).total)
