@@ -61,7 +61,7 @@ pub(crate) async fn dispatch(State(shared): State<Arc<Shared>>, req: Request) ->
                 resp.status().as_u16()
             };
             pending.finish(status, fault);
-            resp
+            *resp
         }
     }
 }
@@ -103,13 +103,17 @@ async fn run(
 
 /// An answer that ends a request before (or instead of) its operation, with the fault to log.
 struct Refusal {
-    resp: Response,
+    /// Boxed: a `Response` is large, and every step returns `Result<_, Refusal>`.
+    resp: Box<Response>,
     fault: Option<&'static str>,
 }
 
 impl Refusal {
     fn new(resp: Response, fault: Option<&'static str>) -> Self {
-        Self { resp, fault }
+        Self {
+            resp: Box::new(resp),
+            fault,
+        }
     }
 
     /// A refusal before the quota was taken: it carries the caller's quota as it stands.
@@ -125,7 +129,7 @@ impl Refusal {
             caller.spec.as_deref(),
             &mut resp,
         );
-        Self { resp, fault }
+        Self::new(resp, fault)
     }
 }
 
