@@ -106,7 +106,7 @@ pub(crate) static OPS: &[OpDef] = &[
         op: Operation::FileAttachmentsGet,
         kind: RecordKind::FileAttachment,
         access: Access::Read,
-        handler: h::attachments::file_attachments_get,
+        handler: h::generic::get_of_order::<types::FileAttachment>,
     },
     OpDef {
         op: Operation::InvoicePost,
@@ -136,7 +136,7 @@ pub(crate) static OPS: &[OpDef] = &[
         op: Operation::ItemsGet,
         kind: RecordKind::Item,
         access: Access::Read,
-        handler: h::orders::items_get,
+        handler: h::generic::get_of_order::<types::Item>,
     },
     OpDef {
         op: Operation::LocationPost,
@@ -286,7 +286,7 @@ pub(crate) static OPS: &[OpDef] = &[
         op: Operation::StatusesGet,
         kind: RecordKind::Status,
         access: Access::Read,
-        handler: h::orders::statuses_get,
+        handler: h::generic::get_of_order::<types::Status>,
     },
     OpDef {
         op: Operation::UserAvailability,

@@ -22,16 +22,6 @@ pub(crate) fn file_attachments_find(s: &Shared, ctx: &Ctx) -> Result<Reply, ApiE
     Reply::ok(&list)
 }
 
-pub(crate) fn file_attachments_get(s: &Shared, ctx: &Ctx) -> Result<Reply, ApiError> {
-    let id = param_guid(ctx, 0, "id")?;
-    let store = s.read();
-    let (idx, a) = store
-        .attachment(id)
-        .ok_or_else(|| ApiError::not_found("FileAttachment", id))?;
-    check_customer(&ctx.key, store.order_customer(idx))?;
-    Reply::ok(&a)
-}
-
 pub(crate) fn order_file_attachment_delete(s: &Shared, ctx: &Ctx) -> Result<Reply, ApiError> {
     let id = param_guid(ctx, 0, "id")?;
     let mut store = s.write();

@@ -1,6 +1,7 @@
 //! The handlers every table-kept record shares: get by id, find (ids of the records a key may
 //! see, filtered), find by name and post (OnTime's upsert), parameterised by the record type.
 
+use ontime_raw::types;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use uuid::Uuid;
@@ -80,6 +81,49 @@ pub(crate) fn get_by_id<T: Stored>(s: &Shared, ctx: &Ctx) -> Result<Reply, ApiEr
         check_customer(&ctx.key, customer)?;
     }
     Reply::ok(rec)
+}
+
+/// A record kept inside an order (an item, a status change, an attachment), found by GUID.
+pub(crate) trait OfOrder: Serialize + Sized {
+    /// The record's name in a 404.
+    const NAME: &'static str;
+
+    /// The record and the slot of its order.
+    fn lookup(store: &Store, id: Uuid) -> Option<(u32, Self)>;
+}
+
+impl OfOrder for types::Item {
+    const NAME: &'static str = "Item";
+
+    fn lookup(store: &Store, id: Uuid) -> Option<(u32, Self)> {
+        store.item(id)
+    }
+}
+
+impl OfOrder for types::Status {
+    const NAME: &'static str = "Status";
+
+    fn lookup(store: &Store, id: Uuid) -> Option<(u32, Self)> {
+        store.status(id)
+    }
+}
+
+impl OfOrder for types::FileAttachment {
+    const NAME: &'static str = "FileAttachment";
+
+    fn lookup(store: &Store, id: Uuid) -> Option<(u32, Self)> {
+        store.attachment(id)
+    }
+}
+
+/// `GET api/<records>/{id}` of a record inside an order (404 if there is none, 403 if the key
+/// may not see its order).
+pub(crate) fn get_of_order<T: OfOrder>(s: &Shared, ctx: &Ctx) -> Result<Reply, ApiError> {
+    let id = param_guid(ctx, 0, "id")?;
+    let store = s.read();
+    let (idx, rec) = T::lookup(&store, id).ok_or_else(|| ApiError::not_found(T::NAME, id))?;
+    check_customer(&ctx.key, store.order_customer(idx))?;
+    Reply::ok(&rec)
 }
 
 /// `GET api/<records>`: the GUIDs of the records the key may see that `keep` accepts, in

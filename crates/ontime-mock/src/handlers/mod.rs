@@ -17,7 +17,8 @@
 //! - [`users`]: users, their availability, positions, sessions and compensations, and
 //!   vehicles.
 //!
-//! The operation table ([`crate::ops`]) names the handler of each operation.
+//! The operation table (module `ops`, which depends on this one) names the handler of each
+//! operation.
 
 pub(crate) mod attachments;
 pub(crate) mod billing;

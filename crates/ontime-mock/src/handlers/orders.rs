@@ -113,27 +113,7 @@ pub(crate) fn item_post(s: &Shared, ctx: &Ctx) -> Result<Reply, ApiError> {
     Reply::created(&stored)
 }
 
-pub(crate) fn items_get(s: &Shared, ctx: &Ctx) -> Result<Reply, ApiError> {
-    let id = param_guid(ctx, 0, "id")?;
-    let store = s.read();
-    let (idx, item) = store
-        .item(id)
-        .ok_or_else(|| ApiError::not_found("Item", id))?;
-    check_customer(&ctx.key, store.order_customer(idx))?;
-    Reply::ok(&item)
-}
-
 pub(crate) fn statuses_find(s: &Shared, ctx: &Ctx) -> Result<Reply, ApiError> {
     let store = s.read();
     Reply::ok(&store.status_ids(ctx.key.customer))
-}
-
-pub(crate) fn statuses_get(s: &Shared, ctx: &Ctx) -> Result<Reply, ApiError> {
-    let id = param_guid(ctx, 0, "id")?;
-    let store = s.read();
-    let (idx, st) = store
-        .status(id)
-        .ok_or_else(|| ApiError::not_found("Status", id))?;
-    check_customer(&ctx.key, store.order_customer(idx))?;
-    Reply::ok(&st)
 }

@@ -6,7 +6,7 @@ use std::time::Duration;
 use axum::body::Body;
 use axum::response::Response;
 use bytes::Bytes;
-use http::{HeaderValue, StatusCode, header};
+use http::{HeaderName, HeaderValue, StatusCode, header};
 
 use crate::auth::KeySpec;
 use crate::faults::FaultKind;
@@ -32,32 +32,41 @@ pub(crate) fn fault_response(e: &ApiError) -> Response {
     json_response(e.status, e.body())
 }
 
+/// Adds the `X-RateLimit-*` headers (named as the spec index names them) of `usage`.
 pub(crate) fn add_quota_headers(resp: &mut Response, usage: &QuotaUsage) {
-    let h = resp.headers_mut();
-    h.insert(
-        "x-ratelimit-limit-daily",
-        HeaderValue::from(usage.daily_limit),
-    );
-    h.insert(
-        "x-ratelimit-remaining-daily",
-        HeaderValue::from(usage.daily_remaining),
-    );
-    h.insert(
-        "x-ratelimit-reset-daily",
-        HeaderValue::from(usage.daily_reset),
-    );
-    h.insert(
-        "x-ratelimit-limit-monthly",
-        HeaderValue::from(usage.monthly_limit),
-    );
-    h.insert(
-        "x-ratelimit-remaining-monthly",
-        HeaderValue::from(usage.monthly_remaining),
-    );
-    h.insert(
-        "x-ratelimit-reset-monthly",
-        HeaderValue::from(usage.monthly_reset),
-    );
+    use ontime_raw::index::headers as h;
+    let values = [
+        (
+            h::X_RATE_LIMIT_LIMIT_DAILY,
+            HeaderValue::from(usage.daily_limit),
+        ),
+        (
+            h::X_RATE_LIMIT_REMAINING_DAILY,
+            HeaderValue::from(usage.daily_remaining),
+        ),
+        (
+            h::X_RATE_LIMIT_RESET_DAILY,
+            HeaderValue::from(usage.daily_reset),
+        ),
+        (
+            h::X_RATE_LIMIT_LIMIT_MONTHLY,
+            HeaderValue::from(usage.monthly_limit),
+        ),
+        (
+            h::X_RATE_LIMIT_REMAINING_MONTHLY,
+            HeaderValue::from(usage.monthly_remaining),
+        ),
+        (
+            h::X_RATE_LIMIT_RESET_MONTHLY,
+            HeaderValue::from(usage.monthly_reset),
+        ),
+    ];
+    for (name, value) in values {
+        // The spec's names are valid header names (`from_bytes` lowercases them).
+        if let Ok(name) = HeaderName::from_bytes(name.as_bytes()) {
+            resp.headers_mut().insert(name, value);
+        }
+    }
 }
 
 /// The answer of a failing fault.
