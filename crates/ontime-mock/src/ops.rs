@@ -1,8 +1,10 @@
 //! The 62 operations of `openapi/ontime.json`: method, path, record kind, access and handler.
 
 use crate::auth::{Access, RecordKind};
-use crate::handlers as h;
 use crate::handlers::Handler;
+use crate::handlers::{
+    attachments, contacts, customers, generic, order_actions, orders, places, price_lists, users,
+};
 use ontime_raw::index::Operation;
 use ontime_raw::types;
 
@@ -28,381 +30,84 @@ impl OpDef {
     }
 }
 
-/// Every operation of the spec, in the spec's order, with what the simulator does for it.
-pub(crate) static OPS: &[OpDef] = &[
-    OpDef {
-        op: Operation::ContactPost,
-        kind: RecordKind::Contact,
-        access: Access::Write,
-        handler: h::generic::post::<types::Contact>,
-    },
-    OpDef {
-        op: Operation::ContactsFind,
-        kind: RecordKind::Contact,
-        access: Access::Read,
-        handler: h::generic::find_all::<types::Contact>,
-    },
-    OpDef {
-        op: Operation::ContactsAuthenticate,
-        kind: RecordKind::Contact,
-        access: Access::Read,
-        handler: h::contacts::contacts_authenticate,
-    },
-    OpDef {
-        op: Operation::ContactsGet,
-        kind: RecordKind::Contact,
-        access: Access::Read,
-        handler: h::generic::get_by_id::<types::Contact>,
-    },
-    OpDef {
-        op: Operation::CustomerPost,
-        kind: RecordKind::Customer,
-        access: Access::Write,
-        handler: h::customers::customer_post,
-    },
-    OpDef {
-        op: Operation::CustomersFind,
-        kind: RecordKind::Customer,
-        access: Access::Read,
-        handler: h::customers::customers_find,
-    },
-    OpDef {
-        op: Operation::CustomersAuthenticate,
-        kind: RecordKind::Customer,
-        access: Access::Read,
-        handler: h::contacts::customers_authenticate,
-    },
-    OpDef {
-        op: Operation::CustomersGet,
-        kind: RecordKind::Customer,
-        access: Access::Read,
-        handler: h::customers::customers_get,
-    },
-    OpDef {
-        op: Operation::DepartmentPost,
-        kind: RecordKind::Department,
-        access: Access::Write,
-        handler: h::generic::post::<types::Department>,
-    },
-    OpDef {
-        op: Operation::DepartmentsFind,
-        kind: RecordKind::Department,
-        access: Access::Read,
-        handler: h::generic::find_all::<types::Department>,
-    },
-    OpDef {
-        op: Operation::DepartmentsGet,
-        kind: RecordKind::Department,
-        access: Access::Read,
-        handler: h::generic::get_by_id::<types::Department>,
-    },
-    OpDef {
-        op: Operation::FileAttachmentsFind,
-        kind: RecordKind::FileAttachment,
-        access: Access::Read,
-        handler: h::attachments::file_attachments_find,
-    },
-    OpDef {
-        op: Operation::FileAttachmentsGet,
-        kind: RecordKind::FileAttachment,
-        access: Access::Read,
-        handler: h::generic::get_of_order::<types::FileAttachment>,
-    },
-    OpDef {
-        op: Operation::InvoicePost,
-        kind: RecordKind::Invoice,
-        access: Access::Write,
-        handler: h::generic::post::<types::Invoice>,
-    },
-    OpDef {
-        op: Operation::InvoicesFind,
-        kind: RecordKind::Invoice,
-        access: Access::Read,
-        handler: h::generic::find_all::<types::Invoice>,
-    },
-    OpDef {
-        op: Operation::InvoicesGet,
-        kind: RecordKind::Invoice,
-        access: Access::Read,
-        handler: h::generic::get_by_id::<types::Invoice>,
-    },
-    OpDef {
-        op: Operation::ItemPost,
-        kind: RecordKind::Item,
-        access: Access::Write,
-        handler: h::orders::item_post,
-    },
-    OpDef {
-        op: Operation::ItemsGet,
-        kind: RecordKind::Item,
-        access: Access::Read,
-        handler: h::generic::get_of_order::<types::Item>,
-    },
-    OpDef {
-        op: Operation::LocationPost,
-        kind: RecordKind::Location,
-        access: Access::Write,
-        handler: h::generic::post::<types::Location>,
-    },
-    OpDef {
-        op: Operation::LocationsFind,
-        kind: RecordKind::Location,
-        access: Access::Read,
-        handler: h::places::locations_find,
-    },
-    OpDef {
-        op: Operation::LocationsGet,
-        kind: RecordKind::Location,
-        access: Access::Read,
-        handler: h::generic::get_by_id::<types::Location>,
-    },
-    OpDef {
-        op: Operation::OrderCodRequirement,
-        kind: RecordKind::Order,
-        access: Access::Write,
-        handler: h::order_actions::order_cod_requirement,
-    },
-    OpDef {
-        op: Operation::OrderFileAttachmentDelete,
-        kind: RecordKind::FileAttachment,
-        access: Access::Write,
-        handler: h::attachments::order_file_attachment_delete,
-    },
-    OpDef {
-        op: Operation::OrderFileAttachmentPost,
-        kind: RecordKind::FileAttachment,
-        access: Access::Write,
-        handler: h::attachments::order_file_attachment_post,
-    },
-    OpDef {
-        op: Operation::OrderGetTotalCost,
-        kind: RecordKind::Order,
-        access: Access::Read,
-        handler: h::order_actions::order_get_total_cost,
-    },
-    OpDef {
-        op: Operation::OrderPost,
-        kind: RecordKind::Order,
-        access: Access::Write,
-        handler: h::orders::order_post,
-    },
-    OpDef {
-        op: Operation::OrderReport,
-        kind: RecordKind::Order,
-        access: Access::Read,
-        handler: h::order_actions::order_report,
-    },
-    OpDef {
-        op: Operation::OrderSignature,
-        kind: RecordKind::Order,
-        access: Access::Read,
-        handler: h::order_actions::order_signature,
-    },
-    OpDef {
-        op: Operation::OrderSignatureRequirement,
-        kind: RecordKind::Order,
-        access: Access::Write,
-        handler: h::order_actions::order_signature_requirement,
-    },
-    OpDef {
-        op: Operation::OrderUpdatePrices,
-        kind: RecordKind::Order,
-        access: Access::Write,
-        handler: h::order_actions::order_update_prices,
-    },
-    OpDef {
-        op: Operation::OrderUpdateStatus,
-        kind: RecordKind::Order,
-        access: Access::Write,
-        handler: h::order_actions::order_update_status,
-    },
-    OpDef {
-        op: Operation::OrderStatusChanges,
-        kind: RecordKind::Status,
-        access: Access::Read,
-        handler: h::orders::order_status_changes,
-    },
-    OpDef {
-        op: Operation::OrdersFind,
-        kind: RecordKind::Order,
-        access: Access::Read,
-        handler: h::orders::orders_find,
-    },
-    OpDef {
-        op: Operation::OrdersGet,
-        kind: RecordKind::Order,
-        access: Access::Read,
-        handler: h::orders::orders_get,
-    },
-    OpDef {
-        op: Operation::PaymentPost,
-        kind: RecordKind::Payment,
-        access: Access::Write,
-        handler: h::generic::post::<types::Payment>,
-    },
-    OpDef {
-        op: Operation::PaymentsFind,
-        kind: RecordKind::Payment,
-        access: Access::Read,
-        handler: h::generic::find_all::<types::Payment>,
-    },
-    OpDef {
-        op: Operation::PaymentsGet,
-        kind: RecordKind::Payment,
-        access: Access::Read,
-        handler: h::generic::get_by_id::<types::Payment>,
-    },
-    OpDef {
-        op: Operation::PriceModifiersGet,
-        kind: RecordKind::PriceModifier,
-        access: Access::Read,
-        handler: h::generic::get_by_id::<types::PriceModifier>,
-    },
-    OpDef {
-        op: Operation::PriceModifiersByName,
-        kind: RecordKind::PriceModifier,
-        access: Access::Read,
-        handler: h::price_lists::price_modifiers_by_name,
-    },
-    OpDef {
-        op: Operation::PriceSetsGet,
-        kind: RecordKind::PriceSet,
-        access: Access::Read,
-        handler: h::generic::get_by_id::<types::PriceSet>,
-    },
-    OpDef {
-        op: Operation::PriceSetsByName,
-        kind: RecordKind::PriceSet,
-        access: Access::Read,
-        handler: h::price_lists::price_sets_by_name,
-    },
-    OpDef {
-        op: Operation::StatusesFind,
-        kind: RecordKind::Status,
-        access: Access::Read,
-        handler: h::orders::statuses_find,
-    },
-    OpDef {
-        op: Operation::StatusesGet,
-        kind: RecordKind::Status,
-        access: Access::Read,
-        handler: h::generic::get_of_order::<types::Status>,
-    },
-    OpDef {
-        op: Operation::UserAvailability,
-        kind: RecordKind::User,
-        access: Access::Read,
-        handler: h::users::user_availability,
-    },
-    OpDef {
-        op: Operation::UserPositions,
-        kind: RecordKind::User,
-        access: Access::Read,
-        handler: h::users::user_positions,
-    },
-    OpDef {
-        op: Operation::UserPositionLatest,
-        kind: RecordKind::User,
-        access: Access::Read,
-        handler: h::users::user_position_latest,
-    },
-    OpDef {
-        op: Operation::UserUpdateAvailability,
-        kind: RecordKind::User,
-        access: Access::Write,
-        handler: h::users::user_update_availability,
-    },
-    OpDef {
-        op: Operation::UserUpdatePosition,
-        kind: RecordKind::User,
-        access: Access::Write,
-        handler: h::users::user_update_position,
-    },
-    OpDef {
-        op: Operation::UserMiscCompensationPost,
-        kind: RecordKind::UserMiscCompensation,
-        access: Access::Write,
-        handler: h::generic::post::<types::UserMiscCompensation>,
-    },
-    OpDef {
-        op: Operation::UserMiscCompensationsGet,
-        kind: RecordKind::UserMiscCompensation,
-        access: Access::Read,
-        handler: h::generic::get_by_id::<types::UserMiscCompensation>,
-    },
-    OpDef {
-        op: Operation::UserSessionPost,
-        kind: RecordKind::UserSession,
-        access: Access::Write,
-        handler: h::generic::post::<types::UserSession>,
-    },
-    OpDef {
-        op: Operation::UserSessionsFind,
-        kind: RecordKind::UserSession,
-        access: Access::Read,
-        handler: h::users::user_sessions_find,
-    },
-    OpDef {
-        op: Operation::UserSessionsGet,
-        kind: RecordKind::UserSession,
-        access: Access::Read,
-        handler: h::generic::get_by_id::<types::UserSession>,
-    },
-    OpDef {
-        op: Operation::UsersFind,
-        kind: RecordKind::User,
-        access: Access::Read,
-        handler: h::users::users_find,
-    },
-    OpDef {
-        op: Operation::UsersAuthenticate,
-        kind: RecordKind::User,
-        access: Access::Read,
-        handler: h::contacts::users_authenticate,
-    },
-    OpDef {
-        op: Operation::UsersGet,
-        kind: RecordKind::User,
-        access: Access::Read,
-        handler: h::generic::get_by_id::<types::User>,
-    },
-    OpDef {
-        op: Operation::VehiclePost,
-        kind: RecordKind::Vehicle,
-        access: Access::Write,
-        handler: h::generic::post::<types::Vehicle>,
-    },
-    OpDef {
-        op: Operation::VehiclesFind,
-        kind: RecordKind::Vehicle,
-        access: Access::Read,
-        handler: h::generic::find_all::<types::Vehicle>,
-    },
-    OpDef {
-        op: Operation::VehiclesGet,
-        kind: RecordKind::Vehicle,
-        access: Access::Read,
-        handler: h::generic::get_by_id::<types::Vehicle>,
-    },
-    OpDef {
-        op: Operation::ZonePost,
-        kind: RecordKind::Zone,
-        access: Access::Write,
-        handler: h::generic::post::<types::Zone>,
-    },
-    OpDef {
-        op: Operation::ZonesFind,
-        kind: RecordKind::Zone,
-        access: Access::Read,
-        handler: h::generic::find_all::<types::Zone>,
-    },
-    OpDef {
-        op: Operation::ZonesGet,
-        kind: RecordKind::Zone,
-        access: Access::Read,
-        handler: h::generic::get_by_id::<types::Zone>,
-    },
-];
+/// The rows of [`OPS`]: `Operation: RecordKind, Access, handler;`.
+macro_rules! ops {
+    ($($op:ident: $kind:ident, $access:ident, $handler:expr;)*) => {
+        &[$(OpDef {
+            op: Operation::$op,
+            kind: RecordKind::$kind,
+            access: Access::$access,
+            handler: $handler,
+        }),*]
+    };
+}
+
+/// Every operation of the spec, in the spec's order, with what the simulator does for it: the
+/// record kind a key's permissions are checked for, whether it reads or writes, and its handler.
+pub(crate) static OPS: &[OpDef] = ops! {
+    ContactPost: Contact, Write, generic::post::<types::Contact>;
+    ContactsFind: Contact, Read, generic::find_all::<types::Contact>;
+    ContactsAuthenticate: Contact, Read, contacts::contacts_authenticate;
+    ContactsGet: Contact, Read, generic::get_by_id::<types::Contact>;
+    CustomerPost: Customer, Write, customers::customer_post;
+    CustomersFind: Customer, Read, customers::customers_find;
+    CustomersAuthenticate: Customer, Read, contacts::customers_authenticate;
+    CustomersGet: Customer, Read, customers::customers_get;
+    DepartmentPost: Department, Write, generic::post::<types::Department>;
+    DepartmentsFind: Department, Read, generic::find_all::<types::Department>;
+    DepartmentsGet: Department, Read, generic::get_by_id::<types::Department>;
+    FileAttachmentsFind: FileAttachment, Read, attachments::file_attachments_find;
+    FileAttachmentsGet: FileAttachment, Read, generic::get_of_order::<types::FileAttachment>;
+    InvoicePost: Invoice, Write, generic::post::<types::Invoice>;
+    InvoicesFind: Invoice, Read, generic::find_all::<types::Invoice>;
+    InvoicesGet: Invoice, Read, generic::get_by_id::<types::Invoice>;
+    ItemPost: Item, Write, orders::item_post;
+    ItemsGet: Item, Read, generic::get_of_order::<types::Item>;
+    LocationPost: Location, Write, generic::post::<types::Location>;
+    LocationsFind: Location, Read, places::locations_find;
+    LocationsGet: Location, Read, generic::get_by_id::<types::Location>;
+    OrderCodRequirement: Order, Write, order_actions::order_cod_requirement;
+    OrderFileAttachmentDelete: FileAttachment, Write, attachments::order_file_attachment_delete;
+    OrderFileAttachmentPost: FileAttachment, Write, attachments::order_file_attachment_post;
+    OrderGetTotalCost: Order, Read, order_actions::order_get_total_cost;
+    OrderPost: Order, Write, orders::order_post;
+    OrderReport: Order, Read, order_actions::order_report;
+    OrderSignature: Order, Read, order_actions::order_signature;
+    OrderSignatureRequirement: Order, Write, order_actions::order_signature_requirement;
+    OrderUpdatePrices: Order, Write, order_actions::order_update_prices;
+    OrderUpdateStatus: Order, Write, order_actions::order_update_status;
+    OrderStatusChanges: Status, Read, orders::order_status_changes;
+    OrdersFind: Order, Read, orders::orders_find;
+    OrdersGet: Order, Read, orders::orders_get;
+    PaymentPost: Payment, Write, generic::post::<types::Payment>;
+    PaymentsFind: Payment, Read, generic::find_all::<types::Payment>;
+    PaymentsGet: Payment, Read, generic::get_by_id::<types::Payment>;
+    PriceModifiersGet: PriceModifier, Read, generic::get_by_id::<types::PriceModifier>;
+    PriceModifiersByName: PriceModifier, Read, price_lists::price_modifiers_by_name;
+    PriceSetsGet: PriceSet, Read, generic::get_by_id::<types::PriceSet>;
+    PriceSetsByName: PriceSet, Read, price_lists::price_sets_by_name;
+    StatusesFind: Status, Read, orders::statuses_find;
+    StatusesGet: Status, Read, generic::get_of_order::<types::Status>;
+    UserAvailability: User, Read, users::user_availability;
+    UserPositions: User, Read, users::user_positions;
+    UserPositionLatest: User, Read, users::user_position_latest;
+    UserUpdateAvailability: User, Write, users::user_update_availability;
+    UserUpdatePosition: User, Write, users::user_update_position;
+    UserMiscCompensationPost: UserMiscCompensation, Write, generic::post::<types::UserMiscCompensation>;
+    UserMiscCompensationsGet: UserMiscCompensation, Read, generic::get_by_id::<types::UserMiscCompensation>;
+    UserSessionPost: UserSession, Write, generic::post::<types::UserSession>;
+    UserSessionsFind: UserSession, Read, users::user_sessions_find;
+    UserSessionsGet: UserSession, Read, generic::get_by_id::<types::UserSession>;
+    UsersFind: User, Read, users::users_find;
+    UsersAuthenticate: User, Read, contacts::users_authenticate;
+    UsersGet: User, Read, generic::get_by_id::<types::User>;
+    VehiclePost: Vehicle, Write, generic::post::<types::Vehicle>;
+    VehiclesFind: Vehicle, Read, generic::find_all::<types::Vehicle>;
+    VehiclesGet: Vehicle, Read, generic::get_by_id::<types::Vehicle>;
+    ZonePost: Zone, Write, generic::post::<types::Zone>;
+    ZonesFind: Zone, Read, generic::find_all::<types::Zone>;
+    ZonesGet: Zone, Read, generic::get_by_id::<types::Zone>;
+};
 
 /// The operation `method path` (path after `/api/`) calls, with its path parameters (decoded).
 /// `Err(allowed)` when the path exists for other methods only; `Ok(None)` when it does not exist.
