@@ -13,6 +13,7 @@ use crate::{FaultRule, MockBuilder, OnTimeMock};
 
 /// How to run a simulator: port, seeded data, clock, quotas, HTTP limits and faults.
 #[derive(clap::Args, Clone, Debug)]
+#[command(next_help_heading = "Simulator")]
 #[non_exhaustive]
 pub struct ServeArgs {
     /// Port on 127.0.0.1 (0 picks a free one)
