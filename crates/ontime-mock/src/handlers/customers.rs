@@ -5,7 +5,7 @@ use uuid::Uuid;
 
 use super::generic::{Owner, Stored, find, get, stored};
 use super::places::state_matches;
-use super::{Ctx, body, check_customer, eq_ci, in_range, new_or, param_guid};
+use super::{Ctx, RowDates, body, check_customer, eq_ci, new_or, param_guid};
 use crate::http_util::{ApiError, Reply};
 use crate::state::Shared;
 use crate::store::upsert;
@@ -92,11 +92,7 @@ pub(crate) fn customer_post(s: &Shared, ctx: &Ctx) -> Result<Reply, ApiError> {
 pub(crate) fn customers_find(s: &Shared, ctx: &Ctx) -> Result<Reply, ApiError> {
     let q = &ctx.query;
     let inactive = q.bool("inactive")?;
-    let (lm_min, lm_max) = (
-        q.date("lastModifiedDateMin")?,
-        q.date("lastModifiedDateMax")?,
-    );
-    let (c_min, c_max) = (q.date("creationDateMin")?, q.date("creationDateMax")?);
+    let dates = RowDates::parse(q)?;
     find::<types::Customer>(s, ctx, |r| {
         let c = &r.rec;
         eq_ci(c.account_number.as_deref(), q.str("accountNumber"))
@@ -113,8 +109,7 @@ pub(crate) fn customers_find(s: &Shared, ctx: &Ctx) -> Result<Reply, ApiError> {
             && eq_ci(c.reference_number.as_deref(), q.str("referenceNumber"))
             && state_matches(c.state.as_deref(), q.str("state"))
             && inactive.is_none_or(|i| c.inactive.unwrap_or(false) == i)
-            && in_range(r.modified, lm_min, lm_max)
-            && in_range(r.created, c_min, c_max)
+            && dates.matches(r)
     })
 }
 

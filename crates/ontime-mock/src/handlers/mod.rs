@@ -122,3 +122,27 @@ pub(crate) fn new_or(store: &mut Store, id: Option<Uuid>) -> Uuid {
         None => store.new_id(),
     }
 }
+
+/// A finder's `lastModifiedDateMin`/`Max` and `creationDateMin`/`Max` filters.
+pub(crate) struct RowDates {
+    modified: (Option<NaiveDateTime>, Option<NaiveDateTime>),
+    created: (Option<NaiveDateTime>, Option<NaiveDateTime>),
+}
+
+impl RowDates {
+    pub(crate) fn parse(q: &Query) -> Result<Self, ApiError> {
+        Ok(Self {
+            modified: (
+                q.date("lastModifiedDateMin")?,
+                q.date("lastModifiedDateMax")?,
+            ),
+            created: (q.date("creationDateMin")?, q.date("creationDateMax")?),
+        })
+    }
+
+    /// Whether the row was modified and created within the ranges.
+    pub(crate) fn matches<T>(&self, row: &crate::store::Row<T>) -> bool {
+        in_range(row.modified, self.modified.0, self.modified.1)
+            && in_range(row.created, self.created.0, self.created.1)
+    }
+}

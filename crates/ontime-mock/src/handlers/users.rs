@@ -5,7 +5,7 @@ use ontime_raw::types;
 use uuid::Uuid;
 
 use super::generic::{Stored, find, stored};
-use super::{Ctx, body, eq_ci, in_range, param_guid};
+use super::{Ctx, RowDates, body, eq_ci, in_range, param_guid};
 use crate::http_util::{ApiError, Reply};
 use crate::state::Shared;
 use crate::store::{Store, check_enum, dt};
@@ -167,18 +167,13 @@ pub(crate) fn user_sessions_find(s: &Shared, ctx: &Ctx) -> Result<Reply, ApiErro
 
 pub(crate) fn users_find(s: &Shared, ctx: &Ctx) -> Result<Reply, ApiError> {
     let q = &ctx.query;
-    let (lm_min, lm_max) = (
-        q.date("lastModifiedDateMin")?,
-        q.date("lastModifiedDateMax")?,
-    );
-    let (c_min, c_max) = (q.date("creationDateMin")?, q.date("creationDateMax")?);
+    let dates = RowDates::parse(q)?;
     find::<types::User>(s, ctx, |r| {
         let u = &r.rec;
         eq_ci(u.email.as_deref(), q.str("email"))
             && eq_ci(u.first_name.as_deref(), q.str("firstName"))
             && eq_ci(u.last_name.as_deref(), q.str("lastName"))
             && eq_ci(u.user_name.as_deref(), q.str("userName"))
-            && in_range(r.modified, lm_min, lm_max)
-            && in_range(r.created, c_min, c_max)
+            && dates.matches(r)
     })
 }
