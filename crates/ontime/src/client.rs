@@ -113,6 +113,8 @@ pub struct ClientBuilder {
     quota_guard: bool,
     limits: BodyLimits,
     on_retry: Option<RetryHook>,
+    /// The account [`from_env`](Self::from_env) found (see `env.rs`).
+    pub(crate) env_account: Option<crate::env::EnvAccount>,
 }
 
 impl Default for ClientBuilder {
@@ -131,6 +133,7 @@ impl Default for ClientBuilder {
             quota_guard: false,
             limits: BodyLimits::default(),
             on_retry: None,
+            env_account: None,
         }
     }
 }
@@ -254,7 +257,12 @@ impl ClientBuilder {
 
     /// Checks the configuration and builds the client.
     pub fn build(self) -> Result<Client> {
-        let base_url = match (&self.base_url, &self.company_id) {
+        let account = crate::env::account(
+            self.base_url.as_ref(),
+            self.company_id.as_ref(),
+            self.env_account.as_ref(),
+        )?;
+        let base_url = match account {
             (Some(url), _) => validate_base_url(url)?,
             (None, Some(company)) => {
                 let company = company.trim();
@@ -391,26 +399,9 @@ impl Client {
         ClientBuilder::default()
     }
 
-    /// A client configured from the environment: `ONTIME_BASE_URL` or `ONTIME_COMPANY_ID`, and
-    /// `ONTIME_API_KEY`; other settings take their defaults.
+    /// A client configured from the environment: [`ClientBuilder::from_env`], built.
     pub fn from_env() -> Result<Client> {
-        Self::from_lookup(|name| std::env::var(name).ok())
-    }
-
-    /// [`from_env`](Self::from_env) over any source of variables.
-    fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Client> {
-        let var = |name: &str| lookup(name).filter(|v| !v.trim().is_empty());
-        let mut builder = Client::builder();
-        if let Some(url) = var("ONTIME_BASE_URL") {
-            builder = builder.base_url(url);
-        }
-        if let Some(company) = var("ONTIME_COMPANY_ID") {
-            builder = builder.company_id(company);
-        }
-        if let Some(key) = var("ONTIME_API_KEY") {
-            builder = builder.api_key(key);
-        }
-        builder.build()
+        ClientBuilder::from_env().build()
     }
 
     /// The account's base URL (`…/sites/{company-id}`).
@@ -1006,39 +997,6 @@ mod tests {
             .build()
             .unwrap_err();
         assert!(!err.to_string().contains("secret"), "{err}");
-    }
-
-    #[test]
-    fn from_env_reads_the_three_variables() {
-        let env = |vars: &'static [(&'static str, &'static str)]| {
-            move |name: &str| {
-                vars.iter()
-                    .find(|(k, _)| *k == name)
-                    .map(|(_, v)| v.to_string())
-            }
-        };
-        let client = Client::from_lookup(env(&[
-            ("ONTIME_COMPANY_ID", "acme"),
-            ("ONTIME_API_KEY", "super-secret"),
-        ]))
-        .unwrap();
-        assert_eq!(client.base_url(), "https://secure.ontime360.com/sites/acme");
-        let client = Client::from_lookup(env(&[
-            ("ONTIME_BASE_URL", "http://127.0.0.1:9/sites/x/"),
-            ("ONTIME_COMPANY_ID", "ignored-when-a-url-is-given"),
-            ("ONTIME_API_KEY", "super-secret"),
-        ]))
-        .unwrap();
-        assert_eq!(client.base_url(), "http://127.0.0.1:9/sites/x");
-        // Blank variables count as unset.
-        let err = Client::from_lookup(env(&[
-            ("ONTIME_COMPANY_ID", "acme"),
-            ("ONTIME_API_KEY", "  "),
-        ]))
-        .unwrap_err();
-        assert!(matches!(err, Error::Config(m) if m.contains("ONTIME_API_KEY")));
-        let err = Client::from_lookup(env(&[("ONTIME_API_KEY", "super-secret")])).unwrap_err();
-        assert!(matches!(err, Error::Config(m) if m.contains("ONTIME_COMPANY_ID")));
     }
 
     #[test]

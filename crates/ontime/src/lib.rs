@@ -69,6 +69,7 @@
 
 mod actions;
 mod client;
+mod env;
 mod error;
 mod filters;
 mod quota;
