@@ -113,8 +113,18 @@ pub struct ClientBuilder {
     quota_guard: bool,
     limits: BodyLimits,
     on_retry: Option<RetryHook>,
-    /// The account [`from_env`](Self::from_env) found (see `env.rs`).
-    pub(crate) env_account: Option<crate::env::EnvAccount>,
+    /// The account used when no setter chose one ([`from_env`](Self::from_env) sets it).
+    pub(crate) default_account: Option<DefaultAccount>,
+}
+
+/// The account a builder falls back on when neither [`ClientBuilder::base_url`] nor
+/// [`ClientBuilder::company_id`] was called: a setter always replaces it whole.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum DefaultAccount {
+    BaseUrl(String),
+    CompanyId(String),
+    /// The source was ambiguous: `build()` fails with this message unless a setter chose.
+    Refused(String),
 }
 
 impl Default for ClientBuilder {
@@ -133,7 +143,7 @@ impl Default for ClientBuilder {
             quota_guard: false,
             limits: BodyLimits::default(),
             on_retry: None,
-            env_account: None,
+            default_account: None,
         }
     }
 }
@@ -257,11 +267,14 @@ impl ClientBuilder {
 
     /// Checks the configuration and builds the client.
     pub fn build(self) -> Result<Client> {
-        let account = crate::env::account(
-            self.base_url.as_ref(),
-            self.company_id.as_ref(),
-            self.env_account.as_ref(),
-        )?;
+        let account = match (&self.base_url, &self.company_id, &self.default_account) {
+            (None, None, Some(DefaultAccount::BaseUrl(url))) => (Some(url), None),
+            (None, None, Some(DefaultAccount::CompanyId(company))) => (None, Some(company)),
+            (None, None, Some(DefaultAccount::Refused(message))) => {
+                return Err(Error::Config(message.clone()));
+            }
+            (url, company, _) => (url.as_ref(), company.as_ref()),
+        };
         let base_url = match account {
             (Some(url), _) => validate_base_url(url)?,
             (None, Some(company)) => {

@@ -2,8 +2,7 @@
 //! `ONTIME_COMPANY_ID` and `ONTIME_API_KEY`, and any setter called afterwards wins over what it
 //! read (options beat the environment).
 
-use crate::client::ClientBuilder;
-use crate::{Error, Result};
+use crate::client::{ClientBuilder, DefaultAccount};
 
 /// The account variable holding a full base URL.
 pub(crate) const BASE_URL_VAR: &str = "ONTIME_BASE_URL";
@@ -11,19 +10,6 @@ pub(crate) const BASE_URL_VAR: &str = "ONTIME_BASE_URL";
 pub(crate) const COMPANY_ID_VAR: &str = "ONTIME_COMPANY_ID";
 /// The variable holding the API key.
 pub(crate) const API_KEY_VAR: &str = "ONTIME_API_KEY";
-
-/// The account the environment names, kept apart from the builder's own setters so that
-/// `.base_url(..)` or `.company_id(..)` after [`ClientBuilder::from_env`] replaces it whole
-/// (`--company` on a command line must beat `ONTIME_BASE_URL`, although a base URL set with
-/// a setter takes precedence over a company id).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) enum EnvAccount {
-    BaseUrl(String),
-    CompanyId(String),
-    /// Both variables are set: which account is meant is unclear, and `build()` says so unless
-    /// a setter chose the account.
-    Both,
-}
 
 impl ClientBuilder {
     /// A builder configured from the environment: `ONTIME_BASE_URL` or `ONTIME_COMPANY_ID` (set
@@ -46,14 +32,19 @@ impl ClientBuilder {
     /// [`from_env`](Self::from_env) over any source of variables.
     pub(crate) fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> ClientBuilder {
         let var = |name: &str| lookup(name).filter(|v| !v.trim().is_empty());
+        // Kept apart from the setters, so that `.company_id(..)` after `from_env()` replaces an
+        // ONTIME_BASE_URL whole (a base URL set with a setter beats a company id).
         let account = match (var(BASE_URL_VAR), var(COMPANY_ID_VAR)) {
-            (Some(url), None) => Some(EnvAccount::BaseUrl(url)),
-            (None, Some(company)) => Some(EnvAccount::CompanyId(company)),
-            (Some(_), Some(_)) => Some(EnvAccount::Both),
+            (Some(url), None) => Some(DefaultAccount::BaseUrl(url)),
+            (None, Some(company)) => Some(DefaultAccount::CompanyId(company)),
+            (Some(_), Some(_)) => Some(DefaultAccount::Refused(format!(
+                "both {BASE_URL_VAR} and {COMPANY_ID_VAR} are set: which account is meant? \
+                 Unset one of them, or choose the account with base_url(..) or company_id(..)"
+            ))),
             (None, None) => None,
         };
         let mut builder = ClientBuilder::default();
-        builder.env_account = account;
+        builder.default_account = account;
         if let Some(key) = var(API_KEY_VAR) {
             builder = builder.api_key(key);
         }
@@ -61,30 +52,10 @@ impl ClientBuilder {
     }
 }
 
-/// The account `build()` uses, as `(base_url, company_id)`: the setters' choice if either was
-/// called, else the environment's.
-pub(crate) fn account<'a>(
-    base_url: Option<&'a String>,
-    company_id: Option<&'a String>,
-    env: Option<&'a EnvAccount>,
-) -> Result<(Option<&'a String>, Option<&'a String>)> {
-    if base_url.is_some() || company_id.is_some() {
-        return Ok((base_url, company_id));
-    }
-    match env {
-        None => Ok((None, None)),
-        Some(EnvAccount::BaseUrl(url)) => Ok((Some(url), None)),
-        Some(EnvAccount::CompanyId(company)) => Ok((None, Some(company))),
-        Some(EnvAccount::Both) => Err(Error::Config(format!(
-            "both {BASE_URL_VAR} and {COMPANY_ID_VAR} are set: which account is meant? \
-             Unset one of them, or choose the account with base_url(..) or company_id(..)"
-        ))),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::Error;
 
     fn env(
         vars: &'static [(&'static str, &'static str)],
