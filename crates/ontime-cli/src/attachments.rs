@@ -9,7 +9,7 @@ use ontime::{Attachment, FileAttachmentId};
 use serde::Serialize;
 
 use crate::args::{self, OrderArg};
-use crate::cli::Ctx;
+use crate::context::Ctx;
 use crate::error::CliError;
 use crate::orders::{self, safe_name};
 use crate::output::Format;

@@ -3,10 +3,9 @@
 use std::io::Write;
 use std::path::PathBuf;
 
-use clap::{Args, CommandFactory};
+use clap::Args;
 use clap_complete::Shell;
 
-use crate::cli::Cli;
 use crate::error::CliError;
 
 #[derive(Args, Debug)]
@@ -30,8 +29,8 @@ pub struct ManArgs {
     pub out_dir: Option<PathBuf>,
 }
 
-pub fn completions(args: CompletionsArgs) -> Result<(), CliError> {
-    let mut command = Cli::command();
+/// Prints the completion script of `command` (the whole command tree).
+pub fn completions(mut command: clap::Command, args: CompletionsArgs) -> Result<(), CliError> {
     let mut out = Vec::new();
     clap_complete::generate(args.shell, &mut command, "ontime", &mut out);
     let mut stdout = std::io::stdout().lock();
@@ -40,8 +39,8 @@ pub fn completions(args: CompletionsArgs) -> Result<(), CliError> {
     Ok(())
 }
 
-pub fn man(args: ManArgs) -> Result<(), CliError> {
-    let command = Cli::command();
+/// Prints the man page of `command` (the whole command tree), or writes one page per command.
+pub fn man(command: clap::Command, args: ManArgs) -> Result<(), CliError> {
     let Some(dir) = args.out_dir else {
         let mut out = Vec::new();
         clap_mangen::Man::new(command)

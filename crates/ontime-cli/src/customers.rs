@@ -4,7 +4,7 @@ use clap::{Args, Subcommand};
 use ontime::{CustomerFilter, CustomerId, OnTimeDateTime};
 
 use crate::args;
-use crate::cli::Ctx;
+use crate::context::Ctx;
 use crate::error::CliError;
 use crate::records::{self, ListArgs};
 

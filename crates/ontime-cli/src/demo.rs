@@ -18,7 +18,7 @@ use ontime_mock::OnTimeMock;
 use serde_json::{Value, json};
 
 use crate::attachments::AttachmentInfo;
-use crate::cli::Ctx;
+use crate::context::Ctx;
 use crate::error::CliError;
 use crate::output::{render_records_with, render_table};
 use crate::views::{self, Col, Fmt, TIMELINE, View, human_size};

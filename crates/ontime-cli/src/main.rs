@@ -5,6 +5,7 @@ mod args;
 mod attachments;
 mod cli;
 mod completions;
+mod context;
 mod customers;
 #[cfg(feature = "mock")]
 mod demo;

@@ -13,7 +13,7 @@ use ontime::{
 use serde::Serialize;
 
 use crate::args;
-use crate::cli::Ctx;
+use crate::context::Ctx;
 use crate::error::{CliError, Exit};
 use crate::output::Format;
 use crate::views::{Col, Fmt, View, Viewable};

@@ -5,7 +5,7 @@ use ontime::types::UserPosition;
 use ontime::{OnTimeDateTime, PositionFilter, UserFilter, UserId};
 
 use crate::args;
-use crate::cli::Ctx;
+use crate::context::Ctx;
 use crate::error::CliError;
 use crate::records::{self, ListArgs};
 
