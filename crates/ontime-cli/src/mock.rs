@@ -6,7 +6,7 @@ use chrono::NaiveDateTime;
 use clap::Subcommand;
 use ontime_mock::ServeArgs;
 
-use crate::cli::Ctx;
+use crate::context::Ctx;
 use crate::error::CliError;
 
 #[derive(Subcommand, Debug)]
