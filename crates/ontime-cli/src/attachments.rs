@@ -10,8 +10,9 @@ use serde::Serialize;
 
 use crate::args::{self, OrderArg};
 use crate::context::Ctx;
+use crate::download::{safe_name, write_download};
 use crate::error::CliError;
-use crate::orders::{self, safe_name};
+use crate::orders;
 use crate::output::Format;
 use crate::views::{Col, Fmt, View, Viewable};
 
@@ -138,7 +139,7 @@ fn info_of(file: FileAttachment) -> AttachmentInfo {
         size: file
             .contents
             .as_deref()
-            .map(crate::views::base64_len)
+            .map(crate::cells::base64_len)
             .unwrap_or(0),
         file_name: file.file_name,
         timestamp: file.timestamp.map(|t| t.to_string()),
@@ -195,7 +196,7 @@ async fn get(ctx: &Ctx, args: GetAttachment) -> Result<(), CliError> {
             PathBuf::from(safe_name(base))
         }
     };
-    orders::write_download(ctx, &out, &attachment.bytes, None)
+    write_download(ctx, &out, &attachment.bytes, None)
 }
 
 async fn put(ctx: &Ctx, args: PutAttachment) -> Result<(), CliError> {

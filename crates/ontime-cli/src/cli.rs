@@ -130,7 +130,6 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
     }
 }
 
-
 #[cfg(test)]
 mod tests {
     use super::*;

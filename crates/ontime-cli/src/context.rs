@@ -270,7 +270,6 @@ fn read_key_stdin() -> Result<String, CliError> {
     Ok(text.lines().next().unwrap_or("").trim().to_string())
 }
 
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -282,7 +281,12 @@ mod tests {
         assert_eq!(err.exit, Exit::Usage);
         assert_eq!(err.message, "no account given");
         assert!(err.hint.unwrap().contains("--company ID"));
-        let err = build_error(ontime::Client::builder().company_id("a").build().unwrap_err());
+        let err = build_error(
+            ontime::Client::builder()
+                .company_id("a")
+                .build()
+                .unwrap_err(),
+        );
         assert_eq!(err.message, "no API key given");
         assert!(err.hint.unwrap().contains("--api-key-file"));
         // Other configuration errors keep the facade's message, as usage errors.
@@ -294,6 +298,10 @@ mod tests {
                 .unwrap_err(),
         );
         assert_eq!(err.exit, Exit::Usage);
-        assert!(err.message.contains("refusing plain http://"), "{}", err.message);
+        assert!(
+            err.message.contains("refusing plain http://"),
+            "{}",
+            err.message
+        );
     }
 }

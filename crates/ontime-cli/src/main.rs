@@ -3,13 +3,18 @@
 
 mod args;
 mod attachments;
+mod cells;
 mod cli;
 mod completions;
 mod context;
 mod customers;
 #[cfg(feature = "mock")]
 mod demo;
+mod download;
+mod edit;
+mod enums;
 mod error;
+mod fields;
 #[cfg(feature = "mock")]
 mod mock;
 mod orders;

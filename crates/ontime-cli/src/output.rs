@@ -15,9 +15,10 @@ use serde::Serialize;
 use serde_json::Value;
 use unicode_width::UnicodeWidthStr;
 
+use crate::cells;
 use crate::error::CliError;
 pub use crate::terminal::escape_controls;
-use crate::views::{self, Col, Fmt, View, Viewable};
+use crate::views::{Col, Fmt, View, Viewable};
 
 /// How many rows a table reads before it fixes its column widths.
 pub const TABLE_BATCH: usize = 100;
@@ -83,7 +84,7 @@ impl Output {
         match self.format {
             Format::Table => {
                 let value = serde_json::to_value(record).map_err(CliError::internal)?;
-                let rows = views::detail_rows(view, &value);
+                let rows = cells::detail_rows(view, &value);
                 let mut table = TableWriter::new(&DETAIL_COLUMNS);
                 let mut text = String::new();
                 for (field, value) in rows {
@@ -191,7 +192,7 @@ impl<'a> ListWriter<'a> {
                 let cells: Vec<String> = self
                     .view
                     .csv_fields()
-                    .map(|(name, fmt)| views::csv_cell(value.get(*name), *fmt))
+                    .map(|(name, fmt)| cells::csv_cell(value.get(*name), *fmt))
                     .collect();
                 let mut bytes = self.csv_header.take().unwrap_or_default();
                 bytes.extend(csv_line(&cells).map_err(CliError::internal)?);
@@ -203,7 +204,7 @@ impl<'a> ListWriter<'a> {
                     .view
                     .columns
                     .iter()
-                    .map(|c| views::table_cell(views::lookup(&value, c.path), c.fmt))
+                    .map(|c| cells::table_cell(cells::lookup(&value, c.path), c.fmt))
                     .collect();
                 let mut text = String::new();
                 if let Some(table) = &mut self.table {
@@ -388,7 +389,7 @@ pub fn render_records_with<T: Serialize>(view: &View, records: &[T]) -> String {
             let value = serde_json::to_value(r).unwrap_or(Value::Null);
             view.columns
                 .iter()
-                .map(|c| views::table_cell(views::lookup(&value, c.path), c.fmt))
+                .map(|c| cells::table_cell(cells::lookup(&value, c.path), c.fmt))
                 .collect()
         })
         .collect();

@@ -1,284 +1,29 @@
-//! `ontime demo`: starts a seeded simulator in-process and tours the SDK against it. Every step
-//! goes through the `ontime` facade, as an integration would; the simulator only provides the
-//! account. The account's clock is frozen and its data seeded, so the tour prints the same thing
-//! every time (except the simulator's port and the timings).
+//! The tour's steps, in order: each makes its SDK calls through the facade and prints what
+//! they did.
 
-use std::io::Write;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
-use chrono::{NaiveDate, NaiveDateTime, TimeDelta};
-use clap::Args;
+use chrono::TimeDelta;
 use futures::TryStreamExt;
 use ontime::types::Order;
 use ontime::{
-    Client, LocationFilter, OnTimeDateTime, OrderFilter, OrderId, PositionFilter, RetryPolicy,
-    SignatureType, StatusChange, StatusLevel,
+    Client, LocationFilter, OrderFilter, OrderId, PositionFilter, RetryPolicy, SignatureType,
+    StatusChange, StatusLevel,
 };
-use ontime_mock::OnTimeMock;
 use serde_json::{Value, json};
 
+use super::tour::*;
 use crate::attachments::AttachmentInfo;
-use crate::context::Ctx;
+use crate::cells::{self, human_size};
 use crate::error::CliError;
 use crate::output::{render_records_with, render_table};
-use crate::views::{self, Col, Fmt, TIMELINE, View, human_size};
+use crate::views::{self, Fmt, TIMELINE};
 
-#[derive(Args, Debug)]
-#[command(
-    after_help = "The tour takes a few seconds. With --keep the simulator stays up afterwards, so you can
-try the other commands against it (it prints how)."
-)]
-pub struct DemoArgs {
-    /// Seed of the simulated account's data
-    #[arg(long, default_value_t = 42)]
-    pub seed: u64,
-    /// How many orders the simulated account has
-    #[arg(long, default_value_t = 1000, value_parser = clap::value_parser!(u32).range(20..=1_000_000))]
-    pub orders: u32,
-    /// Keep the simulator running after the tour (until Ctrl-C)
-    #[arg(long)]
-    pub keep: bool,
-}
-
-/// The account's (frozen) clock during the tour.
-fn clock_start() -> NaiveDateTime {
-    NaiveDate::from_ymd_opt(2026, 11, 24)
-        .and_then(|d| d.and_hms_opt(14, 30, 0))
-        .unwrap_or_default()
-}
-
-/// Prints the tour to stdout as it goes.
-struct Tour {
-    step: u32,
-    blank: bool,
-}
-
-impl Tour {
-    fn line(&mut self, text: impl AsRef<str>) {
-        let text = text.as_ref();
-        if text.is_empty() && self.blank {
-            return;
-        }
-        self.blank = text.is_empty();
-        let mut out = std::io::stdout().lock();
-        let _ = writeln!(out, "{text}");
-        let _ = out.flush();
-    }
-
-    fn step(&mut self, title: &str) {
-        self.step += 1;
-        let head = format!("── {}. {title} ", self.step);
-        let fill = 78usize.saturating_sub(head.chars().count());
-        self.line("");
-        self.line(format!("{head}{}", "─".repeat(fill)));
-    }
-
-    fn say(&mut self, text: impl AsRef<str>) {
-        for line in text.as_ref().lines() {
-            self.line(format!("  {line}"));
-        }
-    }
-
-    /// The SDK call a step makes, as code.
-    fn code(&mut self, text: &str) {
-        for line in text.lines() {
-            self.line(format!("    {line}"));
-        }
-    }
-
-    fn table(&mut self, text: &str) {
-        self.line("");
-        for line in text.lines() {
-            self.line(format!("    {line}"));
-        }
-        self.line("");
-    }
-}
-
-fn col(header: &'static str, path: &'static [&'static str], fmt: Fmt, max: usize) -> Col {
-    Col {
-        header,
-        path,
-        fmt,
-        max,
-    }
-}
-
-/// Orders without the ID column, so the tour fits 100 columns.
-static DEMO_ORDERS: View = View {
-    singular: "order",
-    plural: "orders",
-    fields: views::ORDER_FIELDS,
-    columns: &[
-        Col {
-            header: "Tracking #",
-            path: &["TrackingNumber"],
-            fmt: Fmt::Text,
-            max: 10,
-        },
-        Col {
-            header: "Status",
-            path: &["StatusLevel"],
-            fmt: Fmt::Enum(views::EnumKind::StatusLevel),
-            max: 16,
-        },
-        Col {
-            header: "Submitted",
-            path: &["DateSubmitted"],
-            fmt: Fmt::Date,
-            max: 16,
-        },
-        Col {
-            header: "From",
-            path: &["CollectionLocation", "CompanyName"],
-            fmt: Fmt::Text,
-            max: 22,
-        },
-        Col {
-            header: "To",
-            path: &["DeliveryLocation", "CompanyName"],
-            fmt: Fmt::Text,
-            max: 22,
-        },
-        Col {
-            header: "Total",
-            path: &["TotalCost"],
-            fmt: Fmt::Money,
-            max: 8,
-        },
-    ],
-};
-
-/// Positions without the user column.
-static DEMO_POSITIONS: View = View {
-    singular: "position",
-    plural: "positions",
-    fields: views::USER_POSITION_FIELDS,
-    columns: &[
-        Col {
-            header: "Time",
-            path: &["Timestamp"],
-            fmt: Fmt::Date,
-            max: 16,
-        },
-        Col {
-            header: "Latitude",
-            path: &["Latitude"],
-            fmt: Fmt::Num,
-            max: 10,
-        },
-        Col {
-            header: "Longitude",
-            path: &["Longitude"],
-            fmt: Fmt::Num,
-            max: 10,
-        },
-    ],
-};
-
-/// How many fields of a record hold a value (embedded records counted field by field).
-fn fields_with_values(value: &Value) -> usize {
-    match value {
-        Value::Null => 0,
-        Value::Object(map) => map.values().map(fields_with_values).sum(),
-        Value::Array(items) => items.iter().map(fields_with_values).sum(),
-        _ => 1,
-    }
-}
-
-/// The paths of the leaf values that differ between two records.
-fn differences(a: &Value, b: &Value, path: String, out: &mut Vec<String>) {
-    match (a, b) {
-        (Value::Object(x), Value::Object(y)) => {
-            let keys: std::collections::BTreeSet<&String> = x.keys().chain(y.keys()).collect();
-            for key in keys {
-                let sub = if path.is_empty() {
-                    key.clone()
-                } else {
-                    format!("{path}.{key}")
-                };
-                let null = Value::Null;
-                differences(
-                    x.get(key).unwrap_or(&null),
-                    y.get(key).unwrap_or(&null),
-                    sub,
-                    out,
-                );
-            }
-        }
-        (x, y) if x != y => out.push(path),
-        _ => {}
-    }
-}
-
-/// `42 ms`, `1.3 s`.
-fn duration(d: Duration) -> String {
-    if d < Duration::from_secs(1) {
-        format!("{} ms", d.as_millis())
-    } else {
-        format!("{:.1} s", d.as_secs_f64())
-    }
-}
-
-/// `86285` as `86,285`.
-fn thousands(n: u64) -> String {
-    let digits = n.to_string();
-    let mut out = String::new();
-    for (i, ch) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i).is_multiple_of(3) {
-            out.push(',');
-        }
-        out.push(ch);
-    }
-    out
-}
-
-fn at(t: NaiveDateTime) -> OnTimeDateTime {
-    OnTimeDateTime::naive(t)
-}
-
-fn minutes(m: i64) -> TimeDelta {
-    TimeDelta::minutes(m)
-}
-
-fn demo_error(step: &str, error: impl Into<CliError>) -> CliError {
-    let error = error.into();
-    CliError::other(format!("the demo failed at \"{step}\": {}", error.message))
-}
-
-pub async fn run(_ctx: &Ctx, args: DemoArgs) -> Result<(), CliError> {
-    let started = Instant::now();
-    let now = clock_start();
-    let mock = OnTimeMock::builder()
-        .seed(args.seed)
-        .orders(args.orders as usize)
-        .company("demo")
-        .clock_start(now)
-        .frozen_clock()
-        .start()
-        .await
-        .map_err(|e| CliError::other(format!("could not start the simulator: {e}")))?;
-    let mut tour = Tour {
-        step: 0,
-        blank: false,
-    };
-    tour.line("ontime demo: the OnTime 360 SDK at work against a simulated account");
-    tour.line("");
-    tour.say(format!(
-        "Simulator  {}\n           seed {}, {} orders, account clock frozen at {} (UTC{})",
-        mock.base_url(),
-        args.seed,
-        args.orders,
-        now.format("%Y-%m-%d %H:%M"),
-        mock.clock().utc_offset()
-    ));
-
-    let client = Client::builder()
-        .base_url(mock.base_url())
-        .api_key(mock.api_key())
-        .build()?;
-
-    // 1. Authenticate.
+/// 1. A wrong key, the account's key, and a key scoped to one customer.
+pub async fn authenticate(d: &mut Demo) -> Result<(), CliError> {
+    let Demo {
+        tour, client, mock, ..
+    } = d;
     tour.step("Authenticate");
     tour.say(
         "OnTime takes the raw API key in the Authorization header. The client keeps it secret",
@@ -333,8 +78,13 @@ pub async fn run(_ctx: &Ctx, args: DemoArgs) -> Result<(), CliError> {
     tour.say(
         "(In scripts: `ontime` exits with 3 for a refused key and 4 for a missing permission.)",
     );
+    Ok(())
+}
 
-    // 2. Find orders by filters, fetched concurrently.
+/// 2. Find orders by filters, fetched concurrently; returns the first one found.
+pub async fn find_orders(d: &mut Demo) -> Result<Order, CliError> {
+    let now = d.now;
+    let Demo { tour, client, .. } = d;
     tour.step("Find orders by filters, fetched concurrently");
     let since = now.date().and_hms_opt(0, 0, 0).unwrap_or(now) - TimeDelta::days(7);
     tour.say(
@@ -378,15 +128,14 @@ pub async fn run(_ctx: &Ctx, args: DemoArgs) -> Result<(), CliError> {
         "From a shell: ontime orders find --status delivered --submitted-from {}",
         since.format("%Y-%m-%d")
     ));
-    let Some(sample) = delivered.first().cloned() else {
-        return Err(CliError::other(
-            "the demo failed: no delivered orders in the last week (try more --orders)",
-        ));
-    };
-    let sample_id = sample.id.unwrap_or(OrderId::from_uuid(Default::default()));
-    let sample_tn = sample.tracking_number.clone().unwrap_or_default();
+    delivered.first().cloned().ok_or_else(|| {
+        CliError::other("the demo failed: no delivered orders in the last week (try more --orders)")
+    })
+}
 
-    // 3. Status timeline.
+/// 3. An order's status timeline and signature.
+pub async fn timeline(d: &mut Demo, sample_id: OrderId, sample_tn: &str) -> Result<(), CliError> {
+    let Demo { tour, client, .. } = d;
     tour.step(&format!("Order {sample_tn}: its status timeline"));
     tour.code("client.orders().timeline(order_id)");
     let timeline: Vec<views::TimelineEntry> = client
@@ -408,8 +157,17 @@ pub async fn run(_ctx: &Ctx, args: DemoArgs) -> Result<(), CliError> {
             human_size(png.len())
         ));
     }
+    Ok(())
+}
 
-    // 4. Safe modification.
+/// 4. Change one field with `modify`, and show that nothing else changed.
+pub async fn modify(
+    d: &mut Demo,
+    sample: &Order,
+    sample_id: OrderId,
+    sample_tn: &str,
+) -> Result<(), CliError> {
+    let Demo { tour, client, .. } = d;
     tour.step(&format!("Order {sample_tn}: change one field safely"));
     tour.say("A post to OnTime REPLACES the order: every field it leaves out is cleared. `modify`");
     tour.say("fetches the whole order, applies the change and posts all of it back:");
@@ -429,7 +187,7 @@ pub async fn run(_ctx: &Ctx, args: DemoArgs) -> Result<(), CliError> {
     let show = |v: &Value, key: &str| {
         v.get(key)
             .filter(|v| !v.is_null())
-            .map(views::plain)
+            .map(cells::plain)
             .unwrap_or_else(|| "(none)".into())
     };
     let rows = vec![
@@ -466,8 +224,14 @@ pub async fn run(_ctx: &Ctx, args: DemoArgs) -> Result<(), CliError> {
     tour.say(format!(
         "ontime orders update -t {sample_tn} --set Comments=\"Leave at reception\""
     ));
+    Ok(())
+}
 
-    // 5. Create an order, price it, move it through its statuses.
+/// 5. Price and create an order like `sample`, and move it along its statuses; returns its
+/// ID and tracking number.
+pub async fn create(d: &mut Demo, sample: &Order) -> Result<(OrderId, String), CliError> {
+    let now = d.now;
+    let Demo { tour, client, .. } = d;
     tour.step("Create an order and move it along");
     let dallas = client
         .locations()
@@ -547,8 +311,16 @@ pub async fn run(_ctx: &Ctx, args: DemoArgs) -> Result<(), CliError> {
         .map(views::TimelineEntry)
         .collect();
     tour.table(&render_records_with(&TIMELINE, &timeline));
+    Ok((created_id, created_tn))
+}
 
-    // 6. Attachments.
+/// 6. Upload an attachment and download it again.
+pub async fn attachments(
+    d: &mut Demo,
+    created_id: OrderId,
+    created_tn: &str,
+) -> Result<(), CliError> {
+    let Demo { tour, client, .. } = d;
     tour.step(&format!(
         "Order {created_tn}: upload and download an attachment"
     ));
@@ -580,7 +352,7 @@ pub async fn run(_ctx: &Ctx, args: DemoArgs) -> Result<(), CliError> {
                     i.size.to_string(),
                     i.timestamp
                         .as_deref()
-                        .map(views::short_date)
+                        .map(cells::short_date)
                         .unwrap_or_default(),
                 ]
             })
@@ -592,8 +364,13 @@ pub async fn run(_ctx: &Ctx, args: DemoArgs) -> Result<(), CliError> {
     } else {
         "The downloaded bytes DIFFER from the uploaded ones."
     });
+    Ok(())
+}
 
-    // 7. A driver.
+/// 7. A driver's availability and positions.
+pub async fn driver(d: &mut Demo) -> Result<(), CliError> {
+    let now = d.now;
+    let Demo { tour, client, .. } = d;
     tour.step("A driver: availability and positions");
     tour.code("client.users().find_all().collect_vec()   // the first driver");
     let users: Vec<ontime::types::User> = client
@@ -637,7 +414,7 @@ pub async fn run(_ctx: &Ctx, args: DemoArgs) -> Result<(), CliError> {
             .unwrap_or("no status"),
         availability
             .last_status_change
-            .map(|t| views::short_date(&t.to_string()))
+            .map(|t| cells::short_date(&t.to_string()))
             .unwrap_or_default()
     ));
     let today = now.date().and_hms_opt(0, 0, 0).unwrap_or(now);
@@ -657,8 +434,12 @@ pub async fn run(_ctx: &Ctx, args: DemoArgs) -> Result<(), CliError> {
         positions.len(),
         last.len()
     ));
+    Ok(())
+}
 
-    // Summary.
+/// The requests made and the quota left.
+pub fn summary(d: &mut Demo, started: Instant) {
+    let Demo { tour, client, .. } = d;
     let quota = client.quota();
     tour.step("Requests and quota");
     let left = |remaining: Option<u64>, limit: Option<u64>| match (remaining, limit) {
@@ -681,19 +462,4 @@ pub async fn run(_ctx: &Ctx, args: DemoArgs) -> Result<(), CliError> {
         duration(started.elapsed())
     ));
     tour.say("the other commands against it (`ontime --help` lists them).");
-
-    if args.keep {
-        let stop = crate::mock::stop_signals()?;
-        tour.line("");
-        tour.say(format!(
-            "The simulator keeps running. From another shell:\n  export ONTIME_BASE_URL={} ONTIME_API_KEY={}\n  ontime orders find --status delivered --limit 10\nCtrl-C stops it.",
-            mock.base_url(),
-            mock.api_key()
-        ));
-        stop.wait().await;
-    }
-    tokio::time::timeout(Duration::from_secs(2), mock.shutdown())
-        .await
-        .ok();
-    Ok(())
 }
