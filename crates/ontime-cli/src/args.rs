@@ -78,6 +78,43 @@ pub fn check_range(
     Ok(())
 }
 
+/// When records were created and last modified: the time ranges customer and user finders
+/// take, checked the same way.
+#[derive(Args, Debug, Clone, Default)]
+pub struct ChangeRanges {
+    /// Created at or after this time
+    #[arg(long, value_name = "DATE", value_parser = date)]
+    pub created_from: Option<OnTimeDateTime>,
+    /// Created at or before this time (a bare date: through the end of that day)
+    #[arg(long, value_name = "DATE", value_parser = date_to)]
+    pub created_to: Option<OnTimeDateTime>,
+    /// Modified at or after this time
+    #[arg(long, value_name = "DATE", value_parser = date)]
+    pub modified_from: Option<OnTimeDateTime>,
+    /// Modified at or before this time (a bare date: through the end of that day)
+    #[arg(long, value_name = "DATE", value_parser = date_to)]
+    pub modified_to: Option<OnTimeDateTime>,
+}
+
+impl ChangeRanges {
+    /// The ranges, once neither ends before it starts (else a usage error).
+    pub fn checked(&self) -> Result<&Self, CliError> {
+        check_range(
+            "--created-from",
+            self.created_from,
+            "--created-to",
+            self.created_to,
+        )?;
+        check_range(
+            "--modified-from",
+            self.modified_from,
+            "--modified-to",
+            self.modified_to,
+        )?;
+        Ok(self)
+    }
+}
+
 /// Any text value that names or filters something (a tracking number, a name, a filter value):
 /// empty or whitespace-only text is refused, because OnTime and the simulator take an empty
 /// filter as no filter at all, so `--customer-name ""` would match every order.

@@ -1,7 +1,7 @@
 //! `ontime customers ...`
 
 use clap::{Args, Subcommand};
-use ontime::{CustomerFilter, CustomerId, OnTimeDateTime};
+use ontime::{CustomerFilter, CustomerId};
 
 use crate::args;
 use crate::context::Ctx;
@@ -56,35 +56,14 @@ pub struct CustomerFilterArgs {
     /// Only inactive (true) or only active (false) customers
     #[arg(long, value_name = "BOOL")]
     pub inactive: Option<bool>,
-    /// Customers created at or after this time
-    #[arg(long, value_name = "DATE", value_parser = args::date)]
-    pub created_from: Option<OnTimeDateTime>,
-    /// Customers created at or before this time (a bare date: through the end of that day)
-    #[arg(long, value_name = "DATE", value_parser = args::date_to)]
-    pub created_to: Option<OnTimeDateTime>,
-    /// Customers modified at or after this time
-    #[arg(long, value_name = "DATE", value_parser = args::date)]
-    pub modified_from: Option<OnTimeDateTime>,
-    /// Customers modified at or before this time (a bare date: through the end of that day)
-    #[arg(long, value_name = "DATE", value_parser = args::date_to)]
-    pub modified_to: Option<OnTimeDateTime>,
+    #[command(flatten)]
+    pub changed: args::ChangeRanges,
 }
 
 impl CustomerFilterArgs {
     /// The facade's filter; a range that ends before it starts is a usage error.
     pub fn to_filter(&self) -> Result<CustomerFilter, CliError> {
-        args::check_range(
-            "--created-from",
-            self.created_from,
-            "--created-to",
-            self.created_to,
-        )?;
-        args::check_range(
-            "--modified-from",
-            self.modified_from,
-            "--modified-to",
-            self.modified_to,
-        )?;
+        let changed = self.changed.checked()?;
         let mut f = CustomerFilter::new();
         f.name = self.name.clone();
         f.account_number = self.account_number.clone();
@@ -97,10 +76,10 @@ impl CustomerFilterArgs {
         f.postal_code = self.postal_code.clone();
         f.country = self.country.clone();
         f.inactive = self.inactive;
-        f.created_from = self.created_from;
-        f.created_to = self.created_to;
-        f.modified_from = self.modified_from;
-        f.modified_to = self.modified_to;
+        f.created_from = changed.created_from;
+        f.created_to = changed.created_to;
+        f.modified_from = changed.modified_from;
+        f.modified_to = changed.modified_to;
         Ok(f)
     }
 }

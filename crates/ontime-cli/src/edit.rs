@@ -8,7 +8,7 @@ use serde::de::DeserializeOwned;
 use serde_json::Value;
 
 use crate::error::CliError;
-use crate::views::{self, Field, Fmt, View};
+use crate::views::{Field, Fmt, View};
 use crate::{args, cells, enums};
 
 /// The field editor of one record type.
@@ -224,6 +224,7 @@ pub fn empty<R: DeserializeOwned>() -> Result<R, CliError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::views;
     use ontime::index;
     use ontime::types::Customer;
     use serde_json::json;

@@ -572,3 +572,78 @@ fn check_result(client: &Client) -> CheckResult {
         monthly_reset: time(quota.monthly_reset),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ontime::index::{self, Operation};
+
+    /// `user-misc-compensations` is `userMiscCompensations`.
+    fn camel(kebab: &str) -> String {
+        let mut out = String::new();
+        let mut upper = false;
+        for c in kebab.chars() {
+            match c {
+                '-' => upper = true,
+                c if upper => {
+                    out.push(c.to_ascii_uppercase());
+                    upper = false;
+                }
+                c => out.push(c),
+            }
+        }
+        out
+    }
+
+    /// The types a `TYPE` argument takes, camel-cased (`priceSets`), sorted.
+    fn types<T: ValueEnum>() -> Vec<String> {
+        let mut names: Vec<String> = T::value_variants()
+            .iter()
+            .filter_map(|v| v.to_possible_value())
+            .map(|v| camel(v.get_name()))
+            .collect();
+        names.sort();
+        names
+    }
+
+    /// The record types of the spec's operations named `{type}{suffix}`, sorted.
+    fn spec_types(suffix: &str, keep: impl Fn(&index::OperationInfo) -> bool) -> Vec<String> {
+        let mut names: Vec<String> = Operation::all()
+            .map(Operation::info)
+            .filter(|info| keep(info))
+            .filter_map(|info| info.id.strip_suffix(suffix).map(str::to_string))
+            .collect();
+        names.sort();
+        names
+    }
+
+    /// `ontime get` takes exactly the record types the spec can fetch by ID.
+    #[test]
+    fn get_types_are_the_specs_getters() {
+        assert_eq!(types::<RecordType>(), spec_types("Get", |_| true));
+    }
+
+    /// `ontime find` takes exactly the record types the spec has an account-wide finder for
+    /// (file attachments are found per order, by `ontime attachments list`).
+    #[test]
+    fn find_types_are_the_specs_finders() {
+        let account_wide = |info: &index::OperationInfo| !info.query.contains(&"orderID");
+        assert_eq!(types::<FindType>(), spec_types("Find", account_wide));
+        assert!(spec_types("Find", |_| true).contains(&"fileAttachments".to_string()));
+    }
+
+    /// Every type's singular alias names a record of the spec index (`price-set` is `PriceSet`).
+    #[test]
+    fn singular_aliases_name_spec_records() {
+        for value in RecordType::value_variants() {
+            let value = value.to_possible_value().expect("a visible value");
+            let singular = value
+                .get_name_and_aliases()
+                .nth(1)
+                .expect("a singular alias");
+            let mut name = camel(singular);
+            name[..1].make_ascii_uppercase();
+            assert!(index::record(&name).is_some(), "{singular} is not {name}");
+        }
+    }
+}

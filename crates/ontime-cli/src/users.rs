@@ -38,44 +38,23 @@ pub struct UserFilterArgs {
     /// Users with this e-mail address
     #[arg(long, value_parser = args::non_blank)]
     pub email: Option<String>,
-    /// Users created at or after this time
-    #[arg(long, value_name = "DATE", value_parser = args::date)]
-    pub created_from: Option<OnTimeDateTime>,
-    /// Users created at or before this time (a bare date: through the end of that day)
-    #[arg(long, value_name = "DATE", value_parser = args::date_to)]
-    pub created_to: Option<OnTimeDateTime>,
-    /// Users modified at or after this time
-    #[arg(long, value_name = "DATE", value_parser = args::date)]
-    pub modified_from: Option<OnTimeDateTime>,
-    /// Users modified at or before this time (a bare date: through the end of that day)
-    #[arg(long, value_name = "DATE", value_parser = args::date_to)]
-    pub modified_to: Option<OnTimeDateTime>,
+    #[command(flatten)]
+    pub changed: args::ChangeRanges,
 }
 
 impl UserFilterArgs {
     /// The facade's filter; a range that ends before it starts is a usage error.
     pub fn to_filter(&self) -> Result<UserFilter, CliError> {
-        args::check_range(
-            "--created-from",
-            self.created_from,
-            "--created-to",
-            self.created_to,
-        )?;
-        args::check_range(
-            "--modified-from",
-            self.modified_from,
-            "--modified-to",
-            self.modified_to,
-        )?;
+        let changed = self.changed.checked()?;
         let mut f = UserFilter::new();
         f.user_name = self.user_name.clone();
         f.first_name = self.first_name.clone();
         f.last_name = self.last_name.clone();
         f.email = self.email.clone();
-        f.created_from = self.created_from;
-        f.created_to = self.created_to;
-        f.modified_from = self.modified_from;
-        f.modified_to = self.modified_to;
+        f.created_from = changed.created_from;
+        f.created_to = changed.created_to;
+        f.modified_from = changed.modified_from;
+        f.modified_to = changed.modified_to;
         Ok(f)
     }
 }

@@ -1,16 +1,11 @@
 //! `ontime demo`
 
-use std::time::{Duration, Instant};
-
 use crate::common::{Run, ontime, snapshot_filtered};
 
 #[test]
-fn demo_tours_the_sdk_quickly_and_deterministically() {
-    let started = Instant::now();
+fn demo_tours_the_sdk_deterministically() {
     let run = Run::of(ontime().arg("demo")).described("ontime demo");
-    let took = started.elapsed();
     assert_eq!(run.code, 0, "{}", run.transcript());
-    assert!(took < Duration::from_secs(30), "the demo took {took:?}");
     assert_eq!(run.stderr, "");
     snapshot_filtered("demo", &run, &[(r"in \d+(\.\d+)? m?s\b", "in [time]")]);
     for step in [

@@ -2,7 +2,7 @@
 
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use ontime_mock::{FaultKind, FaultRule, Operation};
 use serde_json::Value;
@@ -429,16 +429,19 @@ fn report_and_signature_download_to_files() {
 
 #[test]
 fn lists_stream_records_as_they_arrive() {
-    let sim = Sim::with(|b| {
-        b.fault(
-            FaultRule::always(FaultKind::Latency {
-                fixed: Duration::from_millis(150),
-                jitter: Duration::ZERO,
-            })
-            .on_operation(Operation::OrdersGet),
-        )
-    });
-    let started = Instant::now();
+    let sim = Sim::start();
+    let first_two = sim.json(&["orders", "find", "--limit", "2"]);
+    let id = |i: usize| first_two[i]["ID"].as_str().expect("an ID").to_string();
+    // The second order's fetch is held for an hour: whatever the machine's load, the command
+    // cannot finish before this test ends it, so a first record printed now was printed while
+    // the rest were still being fetched. No durations are compared.
+    sim.mock().set_faults(vec![
+        FaultRule::always(FaultKind::Latency {
+            fixed: Duration::from_secs(3600),
+            jitter: Duration::ZERO,
+        })
+        .on_path(Some("GET"), format!("/api/orders/{}", id(1))),
+    ]);
     let mut child = Command::new(env!("CARGO_BIN_EXE_ontime"))
         .args([
             "--base-url",
@@ -456,18 +459,12 @@ fn lists_stream_records_as_they_arrive() {
         .expect("spawn");
     let mut lines = BufReader::new(child.stdout.take().expect("stdout")).lines();
     let first = lines.next().expect("a line").expect("utf8");
-    let first_at = started.elapsed();
-    assert!(first.starts_with('{'));
+    let first: Value = serde_json::from_str(&first).expect("a JSON record");
+    assert_eq!(first["ID"].as_str(), Some(id(0).as_str()));
     assert!(
         child.try_wait().expect("wait").is_none(),
         "the first record should print while the rest are still being fetched"
     );
-    let rest = lines.count();
-    assert_eq!(rest, 11);
-    assert!(child.wait().expect("exit").success());
-    let total = started.elapsed();
-    assert!(
-        first_at < total / 2,
-        "first record after {first_at:?}, all after {total:?}"
-    );
+    child.kill().expect("kill");
+    child.wait().expect("exit");
 }
