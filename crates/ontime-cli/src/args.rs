@@ -97,8 +97,9 @@ pub struct ChangeRanges {
 }
 
 impl ChangeRanges {
-    /// The ranges, once neither ends before it starts (else a usage error).
-    pub fn checked(&self) -> Result<&Self, CliError> {
+    /// The bounds `[created_from, created_to, modified_from, modified_to]`, once neither range
+    /// ends before it starts (else a usage error).
+    pub fn checked(&self) -> Result<[Option<OnTimeDateTime>; 4], CliError> {
         check_range(
             "--created-from",
             self.created_from,
@@ -111,7 +112,12 @@ impl ChangeRanges {
             "--modified-to",
             self.modified_to,
         )?;
-        Ok(self)
+        Ok([
+            self.created_from,
+            self.created_to,
+            self.modified_from,
+            self.modified_to,
+        ])
     }
 }
 

@@ -63,7 +63,6 @@ pub struct CustomerFilterArgs {
 impl CustomerFilterArgs {
     /// The facade's filter; a range that ends before it starts is a usage error.
     pub fn to_filter(&self) -> Result<CustomerFilter, CliError> {
-        let changed = self.changed.checked()?;
         let mut f = CustomerFilter::new();
         f.name = self.name.clone();
         f.account_number = self.account_number.clone();
@@ -76,10 +75,7 @@ impl CustomerFilterArgs {
         f.postal_code = self.postal_code.clone();
         f.country = self.country.clone();
         f.inactive = self.inactive;
-        f.created_from = changed.created_from;
-        f.created_to = changed.created_to;
-        f.modified_from = changed.modified_from;
-        f.modified_to = changed.modified_to;
+        [f.created_from, f.created_to, f.modified_from, f.modified_to] = self.changed.checked()?;
         Ok(f)
     }
 }

@@ -45,16 +45,12 @@ pub struct UserFilterArgs {
 impl UserFilterArgs {
     /// The facade's filter; a range that ends before it starts is a usage error.
     pub fn to_filter(&self) -> Result<UserFilter, CliError> {
-        let changed = self.changed.checked()?;
         let mut f = UserFilter::new();
         f.user_name = self.user_name.clone();
         f.first_name = self.first_name.clone();
         f.last_name = self.last_name.clone();
         f.email = self.email.clone();
-        f.created_from = changed.created_from;
-        f.created_to = changed.created_to;
-        f.modified_from = changed.modified_from;
-        f.modified_to = changed.modified_to;
+        [f.created_from, f.created_to, f.modified_from, f.modified_to] = self.changed.checked()?;
         Ok(f)
     }
 }

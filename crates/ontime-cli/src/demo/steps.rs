@@ -138,15 +138,7 @@ pub async fn timeline(d: &mut Demo, sample_id: OrderId, sample_tn: &str) -> Resu
     let Demo { tour, client, .. } = d;
     tour.step(&format!("Order {sample_tn}: its status timeline"));
     tour.code("client.orders().timeline(order_id)");
-    let timeline: Vec<views::TimelineEntry> = client
-        .orders()
-        .timeline(sample_id)
-        .await
-        .map_err(|e| demo_error("timeline", e))?
-        .into_iter()
-        .map(views::TimelineEntry)
-        .collect();
-    tour.table(&render_records_with(&TIMELINE, &timeline));
+    show_timeline(tour, client, sample_id).await?;
     if let Ok(Some(png)) = client
         .orders()
         .signature(sample_id, SignatureType::Delivery)
@@ -302,15 +294,7 @@ pub async fn create(d: &mut Demo, sample: &Order) -> Result<(OrderId, String), C
             .await
             .map_err(|e| demo_error("update status", e))?;
     }
-    let timeline: Vec<views::TimelineEntry> = client
-        .orders()
-        .timeline(created_id)
-        .await
-        .map_err(|e| demo_error("timeline", e))?
-        .into_iter()
-        .map(views::TimelineEntry)
-        .collect();
-    tour.table(&render_records_with(&TIMELINE, &timeline));
+    show_timeline(tour, client, created_id).await?;
     Ok((created_id, created_tn))
 }
 
@@ -462,4 +446,18 @@ pub fn summary(d: &mut Demo, started: Instant) {
         duration(started.elapsed())
     ));
     tour.say("the other commands against it (`ontime --help` lists them).");
+}
+
+/// Prints an order's status timeline as a table.
+async fn show_timeline(tour: &mut Tour, client: &Client, id: OrderId) -> Result<(), CliError> {
+    let timeline: Vec<views::TimelineEntry> = client
+        .orders()
+        .timeline(id)
+        .await
+        .map_err(|e| demo_error("timeline", e))?
+        .into_iter()
+        .map(views::TimelineEntry)
+        .collect();
+    tour.table(&render_records_with(&TIMELINE, &timeline));
+    Ok(())
 }
