@@ -18,7 +18,7 @@ impl ClientBuilder {
     /// `.company_id(..)` replaces an `ONTIME_BASE_URL`, `.api_key(..)` an `ONTIME_API_KEY`.
     ///
     /// Nothing is checked here: [`build`](Self::build) reports a missing account or key, and
-    /// both account variables set with no setter choosing the account, as [`Error::Config`].
+    /// both account variables set with no setter choosing the account, as [`Error::Config`](crate::Error::Config).
     ///
     /// ```no_run
     /// # fn run() -> ontime::Result<()> {
@@ -164,8 +164,8 @@ mod tests {
             .unwrap();
         assert_eq!(client.base_url(), "http://127.0.0.1:9/sites/option");
         // .api_key(..) replaces ONTIME_API_KEY (a key is never shown: compare by its effect).
-        let builder = ClientBuilder::from_lookup(env(&[("ONTIME_COMPANY_ID", "acme"), KEY]))
-            .api_key("   ");
+        let builder =
+            ClientBuilder::from_lookup(env(&[("ONTIME_COMPANY_ID", "acme"), KEY])).api_key("   ");
         assert!(config_error(builder).starts_with("no API key given"));
         // Without setters, the environment's choice stands.
         let client = ClientBuilder::from_lookup(env(&[("ONTIME_BASE_URL", URL), KEY]))
