@@ -19,7 +19,7 @@ use crate::error::CliError;
 use crate::output::{render_records_with, render_table};
 use crate::views::{self, Fmt, TIMELINE};
 
-/// 1. A wrong key, the account's key, and a key scoped to one customer.
+/// Step 1: a wrong key, the account's key, and a key scoped to one customer.
 pub async fn authenticate(d: &mut Demo) -> Result<(), CliError> {
     let Demo {
         tour, client, mock, ..
@@ -81,7 +81,7 @@ pub async fn authenticate(d: &mut Demo) -> Result<(), CliError> {
     Ok(())
 }
 
-/// 2. Find orders by filters, fetched concurrently; returns the first one found.
+/// Step 2: find orders by filters, fetched concurrently; returns the first one found.
 pub async fn find_orders(d: &mut Demo) -> Result<Order, CliError> {
     let now = d.now;
     let Demo { tour, client, .. } = d;
@@ -133,7 +133,7 @@ pub async fn find_orders(d: &mut Demo) -> Result<Order, CliError> {
     })
 }
 
-/// 3. An order's status timeline and signature.
+/// Step 3: an order's status timeline and signature.
 pub async fn timeline(d: &mut Demo, sample_id: OrderId, sample_tn: &str) -> Result<(), CliError> {
     let Demo { tour, client, .. } = d;
     tour.step(&format!("Order {sample_tn}: its status timeline"));
@@ -152,7 +152,7 @@ pub async fn timeline(d: &mut Demo, sample_id: OrderId, sample_tn: &str) -> Resu
     Ok(())
 }
 
-/// 4. Change one field with `modify`, and show that nothing else changed.
+/// Step 4: change one field with `modify`, and show that nothing else changed.
 pub async fn modify(
     d: &mut Demo,
     sample: &Order,
@@ -167,7 +167,7 @@ pub async fn modify(
     tour.code(
         "client.orders().modify(order_id, |o| o.comments = Some(\"Leave at reception\".into()))",
     );
-    let before = serde_json::to_value(&sample).unwrap_or(Value::Null);
+    let before = serde_json::to_value(sample).unwrap_or(Value::Null);
     let modified = client
         .orders()
         .modify(sample_id, |o| {
@@ -219,8 +219,8 @@ pub async fn modify(
     Ok(())
 }
 
-/// 5. Price and create an order like `sample`, and move it along its statuses; returns its
-/// ID and tracking number.
+/// Step 5: price and create an order like `sample`, and move it along its statuses; returns
+/// its ID and tracking number.
 pub async fn create(d: &mut Demo, sample: &Order) -> Result<(OrderId, String), CliError> {
     let now = d.now;
     let Demo { tour, client, .. } = d;
@@ -298,7 +298,7 @@ pub async fn create(d: &mut Demo, sample: &Order) -> Result<(OrderId, String), C
     Ok((created_id, created_tn))
 }
 
-/// 6. Upload an attachment and download it again.
+/// Step 6: upload an attachment and download it again.
 pub async fn attachments(
     d: &mut Demo,
     created_id: OrderId,
@@ -351,7 +351,7 @@ pub async fn attachments(
     Ok(())
 }
 
-/// 7. A driver's availability and positions.
+/// Step 7: a driver's availability and positions.
 pub async fn driver(d: &mut Demo) -> Result<(), CliError> {
     let now = d.now;
     let Demo { tour, client, .. } = d;
