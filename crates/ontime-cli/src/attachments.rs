@@ -166,7 +166,7 @@ async fn list(ctx: &Ctx, order: &OrderArg) -> Result<(), CliError> {
     let mut index = 0;
     while let Some(file) = stream.next().await {
         let file = file.map_err(|e| match ids.get(index) {
-            Some(id) => crate::records::record_error(e, "attachment", id),
+            Some(id) => crate::listing::record_error(e, "attachment", id),
             None => CliError::from(e),
         })?;
         index += 1;

@@ -6,7 +6,7 @@ use ontime::{CustomerFilter, CustomerId};
 use crate::args;
 use crate::context::Ctx;
 use crate::error::CliError;
-use crate::records::{self, ListArgs};
+use crate::listing::{self, ListArgs};
 
 // Parsed once per run: the size difference between variants does not matter.
 #[allow(clippy::large_enum_variant)]
@@ -97,7 +97,7 @@ pub struct GetCustomers {
     #[arg(value_name = "ID", required = true, value_parser = args::id::<CustomerId>)]
     pub ids: Vec<CustomerId>,
     #[command(flatten)]
-    pub keep_going: records::KeepGoing,
+    pub keep_going: listing::KeepGoing,
 }
 
 #[derive(Args, Debug)]
@@ -111,7 +111,7 @@ pub async fn run(ctx: &Ctx, cmd: CustomersCommand) -> Result<(), CliError> {
     let client = ctx.client()?;
     match cmd {
         CustomersCommand::Find(args) => {
-            records::find_and_print(
+            listing::find_and_print(
                 ctx,
                 client.customers(),
                 args.filter.to_filter()?,
@@ -120,7 +120,7 @@ pub async fn run(ctx: &Ctx, cmd: CustomersCommand) -> Result<(), CliError> {
             .await
         }
         CustomersCommand::Get(args) => {
-            records::get_and_print(ctx, client.customers(), args.ids, args.keep_going).await
+            listing::get_and_print(ctx, client.customers(), args.ids, args.keep_going).await
         }
         CustomersCommand::ByName(args) => {
             let customer = client

@@ -1,5 +1,14 @@
 //! `ontime`: the OnTime 360 command line. `ontime --help` lists every command; `ontime demo`
 //! shows the SDK at work against an in-process simulator, with no account.
+//!
+//! Where things are: `cli.rs` declares the command tree and sends each command to its module;
+//! commands run with a `context::Ctx` (shared options, output format, the client).
+//! - Commands: `orders/` (`read`, `status`, `write`, `documents`), `attachments`, `customers`,
+//!   `users`, `records` (`get`, `find`, `check` for any type), `demo/`, `mock`, `completions`.
+//! - Shared by commands: `args` (parsing values), `listing` (finding, streaming and fetching
+//!   records), `edit` (`--set` on any record type), `download` (writing files).
+//! - Showing records: `fields` (field lists from the spec index), `views` (tables), `cells`
+//!   (rendering values), `enums` (the spec's enums), `output` (formats), `terminal`, `error`.
 
 mod args;
 mod attachments;
@@ -15,6 +24,7 @@ mod edit;
 mod enums;
 mod error;
 mod fields;
+mod listing;
 #[cfg(feature = "mock")]
 mod mock;
 mod orders;

@@ -7,7 +7,7 @@ use ontime::{OnTimeDateTime, PositionFilter, UserFilter, UserId};
 use crate::args;
 use crate::context::Ctx;
 use crate::error::CliError;
-use crate::records::{self, ListArgs};
+use crate::listing::{self, ListArgs};
 
 // Parsed once per run: the size difference between variants does not matter.
 #[allow(clippy::large_enum_variant)]
@@ -69,7 +69,7 @@ pub struct GetUsers {
     #[arg(value_name = "ID", required = true, value_parser = args::id::<UserId>)]
     pub ids: Vec<UserId>,
     #[command(flatten)]
-    pub keep_going: records::KeepGoing,
+    pub keep_going: listing::KeepGoing,
 }
 
 #[derive(Args, Debug)]
@@ -103,10 +103,10 @@ pub async fn run(ctx: &Ctx, cmd: UsersCommand) -> Result<(), CliError> {
     let users = client.users();
     match cmd {
         UsersCommand::Find(args) => {
-            records::find_and_print(ctx, users, args.filter.to_filter()?, &args.list).await
+            listing::find_and_print(ctx, users, args.filter.to_filter()?, &args.list).await
         }
         UsersCommand::Get(args) => {
-            records::get_and_print(ctx, users, args.ids, args.keep_going).await
+            listing::get_and_print(ctx, users, args.ids, args.keep_going).await
         }
         UsersCommand::Position(args) => {
             let missing = || format!("no user has the ID {}", args.user);

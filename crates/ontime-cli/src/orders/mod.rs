@@ -13,7 +13,7 @@ use ontime::{Client, LocationId, OnTimeDateTime, OrderFilter, OrderId, StatusLev
 use crate::args::{self, OrderArg};
 use crate::context::Ctx;
 use crate::error::CliError;
-use crate::records::{self, ListArgs};
+use crate::listing::{self, ListArgs};
 
 // Parsed once per run: the size difference between variants does not matter.
 #[allow(clippy::large_enum_variant)]
@@ -134,7 +134,7 @@ pub async fn run(ctx: &Ctx, cmd: OrdersCommand) -> Result<(), CliError> {
     match cmd {
         OrdersCommand::Find(args) => {
             let client = ctx.client()?;
-            records::find_and_print(ctx, client.orders(), args.filter.to_filter()?, &args.list)
+            listing::find_and_print(ctx, client.orders(), args.filter.to_filter()?, &args.list)
                 .await
         }
         OrdersCommand::Get(args) => read::get(ctx, args).await,

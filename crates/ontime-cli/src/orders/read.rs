@@ -8,7 +8,7 @@ use super::{not_found, resolve};
 use crate::args::{self, OrderArg};
 use crate::context::Ctx;
 use crate::error::CliError;
-use crate::records;
+use crate::listing;
 use crate::views::TimelineEntry;
 
 #[derive(Args, Debug)]
@@ -20,15 +20,15 @@ pub struct GetOrders {
     #[arg(short = 't', long = "tracking-number")]
     pub by_tracking_number: bool,
     #[command(flatten)]
-    pub keep_going: records::KeepGoing,
+    pub keep_going: listing::KeepGoing,
 }
 
 pub async fn get(ctx: &Ctx, args: GetOrders) -> Result<(), CliError> {
     if !args.by_tracking_number {
-        let ids = records::parse_ids::<OrderId>(&args.orders)
+        let ids = listing::parse_ids::<OrderId>(&args.orders)
             .map_err(|e| e.with_hint("to name orders by tracking number, add -t"))?;
         let client = ctx.client()?;
-        return records::get_and_print(ctx, client.orders(), ids, args.keep_going).await;
+        return listing::get_and_print(ctx, client.orders(), ids, args.keep_going).await;
     }
     let client = ctx.client()?;
     let orders = client.orders();
@@ -52,7 +52,7 @@ pub async fn get(ctx: &Ctx, args: GetOrders) -> Result<(), CliError> {
     }
     let mut output = ctx.output();
     let mut list = output.list::<Order>();
-    let mut failures = records::Failures::new(args.keep_going, "orders");
+    let mut failures = listing::Failures::new(args.keep_going, "orders");
     for tn in &args.orders {
         match fetch(tn.trim().to_string()).await {
             Ok(order) => list.push_serialize(&order)?,
