@@ -3,8 +3,9 @@
 use std::str::FromStr;
 
 use clap::Args;
-use ontime::{OnTimeDateTime, OrderId, OrderRef, StatusLevel};
+use ontime::{OnTimeDateTime, OrderId, OrderRef, StatusLevel, index};
 
+use crate::enums::{self, Unknown};
 use crate::error::CliError;
 
 /// A typed GUID (`OrderId`, `CustomerId`, ...), with the identifier type's own message.
@@ -131,21 +132,9 @@ pub fn non_blank(text: &str) -> Result<String, String> {
     Ok(text.to_string())
 }
 
-/// The names users may type for each status, with spaces, dashes and underscores ignored.
-fn squash(text: &str) -> String {
-    text.chars()
-        .filter(|c| !matches!(c, ' ' | '-' | '_'))
-        .flat_map(char::to_lowercase)
-        .collect()
-}
-
 /// The valid status names, for messages.
 pub fn status_names() -> String {
-    StatusLevel::ALL
-        .iter()
-        .map(|s| s.to_string())
-        .collect::<Vec<_>>()
-        .join(", ")
+    enums::names(&index::STATUS_LEVEL)
 }
 
 /// A status level by name (any case; `assigned-in-route` and `AssignedInRoute` both work) or by
@@ -153,40 +142,31 @@ pub fn status_names() -> String {
 /// rejects them: a typo should not reach the server.
 pub fn status(text: &str) -> Result<StatusLevel, String> {
     let trimmed = text.trim();
-    if let Ok(code) = trimmed.parse::<i64>() {
-        return StatusLevel::from_known_code(code).ok_or_else(|| {
-            format!(
-                "unknown status code {code}: valid codes are 0-9 ({})",
-                codes()
-            )
-        });
+    match enums::typed(&index::STATUS_LEVEL, trimmed) {
+        Ok((code, _)) => Ok(StatusLevel::from(code)),
+        Err(Unknown::Code(code)) => Err(format!(
+            "unknown status code {code}: valid codes are 0-9 ({})",
+            codes()
+        )),
+        Err(Unknown::Name { closest }) => {
+            let suggestion = closest
+                .map(|name| format!(" (did you mean {name}?)"))
+                .unwrap_or_default();
+            Err(format!(
+                "unknown status {trimmed:?}{suggestion}; valid statuses are {} (any case), or their codes 0-9",
+                status_names()
+            ))
+        }
     }
-    let wanted = squash(trimmed);
-    if let Some(level) = StatusLevel::ALL
-        .iter()
-        .find(|level| squash(&level.to_string()) == wanted)
-    {
-        return Ok(level.clone());
-    }
-    let suggestion = StatusLevel::ALL
-        .iter()
-        .map(|level| (levenshtein(&squash(&level.to_string()), &wanted), level))
-        .filter(|(distance, _)| *distance <= 3)
-        .min_by_key(|(distance, _)| *distance)
-        .map(|(_, level)| format!(" (did you mean {level}?)"))
-        .unwrap_or_default();
-    Err(format!(
-        "unknown status {trimmed:?}{suggestion}; valid statuses are {} (any case), or their codes 0-9",
-        status_names()
-    ))
 }
 
 fn codes() -> String {
-    StatusLevel::ALL
+    let pairs: Vec<String> = index::STATUS_LEVEL
+        .values
         .iter()
-        .map(|s| format!("{}={s}", s.code().unwrap_or_default()))
-        .collect::<Vec<_>>()
-        .join(", ")
+        .map(|(code, name)| format!("{code}={name}"))
+        .collect();
+    pairs.join(", ")
 }
 
 /// Edit distance (Levenshtein, counted in `char`s), for "did you mean".

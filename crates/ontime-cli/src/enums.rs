@@ -35,6 +35,52 @@ fn known_value(kind: &index::Enum, text: &str) -> Option<(i64, &'static str)> {
     }
 }
 
+/// A name as users may type it: case, spaces, dashes and underscores do not count.
+fn squash(text: &str) -> String {
+    text.chars()
+        .filter(|c| !matches!(c, ' ' | '-' | '_'))
+        .flat_map(char::to_lowercase)
+        .collect()
+}
+
+/// Why a typed value is not one of an enum's.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Unknown {
+    /// A number that is not one of the codes.
+    Code(i64),
+    /// A name that is not one of the names, and the closest name (within three edits).
+    Name { closest: Option<&'static str> },
+}
+
+/// A value of `kind` as a user types it: a name (any case, spaces, dashes and underscores
+/// ignored: `assigned-in-route` is `AssignedInRoute`) or a code, as `(code, name)`.
+pub fn typed(kind: &index::Enum, text: &str) -> Result<(i64, &'static str), Unknown> {
+    let text = text.trim();
+    if let Ok(code) = text.parse::<i64>() {
+        return name_of_code(kind, code)
+            .map(|name| (code, name))
+            .ok_or(Unknown::Code(code));
+    }
+    let wanted = squash(text);
+    if let Some(known) = kind.values.iter().find(|(_, name)| squash(name) == wanted) {
+        return Ok(*known);
+    }
+    let closest = kind
+        .values
+        .iter()
+        .map(|(_, name)| (strsim::levenshtein(&squash(name), &wanted), *name))
+        .filter(|(distance, _)| *distance <= 3)
+        .min_by_key(|(distance, _)| *distance)
+        .map(|(_, name)| name);
+    Err(Unknown::Name { closest })
+}
+
+/// The names of `kind`, for messages: `None, Dispatched, …`.
+pub fn names(kind: &index::Enum) -> String {
+    let names: Vec<&str> = kind.values.iter().map(|(_, name)| *name).collect();
+    names.join(", ")
+}
+
 /// What an enum is called in messages: `StatusLevel` is "status level".
 fn enum_words(kind: &index::Enum) -> String {
     let mut words = String::new();
@@ -51,10 +97,9 @@ fn enum_words(kind: &index::Enum) -> String {
 /// code's JSON number. Anything else is refused with the valid names: the library keeps values
 /// it does not know (the server may know them), but a typo should not reach the server.
 pub fn known_enum(kind: &index::Enum, raw: &str) -> Result<Value, String> {
-    if let Some((code, _)) = known_value(kind, raw) {
+    if let Ok((code, _)) = typed(kind, raw) {
         return Ok(Value::from(code));
     }
-    let names: Vec<&str> = kind.values.iter().map(|(_, name)| *name).collect();
     let codes: Vec<String> = kind
         .values
         .iter()
@@ -64,7 +109,7 @@ pub fn known_enum(kind: &index::Enum, raw: &str) -> Result<Value, String> {
         "{:?} is not a known {}: valid values are {} (any case), or their codes {}",
         raw.trim(),
         enum_words(kind),
-        names.join(", "),
+        names(kind),
         codes.join(", "),
     ))
 }
@@ -73,6 +118,24 @@ pub fn known_enum(kind: &index::Enum, raw: &str) -> Result<Value, String> {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn typed_names_ignore_case_spaces_and_dashes() {
+        let kind = &index::STATUS_LEVEL;
+        assert_eq!(typed(kind, "assigned-in-route"), Ok((2, "AssignedInRoute")));
+        assert_eq!(
+            typed(kind, " Assigned In_Route "),
+            Ok((2, "AssignedInRoute"))
+        );
+        assert_eq!(typed(kind, "3"), Ok((3, "Delivered")));
+        assert_eq!(typed(kind, "42"), Err(Unknown::Code(42)));
+        let closest = Some("Delivered");
+        assert_eq!(typed(kind, "delivred"), Err(Unknown::Name { closest }));
+        assert_eq!(
+            typed(kind, "zzzzzzzzz"),
+            Err(Unknown::Name { closest: None })
+        );
+    }
 
     #[test]
     fn enums_by_the_spec_index() {
