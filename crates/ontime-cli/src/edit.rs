@@ -117,14 +117,14 @@ impl Editor {
             return Ok(());
         };
         let plural = self.view.plural;
-        let present = || map.iter().filter(|(_, v)| !v.is_null());
-        for (key, _) in present() {
+        // A field named with a null value is still a field named: unknown ones are refused.
+        for key in map.keys() {
             if self.view.field(key).is_none() {
                 let suggestion = did_you_mean(key, self.view.fields);
                 return Err(format!("{plural} have no field {key}{suggestion}"));
             }
         }
-        for (key, value) in present() {
+        for (key, value) in map {
             if let (Some(Fmt::Object(sub)), Value::Object(inner)) = (self.view.field(key), value) {
                 // A map with free keys (no field list) is not checked.
                 if sub.is_empty() {
@@ -136,7 +136,7 @@ impl Editor {
                 }
             }
         }
-        for (key, value) in present() {
+        for (key, value) in map.iter().filter(|(_, v)| !v.is_null()) {
             let fields = match self.view.field(key) {
                 Some(Fmt::Object(sub)) => sub
                     .iter()
@@ -304,7 +304,7 @@ mod tests {
     #[test]
     fn checks_walk_fields_embedded_records_and_enums() {
         let customer: Customer =
-            serde_json::from_value(json!({"Name": "Acme", "Adress": "x"})).unwrap();
+            serde_json::from_value(json!({"Name": "Acme", "Adress": null})).unwrap();
         let err = CUSTOMERS.check(&customer).unwrap_err();
         assert!(err.starts_with("customers have no field Adress"), "{err}");
         let customer: Customer =
