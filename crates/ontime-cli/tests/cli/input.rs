@@ -103,6 +103,20 @@ fn options_beat_the_environment_and_the_account_options_conflict() {
         "{}",
         run.stderr
     );
+    assert!(
+        run.stderr
+            .contains("hint: unset one of them, or pass --base-url URL or --company ID"),
+        "{}",
+        run.stderr
+    );
+    // ...which an option settles.
+    let run = Run::of(
+        ontime()
+            .env("ONTIME_BASE_URL", "http://127.0.0.1:9/sites/elsewhere")
+            .env("ONTIME_COMPANY_ID", "acme")
+            .args(["--base-url", &sim.base_url(), "--api-key", KEY, "check"]),
+    );
+    assert_eq!(run.code, 0, "{}", run.transcript());
     // --company beats ONTIME_BASE_URL: the simulator at that URL is not called. (Where the
     // company's URL leads is not tried here: tests stay on 127.0.0.1; the unit test of the
     // account choice covers it.) An empty company is refused before that.
@@ -122,8 +136,8 @@ fn options_beat_the_environment_and_the_account_options_conflict() {
     );
     assert_eq!(
         sim.mock().requests().len(),
-        2,
-        "only the two checks that ran"
+        3,
+        "only the three checks that ran"
     );
 }
 
