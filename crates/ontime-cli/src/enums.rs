@@ -119,6 +119,35 @@ mod tests {
     use super::*;
     use serde_json::json;
 
+    /// The index's code/name pairs, which the CLI reads, are the facade's `LenientEnum`
+    /// types' (`args::status` turns a code from the index into a `StatusLevel`).
+    fn agrees<E: ontime::LenientEnum>() {
+        let kind = index::enumeration(E::NAME).expect("the enum is in the index");
+        let typed: Vec<(i64, &str)> = E::all()
+            .iter()
+            .map(|v| (v.code().expect("a code"), v.name().expect("a name")))
+            .collect();
+        assert_eq!(kind.values, typed.as_slice(), "{}", E::NAME);
+    }
+
+    #[test]
+    fn the_index_and_the_lenient_types_agree() {
+        use ontime::*;
+        agrees::<CompensationRole>();
+        agrees::<CompensationType>();
+        agrees::<LogInType>();
+        agrees::<PriceModifierInput>();
+        agrees::<PriceModifierType>();
+        agrees::<PricingMethod>();
+        agrees::<SignatureType>();
+        agrees::<StatusLevel>();
+        assert_eq!(
+            index::ENUMS.len(),
+            8,
+            "an enum added to the spec is checked here too"
+        );
+    }
+
     #[test]
     fn typed_names_ignore_case_spaces_and_dashes() {
         let kind = &index::STATUS_LEVEL;
