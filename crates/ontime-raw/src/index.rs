@@ -123,6 +123,20 @@ impl Operation {
         self.info().client_method
     }
 
+    /// The operation whose client method is `name` (`orders_find`), usable in constants:
+    /// `match Operation::by_client_method("orders_get") { Some(op) => op, None => panic!() }`
+    /// in a `const` item fails the build, not the program, when the name is wrong.
+    pub const fn by_client_method(name: &str) -> Option<Operation> {
+        let mut i = 0;
+        while i < OPERATIONS.len() {
+            if eq_bytes(OPERATIONS[i].client_method.as_bytes(), name.as_bytes()) {
+                return Some(OPERATIONS[i].operation);
+            }
+            i += 1;
+        }
+        None
+    }
+
     /// The HTTP method, upper case.
     pub fn method(self) -> &'static str {
         self.info().method
@@ -132,6 +146,20 @@ impl Operation {
     pub fn path(self) -> &'static str {
         self.info().path
     }
+}
+
+const fn eq_bytes(a: &[u8], b: &[u8]) -> bool {
+    if a.len() != b.len() {
+        return false;
+    }
+    let mut i = 0;
+    while i < a.len() {
+        if a[i] != b[i] {
+            return false;
+        }
+        i += 1;
+    }
+    true
 }
 
 impl fmt::Display for Operation {

@@ -7,6 +7,7 @@ use bytes::Bytes;
 use chrono::SubsecRound;
 use futures::TryStreamExt;
 use ontime_raw::ResponseValue;
+use ontime_raw::index::Operation;
 use ontime_raw::lenient::{DateTimeOffset, OnTimeDateTime, SignatureType, StatusLevel};
 use ontime_raw::types::{
     self, FileAttachment, Order, PriceModifier, PriceSet, Status, UserAvailability, UserPosition,
@@ -149,7 +150,7 @@ pub(crate) enum Probe<T> {
 /// not found applied is [`Error::OutcomeUnknown`]: the request may still be running at the
 /// server. So is any loss the read itself cannot resolve (the read fails).
 pub(crate) async fn send_resolved<T, S, SFut, P, PFut>(
-    operation: &'static str,
+    operation: Operation,
     sent: impl Fn() -> String,
     mut send: S,
     mut probe: P,
@@ -169,10 +170,13 @@ where
             Err(error) if !error.may_have_been_applied() => return Err(error),
             Err(error) => error,
         };
-        tracing::warn!(operation, error = %error, "the answer of a write was lost; reading to see whether it was applied");
+        tracing::warn!(operation = operation.client_method(), error = %error, "the answer of a write was lost; reading to see whether it was applied");
         match probe().await {
             Ok(Probe::Applied(value)) => {
-                tracing::info!(operation, "the write was applied (its answer was lost)");
+                tracing::info!(
+                    operation = operation.client_method(),
+                    "the write was applied (its answer was lost)"
+                );
                 return Ok(value);
             }
             // Not found after a timeout (the request may still be running at the server) or
@@ -189,7 +193,10 @@ where
                 });
             }
             Ok(Probe::NotApplied) if sends < SENDS => {
-                tracing::warn!(operation, "the write was not applied; sending it again");
+                tracing::warn!(
+                    operation = operation.client_method(),
+                    "the write was not applied; sending it again"
+                );
             }
             Ok(Probe::NotApplied) => return Err(error),
             Err(check) => {
@@ -241,7 +248,7 @@ fn is_position_of(stored: &UserPosition, sent: &UserPosition) -> bool {
             })
 }
 
-fn decode_base64(operation: &'static str, text: &str) -> Result<Vec<u8>> {
+fn decode_base64(operation: Operation, text: &str) -> Result<Vec<u8>> {
     BASE64.decode(text.trim()).map_err(|e| Error::Decode {
         operation,
         status: 200,
@@ -317,7 +324,7 @@ impl Resource<Order> {
                 self.find_tracking_number(&tn)
                     .await?
                     .ok_or_else(|| Error::NotFound {
-                        operation: "orders_find",
+                        operation: Operation::OrdersFind,
                         message: Some(format!("no order has tracking number {tn:?}")),
                     })
             }
@@ -331,9 +338,11 @@ impl Resource<Order> {
         let raw = self.client.raw();
         let mut statuses = self
             .client
-            .call("order_status_changes", Idempotency::Idempotent, || {
-                raw.order_status_changes().order_id(order.as_uuid()).send()
-            })
+            .call(
+                Operation::OrderStatusChanges,
+                Idempotency::Idempotent,
+                || raw.order_status_changes().order_id(order.as_uuid()).send(),
+            )
             .await?;
         statuses.sort_by_key(|s| s.timestamp);
         Ok(statuses)
@@ -387,11 +396,13 @@ impl Resource<Order> {
             text
         };
         let changed = send_resolved(
-            "order_update_status",
+            Operation::OrderUpdateStatus,
             sent,
             || {
-                self.client
-                    .call("order_update_status", Idempotency::NonIdempotent, || {
+                self.client.call(
+                    Operation::OrderUpdateStatus,
+                    Idempotency::NonIdempotent,
+                    || {
                         let mut b = raw
                             .order_update_status()
                             .id(id.as_uuid())
@@ -406,7 +417,8 @@ impl Resource<Order> {
                             b = b.body(record.clone());
                         }
                         b.send()
-                    })
+                    },
+                )
             },
             || async {
                 let after = count(self.timeline(id).await?);
@@ -420,7 +432,7 @@ impl Resource<Order> {
         .await?;
         if !changed {
             return Err(Error::BadRequest {
-                operation: "order_update_status",
+                operation: Operation::OrderUpdateStatus,
                 message: Some(format!(
                     "OnTime answered false: the status of order {id} was not changed"
                 )),
@@ -440,7 +452,7 @@ impl Resource<Order> {
     ) -> Result<bool> {
         if !amount.is_finite() || amount < 0.0 {
             return Err(Error::InvalidRequest {
-                operation: "order_cod_requirement",
+                operation: Operation::OrderCodRequirement,
                 message: format!(
                     "the amount to collect must be a non-negative number, not {amount}"
                 ),
@@ -449,14 +461,18 @@ impl Resource<Order> {
         let id = self.resolve(order).await?;
         let raw = self.client.raw();
         self.client
-            .call("order_cod_requirement", Idempotency::Idempotent, || {
-                (raw.order_cod_requirement()
-                    .amount_to_collect(amount)
-                    .require_collection_cod(at_collection)
-                    .require_delivery_cod(at_delivery))
-                .id(id.as_uuid())
-                .send()
-            })
+            .call(
+                Operation::OrderCodRequirement,
+                Idempotency::Idempotent,
+                || {
+                    (raw.order_cod_requirement()
+                        .amount_to_collect(amount)
+                        .require_collection_cod(at_collection)
+                        .require_delivery_cod(at_delivery))
+                    .id(id.as_uuid())
+                    .send()
+                },
+            )
             .await
     }
 
@@ -472,7 +488,7 @@ impl Resource<Order> {
         let raw = self.client.raw();
         self.client
             .call(
-                "order_signature_requirement",
+                Operation::OrderSignatureRequirement,
                 Idempotency::Idempotent,
                 || {
                     (raw.order_signature_requirement()
@@ -489,9 +505,11 @@ impl Resource<Order> {
     pub async fn update_prices(&self, order: OrderId) -> Result<bool> {
         let raw = self.client.raw();
         self.client
-            .call("order_update_prices", Idempotency::Idempotent, || {
-                raw.order_update_prices().id(order.as_uuid()).send()
-            })
+            .call(
+                Operation::OrderUpdatePrices,
+                Idempotency::Idempotent,
+                || raw.order_update_prices().id(order.as_uuid()).send(),
+            )
             .await
     }
 
@@ -499,9 +517,11 @@ impl Resource<Order> {
     pub async fn total_cost(&self, draft: &Order) -> Result<f64> {
         let raw = self.client.raw();
         self.client
-            .call("order_get_total_cost", Idempotency::Idempotent, || {
-                raw.order_get_total_cost().body(draft.clone()).send()
-            })
+            .call(
+                Operation::OrderGetTotalCost,
+                Idempotency::Idempotent,
+                || raw.order_get_total_cost().body(draft.clone()).send(),
+            )
             .await
     }
 
@@ -510,7 +530,7 @@ impl Resource<Order> {
         let raw = self.client.raw();
         let code = kind.code().to_string();
         self.client
-            .call_raw("order_report", Idempotency::Idempotent, || {
+            .call_raw(Operation::OrderReport, Idempotency::Idempotent, || {
                 let code = code.clone();
                 async move {
                     let response = raw
@@ -557,14 +577,14 @@ impl Resource<Order> {
         let raw = self.client.raw();
         let encoded = self
             .client
-            .call("order_signature", Idempotency::Idempotent, || {
+            .call(Operation::OrderSignature, Idempotency::Idempotent, || {
                 (raw.order_signature().signature_type(which.clone()))
                     .id(id.as_uuid())
                     .send()
             })
             .await?;
         encoded
-            .map(|text| decode_base64("order_signature", &text))
+            .map(|text| decode_base64(Operation::OrderSignature, &text))
             .transpose()
     }
 
@@ -573,9 +593,11 @@ impl Resource<Order> {
         let raw = self.client.raw();
         let list = self
             .client
-            .call("file_attachments_find", Idempotency::Idempotent, || {
-                raw.file_attachments_find().order_id(order.as_uuid()).send()
-            })
+            .call(
+                Operation::FileAttachmentsFind,
+                Idempotency::Idempotent,
+                || raw.file_attachments_find().order_id(order.as_uuid()).send(),
+            )
             .await?;
         Ok(list.0.into_iter().map(FileAttachmentId::from).collect())
     }
@@ -613,7 +635,7 @@ impl Resource<Order> {
             .file_name(Some(file_name.clone()))
             .contents(Some(BASE64.encode(contents)));
         let body = FileAttachment::try_from(body).map_err(|e| Error::InvalidRequest {
-            operation: "order_file_attachment_post",
+            operation: Operation::OrderFileAttachmentPost,
             message: e.to_string(),
         })?;
         let before = self.attachment_ids(order).await?;
@@ -625,11 +647,11 @@ impl Resource<Order> {
             )
         };
         send_resolved(
-            "order_file_attachment_post",
+            Operation::OrderFileAttachmentPost,
             sent,
             || {
                 self.client.call(
-                    "order_file_attachment_post",
+                    Operation::OrderFileAttachmentPost,
                     Idempotency::NonIdempotent,
                     || {
                         raw.order_file_attachment_post()
@@ -671,7 +693,7 @@ impl Resource<Order> {
         let raw = self.client.raw();
         let attempt = |idempotency| {
             self.client
-                .call("order_file_attachment_delete", idempotency, || {
+                .call(Operation::OrderFileAttachmentDelete, idempotency, || {
                     raw.order_file_attachment_delete().id(id.as_uuid()).send()
                 })
         };
@@ -696,7 +718,7 @@ impl Resource<Order> {
 
 fn attachment(file: FileAttachment) -> Result<Attachment> {
     let bytes = match &file.contents {
-        Some(text) => decode_base64("file_attachments_get", text)?,
+        Some(text) => decode_base64(Operation::FileAttachmentsGet, text)?,
         None => Vec::new(),
     };
     Ok(Attachment {
@@ -714,12 +736,16 @@ impl Resource<types::User> {
         let raw = self.client.raw();
         let id = self
             .client
-            .call("users_authenticate", Idempotency::Idempotent, || {
-                raw.users_authenticate()
-                    .user_name(user_name)
-                    .password(password)
-                    .send()
-            })
+            .call(
+                Operation::UsersAuthenticate,
+                Idempotency::Idempotent,
+                || {
+                    raw.users_authenticate()
+                        .user_name(user_name)
+                        .password(password)
+                        .send()
+                },
+            )
             .await?;
         Ok(id.map(UserId::from))
     }
@@ -728,7 +754,7 @@ impl Resource<types::User> {
     pub async fn availability(&self, user: UserId) -> Result<UserAvailability> {
         let raw = self.client.raw();
         self.client
-            .call("user_availability", Idempotency::Idempotent, || {
+            .call(Operation::UserAvailability, Idempotency::Idempotent, || {
                 raw.user_availability().user_id(user.as_uuid()).send()
             })
             .await
@@ -738,22 +764,26 @@ impl Resource<types::User> {
     pub async fn update_availability(&self, availability: UserAvailability) -> Result<bool> {
         let raw = self.client.raw();
         self.client
-            .call("user_update_availability", Idempotency::Idempotent, || {
-                raw.user_update_availability()
-                    .body(availability.clone())
-                    .send()
-            })
+            .call(
+                Operation::UserUpdateAvailability,
+                Idempotency::Idempotent,
+                || {
+                    raw.user_update_availability()
+                        .body(availability.clone())
+                        .send()
+                },
+            )
             .await
     }
 
     /// Reported positions matching `filter`, oldest first (sorted by timestamp here; equal or
     /// missing timestamps keep the server's order, those without one first).
     pub async fn positions(&self, filter: PositionFilter) -> Result<Vec<UserPosition>> {
-        filter.check("user_positions")?;
+        filter.check(Operation::UserPositions)?;
         let raw = self.client.raw();
         let mut positions = self
             .client
-            .call("user_positions", Idempotency::Idempotent, || {
+            .call(Operation::UserPositions, Idempotency::Idempotent, || {
                 filter.apply(raw.user_positions()).send()
             })
             .await?;
@@ -766,9 +796,11 @@ impl Resource<types::User> {
         let raw = self.client.raw();
         let result = self
             .client
-            .call("user_position_latest", Idempotency::Idempotent, || {
-                raw.user_position_latest().user_id(user.as_uuid()).send()
-            })
+            .call(
+                Operation::UserPositionLatest,
+                Idempotency::Idempotent,
+                || raw.user_position_latest().user_id(user.as_uuid()).send(),
+            )
             .await;
         found(result)
     }
@@ -783,7 +815,7 @@ impl Resource<types::User> {
     pub async fn report_position(&self, position: UserPosition) -> Result<bool> {
         let Some(user) = position.user_id else {
             return Err(Error::InvalidRequest {
-                operation: "user_update_position",
+                operation: Operation::UserUpdatePosition,
                 message: "the position needs the user's ID (UserID)".into(),
             });
         };
@@ -817,13 +849,14 @@ impl Resource<types::User> {
             )
         };
         send_resolved(
-            "user_update_position",
+            Operation::UserUpdatePosition,
             sent,
             || {
-                self.client
-                    .call("user_update_position", Idempotency::NonIdempotent, || {
-                        raw.user_update_position().body(position.clone()).send()
-                    })
+                self.client.call(
+                    Operation::UserUpdatePosition,
+                    Idempotency::NonIdempotent,
+                    || raw.user_update_position().body(position.clone()).send(),
+                )
             },
             || async {
                 let after = count(self.positions(filter()).await?);
@@ -848,12 +881,16 @@ impl Resource<types::Customer> {
         let raw = self.client.raw();
         let id = self
             .client
-            .call("customers_authenticate", Idempotency::Idempotent, || {
-                raw.customers_authenticate()
-                    .user_name(user_name)
-                    .password(password)
-                    .send()
-            })
+            .call(
+                Operation::CustomersAuthenticate,
+                Idempotency::Idempotent,
+                || {
+                    raw.customers_authenticate()
+                        .user_name(user_name)
+                        .password(password)
+                        .send()
+                },
+            )
             .await?;
         Ok(id.map(CustomerId::from))
     }
@@ -874,12 +911,16 @@ impl Resource<types::Contact> {
         let raw = self.client.raw();
         let id = self
             .client
-            .call("contacts_authenticate", Idempotency::Idempotent, || {
-                raw.contacts_authenticate()
-                    .user_name(user_name)
-                    .password(password)
-                    .send()
-            })
+            .call(
+                Operation::ContactsAuthenticate,
+                Idempotency::Idempotent,
+                || {
+                    raw.contacts_authenticate()
+                        .user_name(user_name)
+                        .password(password)
+                        .send()
+                },
+            )
             .await?;
         Ok(id.map(ContactId::from))
     }
@@ -888,11 +929,11 @@ impl Resource<types::Contact> {
 impl Resource<PriceSet> {
     /// The price set (service level) with this name, or `None`.
     pub async fn by_name(&self, name: &str) -> Result<Option<PriceSet>> {
-        crate::filters::require_non_blank("price_sets_by_name", "name", name)?;
+        crate::filters::require_non_blank(Operation::PriceSetsByName, "name", name)?;
         let raw = self.client.raw();
         let result = self
             .client
-            .call("price_sets_by_name", Idempotency::Idempotent, || {
+            .call(Operation::PriceSetsByName, Idempotency::Idempotent, || {
                 raw.price_sets_by_name().name(name).send()
             })
             .await;
@@ -903,13 +944,15 @@ impl Resource<PriceSet> {
 impl Resource<PriceModifier> {
     /// The price modifier with this name, or `None`.
     pub async fn by_name(&self, name: &str) -> Result<Option<PriceModifier>> {
-        crate::filters::require_non_blank("price_modifiers_by_name", "name", name)?;
+        crate::filters::require_non_blank(Operation::PriceModifiersByName, "name", name)?;
         let raw = self.client.raw();
         let result = self
             .client
-            .call("price_modifiers_by_name", Idempotency::Idempotent, || {
-                raw.price_modifiers_by_name().name(name).send()
-            })
+            .call(
+                Operation::PriceModifiersByName,
+                Idempotency::Idempotent,
+                || raw.price_modifiers_by_name().name(name).send(),
+            )
             .await;
         found(result)
     }

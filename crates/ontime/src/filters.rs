@@ -3,6 +3,7 @@
 //! whitespace-only text value is refused with [`Error::InvalidRequest`](crate::Error::InvalidRequest)
 //! before anything is sent: OnTime takes an empty filter as none, so it would match every record.
 
+use ontime_raw::index::Operation;
 use ontime_raw::lenient::{OnTimeDateTime, StatusLevel};
 
 use ontime_raw::ids::{LocationId, UserId};
@@ -37,7 +38,7 @@ macro_rules! filter {
 
             /// Refuses empty or whitespace-only text values: OnTime takes an empty filter
             /// as no filter, so it would match every record.
-            pub(crate) fn check(&self, operation: &'static str) -> crate::Result<()> {
+            pub(crate) fn check(&self, operation: Operation) -> crate::Result<()> {
                 $( if let Some(value) = &self.$field {
                     require_non_blank(operation, stringify!($field), value)?;
                 } )*
@@ -224,7 +225,7 @@ never_blank!(bool, OnTimeDateTime, StatusLevel, LocationId, UserId);
 /// whitespace: a name, tracking number or filter value that would match everything (or,
 /// sent as a lookup, something arbitrary).
 pub(crate) fn require_non_blank(
-    operation: &'static str,
+    operation: Operation,
     what: &str,
     value: &(impl MaybeBlank + ?Sized),
 ) -> crate::Result<()> {
@@ -242,7 +243,7 @@ pub(crate) fn require_non_blank(
 pub struct NoFilter;
 
 impl NoFilter {
-    pub(crate) fn check(&self, _operation: &'static str) -> crate::Result<()> {
+    pub(crate) fn check(&self, _operation: Operation) -> crate::Result<()> {
         Ok(())
     }
 

@@ -86,7 +86,7 @@ pub use filters::{
     UserSessionFilter,
 };
 pub use ontime_raw::ids::*;
-pub use ontime_raw::index;
+pub use ontime_raw::index::{self, Operation};
 pub use ontime_raw::lenient;
 pub use ontime_raw::lenient::{
     CompensationRole, CompensationType, DateTimeOffset, LenientEnum, LogInType, OnTimeDateTime,

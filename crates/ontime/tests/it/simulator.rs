@@ -119,7 +119,7 @@ async fn orders_find_get_save_and_modify() {
         .await
         .unwrap_err();
     assert!(
-        matches!(&refused, Error::ChangeRejected { operation: "order_post", source } if source.to_string() == "weight unknown"),
+        matches!(&refused, Error::ChangeRejected { operation: ontime::Operation::OrderPost, source } if source.to_string() == "weight unknown"),
         "{refused:?}"
     );
     assert!(
@@ -1252,7 +1252,7 @@ mod writes {
                 check,
                 ..
             } => {
-                assert_eq!(*operation, "order_update_status");
+                assert_eq!(*operation, ontime::Operation::OrderUpdateStatus);
                 assert!(
                     sent.contains(&order.to_string()) && sent.contains("Dock 3"),
                     "{sent}"
