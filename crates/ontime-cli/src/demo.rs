@@ -586,7 +586,7 @@ pub async fn run(_ctx: &Ctx, args: DemoArgs) -> Result<(), CliError> {
             })
             .collect(),
     ));
-    let same = files.iter().any(|f| f.bytes == note);
+    let same = files.iter().any(|f| f.bytes == note[..]);
     tour.say(if same {
         "The downloaded bytes are identical to the uploaded ones."
     } else {

@@ -21,12 +21,38 @@ use crate::{Error, Result};
 use ontime_raw::ids::*;
 
 /// Names an order either by identifier or by tracking number (the order actions accept both).
+///
+/// One rule: an [`OrderId`] names the order by ID; a string (`&str`, `String`) is a tracking
+/// number. A string is never taken for an ID by conversion: text that may be either (a command
+/// line argument) goes through [`OrderRef::parse`], the one explicit constructor that reads a
+/// GUID as an ID. A tracking number that is GUID-shaped is refused by the order actions
+/// ([`Error::InvalidRequest`]) instead of being looked up, because it is an ID passed the
+/// wrong way.
+///
+/// ```
+/// use ontime::{OrderId, OrderRef};
+/// let guid = "44bc0a1d-ef24-49b5-a0cb-54181ce5dbcf";
+/// assert_eq!(OrderRef::parse(guid), OrderRef::Id(guid.parse::<OrderId>().unwrap()));
+/// assert_eq!(OrderRef::parse(" 1009214 "), OrderRef::TrackingNumber("1009214".into()));
+/// assert_eq!(OrderRef::from("1009214"), OrderRef::TrackingNumber("1009214".into()));
+/// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum OrderRef {
     /// The order's identifier.
     Id(OrderId),
     /// The order's tracking number.
     TrackingNumber(String),
+}
+
+impl OrderRef {
+    /// Reads text that may be either: a GUID is the order's ID, anything else (trimmed) its
+    /// tracking number.
+    pub fn parse(text: &str) -> Self {
+        match text.parse::<OrderId>() {
+            Ok(id) => OrderRef::Id(id),
+            Err(_) => OrderRef::TrackingNumber(text.trim().to_string()),
+        }
+    }
 }
 
 impl From<OrderId> for OrderRef {
@@ -84,6 +110,105 @@ impl StatusChange {
     }
 }
 
+/// Cash on delivery for [`set_cod_requirement`](Resource::set_cod_requirement): how much to
+/// collect, and at which stops.
+///
+/// ```
+/// let cod = ontime::CodRequirement::new(25.0).at_delivery(true);
+/// assert_eq!((cod.amount(), cod.collects_at_collection(), cod.collects_at_delivery()), (25.0, false, true));
+/// ```
+#[derive(Clone, Debug, PartialEq)]
+pub struct CodRequirement {
+    amount: f64,
+    at_collection: bool,
+    at_delivery: bool,
+}
+
+impl CodRequirement {
+    /// Collect `amount`, at no stop until [`at_collection`](Self::at_collection) or
+    /// [`at_delivery`](Self::at_delivery) says where.
+    pub fn new(amount: f64) -> Self {
+        Self {
+            amount,
+            at_collection: false,
+            at_delivery: false,
+        }
+    }
+    /// Whether cash is collected at pickup.
+    pub fn at_collection(mut self, required: bool) -> Self {
+        self.at_collection = required;
+        self
+    }
+    /// Whether cash is collected at delivery.
+    pub fn at_delivery(mut self, required: bool) -> Self {
+        self.at_delivery = required;
+        self
+    }
+    /// The amount to collect.
+    pub fn amount(&self) -> f64 {
+        self.amount
+    }
+    /// Whether cash is collected at pickup.
+    pub fn collects_at_collection(&self) -> bool {
+        self.at_collection
+    }
+    /// Whether cash is collected at delivery.
+    pub fn collects_at_delivery(&self) -> bool {
+        self.at_delivery
+    }
+}
+
+/// Signatures for [`set_signature_requirement`](Resource::set_signature_requirement): at which
+/// stops one is required. `SignatureRequirement::default()` requires none.
+///
+/// ```
+/// let sig = ontime::SignatureRequirement::new().at_delivery(true);
+/// assert_eq!((sig.required_at_collection(), sig.required_at_delivery()), (false, true));
+/// ```
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct SignatureRequirement {
+    at_collection: bool,
+    at_delivery: bool,
+}
+
+impl SignatureRequirement {
+    /// No signature required anywhere, until the setters say otherwise.
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Whether a signature is required at pickup.
+    pub fn at_collection(mut self, required: bool) -> Self {
+        self.at_collection = required;
+        self
+    }
+    /// Whether a signature is required at delivery.
+    pub fn at_delivery(mut self, required: bool) -> Self {
+        self.at_delivery = required;
+        self
+    }
+    /// Whether a signature is required at pickup.
+    pub fn required_at_collection(&self) -> bool {
+        self.at_collection
+    }
+    /// Whether a signature is required at delivery.
+    pub fn required_at_delivery(&self) -> bool {
+        self.at_delivery
+    }
+}
+
+/// OnTime answers some writes with a bare `true`/`false`; `false` means it did not apply the
+/// change, which this library reports as [`Error::BadRequest`] naming what was refused.
+fn applied(operation: Operation, answer: bool, what: impl FnOnce() -> String) -> Result<()> {
+    if answer {
+        Ok(())
+    } else {
+        Err(Error::BadRequest {
+            operation,
+            message: Some(format!("OnTime answered false: {} was not applied", what())),
+        })
+    }
+}
+
 /// The kind of document [`report`](Resource::report) renders.
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
@@ -129,7 +254,7 @@ pub struct Attachment {
     /// When it was attached.
     pub timestamp: Option<OnTimeDateTime>,
     /// The file's bytes.
-    pub bytes: Vec<u8>,
+    pub bytes: Bytes,
 }
 
 /// What a follow-up read found out about a write whose answer was lost.
@@ -248,15 +373,18 @@ fn is_position_of(stored: &UserPosition, sent: &UserPosition) -> bool {
             })
 }
 
-fn decode_base64(operation: Operation, text: &str) -> Result<Vec<u8>> {
-    BASE64.decode(text.trim()).map_err(|e| Error::Decode {
-        operation,
-        status: 200,
-        path: ".".into(),
-        message: format!("not valid base64: {e}"),
-        truncated: false,
-        retried: None,
-    })
+fn decode_base64(operation: Operation, text: &str) -> Result<Bytes> {
+    BASE64
+        .decode(text.trim())
+        .map(Bytes::from)
+        .map_err(|e| Error::Decode {
+            operation,
+            status: 200,
+            path: ".".into(),
+            message: format!("not valid base64: {e}"),
+            truncated: false,
+            retried: None,
+        })
 }
 
 impl Resource<Order> {
@@ -314,12 +442,23 @@ impl Resource<Order> {
     /// let id = client.orders().resolve("1000001").await?;
     /// assert_eq!(client.orders().resolve(id).await?, id);
     /// assert!(matches!(client.orders().resolve("no-such-number").await, Err(ontime::Error::NotFound { .. })));
+    /// // An ID in a string is refused, not looked up as a tracking number; OrderRef::parse reads it.
+    /// assert!(matches!(client.orders().resolve(id.to_string()).await, Err(ontime::Error::InvalidRequest { .. })));
+    /// assert_eq!(client.orders().resolve(ontime::OrderRef::parse(&id.to_string())).await?, id);
     /// # Ok(())
     /// # }
     /// ```
     pub async fn resolve(&self, order: impl Into<OrderRef>) -> Result<OrderId> {
         match order.into() {
             OrderRef::Id(id) => Ok(id),
+            OrderRef::TrackingNumber(tn) if tn.parse::<OrderId>().is_ok() => {
+                Err(Error::InvalidRequest {
+                    operation: Operation::OrdersFind,
+                    message: format!(
+                        "{tn:?} is an order ID, not a tracking number: pass an OrderId (parse it, or use OrderRef::parse)"
+                    ),
+                })
+            }
             OrderRef::TrackingNumber(tn) => {
                 self.find_tracking_number(&tn)
                     .await?
@@ -442,14 +581,18 @@ impl Resource<Order> {
     }
 
     /// Sets whether cash is collected at pickup and/or delivery, and how much. A tracking number
-    /// is resolved first ([`resolve`](Self::resolve)).
+    /// is resolved first ([`resolve`](Self::resolve)). OnTime's `false` (not applied) is
+    /// [`Error::BadRequest`].
     pub async fn set_cod_requirement(
         &self,
         order: impl Into<OrderRef>,
-        amount: f64,
-        at_collection: bool,
-        at_delivery: bool,
-    ) -> Result<bool> {
+        cod: CodRequirement,
+    ) -> Result<()> {
+        let CodRequirement {
+            amount,
+            at_collection,
+            at_delivery,
+        } = cod;
         if !amount.is_finite() || amount < 0.0 {
             return Err(Error::InvalidRequest {
                 operation: Operation::OrderCodRequirement,
@@ -474,16 +617,25 @@ impl Resource<Order> {
                 },
             )
             .await
+            .and_then(|answer| {
+                applied(Operation::OrderCodRequirement, answer, || {
+                    format!("the cash-on-delivery requirement of order {id}")
+                })
+            })
     }
 
     /// Sets whether a signature is required at pickup and/or delivery. A tracking number is
-    /// resolved first ([`resolve`](Self::resolve)).
+    /// resolved first ([`resolve`](Self::resolve)). OnTime's `false` (not applied) is
+    /// [`Error::BadRequest`].
     pub async fn set_signature_requirement(
         &self,
         order: impl Into<OrderRef>,
-        at_collection: bool,
-        at_delivery: bool,
-    ) -> Result<bool> {
+        signature: SignatureRequirement,
+    ) -> Result<()> {
+        let SignatureRequirement {
+            at_collection,
+            at_delivery,
+        } = signature;
         let id = self.resolve(order).await?;
         let raw = self.client.raw();
         self.client
@@ -499,6 +651,11 @@ impl Resource<Order> {
                 },
             )
             .await
+            .and_then(|answer| {
+                applied(Operation::OrderSignatureRequirement, answer, || {
+                    format!("the signature requirement of order {id}")
+                })
+            })
     }
 
     /// Recalculates and stores the order's prices.
@@ -572,7 +729,7 @@ impl Resource<Order> {
         &self,
         order: impl Into<OrderRef>,
         which: SignatureType,
-    ) -> Result<Option<Vec<u8>>> {
+    ) -> Result<Option<Bytes>> {
         let id = self.resolve(order).await?;
         let raw = self.client.raw();
         let encoded = self
@@ -719,7 +876,7 @@ impl Resource<Order> {
 fn attachment(file: FileAttachment) -> Result<Attachment> {
     let bytes = match &file.contents {
         Some(text) => decode_base64(Operation::FileAttachmentsGet, text)?,
-        None => Vec::new(),
+        None => Bytes::new(),
     };
     Ok(Attachment {
         id: file.id,

@@ -75,7 +75,9 @@ mod quota;
 mod resource;
 mod retry;
 
-pub use actions::{Attachment, Document, OrderRef, ReportKind, StatusChange};
+pub use actions::{
+    Attachment, CodRequirement, Document, OrderRef, ReportKind, SignatureRequirement, StatusChange,
+};
 pub use client::{
     AuthScheme, Client, ClientBuilder, DEFAULT_HOST, DEFAULT_MAX_BODY_BYTES,
     DEFAULT_MAX_ERROR_BODY_BYTES, MAX_CONCURRENCY,

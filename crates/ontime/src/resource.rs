@@ -25,9 +25,26 @@ pub const MODIFY_ROUNDS: u32 = 3;
 
 pub(crate) type RawResult<T> = std::result::Result<ResponseValue<T>, ontime_raw::Error<Fault>>;
 
-/// A record type of the API with its typed identifier.
+/// Keeps [`Record`], [`Fetch`], [`Search`] and [`Store`] implemented by the API's record types
+/// only: the facade may add methods to them without breaking anyone.
+mod sealed {
+    pub trait Sealed {}
+}
+
+/// A record type of the API with its typed identifier. Sealed: implemented for the record types
+/// of [`types`](crate::types) only.
+///
+/// ```compile_fail
+/// #[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
+/// struct Mine;
+/// impl ontime::Record for Mine {
+///     type Id = ontime::OrderId;
+///     fn id(&self) -> Option<ontime::OrderId> { None }
+///     fn set_id(&mut self, _: ontime::OrderId) {}
+/// }
+/// ```
 pub trait Record:
-    Clone + fmt::Debug + Send + Sync + Serialize + DeserializeOwned + 'static
+    sealed::Sealed + Clone + fmt::Debug + Send + Sync + Serialize + DeserializeOwned + 'static
 {
     /// Its identifier type.
     type Id: TypedId;
@@ -84,6 +101,7 @@ pub trait Store: Record {
 
 macro_rules! record {
     ($($ty:ident => $id:ident),* $(,)?) => {$(
+        impl sealed::Sealed for types::$ty {}
         impl Record for types::$ty {
             type Id = $id;
             fn id(&self) -> Option<$id> {
@@ -104,6 +122,7 @@ record! {
     UserSession => UserSessionId, Vehicle => VehicleId, Zone => ZoneId,
 }
 
+impl sealed::Sealed for types::Order {}
 impl Record for types::Order {
     type Id = OrderId;
     fn id(&self) -> Option<OrderId> {

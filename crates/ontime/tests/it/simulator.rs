@@ -556,12 +556,10 @@ async fn order_actions_change_the_order() {
         Some(StatusLevel::Cancelled)
     );
 
-    assert!(
-        orders
-            .set_cod_requirement(id, 42.5, false, true)
-            .await
-            .unwrap()
-    );
+    orders
+        .set_cod_requirement(id, ontime::CodRequirement::new(42.5).at_delivery(true))
+        .await
+        .unwrap();
     let order = orders.get(id).await.unwrap();
     assert_eq!(
         (
@@ -572,15 +570,20 @@ async fn order_actions_change_the_order() {
         (Some(42.5), Some(true), Some(false))
     );
     assert!(matches!(
-        orders.set_cod_requirement(id, f64::NAN, true, true).await,
+        orders
+            .set_cod_requirement(
+                id,
+                ontime::CodRequirement::new(f64::NAN)
+                    .at_collection(true)
+                    .at_delivery(true)
+            )
+            .await,
         Err(Error::InvalidRequest { .. })
     ));
-    assert!(
-        orders
-            .set_signature_requirement(id, true, false)
-            .await
-            .unwrap()
-    );
+    orders
+        .set_signature_requirement(id, ontime::SignatureRequirement::new().at_collection(true))
+        .await
+        .unwrap();
     let order = orders.get(id).await.unwrap();
     assert_eq!(
         (
@@ -652,7 +655,7 @@ async fn order_actions_change_the_order() {
     assert!(record.contents.as_deref().is_some_and(|c| !c.is_empty()));
     let downloaded = orders.download_attachment(attachment_id).await.unwrap();
     assert_eq!(
-        (downloaded.file_name.as_deref(), downloaded.bytes.as_slice()),
+        (downloaded.file_name.as_deref(), &downloaded.bytes[..]),
         (Some("note.txt"), &b"hello courier"[..])
     );
     assert_eq!(
@@ -1514,13 +1517,19 @@ mod writes {
         );
         ambiguous(
             orders
-                .set_cod_requirement(tn.as_str(), 1.0, true, false)
+                .set_cod_requirement(
+                    tn.as_str(),
+                    ontime::CodRequirement::new(1.0).at_collection(true),
+                )
                 .await
                 .map(drop),
         );
         ambiguous(
             orders
-                .set_signature_requirement(tn.as_str(), true, false)
+                .set_signature_requirement(
+                    tn.as_str(),
+                    ontime::SignatureRequirement::new().at_collection(true),
+                )
                 .await
                 .map(drop),
         );
