@@ -658,8 +658,9 @@ impl Resource<Order> {
             })
     }
 
-    /// Recalculates and stores the order's prices.
-    pub async fn update_prices(&self, order: OrderId) -> Result<bool> {
+    /// Recalculates and stores the order's prices. OnTime's `false` (not applied) is
+    /// [`Error::BadRequest`].
+    pub async fn update_prices(&self, order: OrderId) -> Result<()> {
         let raw = self.client.raw();
         self.client
             .call(
@@ -668,6 +669,11 @@ impl Resource<Order> {
                 || raw.order_update_prices().id(order.as_uuid()).send(),
             )
             .await
+            .and_then(|answer| {
+                applied(Operation::OrderUpdatePrices, answer, || {
+                    format!("the price update of order {order}")
+                })
+            })
     }
 
     /// Prices a draft order without saving it.
@@ -845,8 +851,16 @@ impl Resource<Order> {
     /// Deleting twice removes nothing more, so a failed attempt is retried like a read. When
     /// an attempt's answer is lost and a retry then finds the attachment gone (404), the first
     /// attempt deleted it: the result is `Ok`. A 404 on the first attempt is
-    /// [`Error::NotFound`](crate::Error::NotFound).
-    pub async fn delete_attachment(&self, id: FileAttachmentId) -> Result<bool> {
+    /// [`Error::NotFound`](crate::Error::NotFound). OnTime's `false` (not deleted) is
+    /// [`Error::BadRequest`].
+    pub async fn delete_attachment(&self, id: FileAttachmentId) -> Result<()> {
+        let answer = self.delete_attachment_answer(id).await?;
+        applied(Operation::OrderFileAttachmentDelete, answer, || {
+            format!("the deletion of attachment {id}")
+        })
+    }
+
+    async fn delete_attachment_answer(&self, id: FileAttachmentId) -> Result<bool> {
         let raw = self.client.raw();
         let attempt = |idempotency| {
             self.client
@@ -917,8 +931,8 @@ impl Resource<types::User> {
             .await
     }
 
-    /// Records a user's availability.
-    pub async fn update_availability(&self, availability: UserAvailability) -> Result<bool> {
+    /// Records a user's availability. OnTime's `false` (not applied) is [`Error::BadRequest`].
+    pub async fn update_availability(&self, availability: UserAvailability) -> Result<()> {
         let raw = self.client.raw();
         self.client
             .call(
@@ -931,6 +945,11 @@ impl Resource<types::User> {
                 },
             )
             .await
+            .and_then(|answer| {
+                applied(Operation::UserUpdateAvailability, answer, || {
+                    "the availability change".to_string()
+                })
+            })
     }
 
     /// Reported positions matching `filter`, oldest first (sorted by timestamp here; equal or
@@ -969,7 +988,7 @@ impl Resource<types::User> {
     /// more read. When the answer is lost it counts again: one more means applied (`Ok`); none
     /// more after a dropped connection or a failing gateway means not applied, and the report
     /// is sent once more; otherwise the result is [`Error::OutcomeUnknown`].
-    pub async fn report_position(&self, position: UserPosition) -> Result<bool> {
+    pub async fn report_position(&self, position: UserPosition) -> Result<()> {
         let Some(user) = position.user_id else {
             return Err(Error::InvalidRequest {
                 operation: Operation::UserUpdatePosition,
@@ -1005,7 +1024,7 @@ impl Resource<types::User> {
                     .unwrap_or_default()
             )
         };
-        send_resolved(
+        let answer = send_resolved(
             Operation::UserUpdatePosition,
             sent,
             || {
@@ -1024,7 +1043,10 @@ impl Resource<types::User> {
                 })
             },
         )
-        .await
+        .await?;
+        applied(Operation::UserUpdatePosition, answer, || {
+            format!("the position report of user {user}")
+        })
     }
 }
 
