@@ -237,6 +237,7 @@ impl ReportKind {
 
 /// A downloaded report document.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Document {
     /// The `Content-Type` the server gave (normally `application/pdf`).
     pub content_type: Option<String>,
@@ -246,6 +247,7 @@ pub struct Document {
 
 /// A file attached to an order, with its contents decoded.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Attachment {
     /// The attachment's identifier.
     pub id: Option<FileAttachmentId>,

@@ -321,6 +321,7 @@ fn join_ids(ids: &[uuid::Uuid]) -> String {
 /// How many attempts a call took before the client gave up, and how long they took in all
 /// (waits included).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Retried {
     /// Attempts made, the first included.
     pub attempts: u32,

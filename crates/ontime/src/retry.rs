@@ -20,6 +20,7 @@ pub enum Idempotency {
 
 /// What the policy says after a failed attempt.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum RetryDecision {
     /// Wait this long, then try again.
     RetryAfter(Duration),
