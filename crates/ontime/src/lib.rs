@@ -105,6 +105,10 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 macro_rules! handles {
     ($($(#[$doc:meta])* $method:ident => $ty:ident;)*) => {
+        /// The record types with a handle, for the test against the spec index.
+        #[cfg(test)]
+        const HANDLED: &[&str] = &[$(stringify!($ty)),*];
+
         impl Client {
             $(
                 $(#[$doc])*
@@ -152,6 +156,48 @@ handles! {
     file_attachments => FileAttachment;
     /// Miscellaneous user compensations: get, save, modify.
     user_misc_compensations => UserMiscCompensation;
+}
+
+#[cfg(test)]
+mod tests {
+    /// Every record of the spec that the API can fetch by ID has a handle, and every handle
+    /// is a record of the spec: a record added to the spec fails here until it gets one.
+    #[test]
+    fn every_fetchable_record_of_the_spec_has_a_handle() {
+        for name in super::HANDLED {
+            assert!(
+                crate::index::record(name).is_some(),
+                "{name} is not a record of the spec"
+            );
+        }
+        let fetchable: Vec<&str> = crate::index::RECORDS
+            .iter()
+            .map(|r| r.name)
+            .filter(|name| {
+                crate::Operation::all().any(|op| {
+                    op.method() == "GET"
+                        && op.path().ends_with("/{id}")
+                        && op.info().id.to_ascii_lowercase().ends_with("get")
+                        && op
+                            .path()
+                            .to_ascii_lowercase()
+                            .contains(&name.to_ascii_lowercase())
+                })
+            })
+            .collect();
+        let mut missing: Vec<&str> = fetchable
+            .iter()
+            .copied()
+            .filter(|name| !super::HANDLED.contains(name))
+            .collect();
+        missing.sort_unstable();
+        assert_eq!(fetchable.len(), super::HANDLED.len(), "{fetchable:?}");
+        assert_eq!(
+            missing,
+            Vec::<&str>::new(),
+            "records the spec fetches by ID without a handle"
+        );
+    }
 }
 
 /// The workspace README's Rust examples, compiled as doc tests so they cannot drift from the API.
