@@ -44,8 +44,7 @@
 
 pub mod hooks;
 pub mod ids;
-// Generated with the client by `cargo xtask codegen`; kept as generated.
-#[rustfmt::skip]
+// The data in index/data.rs is generated with the client by `cargo xtask codegen`.
 pub mod index;
 pub mod lenient;
 
@@ -113,7 +112,10 @@ mod index_tests {
             spec_pairs.sort();
             let mut pairs = pairs;
             pairs.sort();
-            assert_eq!(pairs, spec_pairs, "{name}: lenient/enums.rs and the spec differ");
+            assert_eq!(
+                pairs, spec_pairs,
+                "{name}: lenient/enums.rs and the spec differ"
+            );
         }
     }
 
