@@ -183,7 +183,7 @@ pub fn run(mode: Mode) -> Result<String> {
     Ok(summary.join("\n"))
 }
 
-/// Validates `spec_text` and returns the spec index (`crates/ontime-raw/src/index.rs`).
+/// Validates `spec_text` and returns the spec index (`crates/ontime-raw/src/index/data.rs`).
 pub fn generate_index(spec_text: &str) -> Result<String> {
     let json: Value = serde_json::from_str(spec_text).context("openapi/ontime.json is not JSON")?;
     let problems = validate(&json);

@@ -7,7 +7,7 @@ usage: cargo xtask <command>
 
 commands:
   codegen [--check]   validate openapi/ontime.json and regenerate crates/ontime-raw/src/generated.rs
-                      (the client), crates/ontime-raw/src/index.rs (the spec index: records,
+                      (the client), crates/ontime-raw/src/index/data.rs (the spec index: records,
                       fields, operations, enums) and the spec's copy in crates/ontime-mock; with
                       --check, fail (with a diff) when a checked-in file is stale
   bench [NAME] [--quick]

@@ -285,19 +285,14 @@ static DELETED_VIEW: View = View {
 
 async fn delete(ctx: &Ctx, args: DeleteAttachment) -> Result<(), CliError> {
     let client = ctx.client()?;
-    let deleted = client
+    // OnTime's "not deleted" answer comes back as an error (BadRequest) from the facade.
+    client
         .orders()
         .delete_attachment(args.id)
         .await
         .map_err(|e| {
             CliError::from(e).if_not_found(|| format!("no attachment has the ID {}", args.id))
         })?;
-    if !deleted {
-        return Err(CliError::other(format!(
-            "OnTime did not delete attachment {}",
-            args.id
-        )));
-    }
     if ctx.format == Format::Table {
         return ctx
             .output()
@@ -307,7 +302,7 @@ async fn delete(ctx: &Ctx, args: DeleteAttachment) -> Result<(), CliError> {
         &DELETED_VIEW,
         &Deleted {
             id: args.id.to_string(),
-            deleted,
+            deleted: true,
         },
     )
 }

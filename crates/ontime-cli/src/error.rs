@@ -222,28 +222,28 @@ mod tests {
         let cases = [
             (
                 ontime::Error::Unauthorized {
-                    operation: "orders_find",
+                    operation: ontime::Operation::OrdersFind,
                     message: None,
                 },
                 Exit::Auth,
             ),
             (
                 ontime::Error::Forbidden {
-                    operation: "orders_get",
+                    operation: ontime::Operation::OrdersGet,
                     message: None,
                 },
                 Exit::Permission,
             ),
             (
                 ontime::Error::NotFound {
-                    operation: "orders_get",
+                    operation: ontime::Operation::OrdersGet,
                     message: None,
                 },
                 Exit::NotFound,
             ),
             (
                 ontime::Error::Server {
-                    operation: "orders_get",
+                    operation: ontime::Operation::OrdersGet,
                     status: 503,
                     message: None,
                     retry_after: None,
@@ -253,7 +253,7 @@ mod tests {
             ),
             (
                 ontime::Error::RateLimited {
-                    operation: "orders_get",
+                    operation: ontime::Operation::OrdersGet,
                     retry_after: None,
                     message: None,
                     retried: None,
@@ -262,7 +262,7 @@ mod tests {
             ),
             (
                 ontime::Error::BadRequest {
-                    operation: "order_post",
+                    operation: ontime::Operation::OrderPost,
                     message: Some("bad".into()),
                 },
                 Exit::Other,
@@ -270,10 +270,10 @@ mod tests {
             (ontime::Error::Config("no key".into()), Exit::Usage),
             (
                 ontime::Error::OutcomeUnknown {
-                    operation: "order_update_status",
+                    operation: ontime::Operation::OrderUpdateStatus,
                     sent: "order 1: status Delivered".into(),
                     source: Box::new(ontime::Error::Timeout {
-                        operation: "order_update_status",
+                        operation: ontime::Operation::OrderUpdateStatus,
                         after: std::time::Duration::from_secs(1),
                         retried: None,
                     }),
@@ -283,7 +283,7 @@ mod tests {
             ),
             (
                 ontime::Error::Conflict {
-                    operation: "order_post",
+                    operation: ontime::Operation::OrderPost,
                     id: uuid::Uuid::nil(),
                     message: "kept moving".into(),
                     posted: false,
@@ -302,7 +302,7 @@ mod tests {
                 ontime::Error::Save {
                     id: uuid::Uuid::nil(),
                     source: Box::new(ontime::Error::Server {
-                        operation: "order_post",
+                        operation: ontime::Operation::OrderPost,
                         status: 503,
                         message: None,
                         retry_after: None,
@@ -313,7 +313,7 @@ mod tests {
             ),
             (
                 ontime::Error::Redirect {
-                    operation: "order_update_status",
+                    operation: ontime::Operation::OrderUpdateStatus,
                     status: Some(302),
                     location: None,
                 },
@@ -321,7 +321,7 @@ mod tests {
             ),
             (
                 ontime::Error::UnexpectedResponse {
-                    operation: "orders_find",
+                    operation: ontime::Operation::OrdersFind,
                     status: 200,
                     content_type: Some("text/html".into()),
                     snippet: None,
@@ -330,7 +330,7 @@ mod tests {
             ),
             (
                 ontime::Error::BodyTooLarge {
-                    operation: "orders_find",
+                    operation: ontime::Operation::OrdersFind,
                     status: 200,
                     limit: 1,
                     content_length: None,
@@ -339,7 +339,7 @@ mod tests {
             ),
             (
                 ontime::Error::NotFound {
-                    operation: "orders_get",
+                    operation: ontime::Operation::OrdersGet,
                     message: Some("No HTTP resource was found that matches the request URI".into()),
                 },
                 Exit::Network,

@@ -35,17 +35,18 @@ use reqwest::header::{
 use reqwest::{Request, Response, StatusCode};
 
 use crate::Client;
+use crate::index::Operation;
 
 /// Sees every HTTP exchange the client makes. Implementations must be cheap: they run inline.
 pub trait Observer: Send + Sync + 'static {
     /// Called when a response arrived (any status) or the request failed in transport.
-    /// `operation` names the operation as the client method does (`orders_get` for the spec's
-    /// `ordersGet`).
-    fn on_response(&self, operation: &'static str, outcome: Outcome<'_>, elapsed: Duration);
+    /// `operation` is the spec's operation ([`Operation::client_method`] spells it as the
+    /// client method does, `orders_get`; [`Operation::id`] as the spec does, `ordersGet`).
+    fn on_response(&self, operation: Operation, outcome: Outcome<'_>, elapsed: Duration);
 
     /// Called just before each request is sent. The `Authorization` header is marked sensitive;
     /// never log headers. Does nothing unless implemented.
-    fn on_request(&self, operation: &'static str, request: &Request) {
+    fn on_request(&self, operation: Operation, request: &Request) {
         let _ = (operation, request);
     }
 }
@@ -225,11 +226,15 @@ impl ClientHooks<Hooks> for Client {
     async fn exec(&self, request: Request, info: &OperationInfo) -> reqwest::Result<Response> {
         let started = Instant::now();
         let requested = request.url().clone();
-        if let Some(observer) = &self.inner().observer {
-            observer.on_request(info.operation_id, &request);
+        // Every client method is an operation of the index (a test in lib.rs checks it), so the
+        // lookup only misses for a client generated from another spec: then nothing is observed.
+        let operation = Operation::by_client_method(info.operation_id);
+        let observer = self.inner().observer.as_ref().zip(operation);
+        if let Some((observer, operation)) = observer {
+            observer.on_request(operation, &request);
         }
         let result = self.client().execute(request).await;
-        if let Some(observer) = &self.inner().observer {
+        if let Some((observer, operation)) = observer {
             let outcome = match &result {
                 Ok(response) => Outcome::Response {
                     status: response.status(),
@@ -237,7 +242,7 @@ impl ClientHooks<Hooks> for Client {
                 },
                 Err(error) => Outcome::Transport(error),
             };
-            observer.on_response(info.operation_id, outcome, started.elapsed());
+            observer.on_response(operation, outcome, started.elapsed());
         }
         Ok(guard(result?, &requested, self.inner().limits))
     }

@@ -44,8 +44,7 @@
 
 pub mod hooks;
 pub mod ids;
-// Generated with the client by `cargo xtask codegen`; kept as generated.
-#[rustfmt::skip]
+// The data in index/data.rs is generated with the client by `cargo xtask codegen`.
 pub mod index;
 pub mod lenient;
 
@@ -113,7 +112,10 @@ mod index_tests {
             spec_pairs.sort();
             let mut pairs = pairs;
             pairs.sort();
-            assert_eq!(pairs, spec_pairs, "{name}: lenient.rs and the spec differ");
+            assert_eq!(
+                pairs, spec_pairs,
+                "{name}: lenient/enums.rs and the spec differ"
+            );
         }
     }
 
@@ -132,6 +134,10 @@ mod index_tests {
             );
             assert_eq!(info.id.parse::<Operation>(), Ok(info.operation));
             assert_eq!(info.client_method.parse::<Operation>(), Ok(info.operation));
+            assert_eq!(
+                Operation::by_client_method(info.client_method),
+                Some(info.operation)
+            );
             assert_eq!(info.operation.to_string(), info.id);
         }
         let orders_find: Operation = "orders_find".parse().unwrap();
@@ -142,6 +148,11 @@ mod index_tests {
         );
         assert!(orders_find.info().query.contains(&"trackingNumber"));
         assert!("OrdersFind".parse::<Operation>().is_err());
+        // Only the client-method spelling, and a constant can use it.
+        const GET: Option<Operation> = Operation::by_client_method("orders_get");
+        assert_eq!(GET, Some(Operation::OrdersGet));
+        assert_eq!(Operation::by_client_method("ordersGet"), None);
+        assert_eq!(Operation::by_client_method("orders_ge"), None);
         assert!(
             "nope"
                 .parse::<Operation>()

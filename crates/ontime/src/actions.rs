@@ -7,6 +7,7 @@ use bytes::Bytes;
 use chrono::SubsecRound;
 use futures::TryStreamExt;
 use ontime_raw::ResponseValue;
+use ontime_raw::index::Operation;
 use ontime_raw::lenient::{DateTimeOffset, OnTimeDateTime, SignatureType, StatusLevel};
 use ontime_raw::types::{
     self, FileAttachment, Order, PriceModifier, PriceSet, Status, UserAvailability, UserPosition,
@@ -20,12 +21,38 @@ use crate::{Error, Result};
 use ontime_raw::ids::*;
 
 /// Names an order either by identifier or by tracking number (the order actions accept both).
+///
+/// One rule: an [`OrderId`] names the order by ID; a string (`&str`, `String`) is a tracking
+/// number. A string is never taken for an ID by conversion: text that may be either (a command
+/// line argument) goes through [`OrderRef::parse`], the one explicit constructor that reads a
+/// GUID as an ID. A tracking number that is GUID-shaped is refused by the order actions
+/// ([`Error::InvalidRequest`]) instead of being looked up, because it is an ID passed the
+/// wrong way.
+///
+/// ```
+/// use ontime::{OrderId, OrderRef};
+/// let guid = "44bc0a1d-ef24-49b5-a0cb-54181ce5dbcf";
+/// assert_eq!(OrderRef::parse(guid), OrderRef::Id(guid.parse::<OrderId>().unwrap()));
+/// assert_eq!(OrderRef::parse(" 1009214 "), OrderRef::TrackingNumber("1009214".into()));
+/// assert_eq!(OrderRef::from("1009214"), OrderRef::TrackingNumber("1009214".into()));
+/// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum OrderRef {
     /// The order's identifier.
     Id(OrderId),
     /// The order's tracking number.
     TrackingNumber(String),
+}
+
+impl OrderRef {
+    /// Reads text that may be either: a GUID is the order's ID, anything else (trimmed) its
+    /// tracking number.
+    pub fn parse(text: &str) -> Self {
+        match text.parse::<OrderId>() {
+            Ok(id) => OrderRef::Id(id),
+            Err(_) => OrderRef::TrackingNumber(text.trim().to_string()),
+        }
+    }
 }
 
 impl From<OrderId> for OrderRef {
@@ -83,6 +110,105 @@ impl StatusChange {
     }
 }
 
+/// Cash on delivery for [`set_cod_requirement`](Resource::set_cod_requirement): how much to
+/// collect, and at which stops.
+///
+/// ```
+/// let cod = ontime::CodRequirement::new(25.0).at_delivery(true);
+/// assert_eq!((cod.amount(), cod.collects_at_collection(), cod.collects_at_delivery()), (25.0, false, true));
+/// ```
+#[derive(Clone, Debug, PartialEq)]
+pub struct CodRequirement {
+    amount: f64,
+    at_collection: bool,
+    at_delivery: bool,
+}
+
+impl CodRequirement {
+    /// Collect `amount`, at no stop until [`at_collection`](Self::at_collection) or
+    /// [`at_delivery`](Self::at_delivery) says where.
+    pub fn new(amount: f64) -> Self {
+        Self {
+            amount,
+            at_collection: false,
+            at_delivery: false,
+        }
+    }
+    /// Whether cash is collected at pickup.
+    pub fn at_collection(mut self, required: bool) -> Self {
+        self.at_collection = required;
+        self
+    }
+    /// Whether cash is collected at delivery.
+    pub fn at_delivery(mut self, required: bool) -> Self {
+        self.at_delivery = required;
+        self
+    }
+    /// The amount to collect.
+    pub fn amount(&self) -> f64 {
+        self.amount
+    }
+    /// Whether cash is collected at pickup.
+    pub fn collects_at_collection(&self) -> bool {
+        self.at_collection
+    }
+    /// Whether cash is collected at delivery.
+    pub fn collects_at_delivery(&self) -> bool {
+        self.at_delivery
+    }
+}
+
+/// Signatures for [`set_signature_requirement`](Resource::set_signature_requirement): at which
+/// stops one is required. `SignatureRequirement::default()` requires none.
+///
+/// ```
+/// let sig = ontime::SignatureRequirement::new().at_delivery(true);
+/// assert_eq!((sig.required_at_collection(), sig.required_at_delivery()), (false, true));
+/// ```
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct SignatureRequirement {
+    at_collection: bool,
+    at_delivery: bool,
+}
+
+impl SignatureRequirement {
+    /// No signature required anywhere, until the setters say otherwise.
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Whether a signature is required at pickup.
+    pub fn at_collection(mut self, required: bool) -> Self {
+        self.at_collection = required;
+        self
+    }
+    /// Whether a signature is required at delivery.
+    pub fn at_delivery(mut self, required: bool) -> Self {
+        self.at_delivery = required;
+        self
+    }
+    /// Whether a signature is required at pickup.
+    pub fn required_at_collection(&self) -> bool {
+        self.at_collection
+    }
+    /// Whether a signature is required at delivery.
+    pub fn required_at_delivery(&self) -> bool {
+        self.at_delivery
+    }
+}
+
+/// OnTime answers some writes with a bare `true`/`false`; `false` means it did not apply the
+/// change, which this library reports as [`Error::BadRequest`] naming what was refused.
+fn applied(operation: Operation, answer: bool, what: impl FnOnce() -> String) -> Result<()> {
+    if answer {
+        Ok(())
+    } else {
+        Err(Error::BadRequest {
+            operation,
+            message: Some(format!("OnTime answered false: {} was not applied", what())),
+        })
+    }
+}
+
 /// The kind of document [`report`](Resource::report) renders.
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
@@ -111,6 +237,7 @@ impl ReportKind {
 
 /// A downloaded report document.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Document {
     /// The `Content-Type` the server gave (normally `application/pdf`).
     pub content_type: Option<String>,
@@ -120,6 +247,7 @@ pub struct Document {
 
 /// A file attached to an order, with its contents decoded.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Attachment {
     /// The attachment's identifier.
     pub id: Option<FileAttachmentId>,
@@ -128,7 +256,7 @@ pub struct Attachment {
     /// When it was attached.
     pub timestamp: Option<OnTimeDateTime>,
     /// The file's bytes.
-    pub bytes: Vec<u8>,
+    pub bytes: Bytes,
 }
 
 /// What a follow-up read found out about a write whose answer was lost.
@@ -149,7 +277,7 @@ pub(crate) enum Probe<T> {
 /// not found applied is [`Error::OutcomeUnknown`]: the request may still be running at the
 /// server. So is any loss the read itself cannot resolve (the read fails).
 pub(crate) async fn send_resolved<T, S, SFut, P, PFut>(
-    operation: &'static str,
+    operation: Operation,
     sent: impl Fn() -> String,
     mut send: S,
     mut probe: P,
@@ -169,10 +297,13 @@ where
             Err(error) if !error.may_have_been_applied() => return Err(error),
             Err(error) => error,
         };
-        tracing::warn!(operation, error = %error, "the answer of a write was lost; reading to see whether it was applied");
+        tracing::warn!(operation = operation.client_method(), error = %error, "the answer of a write was lost; reading to see whether it was applied");
         match probe().await {
             Ok(Probe::Applied(value)) => {
-                tracing::info!(operation, "the write was applied (its answer was lost)");
+                tracing::info!(
+                    operation = operation.client_method(),
+                    "the write was applied (its answer was lost)"
+                );
                 return Ok(value);
             }
             // Not found after a timeout (the request may still be running at the server) or
@@ -189,7 +320,10 @@ where
                 });
             }
             Ok(Probe::NotApplied) if sends < SENDS => {
-                tracing::warn!(operation, "the write was not applied; sending it again");
+                tracing::warn!(
+                    operation = operation.client_method(),
+                    "the write was not applied; sending it again"
+                );
             }
             Ok(Probe::NotApplied) => return Err(error),
             Err(check) => {
@@ -241,15 +375,18 @@ fn is_position_of(stored: &UserPosition, sent: &UserPosition) -> bool {
             })
 }
 
-fn decode_base64(operation: &'static str, text: &str) -> Result<Vec<u8>> {
-    BASE64.decode(text.trim()).map_err(|e| Error::Decode {
-        operation,
-        status: 200,
-        path: ".".into(),
-        message: format!("not valid base64: {e}"),
-        truncated: false,
-        retried: None,
-    })
+fn decode_base64(operation: Operation, text: &str) -> Result<Bytes> {
+    BASE64
+        .decode(text.trim())
+        .map(Bytes::from)
+        .map_err(|e| Error::Decode {
+            operation,
+            status: 200,
+            path: ".".into(),
+            message: format!("not valid base64: {e}"),
+            truncated: false,
+            retried: None,
+        })
 }
 
 impl Resource<Order> {
@@ -307,17 +444,28 @@ impl Resource<Order> {
     /// let id = client.orders().resolve("1000001").await?;
     /// assert_eq!(client.orders().resolve(id).await?, id);
     /// assert!(matches!(client.orders().resolve("no-such-number").await, Err(ontime::Error::NotFound { .. })));
+    /// // An ID in a string is refused, not looked up as a tracking number; OrderRef::parse reads it.
+    /// assert!(matches!(client.orders().resolve(id.to_string()).await, Err(ontime::Error::InvalidRequest { .. })));
+    /// assert_eq!(client.orders().resolve(ontime::OrderRef::parse(&id.to_string())).await?, id);
     /// # Ok(())
     /// # }
     /// ```
     pub async fn resolve(&self, order: impl Into<OrderRef>) -> Result<OrderId> {
         match order.into() {
             OrderRef::Id(id) => Ok(id),
+            OrderRef::TrackingNumber(tn) if tn.parse::<OrderId>().is_ok() => {
+                Err(Error::InvalidRequest {
+                    operation: Operation::OrdersFind,
+                    message: format!(
+                        "{tn:?} is an order ID, not a tracking number: pass an OrderId (parse it, or use OrderRef::parse)"
+                    ),
+                })
+            }
             OrderRef::TrackingNumber(tn) => {
                 self.find_tracking_number(&tn)
                     .await?
                     .ok_or_else(|| Error::NotFound {
-                        operation: "orders_find",
+                        operation: Operation::OrdersFind,
                         message: Some(format!("no order has tracking number {tn:?}")),
                     })
             }
@@ -331,9 +479,11 @@ impl Resource<Order> {
         let raw = self.client.raw();
         let mut statuses = self
             .client
-            .call("order_status_changes", Idempotency::Idempotent, || {
-                raw.order_status_changes().order_id(order.as_uuid()).send()
-            })
+            .call(
+                Operation::OrderStatusChanges,
+                Idempotency::Idempotent,
+                || raw.order_status_changes().order_id(order.as_uuid()).send(),
+            )
             .await?;
         statuses.sort_by_key(|s| s.timestamp);
         Ok(statuses)
@@ -387,11 +537,13 @@ impl Resource<Order> {
             text
         };
         let changed = send_resolved(
-            "order_update_status",
+            Operation::OrderUpdateStatus,
             sent,
             || {
-                self.client
-                    .call("order_update_status", Idempotency::NonIdempotent, || {
+                self.client.call(
+                    Operation::OrderUpdateStatus,
+                    Idempotency::NonIdempotent,
+                    || {
                         let mut b = raw
                             .order_update_status()
                             .id(id.as_uuid())
@@ -406,7 +558,8 @@ impl Resource<Order> {
                             b = b.body(record.clone());
                         }
                         b.send()
-                    })
+                    },
+                )
             },
             || async {
                 let after = count(self.timeline(id).await?);
@@ -420,7 +573,7 @@ impl Resource<Order> {
         .await?;
         if !changed {
             return Err(Error::BadRequest {
-                operation: "order_update_status",
+                operation: Operation::OrderUpdateStatus,
                 message: Some(format!(
                     "OnTime answered false: the status of order {id} was not changed"
                 )),
@@ -430,17 +583,21 @@ impl Resource<Order> {
     }
 
     /// Sets whether cash is collected at pickup and/or delivery, and how much. A tracking number
-    /// is resolved first ([`resolve`](Self::resolve)).
+    /// is resolved first ([`resolve`](Self::resolve)). OnTime's `false` (not applied) is
+    /// [`Error::BadRequest`].
     pub async fn set_cod_requirement(
         &self,
         order: impl Into<OrderRef>,
-        amount: f64,
-        at_collection: bool,
-        at_delivery: bool,
-    ) -> Result<bool> {
+        cod: CodRequirement,
+    ) -> Result<()> {
+        let CodRequirement {
+            amount,
+            at_collection,
+            at_delivery,
+        } = cod;
         if !amount.is_finite() || amount < 0.0 {
             return Err(Error::InvalidRequest {
-                operation: "order_cod_requirement",
+                operation: Operation::OrderCodRequirement,
                 message: format!(
                     "the amount to collect must be a non-negative number, not {amount}"
                 ),
@@ -449,30 +606,43 @@ impl Resource<Order> {
         let id = self.resolve(order).await?;
         let raw = self.client.raw();
         self.client
-            .call("order_cod_requirement", Idempotency::Idempotent, || {
-                (raw.order_cod_requirement()
-                    .amount_to_collect(amount)
-                    .require_collection_cod(at_collection)
-                    .require_delivery_cod(at_delivery))
-                .id(id.as_uuid())
-                .send()
-            })
+            .call(
+                Operation::OrderCodRequirement,
+                Idempotency::Idempotent,
+                || {
+                    (raw.order_cod_requirement()
+                        .amount_to_collect(amount)
+                        .require_collection_cod(at_collection)
+                        .require_delivery_cod(at_delivery))
+                    .id(id.as_uuid())
+                    .send()
+                },
+            )
             .await
+            .and_then(|answer| {
+                applied(Operation::OrderCodRequirement, answer, || {
+                    format!("the cash-on-delivery requirement of order {id}")
+                })
+            })
     }
 
     /// Sets whether a signature is required at pickup and/or delivery. A tracking number is
-    /// resolved first ([`resolve`](Self::resolve)).
+    /// resolved first ([`resolve`](Self::resolve)). OnTime's `false` (not applied) is
+    /// [`Error::BadRequest`].
     pub async fn set_signature_requirement(
         &self,
         order: impl Into<OrderRef>,
-        at_collection: bool,
-        at_delivery: bool,
-    ) -> Result<bool> {
+        signature: SignatureRequirement,
+    ) -> Result<()> {
+        let SignatureRequirement {
+            at_collection,
+            at_delivery,
+        } = signature;
         let id = self.resolve(order).await?;
         let raw = self.client.raw();
         self.client
             .call(
-                "order_signature_requirement",
+                Operation::OrderSignatureRequirement,
                 Idempotency::Idempotent,
                 || {
                     (raw.order_signature_requirement()
@@ -483,25 +653,40 @@ impl Resource<Order> {
                 },
             )
             .await
+            .and_then(|answer| {
+                applied(Operation::OrderSignatureRequirement, answer, || {
+                    format!("the signature requirement of order {id}")
+                })
+            })
     }
 
-    /// Recalculates and stores the order's prices.
-    pub async fn update_prices(&self, order: OrderId) -> Result<bool> {
+    /// Recalculates and stores the order's prices. OnTime's `false` (not applied) is
+    /// [`Error::BadRequest`].
+    pub async fn update_prices(&self, order: OrderId) -> Result<()> {
         let raw = self.client.raw();
         self.client
-            .call("order_update_prices", Idempotency::Idempotent, || {
-                raw.order_update_prices().id(order.as_uuid()).send()
-            })
+            .call(
+                Operation::OrderUpdatePrices,
+                Idempotency::Idempotent,
+                || raw.order_update_prices().id(order.as_uuid()).send(),
+            )
             .await
+            .and_then(|answer| {
+                applied(Operation::OrderUpdatePrices, answer, || {
+                    format!("the price update of order {order}")
+                })
+            })
     }
 
     /// Prices a draft order without saving it.
     pub async fn total_cost(&self, draft: &Order) -> Result<f64> {
         let raw = self.client.raw();
         self.client
-            .call("order_get_total_cost", Idempotency::Idempotent, || {
-                raw.order_get_total_cost().body(draft.clone()).send()
-            })
+            .call(
+                Operation::OrderGetTotalCost,
+                Idempotency::Idempotent,
+                || raw.order_get_total_cost().body(draft.clone()).send(),
+            )
             .await
     }
 
@@ -510,7 +695,7 @@ impl Resource<Order> {
         let raw = self.client.raw();
         let code = kind.code().to_string();
         self.client
-            .call_raw("order_report", Idempotency::Idempotent, || {
+            .call_raw(Operation::OrderReport, Idempotency::Idempotent, || {
                 let code = code.clone();
                 async move {
                     let response = raw
@@ -552,19 +737,19 @@ impl Resource<Order> {
         &self,
         order: impl Into<OrderRef>,
         which: SignatureType,
-    ) -> Result<Option<Vec<u8>>> {
+    ) -> Result<Option<Bytes>> {
         let id = self.resolve(order).await?;
         let raw = self.client.raw();
         let encoded = self
             .client
-            .call("order_signature", Idempotency::Idempotent, || {
+            .call(Operation::OrderSignature, Idempotency::Idempotent, || {
                 (raw.order_signature().signature_type(which.clone()))
                     .id(id.as_uuid())
                     .send()
             })
             .await?;
         encoded
-            .map(|text| decode_base64("order_signature", &text))
+            .map(|text| decode_base64(Operation::OrderSignature, &text))
             .transpose()
     }
 
@@ -573,9 +758,11 @@ impl Resource<Order> {
         let raw = self.client.raw();
         let list = self
             .client
-            .call("file_attachments_find", Idempotency::Idempotent, || {
-                raw.file_attachments_find().order_id(order.as_uuid()).send()
-            })
+            .call(
+                Operation::FileAttachmentsFind,
+                Idempotency::Idempotent,
+                || raw.file_attachments_find().order_id(order.as_uuid()).send(),
+            )
             .await?;
         Ok(list.0.into_iter().map(FileAttachmentId::from).collect())
     }
@@ -613,7 +800,7 @@ impl Resource<Order> {
             .file_name(Some(file_name.clone()))
             .contents(Some(BASE64.encode(contents)));
         let body = FileAttachment::try_from(body).map_err(|e| Error::InvalidRequest {
-            operation: "order_file_attachment_post",
+            operation: Operation::OrderFileAttachmentPost,
             message: e.to_string(),
         })?;
         let before = self.attachment_ids(order).await?;
@@ -625,11 +812,11 @@ impl Resource<Order> {
             )
         };
         send_resolved(
-            "order_file_attachment_post",
+            Operation::OrderFileAttachmentPost,
             sent,
             || {
                 self.client.call(
-                    "order_file_attachment_post",
+                    Operation::OrderFileAttachmentPost,
                     Idempotency::NonIdempotent,
                     || {
                         raw.order_file_attachment_post()
@@ -666,12 +853,20 @@ impl Resource<Order> {
     /// Deleting twice removes nothing more, so a failed attempt is retried like a read. When
     /// an attempt's answer is lost and a retry then finds the attachment gone (404), the first
     /// attempt deleted it: the result is `Ok`. A 404 on the first attempt is
-    /// [`Error::NotFound`](crate::Error::NotFound).
-    pub async fn delete_attachment(&self, id: FileAttachmentId) -> Result<bool> {
+    /// [`Error::NotFound`](crate::Error::NotFound). OnTime's `false` (not deleted) is
+    /// [`Error::BadRequest`].
+    pub async fn delete_attachment(&self, id: FileAttachmentId) -> Result<()> {
+        let answer = self.delete_attachment_answer(id).await?;
+        applied(Operation::OrderFileAttachmentDelete, answer, || {
+            format!("the deletion of attachment {id}")
+        })
+    }
+
+    async fn delete_attachment_answer(&self, id: FileAttachmentId) -> Result<bool> {
         let raw = self.client.raw();
         let attempt = |idempotency| {
             self.client
-                .call("order_file_attachment_delete", idempotency, || {
+                .call(Operation::OrderFileAttachmentDelete, idempotency, || {
                     raw.order_file_attachment_delete().id(id.as_uuid()).send()
                 })
         };
@@ -696,8 +891,8 @@ impl Resource<Order> {
 
 fn attachment(file: FileAttachment) -> Result<Attachment> {
     let bytes = match &file.contents {
-        Some(text) => decode_base64("file_attachments_get", text)?,
-        None => Vec::new(),
+        Some(text) => decode_base64(Operation::FileAttachmentsGet, text)?,
+        None => Bytes::new(),
     };
     Ok(Attachment {
         id: file.id,
@@ -714,12 +909,16 @@ impl Resource<types::User> {
         let raw = self.client.raw();
         let id = self
             .client
-            .call("users_authenticate", Idempotency::Idempotent, || {
-                raw.users_authenticate()
-                    .user_name(user_name)
-                    .password(password)
-                    .send()
-            })
+            .call(
+                Operation::UsersAuthenticate,
+                Idempotency::Idempotent,
+                || {
+                    raw.users_authenticate()
+                        .user_name(user_name)
+                        .password(password)
+                        .send()
+                },
+            )
             .await?;
         Ok(id.map(UserId::from))
     }
@@ -728,32 +927,41 @@ impl Resource<types::User> {
     pub async fn availability(&self, user: UserId) -> Result<UserAvailability> {
         let raw = self.client.raw();
         self.client
-            .call("user_availability", Idempotency::Idempotent, || {
+            .call(Operation::UserAvailability, Idempotency::Idempotent, || {
                 raw.user_availability().user_id(user.as_uuid()).send()
             })
             .await
     }
 
-    /// Records a user's availability.
-    pub async fn update_availability(&self, availability: UserAvailability) -> Result<bool> {
+    /// Records a user's availability. OnTime's `false` (not applied) is [`Error::BadRequest`].
+    pub async fn update_availability(&self, availability: UserAvailability) -> Result<()> {
         let raw = self.client.raw();
         self.client
-            .call("user_update_availability", Idempotency::Idempotent, || {
-                raw.user_update_availability()
-                    .body(availability.clone())
-                    .send()
-            })
+            .call(
+                Operation::UserUpdateAvailability,
+                Idempotency::Idempotent,
+                || {
+                    raw.user_update_availability()
+                        .body(availability.clone())
+                        .send()
+                },
+            )
             .await
+            .and_then(|answer| {
+                applied(Operation::UserUpdateAvailability, answer, || {
+                    "the availability change".to_string()
+                })
+            })
     }
 
     /// Reported positions matching `filter`, oldest first (sorted by timestamp here; equal or
     /// missing timestamps keep the server's order, those without one first).
     pub async fn positions(&self, filter: PositionFilter) -> Result<Vec<UserPosition>> {
-        filter.check("user_positions")?;
+        filter.check(Operation::UserPositions)?;
         let raw = self.client.raw();
         let mut positions = self
             .client
-            .call("user_positions", Idempotency::Idempotent, || {
+            .call(Operation::UserPositions, Idempotency::Idempotent, || {
                 filter.apply(raw.user_positions()).send()
             })
             .await?;
@@ -766,9 +974,11 @@ impl Resource<types::User> {
         let raw = self.client.raw();
         let result = self
             .client
-            .call("user_position_latest", Idempotency::Idempotent, || {
-                raw.user_position_latest().user_id(user.as_uuid()).send()
-            })
+            .call(
+                Operation::UserPositionLatest,
+                Idempotency::Idempotent,
+                || raw.user_position_latest().user_id(user.as_uuid()).send(),
+            )
             .await;
         found(result)
     }
@@ -780,10 +990,10 @@ impl Resource<types::User> {
     /// more read. When the answer is lost it counts again: one more means applied (`Ok`); none
     /// more after a dropped connection or a failing gateway means not applied, and the report
     /// is sent once more; otherwise the result is [`Error::OutcomeUnknown`].
-    pub async fn report_position(&self, position: UserPosition) -> Result<bool> {
+    pub async fn report_position(&self, position: UserPosition) -> Result<()> {
         let Some(user) = position.user_id else {
             return Err(Error::InvalidRequest {
-                operation: "user_update_position",
+                operation: Operation::UserUpdatePosition,
                 message: "the position needs the user's ID (UserID)".into(),
             });
         };
@@ -816,14 +1026,15 @@ impl Resource<types::User> {
                     .unwrap_or_default()
             )
         };
-        send_resolved(
-            "user_update_position",
+        let answer = send_resolved(
+            Operation::UserUpdatePosition,
             sent,
             || {
-                self.client
-                    .call("user_update_position", Idempotency::NonIdempotent, || {
-                        raw.user_update_position().body(position.clone()).send()
-                    })
+                self.client.call(
+                    Operation::UserUpdatePosition,
+                    Idempotency::NonIdempotent,
+                    || raw.user_update_position().body(position.clone()).send(),
+                )
             },
             || async {
                 let after = count(self.positions(filter()).await?);
@@ -834,7 +1045,10 @@ impl Resource<types::User> {
                 })
             },
         )
-        .await
+        .await?;
+        applied(Operation::UserUpdatePosition, answer, || {
+            format!("the position report of user {user}")
+        })
     }
 }
 
@@ -848,12 +1062,16 @@ impl Resource<types::Customer> {
         let raw = self.client.raw();
         let id = self
             .client
-            .call("customers_authenticate", Idempotency::Idempotent, || {
-                raw.customers_authenticate()
-                    .user_name(user_name)
-                    .password(password)
-                    .send()
-            })
+            .call(
+                Operation::CustomersAuthenticate,
+                Idempotency::Idempotent,
+                || {
+                    raw.customers_authenticate()
+                        .user_name(user_name)
+                        .password(password)
+                        .send()
+                },
+            )
             .await?;
         Ok(id.map(CustomerId::from))
     }
@@ -874,12 +1092,16 @@ impl Resource<types::Contact> {
         let raw = self.client.raw();
         let id = self
             .client
-            .call("contacts_authenticate", Idempotency::Idempotent, || {
-                raw.contacts_authenticate()
-                    .user_name(user_name)
-                    .password(password)
-                    .send()
-            })
+            .call(
+                Operation::ContactsAuthenticate,
+                Idempotency::Idempotent,
+                || {
+                    raw.contacts_authenticate()
+                        .user_name(user_name)
+                        .password(password)
+                        .send()
+                },
+            )
             .await?;
         Ok(id.map(ContactId::from))
     }
@@ -888,11 +1110,11 @@ impl Resource<types::Contact> {
 impl Resource<PriceSet> {
     /// The price set (service level) with this name, or `None`.
     pub async fn by_name(&self, name: &str) -> Result<Option<PriceSet>> {
-        crate::filters::require_non_blank("price_sets_by_name", "name", name)?;
+        crate::filters::require_non_blank(Operation::PriceSetsByName, "name", name)?;
         let raw = self.client.raw();
         let result = self
             .client
-            .call("price_sets_by_name", Idempotency::Idempotent, || {
+            .call(Operation::PriceSetsByName, Idempotency::Idempotent, || {
                 raw.price_sets_by_name().name(name).send()
             })
             .await;
@@ -903,13 +1125,15 @@ impl Resource<PriceSet> {
 impl Resource<PriceModifier> {
     /// The price modifier with this name, or `None`.
     pub async fn by_name(&self, name: &str) -> Result<Option<PriceModifier>> {
-        crate::filters::require_non_blank("price_modifiers_by_name", "name", name)?;
+        crate::filters::require_non_blank(Operation::PriceModifiersByName, "name", name)?;
         let raw = self.client.raw();
         let result = self
             .client
-            .call("price_modifiers_by_name", Idempotency::Idempotent, || {
-                raw.price_modifiers_by_name().name(name).send()
-            })
+            .call(
+                Operation::PriceModifiersByName,
+                Idempotency::Idempotent,
+                || raw.price_modifiers_by_name().name(name).send(),
+            )
             .await;
         found(result)
     }

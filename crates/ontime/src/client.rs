@@ -1,6 +1,7 @@
 //! The client, its builder, and the one place every HTTP call goes through (limits, retries,
 //! timeouts, tracing, quota bookkeeping, error mapping).
 
+use ontime_raw::index::Operation;
 use std::fmt;
 use std::future::Future;
 use std::net::IpAddr;
@@ -474,7 +475,7 @@ impl Client {
     /// Runs one operation with the client's policies; decodes JSON results.
     pub(crate) async fn call<T, F, Fut>(
         &self,
-        operation: &'static str,
+        operation: Operation,
         idempotency: Idempotency,
         attempt: F,
     ) -> Result<T>
@@ -490,7 +491,7 @@ impl Client {
     /// Runs one operation whose result is not JSON (a byte stream).
     pub(crate) async fn call_raw<T, F, Fut>(
         &self,
-        operation: &'static str,
+        operation: Operation,
         idempotency: Idempotency,
         attempt: F,
     ) -> Result<T>
@@ -504,7 +505,7 @@ impl Client {
 
     async fn execute<T, F, Fut>(
         &self,
-        operation: &'static str,
+        operation: Operation,
         idempotency: Idempotency,
         mut attempt_fn: F,
         path_of: fn(&[u8]) -> Option<String>,
@@ -517,7 +518,7 @@ impl Client {
         let started = Instant::now();
         let span = tracing::debug_span!(
             "ontime.call",
-            operation,
+            operation = operation.client_method(),
             attempts = tracing::field::Empty,
             status = tracing::field::Empty,
             latency_ms = tracing::field::Empty,
@@ -710,7 +711,7 @@ struct CallObserver {
 }
 
 impl Observer for CallObserver {
-    fn on_request(&self, _operation: &'static str, request: &reqwest::Request) {
+    fn on_request(&self, _operation: Operation, request: &reqwest::Request) {
         let method = request.method().to_string();
         let url = loggable_url(request.url(), &self.redactor);
         let _ = EXCHANGE.try_with(|slot| {
@@ -724,7 +725,7 @@ impl Observer for CallObserver {
         });
     }
 
-    fn on_response(&self, _operation: &'static str, outcome: Outcome<'_>, _elapsed: Duration) {
+    fn on_response(&self, _operation: Operation, outcome: Outcome<'_>, _elapsed: Duration) {
         self.quota.record_call();
         if let Outcome::Response { status, headers } = outcome {
             self.quota.update(headers);
@@ -769,7 +770,7 @@ fn decode_path<T: DeserializeOwned>(bytes: &[u8]) -> Option<String> {
 
 /// Maps a raw error to the facade's, by status. Server texts are redacted by the caller.
 async fn convert(
-    operation: &'static str,
+    operation: Operation,
     error: RawError,
     exchange: &Exchange,
     path_of: fn(&[u8]) -> Option<String>,
@@ -878,7 +879,7 @@ fn looks_like_json(content_type: Option<&str>, body: &[u8]) -> bool {
     json_start && (declared_json || serde_json::from_slice::<serde::de::IgnoredAny>(body).is_ok())
 }
 
-fn refused_error(operation: &'static str, status: u16, refused: &Refused) -> Error {
+fn refused_error(operation: Operation, status: u16, refused: &Refused) -> Error {
     match refused {
         Refused::TooLarge {
             limit,
@@ -905,7 +906,7 @@ fn refused_error(operation: &'static str, status: u16, refused: &Refused) -> Err
 }
 
 fn by_status(
-    operation: &'static str,
+    operation: Operation,
     status: u16,
     message: Option<String>,
     retry_after: Option<Duration>,

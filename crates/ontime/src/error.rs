@@ -2,13 +2,16 @@
 
 use std::time::Duration;
 
+use ontime_raw::index::Operation;
+
 /// Everything that can go wrong when talking to OnTime.
 ///
-/// Every variant that comes from a call names the `operation` (the client method of the raw API,
-/// such as `orders_get`). The API key never appears in any message.
+/// Every variant that comes from a call names the [`Operation`] (the spec's operation, from the
+/// generated index); messages spell it as the client method of the raw API (`orders_get`), and
+/// [`Operation::client_method`] / [`Operation::id`] give either spelling as a string. The API key never appears in any message.
 ///
 /// ```
-/// use ontime::{Error, OrderId};
+/// use ontime::{Error, Operation, OrderId};
 /// # #[tokio::main(flavor = "current_thread")]
 /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
 /// # let simulator = ontime_mock::OnTimeMock::builder().seed(3).orders(5).start().await?;
@@ -17,7 +20,7 @@ use std::time::Duration;
 ///     .api_key("a-revoked-key")
 ///     .build()?;
 /// match client.orders().get(OrderId::new_random()).await {
-///     Err(Error::Unauthorized { operation, .. }) => assert_eq!(operation, "orders_get"),
+///     Err(Error::Unauthorized { operation, .. }) => assert_eq!(operation, Operation::OrdersGet),
 ///     Err(Error::Forbidden { .. }) => unreachable!("403 means a valid key without permission"),
 ///     other => panic!("{other:?}"),
 /// }
@@ -31,62 +34,59 @@ pub enum Error {
     #[error("invalid client configuration: {0}")]
     Config(String),
     /// A value could not be turned into a request (for example an out-of-range date).
-    #[error("{operation}: the request could not be built: {message}")]
+    #[error("{op}: the request could not be built: {message}", op = operation.client_method())]
     InvalidRequest {
         /// The operation.
-        operation: &'static str,
+        operation: Operation,
         /// What was wrong.
         message: String,
     },
     /// 400: OnTime rejected the request's values.
-    #[error("{operation}: OnTime rejected the request (400){}", suffix(message))]
+    #[error("{op}: OnTime rejected the request (400){}", suffix(message), op = operation.client_method())]
     BadRequest {
         /// The operation.
-        operation: &'static str,
+        operation: Operation,
         /// The server's explanation, whatever format it came in.
         message: Option<String>,
     },
     /// 401: the API key is missing, wrong or revoked.
     #[error(
-        "{operation}: the API key is invalid or no longer exists (401){}",
-        suffix(message)
-    )]
+        "{op}: the API key is invalid or no longer exists (401){}",
+        suffix(message), op = operation.client_method())]
     Unauthorized {
         /// The operation.
-        operation: &'static str,
+        operation: Operation,
         /// The server's explanation.
         message: Option<String>,
     },
     /// 403: the key is valid but lacks permission for this action or this data (for example a
     /// key scoped to another customer).
     #[error(
-        "{operation}: the API key lacks permission for this (403){}",
-        suffix(message)
-    )]
+        "{op}: the API key lacks permission for this (403){}",
+        suffix(message), op = operation.client_method())]
     Forbidden {
         /// The operation.
-        operation: &'static str,
+        operation: Operation,
         /// The server's explanation.
         message: Option<String>,
     },
     /// 404: no record has that identifier or name.
-    #[error("{operation}: not found (404){}", suffix(message))]
+    #[error("{op}: not found (404){}", suffix(message), op = operation.client_method())]
     NotFound {
         /// The operation.
-        operation: &'static str,
+        operation: Operation,
         /// The server's explanation.
         message: Option<String>,
     },
     /// 429: the account's daily or monthly request quota is used up.
     #[error(
-        "{operation}: rate limited (429){}{}{}",
+        "{op}: rate limited (429){}{}{}",
         retry_hint(retry_after),
         suffix(message),
-        retried_suffix(retried)
-    )]
+        retried_suffix(retried), op = operation.client_method())]
     RateLimited {
         /// The operation.
-        operation: &'static str,
+        operation: Operation,
         /// How long the server asked to wait, when it said.
         retry_after: Option<Duration>,
         /// The server's explanation.
@@ -96,13 +96,12 @@ pub enum Error {
     },
     /// Any other error status (5xx, unexpected 4xx).
     #[error(
-        "{operation}: OnTime answered {status}{}{}",
+        "{op}: OnTime answered {status}{}{}",
         suffix(message),
-        retried_suffix(retried)
-    )]
+        retried_suffix(retried), op = operation.client_method())]
     Server {
         /// The operation.
-        operation: &'static str,
+        operation: Operation,
         /// The HTTP status.
         status: u16,
         /// The server's explanation (JSON, text or the text of an HTML page).
@@ -114,23 +113,22 @@ pub enum Error {
     },
     /// No answer within the configured timeout of one attempt.
     #[error(
-        "{operation}: no answer within {}{}",
+        "{op}: no answer within {}{}",
         seconds(after),
-        retried_suffix(retried)
-    )]
+        retried_suffix(retried), op = operation.client_method())]
     Timeout {
         /// The operation.
-        operation: &'static str,
+        operation: Operation,
         /// The timeout that expired (it applies to each attempt).
         after: Duration,
         /// Set when the call was tried more than once before giving up.
         retried: Option<Retried>,
     },
     /// The connection failed or broke (refused, reset, TLS, body cut off).
-    #[error("{operation}: transport error: {source}{}", retried_suffix(retried))]
+    #[error("{op}: transport error: {source}{}", retried_suffix(retried), op = operation.client_method())]
     Transport {
         /// The operation.
-        operation: &'static str,
+        operation: Operation,
         /// The underlying error (with any URL removed: URLs can carry credentials).
         #[source]
         source: reqwest::Error,
@@ -139,12 +137,11 @@ pub enum Error {
     },
     /// A successful response whose body did not decode.
     #[error(
-        "{operation}: the response (status {status}) did not decode at `{path}`: {message}{}",
-        retried_suffix(retried)
-    )]
+        "{op}: the response (status {status}) did not decode at `{path}`: {message}{}",
+        retried_suffix(retried), op = operation.client_method())]
     Decode {
         /// The operation.
-        operation: &'static str,
+        operation: Operation,
         /// The HTTP status of the response.
         status: u16,
         /// Where decoding failed, as a path into the JSON (`Items[0].Weight`); `.` for the root.
@@ -161,13 +158,12 @@ pub enum Error {
     /// ([`ClientBuilder::max_body_bytes`](crate::ClientBuilder::max_body_bytes)). When the
     /// server announced the size, none of the body was read.
     #[error(
-        "{operation}: the response (status {status}) is larger than the {} allowed{}",
+        "{op}: the response (status {status}) is larger than the {} allowed{}",
         bytes_text(*limit),
-        announced(content_length)
-    )]
+        announced(content_length), op = operation.client_method())]
     BodyTooLarge {
         /// The operation.
-        operation: &'static str,
+        operation: Operation,
         /// The HTTP status.
         status: u16,
         /// The limit, in bytes.
@@ -178,10 +174,10 @@ pub enum Error {
     /// The server answered with a redirect. The OnTime API never redirects, so something else
     /// answered (a proxy, a login page, a moved account); the client does not follow it, as a
     /// write redirected with 302 or 303 would turn into a read and silently not happen.
-    #[error("{operation}: {}", redirect_text(*status, location.as_deref()))]
+    #[error("{op}: {}", redirect_text(*status, location.as_deref()), op = operation.client_method())]
     Redirect {
         /// The operation.
-        operation: &'static str,
+        operation: Operation,
         /// The 3xx status, or `None` when a custom HTTP client followed the redirect itself
         /// (then `location` is where it ended up, and the request there was already made).
         status: Option<u16>,
@@ -191,13 +187,12 @@ pub enum Error {
     /// A successful status whose body is not JSON (a captive portal's or proxy's web page, a
     /// wrong base URL).
     #[error(
-        "{operation}: expected JSON but the server answered {status} with {}{}",
+        "{op}: expected JSON but the server answered {status} with {}{}",
         content_type.as_deref().map(|t| format!("`{t}`")).unwrap_or_else(|| "no content type".into()),
-        suffix(snippet)
-    )]
+        suffix(snippet), op = operation.client_method())]
     UnexpectedResponse {
         /// The operation.
-        operation: &'static str,
+        operation: Operation,
         /// The HTTP status.
         status: u16,
         /// The `Content-Type` that came back.
@@ -208,10 +203,10 @@ pub enum Error {
     // --- end of the hostile-server block ---
     /// The change given to [`try_modify`](crate::Resource::try_modify) failed; nothing was
     /// posted, so the stored record is unchanged.
-    #[error("{operation}: the change was not applied, nothing was written: {source}")]
+    #[error("{op}: the change was not applied, nothing was written: {source}", op = operation.client_method())]
     ChangeRejected {
         /// The write that was not made.
-        operation: &'static str,
+        operation: Operation,
         /// Why the change failed.
         #[source]
         source: Box<dyn std::error::Error + Send + Sync>,
@@ -223,12 +218,11 @@ pub enum Error {
     /// example the order's timeline or attachment list) before sending it again: a blind rerun
     /// may write it twice.
     #[error(
-        "{operation}: the request was sent but its answer was lost, and whether it was applied is unknown ({sent}): {source}{}",
-        check_suffix(check)
-    )]
+        "{op}: the request was sent but its answer was lost, and whether it was applied is unknown ({sent}): {source}{}",
+        check_suffix(check), op = operation.client_method())]
     OutcomeUnknown {
         /// The write.
-        operation: &'static str,
+        operation: Operation,
         /// What was sent, in words (the order and the values).
         sent: String,
         /// Why the answer was lost.
@@ -253,10 +247,10 @@ pub enum Error {
     /// A read-modify-write could not be completed without overwriting a concurrent change: the
     /// record kept changing between reads, or (for orders) the status moved while the post was
     /// in flight. `posted` says whether anything was written.
-    #[error("{operation}: conflict on {id}: {message}")]
+    #[error("{op}: conflict on {id}: {message}", op = operation.client_method())]
     Conflict {
         /// The write.
-        operation: &'static str,
+        operation: Operation,
         /// The record's identifier.
         id: uuid::Uuid,
         /// What happened.
@@ -327,6 +321,7 @@ fn join_ids(ids: &[uuid::Uuid]) -> String {
 /// How many attempts a call took before the client gave up, and how long they took in all
 /// (waits included).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Retried {
     /// Attempts made, the first included.
     pub attempts: u32,
@@ -397,7 +392,7 @@ fn retry_hint(retry_after: &Option<Duration>) -> String {
 
 impl Error {
     /// The operation that failed, when the error comes from a call.
-    pub fn operation(&self) -> Option<&'static str> {
+    pub fn operation(&self) -> Option<Operation> {
         match self {
             Error::InvalidRequest { operation, .. }
             | Error::BadRequest { operation, .. }
@@ -414,7 +409,7 @@ impl Error {
             | Error::UnexpectedResponse { operation, .. }
             | Error::ChangeRejected { operation, .. }
             | Error::OutcomeUnknown { operation, .. }
-            | Error::Conflict { operation, .. } => Some(operation),
+            | Error::Conflict { operation, .. } => Some(*operation),
             Error::Save { source, .. } => source.operation(),
             Error::Config(_) | Error::QuotaExceeded { .. } | Error::Ambiguous { .. } => None,
         }
@@ -748,7 +743,7 @@ mod tests {
     #[test]
     fn retryable_errors_are_the_transient_ones() {
         let server = |status| Error::Server {
-            operation: "orders_get",
+            operation: Operation::OrdersGet,
             status,
             message: None,
             retry_after: None,
@@ -760,7 +755,7 @@ mod tests {
         assert!(!server(500).is_retryable());
         assert!(
             Error::RateLimited {
-                operation: "x",
+                operation: Operation::OrdersGet,
                 retry_after: None,
                 message: None,
                 retried: None,
@@ -769,7 +764,7 @@ mod tests {
         );
         assert!(
             Error::Timeout {
-                operation: "x",
+                operation: Operation::OrdersGet,
                 after: Duration::from_secs(1),
                 retried: None,
             }
@@ -777,20 +772,20 @@ mod tests {
         );
         assert!(
             !Error::Unauthorized {
-                operation: "x",
+                operation: Operation::OrdersGet,
                 message: None
             }
             .is_retryable()
         );
         assert!(
             !Error::Forbidden {
-                operation: "x",
+                operation: Operation::OrdersGet,
                 message: None
             }
             .is_retryable()
         );
         let decode = |truncated| Error::Decode {
-            operation: "x",
+            operation: Operation::OrdersGet,
             status: 200,
             path: ".".into(),
             message: String::new(),
@@ -803,12 +798,12 @@ mod tests {
     #[test]
     fn lost_answers_are_told_from_refusals_and_a_failed_create_names_its_id() {
         let timeout = Error::Timeout {
-            operation: "order_post",
+            operation: Operation::OrderPost,
             after: Duration::from_secs(1),
             retried: None,
         };
         let refused = Error::BadRequest {
-            operation: "order_post",
+            operation: Operation::OrderPost,
             message: Some("Bad weight".into()),
         };
         assert!(timeout.may_have_been_applied());
@@ -820,7 +815,7 @@ mod tests {
         };
         assert_eq!(lost.posted_id(), Some(id));
         assert!(lost.is_retryable() && lost.may_have_been_applied());
-        assert_eq!(lost.operation(), Some("order_post"));
+        assert_eq!(lost.operation(), Some(Operation::OrderPost));
         assert!(lost.to_string().contains("may have been stored"), "{lost}");
         let rejected = Error::Save {
             id,
@@ -845,7 +840,7 @@ mod tests {
     #[test]
     fn display_names_operation_status_and_message() {
         let e = Error::Forbidden {
-            operation: "orders_get",
+            operation: Operation::OrdersGet,
             message: Some("Key scoped to another customer".into()),
         };
         assert_eq!(
@@ -854,7 +849,7 @@ mod tests {
         );
         assert_eq!(e.status(), Some(403));
         let e = Error::RateLimited {
-            operation: "orders_find",
+            operation: Operation::OrdersFind,
             retry_after: Some(Duration::from_secs(30)),
             message: None,
             retried: None,
@@ -875,7 +870,7 @@ mod tests {
         assert_eq!(r.text("nothing secret"), "nothing secret");
         assert!(!format!("{r:?}").contains("ab/c"));
         let e = r.error(Error::Server {
-            operation: "orders_get",
+            operation: Operation::OrdersGet,
             status: 500,
             message: Some("bad key ab/c+d=".into()),
             retry_after: None,
@@ -883,7 +878,7 @@ mod tests {
         });
         assert_eq!(e.server_message(), Some("bad key [redacted]"));
         let e = r.error(Error::Redirect {
-            operation: "orders_get",
+            operation: Operation::OrdersGet,
             status: Some(302),
             location: Some("https://x/?key=ab/c+d=".into()),
         });
@@ -893,7 +888,7 @@ mod tests {
     #[test]
     fn final_errors_say_how_many_attempts_and_how_long() {
         let e = Error::Timeout {
-            operation: "orders_get",
+            operation: Operation::OrdersGet,
             after: Duration::from_secs(2),
             retried: None,
         };
@@ -908,7 +903,7 @@ mod tests {
         );
         assert_eq!(e.retried().map(|r| r.attempts), Some(4));
         let not_retryable = Error::BadRequest {
-            operation: "x",
+            operation: Operation::OrdersGet,
             message: None,
         }
         .with_retried(Retried {

@@ -3,6 +3,7 @@
 //! whitespace-only text value is refused with [`Error::InvalidRequest`](crate::Error::InvalidRequest)
 //! before anything is sent: OnTime takes an empty filter as none, so it would match every record.
 
+use ontime_raw::index::Operation;
 use ontime_raw::lenient::{OnTimeDateTime, StatusLevel};
 
 use ontime_raw::ids::{LocationId, UserId};
@@ -22,6 +23,14 @@ macro_rules! filter {
         }
 
         impl $name {
+            /// The finder this filter's fields are query parameters of.
+            #[cfg(test)]
+            pub(crate) const OPERATION: Operation = Operation::$builder;
+            /// Each field's raw-client setter: the snake_case of its query parameter's name in
+            /// the spec (a test checks each against the index's query list of `OPERATION`).
+            #[cfg(test)]
+            pub(crate) const SETTERS: &'static [&'static str] = &[$(stringify!($setter)),*];
+
             /// A filter that matches everything.
             pub fn new() -> Self {
                 Self::default()
@@ -37,7 +46,7 @@ macro_rules! filter {
 
             /// Refuses empty or whitespace-only text values: OnTime takes an empty filter
             /// as no filter, so it would match every record.
-            pub(crate) fn check(&self, operation: &'static str) -> crate::Result<()> {
+            pub(crate) fn check(&self, operation: Operation) -> crate::Result<()> {
                 $( if let Some(value) = &self.$field {
                     require_non_blank(operation, stringify!($field), value)?;
                 } )*
@@ -224,7 +233,7 @@ never_blank!(bool, OnTimeDateTime, StatusLevel, LocationId, UserId);
 /// whitespace: a name, tracking number or filter value that would match everything (or,
 /// sent as a lookup, something arbitrary).
 pub(crate) fn require_non_blank(
-    operation: &'static str,
+    operation: Operation,
     what: &str,
     value: &(impl MaybeBlank + ?Sized),
 ) -> crate::Result<()> {
@@ -242,11 +251,53 @@ pub(crate) fn require_non_blank(
 pub struct NoFilter;
 
 impl NoFilter {
-    pub(crate) fn check(&self, _operation: &'static str) -> crate::Result<()> {
+    pub(crate) fn check(&self, _operation: Operation) -> crate::Result<()> {
         Ok(())
     }
 
     pub(crate) fn apply<B>(&self, builder: B) -> B {
         builder
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `dateSubmittedMin` → `date_submitted_min`, as progenitor names setters.
+    fn snake(name: &str) -> String {
+        let mut out = String::new();
+        for c in name.chars() {
+            if c.is_ascii_uppercase() {
+                out.push('_');
+            }
+            out.push(c.to_ascii_lowercase());
+        }
+        out
+    }
+
+    #[test]
+    fn every_filter_field_is_a_query_parameter_of_its_spec_operation() {
+        let filters: [(Operation, &[&str]); 6] = [
+            (OrderFilter::OPERATION, OrderFilter::SETTERS),
+            (CustomerFilter::OPERATION, CustomerFilter::SETTERS),
+            (UserFilter::OPERATION, UserFilter::SETTERS),
+            (UserSessionFilter::OPERATION, UserSessionFilter::SETTERS),
+            (LocationFilter::OPERATION, LocationFilter::SETTERS),
+            (PositionFilter::OPERATION, PositionFilter::SETTERS),
+        ];
+        for (operation, setters) in filters {
+            let query: Vec<String> = operation.info().query.iter().map(|q| snake(q)).collect();
+            for setter in setters {
+                assert!(
+                    query.iter().any(|q| q == setter),
+                    "{operation}: no query parameter of the spec is `{setter}` ({query:?})"
+                );
+            }
+        }
+        // The order finder filters on every parameter the spec gives it, except the ones the
+        // facade keeps to itself.
+        assert!(OrderFilter::SETTERS.contains(&"tracking_number"));
+        assert_eq!(snake("dateSubmittedMin"), "date_submitted_min");
     }
 }

@@ -76,7 +76,9 @@ mod quota;
 mod resource;
 mod retry;
 
-pub use actions::{Attachment, Document, OrderRef, ReportKind, StatusChange};
+pub use actions::{
+    Attachment, CodRequirement, Document, OrderRef, ReportKind, SignatureRequirement, StatusChange,
+};
 pub use client::{
     AuthScheme, Client, ClientBuilder, DEFAULT_HOST, DEFAULT_MAX_BODY_BYTES,
     DEFAULT_MAX_ERROR_BODY_BYTES, MAX_CONCURRENCY,
@@ -87,7 +89,7 @@ pub use filters::{
     UserSessionFilter,
 };
 pub use ontime_raw::ids::*;
-pub use ontime_raw::index;
+pub use ontime_raw::index::{self, Operation};
 pub use ontime_raw::lenient;
 pub use ontime_raw::lenient::{
     CompensationRole, CompensationType, DateTimeOffset, LenientEnum, LogInType, OnTimeDateTime,
@@ -104,6 +106,10 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 macro_rules! handles {
     ($($(#[$doc:meta])* $method:ident => $ty:ident;)*) => {
+        /// The record types with a handle, for the test against the spec index.
+        #[cfg(test)]
+        const HANDLED: &[&str] = &[$(stringify!($ty)),*];
+
         impl Client {
             $(
                 $(#[$doc])*
@@ -151,6 +157,48 @@ handles! {
     file_attachments => FileAttachment;
     /// Miscellaneous user compensations: get, save, modify.
     user_misc_compensations => UserMiscCompensation;
+}
+
+#[cfg(test)]
+mod tests {
+    /// Every record of the spec that the API can fetch by ID has a handle, and every handle
+    /// is a record of the spec: a record added to the spec fails here until it gets one.
+    #[test]
+    fn every_fetchable_record_of_the_spec_has_a_handle() {
+        for name in super::HANDLED {
+            assert!(
+                crate::index::record(name).is_some(),
+                "{name} is not a record of the spec"
+            );
+        }
+        let fetchable: Vec<&str> = crate::index::RECORDS
+            .iter()
+            .map(|r| r.name)
+            .filter(|name| {
+                crate::Operation::all().any(|op| {
+                    op.method() == "GET"
+                        && op.path().ends_with("/{id}")
+                        && op.info().id.to_ascii_lowercase().ends_with("get")
+                        && op
+                            .path()
+                            .to_ascii_lowercase()
+                            .contains(&name.to_ascii_lowercase())
+                })
+            })
+            .collect();
+        let mut missing: Vec<&str> = fetchable
+            .iter()
+            .copied()
+            .filter(|name| !super::HANDLED.contains(name))
+            .collect();
+        missing.sort_unstable();
+        assert_eq!(fetchable.len(), super::HANDLED.len(), "{fetchable:?}");
+        assert_eq!(
+            missing,
+            Vec::<&str>::new(),
+            "records the spec fetches by ID without a handle"
+        );
+    }
 }
 
 /// The workspace README's Rust examples, compiled as doc tests so they cannot drift from the API.

@@ -10,6 +10,7 @@ use reqwest::header::HeaderMap;
 /// (KB a293), plus how many HTTP calls this client has made. Fields are `None` until the server
 /// reports them (it does so "when applicable"; smaller plans have no monthly cap).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Quota {
     /// Requests allowed per day.
     pub daily_limit: Option<u64>,

@@ -1,6 +1,7 @@
 //! Resource handles: `client.orders()`, `client.customers()`, ... with `get`, `ids`, `find`,
 //! `get_many`, `save` and `modify` wherever the API has the underlying operations.
 
+use ontime_raw::index::Operation;
 use std::fmt;
 use std::future::Future;
 use std::marker::PhantomData;
@@ -24,9 +25,26 @@ pub const MODIFY_ROUNDS: u32 = 3;
 
 pub(crate) type RawResult<T> = std::result::Result<ResponseValue<T>, ontime_raw::Error<Fault>>;
 
-/// A record type of the API with its typed identifier.
+/// Keeps [`Record`], [`Fetch`], [`Search`] and [`Store`] implemented by the API's record types
+/// only: the facade may add methods to them without breaking anyone.
+mod sealed {
+    pub trait Sealed {}
+}
+
+/// A record type of the API with its typed identifier. Sealed: implemented for the record types
+/// of [`types`](crate::types) only.
+///
+/// ```compile_fail
+/// #[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
+/// struct Mine;
+/// impl ontime::Record for Mine {
+///     type Id = ontime::OrderId;
+///     fn id(&self) -> Option<ontime::OrderId> { None }
+///     fn set_id(&mut self, _: ontime::OrderId) {}
+/// }
+/// ```
 pub trait Record:
-    Clone + fmt::Debug + Send + Sync + Serialize + DeserializeOwned + 'static
+    sealed::Sealed + Clone + fmt::Debug + Send + Sync + Serialize + DeserializeOwned + 'static
 {
     /// Its identifier type.
     type Id: TypedId;
@@ -46,7 +64,7 @@ pub trait Record:
 pub trait Fetch: Record {
     /// The operation's name (for errors and traces).
     #[doc(hidden)]
-    const GET: &'static str;
+    const GET: Operation;
     #[doc(hidden)]
     fn get_raw(raw: &RawClient, id: Uuid) -> impl Future<Output = RawResult<Self>> + Send + '_;
 }
@@ -57,7 +75,7 @@ pub trait Search: Record {
     type Filter: Clone + Default + fmt::Debug + Send + Sync + 'static;
     /// The operation's name.
     #[doc(hidden)]
-    const FIND: &'static str;
+    const FIND: Operation;
     /// Refuses filters that cannot be sent (blank text values).
     #[doc(hidden)]
     fn check_filter(filter: &Self::Filter) -> Result<()> {
@@ -75,7 +93,7 @@ pub trait Search: Record {
 pub trait Store: Record {
     /// The operation's name.
     #[doc(hidden)]
-    const POST: &'static str;
+    const POST: Operation;
     #[doc(hidden)]
     fn post_raw(raw: &RawClient, record: Self)
     -> impl Future<Output = RawResult<Self>> + Send + '_;
@@ -83,6 +101,7 @@ pub trait Store: Record {
 
 macro_rules! record {
     ($($ty:ident => $id:ident),* $(,)?) => {$(
+        impl sealed::Sealed for types::$ty {}
         impl Record for types::$ty {
             type Id = $id;
             fn id(&self) -> Option<$id> {
@@ -103,6 +122,7 @@ record! {
     UserSession => UserSessionId, Vehicle => VehicleId, Zone => ZoneId,
 }
 
+impl sealed::Sealed for types::Order {}
 impl Record for types::Order {
     type Id = OrderId;
     fn id(&self) -> Option<OrderId> {
@@ -118,10 +138,18 @@ impl Record for types::Order {
     }
 }
 
+/// The operation whose client method is `name`; in a constant, a wrong name fails the build.
+const fn op(name: &str) -> Operation {
+    match Operation::by_client_method(name) {
+        Some(op) => op,
+        None => panic!("not a client method of the spec index"),
+    }
+}
+
 macro_rules! fetch {
     ($($ty:ident => $op:ident),* $(,)?) => {$(
         impl Fetch for types::$ty {
-            const GET: &'static str = stringify!($op);
+            const GET: Operation = op(stringify!($op));
             fn get_raw(raw: &RawClient, id: Uuid) -> impl Future<Output = RawResult<Self>> + Send + '_ {
                 raw.$op().id(id).send()
             }
@@ -142,7 +170,7 @@ macro_rules! search {
     ($($ty:ident => $op:ident ($filter:ty)),* $(,)?) => {$(
         impl Search for types::$ty {
             type Filter = $filter;
-            const FIND: &'static str = stringify!($op);
+            const FIND: Operation = op(stringify!($op));
             fn check_filter(filter: &$filter) -> Result<()> {
                 filter.check(Self::FIND)
             }
@@ -165,7 +193,7 @@ search! {
 macro_rules! store {
     ($($ty:ident => $op:ident),* $(,)?) => {$(
         impl Store for types::$ty {
-            const POST: &'static str = stringify!($op);
+            const POST: Operation = op(stringify!($op));
             fn post_raw(raw: &RawClient, record: Self) -> impl Future<Output = RawResult<Self>> + Send + '_ {
                 raw.$op().body(record).send()
             }
@@ -484,7 +512,7 @@ impl<R: Store + Fetch> Resource<R> {
             let fresh = self.get(id).await?;
             if !same(&fresh, &base) {
                 tracing::info!(
-                    operation = R::POST,
+                    operation = R::POST.client_method(),
                     round,
                     "the record changed since it was read; applying the change to the fresh copy"
                 );
@@ -514,7 +542,7 @@ impl<R: Store + Fetch> Resource<R> {
                     });
                 }
                 tracing::warn!(
-                    operation = R::POST,
+                    operation = R::POST.client_method(),
                     posted = ?read.0,
                     stored = ?now.0,
                     "the status changed while the post was in flight; OnTime kept the newer status"

@@ -1,5 +1,6 @@
 //! When to try a call again: a pure policy value, testable without HTTP.
 
+use ontime_raw::index::Operation;
 use std::time::Duration;
 
 use rand::Rng;
@@ -19,6 +20,7 @@ pub enum Idempotency {
 
 /// What the policy says after a failed attempt.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum RetryDecision {
     /// Wait this long, then try again.
     RetryAfter(Duration),
@@ -175,7 +177,7 @@ impl RetryPolicy {
 #[non_exhaustive]
 pub struct RetryEvent<'a> {
     /// The operation being retried.
-    pub operation: &'static str,
+    pub operation: Operation,
     /// The attempt that just failed (1-based); the next one is `attempt + 1`.
     pub attempt: u32,
     /// The most attempts the policy allows.
@@ -208,7 +210,7 @@ mod tests {
 
     fn server(status: u16, retry_after: Option<u64>) -> Error {
         Error::Server {
-            operation: "orders_get",
+            operation: Operation::OrdersGet,
             status,
             message: None,
             retry_after: retry_after.map(Duration::from_secs),
@@ -357,7 +359,7 @@ mod tests {
         let p = RetryPolicy::default();
         let mut rng = StdRng::seed_from_u64(1);
         let limited = Error::RateLimited {
-            operation: "orders_find",
+            operation: Operation::OrdersFind,
             retry_after: Some(Duration::from_secs(3)),
             message: None,
             retried: None,
@@ -378,7 +380,7 @@ mod tests {
         );
         // A quota that resets in hours is not worth waiting for.
         let day = Error::RateLimited {
-            operation: "orders_find",
+            operation: Operation::OrdersFind,
             retry_after: Some(Duration::from_secs(7200)),
             message: None,
             retried: None,
@@ -414,7 +416,7 @@ mod tests {
             RetryDecision::Stop
         );
         let bad = Error::BadRequest {
-            operation: "order_post",
+            operation: Operation::OrderPost,
             message: None,
         };
         assert_eq!(
@@ -422,7 +424,7 @@ mod tests {
             RetryDecision::Stop
         );
         let timeout = Error::Timeout {
-            operation: "orders_get",
+            operation: Operation::OrdersGet,
             after: Duration::from_secs(1),
             retried: None,
         };

@@ -109,7 +109,7 @@ struct Seen(std::sync::Mutex<Vec<Exchange>>);
 impl ontime_raw::hooks::Observer for Seen {
     fn on_response(
         &self,
-        operation: &'static str,
+        operation: ontime_raw::index::Operation,
         outcome: ontime_raw::hooks::Outcome<'_>,
         _elapsed: std::time::Duration,
     ) {
@@ -126,7 +126,7 @@ impl ontime_raw::hooks::Observer for Seen {
         self.0
             .lock()
             .unwrap()
-            .push((operation.to_string(), status, remaining));
+            .push((operation.client_method().to_string(), status, remaining));
     }
 }
 

@@ -342,7 +342,7 @@ pub async fn attachments(
             })
             .collect(),
     ));
-    let same = files.iter().any(|f| f.bytes == note);
+    let same = files.iter().any(|f| f.bytes == note[..]);
     tour.say(if same {
         "The downloaded bytes are identical to the uploaded ones."
     } else {

@@ -290,7 +290,7 @@ async fn faults_map_to_typed_errors_whatever_the_body_format() {
         let err = client(&server).orders().get(order_id()).await.unwrap_err();
         assert!(is_expected(&err), "{err:?}");
         assert_eq!(err.server_message(), message, "{err:?}");
-        assert_eq!(err.operation(), Some("orders_get"));
+        assert_eq!(err.operation(), Some(ontime::Operation::OrdersGet));
         assert!(!err.to_string().contains(KEY));
     }
 }
@@ -312,7 +312,7 @@ async fn a_slow_server_gives_a_typed_timeout() {
         matches!(
             err,
             Error::Timeout {
-                operation: "orders_get",
+                operation: ontime::Operation::OrdersGet,
                 ..
             }
         ),
@@ -339,7 +339,7 @@ async fn decode_errors_name_the_operation_and_the_field_path() {
             truncated,
             ..
         } => {
-            assert_eq!(*operation, "orders_get");
+            assert_eq!(*operation, ontime::Operation::OrdersGet);
             assert_eq!(path, "Items[1].Weight");
             assert!(!truncated);
         }
@@ -473,7 +473,7 @@ async fn transport_errors_do_not_leak_credentials_from_the_url() {
         matches!(
             err,
             Error::Transport {
-                operation: "users_authenticate",
+                operation: ontime::Operation::UsersAuthenticate,
                 ..
             }
         ),
@@ -560,7 +560,7 @@ async fn timeouts_are_retried_for_reads_but_not_for_status_changes() {
     // The timeline after the timeout shows no new entry, but the request may still be running
     // at the server: unknown, not re-sent.
     assert!(
-        matches!(&err, Error::OutcomeUnknown { operation: "order_update_status", source, check: None, .. }
+        matches!(&err, Error::OutcomeUnknown { operation: ontime::Operation::OrderUpdateStatus, source, check: None, .. }
             if matches!(**source, Error::Timeout { after, .. } if after == Duration::from_millis(300))),
         "{err:?}"
     );
@@ -941,7 +941,7 @@ async fn an_endless_body_fails_at_the_cap_and_the_client_hangs_up() {
         matches!(
             err,
             Error::BodyTooLarge {
-                operation: "orders_find",
+                operation: ontime::Operation::OrdersFind,
                 status: 200,
                 limit,
                 content_length: None,
@@ -1054,7 +1054,7 @@ async fn redirects_are_errors_naming_the_location_and_are_never_followed() {
             .unwrap_err();
         match &err {
             Error::Redirect {
-                operation: "order_update_status",
+                operation: ontime::Operation::OrderUpdateStatus,
                 status: Some(s),
                 location: Some(location),
             } => {
@@ -1240,7 +1240,7 @@ async fn a_web_page_where_json_was_expected_names_its_content_type() {
         .unwrap_err();
     match &err {
         Error::UnexpectedResponse {
-            operation: "orders_find",
+            operation: ontime::Operation::OrdersFind,
             status: 200,
             content_type: Some(content_type),
             snippet: Some(snippet),

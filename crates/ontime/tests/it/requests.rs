@@ -122,7 +122,7 @@ async fn order_helpers() {
         "orders_set_cod_requirement",
         &mock,
         orders
-            .set_cod_requirement(id, 25.0, false, true)
+            .set_cod_requirement(id, ontime::CodRequirement::new(25.0).at_delivery(true))
             .await
             .unwrap()
     );
@@ -130,7 +130,12 @@ async fn order_helpers() {
         "orders_set_signature_requirement",
         &mock,
         orders
-            .set_signature_requirement(id, true, true)
+            .set_signature_requirement(
+                id,
+                ontime::SignatureRequirement::new()
+                    .at_collection(true)
+                    .at_delivery(true),
+            )
             .await
             .unwrap()
     );

@@ -120,7 +120,7 @@ async fn orders_find_get_save_and_modify() {
         .await
         .unwrap_err();
     assert!(
-        matches!(&refused, Error::ChangeRejected { operation: "order_post", source } if source.to_string() == "weight unknown"),
+        matches!(&refused, Error::ChangeRejected { operation: ontime::Operation::OrderPost, source } if source.to_string() == "weight unknown"),
         "{refused:?}"
     );
     assert!(
@@ -557,12 +557,10 @@ async fn order_actions_change_the_order() {
         Some(StatusLevel::Cancelled)
     );
 
-    assert!(
-        orders
-            .set_cod_requirement(id, 42.5, false, true)
-            .await
-            .unwrap()
-    );
+    orders
+        .set_cod_requirement(id, ontime::CodRequirement::new(42.5).at_delivery(true))
+        .await
+        .unwrap();
     let order = orders.get(id).await.unwrap();
     assert_eq!(
         (
@@ -573,15 +571,20 @@ async fn order_actions_change_the_order() {
         (Some(42.5), Some(true), Some(false))
     );
     assert!(matches!(
-        orders.set_cod_requirement(id, f64::NAN, true, true).await,
+        orders
+            .set_cod_requirement(
+                id,
+                ontime::CodRequirement::new(f64::NAN)
+                    .at_collection(true)
+                    .at_delivery(true)
+            )
+            .await,
         Err(Error::InvalidRequest { .. })
     ));
-    assert!(
-        orders
-            .set_signature_requirement(id, true, false)
-            .await
-            .unwrap()
-    );
+    orders
+        .set_signature_requirement(id, ontime::SignatureRequirement::new().at_collection(true))
+        .await
+        .unwrap();
     let order = orders.get(id).await.unwrap();
     assert_eq!(
         (
@@ -591,7 +594,7 @@ async fn order_actions_change_the_order() {
         (Some(true), Some(false))
     );
 
-    assert!(orders.update_prices(id).await.unwrap());
+    orders.update_prices(id).await.unwrap();
     let cost = orders.total_cost(&order).await.unwrap();
     assert!(
         (cost - store.total_cost(&order)).abs() < 1e-9 && cost > 0.0,
@@ -653,14 +656,14 @@ async fn order_actions_change_the_order() {
     assert!(record.contents.as_deref().is_some_and(|c| !c.is_empty()));
     let downloaded = orders.download_attachment(attachment_id).await.unwrap();
     assert_eq!(
-        (downloaded.file_name.as_deref(), downloaded.bytes.as_slice()),
+        (downloaded.file_name.as_deref(), &downloaded.bytes[..]),
         (Some("note.txt"), &b"hello courier"[..])
     );
     assert_eq!(
         orders.attachments(id).await.unwrap().len(),
         orders.attachment_ids(id).await.unwrap().len()
     );
-    assert!(orders.delete_attachment(attachment_id).await.unwrap());
+    orders.delete_attachment(attachment_id).await.unwrap();
     assert!(
         !orders
             .attachment_ids(id)
@@ -723,7 +726,7 @@ async fn availability_and_positions(mock: &RunningMock) {
     let mut changed = availability.clone();
     changed.is_available = Some(!availability.is_available.unwrap_or(false));
     changed.current_status = Some("Lunch".into());
-    assert!(users.update_availability(changed).await.unwrap());
+    users.update_availability(changed).await.unwrap();
     let now = users.availability(driver).await.unwrap();
     assert_eq!(now.current_status.as_deref(), Some("Lunch"));
 
@@ -744,7 +747,7 @@ async fn availability_and_positions(mock: &RunningMock) {
         "UserID": driver, "Latitude": 32.9, "Longitude": -96.8, "Timestamp": at.format("%Y-%m-%dT%H:%M:%S").to_string()
     }))
     .unwrap();
-    assert!(users.report_position(position).await.unwrap());
+    users.report_position(position).await.unwrap();
     let after = users
         .positions(PositionFilter::new().user(driver))
         .await
@@ -1253,7 +1256,7 @@ mod writes {
                 check,
                 ..
             } => {
-                assert_eq!(*operation, "order_update_status");
+                assert_eq!(*operation, ontime::Operation::OrderUpdateStatus);
                 assert!(
                     sent.contains(&order.to_string()) && sent.contains("Dock 3"),
                     "{sent}"
@@ -1301,7 +1304,7 @@ mod writes {
             mock.set_faults(vec![lose_first(fault, DELETE)]);
             let deleted = orders.delete_attachment(id).await;
             mock.clear_faults();
-            assert!(matches!(deleted, Ok(true)), "{name}: {deleted:?}");
+            assert!(matches!(deleted, Ok(())), "{name}: {deleted:?}");
             assert!(
                 !mock
                     .store()
@@ -1515,13 +1518,19 @@ mod writes {
         );
         ambiguous(
             orders
-                .set_cod_requirement(tn.as_str(), 1.0, true, false)
+                .set_cod_requirement(
+                    tn.as_str(),
+                    ontime::CodRequirement::new(1.0).at_collection(true),
+                )
                 .await
                 .map(drop),
         );
         ambiguous(
             orders
-                .set_signature_requirement(tn.as_str(), true, false)
+                .set_signature_requirement(
+                    tn.as_str(),
+                    ontime::SignatureRequirement::new().at_collection(true),
+                )
                 .await
                 .map(drop),
         );
