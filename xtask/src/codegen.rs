@@ -582,7 +582,8 @@ fn locked_version<'a>(lock: &'a str, name: &str) -> Option<&'a str> {
         .strip_suffix('"')
 }
 
-fn short_diff(old: &str, new: &str) -> String {
+/// A unified diff of `old` → `new`, cut to its first lines.
+pub(crate) fn short_diff(old: &str, new: &str) -> String {
     let diff = similar::TextDiff::from_lines(old, new);
     let text = diff
         .unified_diff()

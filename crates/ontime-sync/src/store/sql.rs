@@ -1,0 +1,339 @@
+//! [`Store`]: the one set of queries, on either engine.
+
+use std::collections::HashMap;
+use std::path::Path;
+
+use serde_json::Value;
+use sqlx::any::AnyRow;
+use sqlx::{Any, AnyPool, Row, Transaction};
+
+use super::{
+    Commit, CommitOutcome, EventQuery, EventStore, Position, StoreError, StoredEvent, migrations,
+    postgres, sqlite,
+};
+use crate::event::Event;
+
+/// Which engine a [`Store`] runs on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Engine {
+    /// SQLite (one file).
+    Sqlite,
+    /// Postgres.
+    Postgres,
+}
+
+/// The event store on SQLite or Postgres (see the [module documentation](super)).
+///
+/// Cloning is cheap (a pool handle).
+#[derive(Clone)]
+pub struct Store {
+    pool: AnyPool,
+    engine: Engine,
+}
+
+impl std::fmt::Debug for Store {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Never the URL: it may carry a password.
+        f.debug_struct("Store")
+            .field("engine", &self.engine)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The key of the advisory lock that serialises migrations on Postgres ("ontime-sync" in ASCII).
+const MIGRATION_LOCK: i64 = 0x6f6e_7469_6d65_7379;
+
+impl Store {
+    /// Opens the store at `location`: a `postgres://` (or `postgresql://`) URL, a `sqlite:` URL,
+    /// or else a path to a SQLite file (created if missing). Runs pending migrations.
+    pub async fn open(location: &str) -> Result<Self, StoreError> {
+        if location.starts_with("postgres://") || location.starts_with("postgresql://") {
+            install_drivers();
+            let pool = postgres::connect(location).await?;
+            Self::migrated(pool, Engine::Postgres).await
+        } else if location.starts_with("sqlite:") {
+            install_drivers();
+            let pool = sqlite::connect(location).await?;
+            Self::migrated(pool, Engine::Sqlite).await
+        } else if location.contains("://") {
+            Err(StoreError::UnsupportedLocation)
+        } else {
+            Self::open_sqlite(Path::new(location)).await
+        }
+    }
+
+    /// Opens (creating if missing) the SQLite file at `path`. Runs pending migrations.
+    pub async fn open_sqlite(path: &Path) -> Result<Self, StoreError> {
+        install_drivers();
+        let pool = sqlite::open(path).await?;
+        Self::migrated(pool, Engine::Sqlite).await
+    }
+
+    async fn migrated(pool: AnyPool, engine: Engine) -> Result<Self, StoreError> {
+        let mut tx = pool.begin().await.map_err(StoreError::db("migration"))?;
+        if engine == Engine::Postgres {
+            sqlx::query("SELECT pg_advisory_xact_lock($1)")
+                .bind(MIGRATION_LOCK)
+                .execute(&mut *tx)
+                .await
+                .map_err(StoreError::db("migration lock"))?;
+        }
+        migrations::run(&mut tx).await?;
+        tx.commit().await.map_err(StoreError::db("migration"))?;
+        Ok(Self { pool, engine })
+    }
+
+    /// The engine this store runs on.
+    pub fn engine(&self) -> Engine {
+        self.engine
+    }
+
+    /// Closes the pool, waiting for connections to be returned.
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+
+    async fn commit_in(
+        tx: &mut Transaction<'_, Any>,
+        commit: Commit,
+    ) -> Result<CommitOutcome, StoreError> {
+        let err = || StoreError::db("commit");
+        // Lock the head first: writers queue here, so positions follow commit order.
+        let head: i64 = sqlx::query_scalar(
+            "UPDATE store_head SET position = position WHERE id = 1 RETURNING position",
+        )
+        .fetch_one(&mut **tx)
+        .await
+        .map_err(err())?;
+        let mut position = head;
+        let mut sequences: HashMap<String, i64> = HashMap::new();
+        let mut outcome = CommitOutcome::default();
+
+        for mut event in commit.events {
+            let last = match sequences.get(&event.subject) {
+                Some(last) => *last,
+                None => sqlx::query_scalar(
+                    "SELECT last_sequence FROM subjects WHERE account = $1 AND subject = $2",
+                )
+                .bind(&commit.account)
+                .bind(&event.subject)
+                .fetch_optional(&mut **tx)
+                .await
+                .map_err(err())?
+                .unwrap_or(0),
+            };
+            let sequence = last + 1;
+            event.sequence = Some(sequence as u64);
+            let payload = serde_json::to_string(&event).map_err(|e| StoreError::Corrupt {
+                position: (position + 1) as u64,
+                reason: e.to_string(),
+            })?;
+            let inserted = sqlx::query(
+                "INSERT INTO events (position, event_id, account, subject, sequence, event_type, occurred_at_us, payload)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+                 ON CONFLICT (event_id) DO NOTHING",
+            )
+            .bind(position + 1)
+            .bind(event.event_id.as_str())
+            .bind(&commit.account)
+            .bind(&event.subject)
+            .bind(sequence)
+            .bind(event.event_type.as_str())
+            .bind(event.occurred_at.timestamp_micros())
+            .bind(&payload)
+            .execute(&mut **tx)
+            .await
+            .map_err(err())?
+            .rows_affected();
+            if inserted == 0 {
+                outcome.duplicates.push(event.event_id);
+                continue;
+            }
+            position += 1;
+            sequences.insert(event.subject.clone(), sequence);
+            for destination in &commit.destinations {
+                sqlx::query("INSERT INTO outbox (destination, position) VALUES ($1, $2)")
+                    .bind(destination)
+                    .bind(position)
+                    .execute(&mut **tx)
+                    .await
+                    .map_err(err())?;
+            }
+            outcome.stored.push(StoredEvent {
+                position: position as u64,
+                event,
+            });
+        }
+
+        for (subject, last) in &sequences {
+            sqlx::query(
+                "INSERT INTO subjects (account, subject, last_sequence) VALUES ($1, $2, $3)
+                 ON CONFLICT (account, subject) DO UPDATE SET last_sequence = excluded.last_sequence",
+            )
+            .bind(&commit.account)
+            .bind(subject)
+            .bind(*last)
+            .execute(&mut **tx)
+            .await
+            .map_err(err())?;
+        }
+        if position != head {
+            sqlx::query("UPDATE store_head SET position = $1 WHERE id = 1")
+                .bind(position)
+                .execute(&mut **tx)
+                .await
+                .map_err(err())?;
+        }
+        for (name, value) in &commit.cursors {
+            sqlx::query(
+                "INSERT INTO cursors (account, name, value) VALUES ($1, $2, $3)
+                 ON CONFLICT (account, name) DO UPDATE SET value = excluded.value",
+            )
+            .bind(&commit.account)
+            .bind(name)
+            .bind(value.to_string())
+            .execute(&mut **tx)
+            .await
+            .map_err(err())?;
+        }
+        Ok(outcome)
+    }
+
+    async fn read_events<'q>(
+        &self,
+        query: sqlx::query::Query<'q, Any, sqlx::any::AnyArguments<'q>>,
+        operation: &'static str,
+    ) -> Result<Vec<StoredEvent>, StoreError> {
+        let rows = query
+            .fetch_all(&self.pool)
+            .await
+            .map_err(StoreError::db(operation))?;
+        rows.iter().map(stored_event).collect()
+    }
+}
+
+fn install_drivers() {
+    // Idempotent: later calls are no-ops.
+    sqlx::any::install_default_drivers();
+}
+
+fn stored_event(row: &AnyRow) -> Result<StoredEvent, StoreError> {
+    let position: i64 = row
+        .try_get("position")
+        .map_err(StoreError::db("read event"))?;
+    let position = position as Position;
+    let payload: String = row
+        .try_get("payload")
+        .map_err(StoreError::db("read event"))?;
+    let event: Event = serde_json::from_str(&payload).map_err(|e| StoreError::Corrupt {
+        position,
+        reason: e.to_string(),
+    })?;
+    Ok(StoredEvent { position, event })
+}
+
+fn limit(limit: u32) -> i64 {
+    i64::from(limit)
+}
+
+impl EventStore for Store {
+    async fn commit(&self, commit: Commit) -> Result<CommitOutcome, StoreError> {
+        if let Some(event) = commit.events.iter().find(|e| e.account != commit.account) {
+            return Err(StoreError::AccountMismatch {
+                event_id: event.event_id.clone(),
+                expected: commit.account.clone(),
+                found: event.account.clone(),
+            });
+        }
+        let mut tx = self.pool.begin().await.map_err(StoreError::db("commit"))?;
+        // On error `tx` is dropped and rolled back: nothing of the commit remains.
+        let outcome = Self::commit_in(&mut tx, commit).await?;
+        tx.commit().await.map_err(StoreError::db("commit"))?;
+        Ok(outcome)
+    }
+
+    async fn timeline(&self, account: &str, subject: &str) -> Result<Vec<StoredEvent>, StoreError> {
+        self.read_events(
+            sqlx::query(
+                "SELECT position, payload FROM events WHERE account = $1 AND subject = $2 ORDER BY sequence",
+            )
+            .bind(account.to_owned())
+            .bind(subject.to_owned()),
+            "timeline",
+        )
+        .await
+    }
+
+    async fn events_after(
+        &self,
+        after: Position,
+        limit_: u32,
+    ) -> Result<Vec<StoredEvent>, StoreError> {
+        self.read_events(
+            sqlx::query(
+                "SELECT position, payload FROM events WHERE position > $1 ORDER BY position LIMIT $2",
+            )
+            .bind(after as i64)
+            .bind(limit(limit_)),
+            "events after a cursor",
+        )
+        .await
+    }
+
+    async fn query(&self, query: &EventQuery) -> Result<Vec<StoredEvent>, StoreError> {
+        self.read_events(
+            sqlx::query(
+                "SELECT position, payload FROM events
+                 WHERE position > $1
+                   AND ($2 IS NULL OR account = $2)
+                   AND ($3 IS NULL OR event_type = $3)
+                   AND ($4 IS NULL OR occurred_at_us >= $4)
+                   AND ($5 IS NULL OR occurred_at_us < $5)
+                 ORDER BY position LIMIT $6",
+            )
+            .bind(query.after as i64)
+            .bind(query.account.clone())
+            .bind(query.event_type.map(|t| t.as_str().to_owned()))
+            .bind(query.from.map(|t| t.timestamp_micros()))
+            .bind(query.to.map(|t| t.timestamp_micros()))
+            .bind(limit(query.limit)),
+            "query",
+        )
+        .await
+    }
+
+    async fn cursor(&self, account: &str, name: &str) -> Result<Option<Value>, StoreError> {
+        let text: Option<String> =
+            sqlx::query_scalar("SELECT value FROM cursors WHERE account = $1 AND name = $2")
+                .bind(account.to_owned())
+                .bind(name.to_owned())
+                .fetch_optional(&self.pool)
+                .await
+                .map_err(StoreError::db("cursor"))?;
+        text.map(|t| {
+            serde_json::from_str(&t).map_err(|e| StoreError::Corrupt {
+                position: 0,
+                reason: format!("cursor {name:?}: {e}"),
+            })
+        })
+        .transpose()
+    }
+
+    async fn pending_deliveries(
+        &self,
+        destination: &str,
+        limit_: u32,
+    ) -> Result<Vec<StoredEvent>, StoreError> {
+        self.read_events(
+            sqlx::query(
+                "SELECT e.position AS position, e.payload AS payload
+                 FROM outbox o JOIN events e ON e.position = o.position
+                 WHERE o.destination = $1 ORDER BY o.position LIMIT $2",
+            )
+            .bind(destination.to_owned())
+            .bind(limit(limit_)),
+            "pending deliveries",
+        )
+        .await
+    }
+}

@@ -1,0 +1,6 @@
+//! The one integration-test binary of ontime-sync.
+
+mod events;
+mod fixtures;
+mod schema;
+mod store;
