@@ -1,7 +1,7 @@
 //! The event model: one envelope ([`Event`]) for every change noticed in an OnTime account, the
 //! canonical event types ([`EventType`]), deterministic identity ([`EventId`]), the table that maps
 //! OnTime's status levels and labels onto types ([`mapping`]), and the pure functions that derive
-//! events from what OnTime returns ([`derive`]).
+//! events from what OnTime returns ([`derive`](mod@derive)).
 //!
 //! Nothing here performs I/O: the same input always yields the same events with the same ids.
 //!

@@ -11,7 +11,7 @@
 //!   `item.custody_changed`), deterministic [`EventId`](event::EventId)s, the documented table
 //!   from OnTime's levels and labels to types ([`event::mapping`], overridable per account), and
 //!   the pure functions that derive events from an order's status history, including each
-//!   parcel's chain of custody ([`event::derive`]).
+//!   parcel's chain of custody ([`event::derive`](mod@event::derive)).
 //! - [`store`]: where events live. One schema and one set of queries on SQLite (the default: one
 //!   file, WAL, nothing to install) and Postgres (many workers): events with a unique `event_id`
 //!   and a gapless per-subject sequence, collector cursors, and a delivery outbox, all committed
