@@ -13,6 +13,8 @@
 //! The JSON Schema of this form is generated into `schemas/` by `cargo xtask codegen`.
 
 pub mod derive;
+#[cfg(feature = "schema")]
+mod json_schema;
 pub mod mapping;
 mod time;
 
@@ -198,7 +200,10 @@ pub enum Actor {
     /// A driver (an OnTime user).
     Driver {
         /// The driver's user ID.
-        #[cfg_attr(feature = "schema", schemars(schema_with = "crate::schema::guid"))]
+        #[cfg_attr(
+            feature = "schema",
+            schemars(schema_with = "crate::event::json_schema::guid")
+        )]
         id: UserId,
     },
 }
@@ -208,7 +213,10 @@ pub enum Actor {
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct OrderRef {
     /// The order's ID.
-    #[cfg_attr(feature = "schema", schemars(schema_with = "crate::schema::guid"))]
+    #[cfg_attr(
+        feature = "schema",
+        schemars(schema_with = "crate::event::json_schema::guid")
+    )]
     pub id: OrderId,
     /// The order's tracking number, where known.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -223,7 +231,7 @@ pub struct OnTimeStatus {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[cfg_attr(
         feature = "schema",
-        schemars(schema_with = "crate::schema::optional_guid")
+        schemars(schema_with = "crate::event::json_schema::optional_guid")
     )]
     pub status_id: Option<StatusId>,
     /// The level's integer code (0 None ... 9 Quoted), when the entry had a level.
@@ -268,7 +276,7 @@ pub enum Custodian {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         #[cfg_attr(
             feature = "schema",
-            schemars(schema_with = "crate::schema::optional_guid")
+            schemars(schema_with = "crate::event::json_schema::optional_guid")
         )]
         id: Option<UserId>,
     },
@@ -288,7 +296,7 @@ pub struct Custody {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[cfg_attr(
         feature = "schema",
-        schemars(schema_with = "crate::schema::optional_guid")
+        schemars(schema_with = "crate::event::json_schema::optional_guid")
     )]
     pub item_id: Option<ItemId>,
     /// Who held it before.
@@ -329,7 +337,10 @@ pub struct Position {
 pub struct Event {
     /// Deterministic identity (`evt_` + base32 of a SHA-256 prefix over the source); the
     /// idempotency key for every consumer.
-    #[cfg_attr(feature = "schema", schemars(schema_with = "crate::schema::event_id"))]
+    #[cfg_attr(
+        feature = "schema",
+        schemars(schema_with = "crate::event::json_schema::event_id")
+    )]
     pub event_id: EventId,
     /// The canonical type.
     #[serde(rename = "type")]
@@ -342,10 +353,16 @@ pub struct Event {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sequence: Option<u64>,
     /// When the change happened, with the offset made explicit from the account's time zone.
-    #[cfg_attr(feature = "schema", schemars(schema_with = "crate::schema::date_time"))]
+    #[cfg_attr(
+        feature = "schema",
+        schemars(schema_with = "crate::event::json_schema::date_time")
+    )]
     pub occurred_at: DateTime<FixedOffset>,
     /// When this system first saw the change.
-    #[cfg_attr(feature = "schema", schemars(schema_with = "crate::schema::date_time"))]
+    #[cfg_attr(
+        feature = "schema",
+        schemars(schema_with = "crate::event::json_schema::date_time")
+    )]
     pub observed_at: DateTime<Utc>,
     /// Whether `occurred_at` is exact or only observed.
     pub time_precision: TimePrecision,
@@ -359,7 +376,7 @@ pub struct Event {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[cfg_attr(
         feature = "schema",
-        schemars(schema_with = "crate::schema::optional_guid")
+        schemars(schema_with = "crate::event::json_schema::optional_guid")
     )]
     pub driver: Option<UserId>,
     /// OnTime's own values for the status entry, for order and item events.
