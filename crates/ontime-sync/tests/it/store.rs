@@ -97,13 +97,36 @@ impl TestDb {
 
     async fn finish(self) {
         self.store.close().await;
-        if let Cleanup::DropSchema { admin_url, schema } = &self.cleanup {
-            let mut conn = sqlx::AnyConnection::connect(admin_url).await.unwrap();
-            sqlx::raw_sql(&format!("DROP SCHEMA {schema} CASCADE"))
-                .execute(&mut conn)
-                .await
+        // Dropping cleans up.
+    }
+}
+
+impl Drop for TestDb {
+    /// Drops the test's Postgres schema, also when the test panicked (on a thread of its own:
+    /// the test's runtime may be gone or busy).
+    fn drop(&mut self) {
+        let Cleanup::DropSchema { admin_url, schema } =
+            std::mem::replace(&mut self.cleanup, Cleanup::Nothing)
+        else {
+            return;
+        };
+        let dropped = std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
                 .unwrap();
-            conn.close().await.ok();
+            runtime.block_on(async {
+                let mut conn = sqlx::AnyConnection::connect(&admin_url).await.unwrap();
+                sqlx::raw_sql(&format!("DROP SCHEMA IF EXISTS {schema} CASCADE"))
+                    .execute(&mut conn)
+                    .await
+                    .unwrap();
+                conn.close().await.ok();
+            });
+        })
+        .join();
+        if dropped.is_err() && !std::thread::panicking() {
+            panic!("could not drop the test schema");
         }
     }
 }
