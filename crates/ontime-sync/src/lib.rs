@@ -20,6 +20,45 @@
 //! With the `schema` feature, `schema` generates the JSON Schema of events (`schemas/` in
 //! the repository is written from it by `cargo xtask codegen`).
 //!
+//! # Example
+//!
+//! ```
+//! use ontime_sync::event::{AccountConfig, OrderSource, StatusStep, derive_order_events};
+//! use ontime_sync::store::{Commit, EventStore, Store};
+//!
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! # let dir = tempfile::tempdir()?;
+//! # let path = dir.path().join("events.db");
+//! let account = AccountConfig::new("acme", chrono_tz::Europe::Berlin);
+//! let order = ontime::OrderId::new_random();
+//! let delivered: ontime::types::Status = serde_json::from_value(serde_json::json!({
+//!     "ID": "3f2c1a7e-0000-4000-8000-000000000001",
+//!     "Level": 3,
+//!     "Name": "Delivered",
+//!     "Timestamp": "2026-03-29T02:30:00" // in Berlin's spring-forward gap: read as 03:30+02:00
+//! }))?;
+//! let source = OrderSource {
+//!     order_id: order,
+//!     tracking_number: Some("1000042".into()),
+//!     items: vec![],
+//!     steps: vec![StatusStep { status: delivered, driver: None, observed_at: chrono::Utc::now() }],
+//! };
+//! let events = derive_order_events(&account, &source);
+//! assert_eq!(events[0].event_type.as_str(), "order.delivered");
+//! assert_eq!(events[0].occurred_at.to_rfc3339(), "2026-03-29T03:30:00+02:00");
+//!
+//! let store = Store::open_sqlite(&path).await?;
+//! let commit = Commit::new("acme").events(events.clone()).cursor("poll", serde_json::json!(1));
+//! assert_eq!(store.commit(commit.clone()).await?.stored.len(), 1);
+//! // The same events again (a replay after a crash): nothing new.
+//! assert_eq!(store.commit(commit).await?.duplicates.len(), 1);
+//! let timeline = store.timeline("acme", &events[0].subject).await?;
+//! assert_eq!(timeline[0].event.sequence, Some(1));
+//! # Ok(())
+//! # }
+//! ```
+//!
 //! # Not built yet
 //!
 //! The collector (inbound workflow notifications, diffed finder polls, slow reconcile), the
