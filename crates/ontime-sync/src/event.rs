@@ -27,7 +27,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 pub use derive::{
-    ItemRef, OrderSource, StatusStep, availability_event, derive_custody_events,
+    InvalidPosition, ItemRef, OrderSource, StatusStep, availability_event, derive_custody_events,
     derive_order_events, derive_status_events, position_event,
 };
 pub use mapping::{

@@ -318,6 +318,17 @@ pub fn availability_event(
     }
 }
 
+/// Coordinates that are not a place on Earth (not finite, latitude outside ±90°, longitude
+/// outside ±180°).
+#[derive(Clone, Copy, Debug, PartialEq, thiserror::Error)]
+#[error("no position at latitude {latitude}, longitude {longitude}")]
+pub struct InvalidPosition {
+    /// The latitude given.
+    pub latitude: f64,
+    /// The longitude given.
+    pub longitude: f64,
+}
+
 /// `driver.position` for a position a driver reported at `at`. The id is derived from the
 /// driver, the report time and the coordinates.
 pub fn position_event(
@@ -327,10 +338,17 @@ pub fn position_event(
     longitude: f64,
     at: OnTimeDateTime,
     observed_at: DateTime<Utc>,
-) -> Event {
+) -> Result<Event, InvalidPosition> {
+    // NaN fails both range checks.
+    if !((-90.0..=90.0).contains(&latitude) && (-180.0..=180.0).contains(&longitude)) {
+        return Err(InvalidPosition {
+            latitude,
+            longitude,
+        });
+    }
     let time = at.to_string();
     let (lat, lon) = (latitude.to_string(), longitude.to_string());
-    Event {
+    Ok(Event {
         position: Some(Position {
             latitude,
             longitude,
@@ -343,5 +361,5 @@ pub fn position_event(
             at,
             observed_at,
         )
-    }
+    })
 }

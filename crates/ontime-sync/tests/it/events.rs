@@ -291,10 +291,21 @@ fn driver_events_are_deterministic() {
     assert_ne!(a.event_id, c.event_id);
     assert_eq!(a.subject, format!("driver:{}", driver(1)));
     assert_eq!(a.event_type, EventType::DriverAvailabilityChanged);
-    let p = position_event(&account(), driver(1), 41.8781, -87.6298, at, seen);
-    let q = position_event(&account(), driver(1), 41.8782, -87.6298, at, seen);
+    let p = position_event(&account(), driver(1), 41.8781, -87.6298, at, seen).unwrap();
+    let q = position_event(&account(), driver(1), 41.8782, -87.6298, at, seen).unwrap();
     assert_ne!(p.event_id, q.event_id);
     assert_eq!(p.occurred_at.to_rfc3339(), "2026-03-02T09:00:00-06:00");
+    for (lat, lon) in [
+        (f64::NAN, 0.0),
+        (91.0, 0.0),
+        (0.0, -180.5),
+        (0.0, f64::INFINITY),
+    ] {
+        assert!(
+            position_event(&account(), driver(1), lat, lon, at, seen).is_err(),
+            "{lat} {lon}"
+        );
+    }
 }
 
 #[test]

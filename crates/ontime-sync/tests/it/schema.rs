@@ -31,14 +31,7 @@ fn sample() -> Vec<Value> {
         at,
         seen,
     ));
-    events.push(position_event(
-        &account(),
-        driver(1),
-        41.88,
-        -87.63,
-        at,
-        seen,
-    ));
+    events.push(position_event(&account(), driver(1), 41.88, -87.63, at, seen).unwrap());
     events
         .iter()
         .map(|e| serde_json::to_value(e).unwrap())
