@@ -156,6 +156,11 @@ impl LabelOverrides {
         self
     }
 
+    /// Whether no label is overridden.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
     /// The configured type of `label`, if any.
     pub fn get(&self, label: &str) -> Option<EventType> {
         if self.0.is_empty() {
@@ -175,13 +180,18 @@ fn normalise(label: &str) -> String {
 }
 
 /// What the event model needs to know about an OnTime account.
-#[derive(Clone, Debug, PartialEq)]
+///
+/// In configuration: `account = "acme"`, `time_zone = "America/Chicago"` (an IANA name) and,
+/// optionally, `labels` (see [`LabelOverrides`]); any other field is an error.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct AccountConfig {
     /// The account's name (company ID); part of every event id and every event.
     pub account: String,
     /// The account's IANA time zone, in which OnTime writes its offset-less times.
     pub time_zone: Tz,
     /// The account's own label names.
+    #[serde(default, skip_serializing_if = "LabelOverrides::is_empty")]
     pub labels: LabelOverrides,
 }
 
@@ -402,6 +412,29 @@ mod tests {
             EventType::OrderDelivered
         );
         assert!(serde_json::from_str::<LabelOverrides>(r#"{"x": "order.nope"}"#).is_err());
+    }
+
+    #[test]
+    fn account_config_reads_zone_and_labels() {
+        let config: AccountConfig = serde_json::from_str(
+            r#"{"account": "acme", "time_zone": "Europe/Berlin",
+                "labels": {"Left with neighbour": "order.delivered"}}"#,
+        )
+        .unwrap();
+        assert_eq!(config.time_zone, chrono_tz::Europe::Berlin);
+        assert_eq!(
+            config.labels.get("left with neighbour"),
+            Some(EventType::OrderDelivered)
+        );
+        let plain: AccountConfig =
+            serde_json::from_str(r#"{"account": "acme", "time_zone": "UTC"}"#).unwrap();
+        assert!(plain.labels.is_empty());
+        for bad in [
+            r#"{"account": "acme", "time_zone": "Mars/Olympus"}"#,
+            r#"{"account": "acme", "time_zone": "UTC", "timezone": "UTC"}"#,
+        ] {
+            assert!(serde_json::from_str::<AccountConfig>(bad).is_err(), "{bad}");
+        }
     }
 
     #[test]

@@ -171,6 +171,27 @@ suite!(
     mixed_accounts_are_refused,
 );
 
+#[tokio::test]
+async fn a_sqlite_path_may_hold_url_characters() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("odd dir #1 ?%").join("events.db");
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    let store = Store::open_sqlite(&path).await.unwrap();
+    store
+        .commit(Commit::new(ACCOUNT).events(events(60)))
+        .await
+        .unwrap();
+    store.close().await;
+    assert!(path.exists(), "the file is where it was asked to be");
+    let again = Store::open(path.to_str().unwrap()).await.unwrap();
+    assert_eq!(
+        all(&again).await.len(),
+        events(60).len(),
+        "reopened, migrations not rerun"
+    );
+    again.close().await;
+}
+
 fn events(order: u128) -> Vec<Event> {
     derive_order_events(&account(), &lifecycle(order))
 }
