@@ -471,35 +471,44 @@ async fn new_events_are_queued_per_destination(db: &TestDb) {
 
 async fn concurrent_overlapping_writers_store_each_event_once(db: &TestDb) {
     let mut everything = Vec::new();
-    for order in 40..46 {
+    for order in 40..48 {
         everything.extend(events(order));
     }
-    let other = db.another_writer().await;
-    // Writer one takes the first two thirds, writer two the last two thirds, in small batches.
-    let third = everything.len() / 3;
-    let one = everything[..2 * third].to_vec();
-    let two = everything[third..].to_vec();
-    let write = |store: Store, events: Vec<Event>| async move {
-        for batch in events.chunks(5) {
+    // Three writers (three pools, as three workers would have), each taking half of the events
+    // starting at a different third, in small batches: every event is offered two or more times.
+    let n = everything.len();
+    let mut writers = Vec::new();
+    for w in 0..3 {
+        let store = if w == 0 {
+            db.store.clone()
+        } else {
+            db.another_writer().await
+        };
+        let share: Vec<Event> = (0..n / 2 + n / 6 + 1)
+            .map(|i| everything[(w * n / 3 + i) % n].clone())
+            .collect();
+        writers.push(tokio::spawn(async move {
+            for batch in share.chunks(5) {
+                store
+                    .commit(Commit::new(ACCOUNT).events(batch.to_vec()))
+                    .await
+                    .unwrap();
+            }
             store
-                .commit(Commit::new(ACCOUNT).events(batch.to_vec()))
-                .await
-                .unwrap();
+        }));
+    }
+    for (w, writer) in writers.into_iter().enumerate() {
+        let store = writer.await.unwrap();
+        if w > 0 {
+            store.close().await;
         }
-    };
-    let (a, b) = tokio::join!(
-        tokio::spawn(write(db.store.clone(), one)),
-        tokio::spawn(write(other.clone(), two))
-    );
-    a.unwrap();
-    b.unwrap();
-    other.close().await;
+    }
     let stored = all(&db.store).await;
-    assert_eq!(stored.len(), everything.len());
+    assert_eq!(stored.len(), n);
     let mut ids: Vec<_> = stored.iter().map(|s| s.event.event_id.clone()).collect();
     ids.sort();
     ids.dedup();
-    assert_eq!(ids.len(), everything.len());
+    assert_eq!(ids.len(), n);
     assert_gapless(&stored);
 }
 
