@@ -18,10 +18,13 @@
 //!
 //! # Commit order, positions and sequences
 //!
-//! [`EventStore::commit`] runs in one transaction: lock `store_head`, insert each event unless
-//! its `event_id` is stored (then it is counted as a duplicate and changes nothing), give each new
-//! event the next global position and the next sequence of its subject, queue it in the outbox of
-//! every destination, update the cursors, commit. Locking the head first serialises writers, so
+//! [`EventStore::commit`] runs in one transaction: lock `store_head`, look up which of the
+//! commit's `event_id`s are stored already (those, and repeats within the commit, are reported as
+//! duplicates and change nothing), give each new event the next global position and the next
+//! sequence of its subject, insert them and queue them in the outbox of every destination
+//! (multi-row statements: a handful of round trips per commit, whatever its size), update the
+//! subjects' last sequences, the head and the cursors, commit. The unique `event_id` stays as
+//! the last line of defence: a row that slipped past the check fails the whole commit. Locking the head first serialises writers, so
 //! positions follow commit order (a reader paging with [`EventStore::events_after`] never sees a
 //! later position before an earlier one commits) and sequences have no gaps, also with several
 //! writers on one Postgres. A transaction that fails leaves nothing behind: neither the events

@@ -1,6 +1,6 @@
 //! [`Store`]: the one set of queries, on either engine.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::path::Path;
 
 use serde_json::Value;
@@ -98,105 +98,164 @@ impl Store {
         commit: Commit,
     ) -> Result<CommitOutcome, StoreError> {
         let err = || StoreError::db("commit");
-        // Lock the head first: writers queue here, so positions follow commit order.
+        // Lock the head first: writers queue here, so positions follow commit order, and no
+        // other writer can store an event between the duplicate check below and the insert.
         let head: i64 = sqlx::query_scalar(
             "UPDATE store_head SET position = position WHERE id = 1 RETURNING position",
         )
         .fetch_one(&mut **tx)
         .await
         .map_err(err())?;
-        let mut position = head;
-        let mut sequences: HashMap<String, i64> = HashMap::new();
-        let mut outcome = CommitOutcome::default();
 
-        for mut event in commit.events {
-            let last = match sequences.get(&event.subject) {
-                Some(last) => *last,
-                None => sqlx::query_scalar(
-                    "SELECT last_sequence FROM subjects WHERE account = $1 AND subject = $2",
-                )
-                .bind(&commit.account)
-                .bind(&event.subject)
-                .fetch_optional(&mut **tx)
-                .await
-                .map_err(err())?
-                .unwrap_or(0),
-            };
-            let sequence = last + 1;
-            event.sequence = Some(sequence as u64);
-            let payload = serde_json::to_string(&event).map_err(|e| StoreError::Corrupt {
-                position: (position + 1) as u64,
-                reason: e.to_string(),
-            })?;
-            let inserted = sqlx::query(
-                "INSERT INTO events (position, event_id, account, subject, sequence, event_type, occurred_at_us, payload)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
-                 ON CONFLICT (event_id) DO NOTHING",
-            )
-            .bind(position + 1)
-            .bind(event.event_id.as_str())
-            .bind(&commit.account)
-            .bind(&event.subject)
-            .bind(sequence)
-            .bind(event.event_type.as_str())
-            .bind(event.occurred_at.timestamp_micros())
-            .bind(&payload)
-            .execute(&mut **tx)
-            .await
-            .map_err(err())?
-            .rows_affected();
-            if inserted == 0 {
-                outcome.duplicates.push(event.event_id);
-                continue;
+        let ids: Vec<String> = commit
+            .events
+            .iter()
+            .map(|e| e.event_id.as_str().to_owned())
+            .collect::<HashSet<_>>()
+            .into_iter()
+            .collect();
+        let mut known: HashSet<String> = HashSet::new();
+        for chunk in ids.chunks(ROWS_PER_STATEMENT) {
+            let sql = format!(
+                "SELECT event_id FROM events WHERE event_id IN ({})",
+                placeholders(1, chunk.len())
+            );
+            let mut query = sqlx::query_scalar::<_, String>(&sql);
+            for id in chunk {
+                query = query.bind(id.clone());
             }
-            position += 1;
-            sequences.insert(event.subject.clone(), sequence);
-            for destination in &commit.destinations {
-                sqlx::query("INSERT INTO outbox (destination, position) VALUES ($1, $2)")
-                    .bind(destination)
-                    .bind(position)
-                    .execute(&mut **tx)
-                    .await
-                    .map_err(err())?;
-            }
-            outcome.stored.push(StoredEvent {
-                position: position as u64,
-                event,
-            });
+            known.extend(query.fetch_all(&mut **tx).await.map_err(err())?);
         }
 
-        for (subject, last) in &sequences {
-            sqlx::query(
-                "INSERT INTO subjects (account, subject, last_sequence) VALUES ($1, $2, $3)
+        let mut outcome = CommitOutcome::default();
+        let mut fresh = Vec::new();
+        for event in commit.events {
+            // Stored before, or earlier in this commit.
+            if known.insert(event.event_id.as_str().to_owned()) {
+                fresh.push(event);
+            } else {
+                outcome.duplicates.push(event.event_id);
+            }
+        }
+        if fresh.is_empty() {
+            Self::save_cursors(tx, &commit.account, &commit.cursors).await?;
+            return Ok(outcome);
+        }
+
+        let subjects: Vec<String> = fresh
+            .iter()
+            .map(|e| e.subject.clone())
+            .collect::<HashSet<_>>()
+            .into_iter()
+            .collect();
+        let mut sequences: HashMap<String, i64> = HashMap::new();
+        for chunk in subjects.chunks(ROWS_PER_STATEMENT) {
+            let sql = format!(
+                "SELECT subject, last_sequence FROM subjects WHERE account = $1 AND subject IN ({})",
+                placeholders(2, chunk.len())
+            );
+            let mut query = sqlx::query_as::<_, (String, i64)>(&sql).bind(commit.account.clone());
+            for subject in chunk {
+                query = query.bind(subject.clone());
+            }
+            sequences.extend(query.fetch_all(&mut **tx).await.map_err(err())?);
+        }
+
+        let mut position = head;
+        let mut rows = Vec::with_capacity(fresh.len());
+        for mut event in fresh {
+            let sequence = sequences.entry(event.subject.clone()).or_insert(0);
+            *sequence += 1;
+            position += 1;
+            event.sequence = Some(*sequence as u64);
+            let payload = serde_json::to_string(&event).map_err(|e| StoreError::Corrupt {
+                position: position as Position,
+                reason: e.to_string(),
+            })?;
+            rows.push((position, event, payload));
+        }
+
+        for chunk in rows.chunks(ROWS_PER_STATEMENT) {
+            let sql = format!(
+                "INSERT INTO events (position, event_id, account, subject, sequence, event_type, occurred_at_us, payload) VALUES {}",
+                tuples(chunk.len(), 8)
+            );
+            let mut query = sqlx::query(&sql);
+            for (position, event, payload) in chunk {
+                query = query
+                    .bind(*position)
+                    .bind(event.event_id.as_str().to_owned())
+                    .bind(commit.account.clone())
+                    .bind(event.subject.clone())
+                    .bind(event.sequence.map_or(0, |s| s as i64))
+                    .bind(event.event_type.as_str())
+                    .bind(event.occurred_at.timestamp_micros())
+                    .bind(payload.clone());
+            }
+            query.execute(&mut **tx).await.map_err(err())?;
+            for destination in &commit.destinations {
+                let sql = format!(
+                    "INSERT INTO outbox (destination, position) VALUES {}",
+                    tuples(chunk.len(), 2)
+                );
+                let mut query = sqlx::query(&sql);
+                for (position, _, _) in chunk {
+                    query = query.bind(destination.clone()).bind(*position);
+                }
+                query.execute(&mut **tx).await.map_err(err())?;
+            }
+        }
+
+        let touched: Vec<(&String, &i64)> = sequences.iter().collect();
+        for chunk in touched.chunks(ROWS_PER_STATEMENT) {
+            let sql = format!(
+                "INSERT INTO subjects (account, subject, last_sequence) VALUES {}
                  ON CONFLICT (account, subject) DO UPDATE SET last_sequence = excluded.last_sequence",
-            )
-            .bind(&commit.account)
-            .bind(subject)
-            .bind(*last)
+                tuples(chunk.len(), 3)
+            );
+            let mut query = sqlx::query(&sql);
+            for (subject, last) in chunk {
+                query = query
+                    .bind(commit.account.clone())
+                    .bind((*subject).clone())
+                    .bind(**last);
+            }
+            query.execute(&mut **tx).await.map_err(err())?;
+        }
+        sqlx::query("UPDATE store_head SET position = $1 WHERE id = 1")
+            .bind(position)
             .execute(&mut **tx)
             .await
             .map_err(err())?;
-        }
-        if position != head {
-            sqlx::query("UPDATE store_head SET position = $1 WHERE id = 1")
-                .bind(position)
-                .execute(&mut **tx)
-                .await
-                .map_err(err())?;
-        }
-        for (name, value) in &commit.cursors {
+        Self::save_cursors(tx, &commit.account, &commit.cursors).await?;
+        outcome.stored = rows
+            .into_iter()
+            .map(|(position, event, _)| StoredEvent {
+                position: position as Position,
+                event,
+            })
+            .collect();
+        Ok(outcome)
+    }
+
+    async fn save_cursors(
+        tx: &mut Transaction<'_, Any>,
+        account: &str,
+        cursors: &[(String, Value)],
+    ) -> Result<(), StoreError> {
+        for (name, value) in cursors {
             sqlx::query(
                 "INSERT INTO cursors (account, name, value) VALUES ($1, $2, $3)
                  ON CONFLICT (account, name) DO UPDATE SET value = excluded.value",
             )
-            .bind(&commit.account)
-            .bind(name)
+            .bind(account.to_owned())
+            .bind(name.clone())
             .bind(value.to_string())
             .execute(&mut **tx)
             .await
-            .map_err(err())?;
+            .map_err(StoreError::db("commit"))?;
         }
-        Ok(outcome)
+        Ok(())
     }
 
     async fn read_events<'q>(
@@ -210,6 +269,26 @@ impl Store {
             .map_err(StoreError::db(operation))?;
         rows.iter().map(stored_event).collect()
     }
+}
+
+/// Rows per multi-row statement: 500 rows of 8 columns stay far below both engines' parameter
+/// limits (SQLite 32,766, Postgres 65,535).
+const ROWS_PER_STATEMENT: usize = 500;
+
+/// `$first, $first+1, ...`: `count` numbered placeholders.
+fn placeholders(first: usize, count: usize) -> String {
+    (first..first + count)
+        .map(|n| format!("${n}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// `($1, $2), ($3, $4), ...`: `rows` tuples of `columns` numbered placeholders.
+fn tuples(rows: usize, columns: usize) -> String {
+    (0..rows)
+        .map(|row| format!("({})", placeholders(1 + row * columns, columns)))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 fn install_drivers() {

@@ -169,6 +169,7 @@ suite!(
     new_events_are_queued_per_destination,
     concurrent_overlapping_writers_store_each_event_once,
     mixed_accounts_are_refused,
+    a_large_commit_spans_several_statements,
 );
 
 #[tokio::test]
@@ -524,4 +525,35 @@ async fn mixed_accounts_are_refused(db: &TestDb) {
         "{error}"
     );
     assert!(all(&db.store).await.is_empty());
+}
+
+async fn a_large_commit_spans_several_statements(db: &TestDb) {
+    // More rows than one multi-row statement takes (500), with repeats across the boundary.
+    let mut batch = Vec::new();
+    for order in 100..150 {
+        batch.extend(events(order));
+    }
+    let n = batch.len();
+    assert!(n > 600);
+    let head: Vec<Event> = batch[..300].to_vec();
+    db.store
+        .commit(Commit::new(ACCOUNT).events(head.clone()))
+        .await
+        .unwrap();
+    let mut again = head;
+    again.extend(batch.iter().cloned());
+    let outcome = db
+        .store
+        .commit(Commit::new(ACCOUNT).events(again).destination("erp"))
+        .await
+        .unwrap();
+    assert_eq!(outcome.duplicates.len(), 600);
+    assert_eq!(outcome.stored.len(), n - 300);
+    let stored = all(&db.store).await;
+    assert_eq!(stored.len(), n);
+    assert_gapless(&stored);
+    let ids: Vec<_> = stored.iter().map(|s| &s.event.event_id).collect();
+    assert_eq!(ids, batch.iter().map(|e| &e.event_id).collect::<Vec<_>>());
+    let queued = db.store.pending_deliveries("erp", 10_000).await.unwrap();
+    assert_eq!(queued.len(), n - 300);
 }
