@@ -155,33 +155,19 @@ fn observation_time_never_enters_the_id() {
 
 #[test]
 fn all_zero_guids_are_told_apart_by_level_time_and_place() {
+    let anonymous = |level, seen| {
+        step(
+            status(0, level, None, Some("2026-03-02T08:00:00")),
+            None,
+            seen,
+        )
+    };
+    // Two entries alike in everything but their place in the history.
     let source = OrderSource {
         steps: vec![
-            step(
-                status(0, StatusLevel::None, None, Some("2026-03-02T08:00:00")),
-                None,
-                1,
-            ),
-            step(
-                status(
-                    0,
-                    StatusLevel::Dispatched,
-                    None,
-                    Some("2026-03-02T08:00:00"),
-                ),
-                None,
-                2,
-            ),
-            step(
-                status(
-                    0,
-                    StatusLevel::Dispatched,
-                    None,
-                    Some("2026-03-02T08:00:00"),
-                ),
-                None,
-                3,
-            ),
+            anonymous(StatusLevel::None, 1),
+            anonymous(StatusLevel::Dispatched, 2),
+            anonymous(StatusLevel::Dispatched, 3),
         ],
         ..lifecycle(5)
     };
