@@ -557,3 +557,45 @@ async fn a_large_commit_spans_several_statements(db: &TestDb) {
     let queued = db.store.pending_deliveries("erp", 10_000).await.unwrap();
     assert_eq!(queued.len(), n - 300);
 }
+
+mod replays {
+    //! Any series of commits of overlapping slices of a set of events (a collector replaying
+    //! after crashes, in any order) stores each event once, with gapless positions and
+    //! sequences, in the order each was first offered.
+
+    use proptest::prelude::*;
+
+    use super::*;
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(24))]
+        #[test]
+        fn each_event_once_in_first_offered_order(
+            slices in prop::collection::vec((0usize..40, 1usize..15), 1..8)
+        ) {
+            let mut universe = Vec::new();
+            for order in 70..73 {
+                universe.extend(events(order));
+            }
+            let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+            runtime.block_on(async {
+                let db = TestDb::sqlite().await;
+                let mut first_offered = Vec::new();
+                for (start, len) in &slices {
+                    let batch: Vec<Event> = universe.iter().skip(*start).take(*len).cloned().collect();
+                    for e in &batch {
+                        if !first_offered.contains(&e.event_id) {
+                            first_offered.push(e.event_id.clone());
+                        }
+                    }
+                    db.store.commit(Commit::new(ACCOUNT).events(batch)).await.unwrap();
+                }
+                let stored = all(&db.store).await;
+                let ids: Vec<_> = stored.iter().map(|s| s.event.event_id.clone()).collect();
+                assert_eq!(ids, first_offered);
+                assert_gapless(&stored);
+                db.finish().await;
+            });
+        }
+    }
+}
