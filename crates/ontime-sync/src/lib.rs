@@ -68,6 +68,8 @@
 
 #![warn(missing_docs)]
 
+#[cfg(feature = "store")]
+pub mod collect;
 pub mod event;
 #[cfg(feature = "schema")]
 pub mod schema;

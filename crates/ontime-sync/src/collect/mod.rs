@@ -1,0 +1,10 @@
+//! The collector's sources and the budget they share.
+//!
+//! - [`governor`]: one per account; how many OnTime calls may be spent, and when.
+//! - [`poll`]: the polling source: per status level, the finder's ID set, diffed against the
+//!   previous poll; the orders that moved get one history fetch (or a provisional observed
+//!   event when the budget says not now).
+
+pub mod governor;
+
+pub use governor::{Advice, Clock, Governor, Plan, SystemClock, TooManyAtOnce};
