@@ -16,6 +16,7 @@ pub mod derive;
 #[cfg(feature = "schema")]
 mod json_schema;
 pub mod mapping;
+pub mod provisional;
 mod time;
 
 use std::fmt;
@@ -34,6 +35,7 @@ pub use mapping::{
     AccountConfig, Classification, LABEL_RULES, LEVEL_RULES, LabelOverrides, LabelRule, LevelRule,
     classify, epcis_for,
 };
+pub use provisional::{Reconciled, is_provisional, provisional_status_event, reconcile};
 pub use time::{LocalTimeResolution, resolve_local_time};
 
 macro_rules! event_types {

@@ -251,7 +251,7 @@ fn occurred(
     }
 }
 
-fn in_zone(at: DateTime<Utc>, account: &AccountConfig) -> DateTime<FixedOffset> {
+pub(super) fn in_zone(at: DateTime<Utc>, account: &AccountConfig) -> DateTime<FixedOffset> {
     let local = at.with_timezone(&account.time_zone);
     local.with_timezone(&local.offset().fix())
 }

@@ -61,8 +61,14 @@ pub struct Commit {
     pub events: Vec<Event>,
     /// Cursor updates: name → new value (JSON).
     pub cursors: Vec<(String, Value)>,
-    /// Destinations whose outbox gets every newly stored event.
+    /// Destinations whose outbox gets every newly stored (or upgraded) event.
     pub destinations: Vec<String>,
+    /// Exact events that replace stored provisional ones under the same `event_id`
+    /// ([`crate::event::provisional`]): the row keeps its position and sequence, its content is
+    /// replaced, and it is queued again for the destinations. An upgrade whose id is not stored
+    /// is stored as a new event; one whose stored row is already exact changes nothing (a
+    /// duplicate).
+    pub upgrades: Vec<Event>,
 }
 
 impl Commit {
@@ -83,6 +89,12 @@ impl Commit {
     /// Sets cursor `name` to `value`.
     pub fn cursor(mut self, name: impl Into<String>, value: Value) -> Self {
         self.cursors.push((name.into(), value));
+        self
+    }
+
+    /// Adds upgrades of provisional events.
+    pub fn upgrades(mut self, events: impl IntoIterator<Item = Event>) -> Self {
+        self.upgrades.extend(events);
         self
     }
 
@@ -109,6 +121,8 @@ pub struct CommitOutcome {
     pub stored: Vec<StoredEvent>,
     /// Events of the commit that were stored before (dropped by the unique `event_id`).
     pub duplicates: Vec<EventId>,
+    /// Provisional events upgraded in place by this commit (position and sequence unchanged).
+    pub upgraded: Vec<StoredEvent>,
 }
 
 /// A filtered read of the event log, in position order.

@@ -11,7 +11,7 @@ use super::{
     Commit, CommitOutcome, EventQuery, EventStore, Position, StoreError, StoredEvent, migrations,
     postgres, sqlite,
 };
-use crate::event::Event;
+use crate::event::{Event, TimePrecision};
 
 /// Which engine a [`Store`] runs on.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -95,7 +95,7 @@ impl Store {
 
     async fn commit_in(
         tx: &mut Transaction<'_, Any>,
-        commit: Commit,
+        mut commit: Commit,
     ) -> Result<CommitOutcome, StoreError> {
         let err = || StoreError::db("commit");
         // Lock the head first: writers queue here, so positions follow commit order, and no
@@ -106,6 +106,21 @@ impl Store {
         .fetch_one(&mut **tx)
         .await
         .map_err(err())?;
+
+        let mut outcome = CommitOutcome::default();
+        let upgrades = std::mem::take(&mut commit.upgrades);
+        let mut unstored = Vec::new();
+        for event in upgrades {
+            match Self::upgrade(tx, &commit, event).await? {
+                Upgrade::Done(stored) => outcome.upgraded.push(stored),
+                Upgrade::AlreadyExact(id) => outcome.duplicates.push(id),
+                Upgrade::NotStored(event) => unstored.push(event),
+            }
+        }
+        if !unstored.is_empty() {
+            unstored.append(&mut commit.events);
+            commit.events = unstored;
+        }
 
         let ids: Vec<String> = commit
             .events
@@ -127,7 +142,6 @@ impl Store {
             known.extend(query.fetch_all(&mut **tx).await.map_err(err())?);
         }
 
-        let mut outcome = CommitOutcome::default();
         let mut fresh = Vec::new();
         for event in commit.events {
             // Stored before, or earlier in this commit.
@@ -238,6 +252,63 @@ impl Store {
         Ok(outcome)
     }
 
+    /// Replaces the stored provisional row of `event` (same id) in place.
+    async fn upgrade(
+        tx: &mut Transaction<'_, Any>,
+        commit: &Commit,
+        mut event: Event,
+    ) -> Result<Upgrade, StoreError> {
+        let err = || StoreError::db("upgrade");
+        let row: Option<(i64, i64, String)> = sqlx::query_as(
+            "SELECT position, sequence, payload FROM events WHERE event_id = $1 AND account = $2",
+        )
+        .bind(event.event_id.as_str().to_owned())
+        .bind(commit.account.clone())
+        .fetch_optional(&mut **tx)
+        .await
+        .map_err(err())?;
+        let Some((position, sequence, payload)) = row else {
+            return Ok(Upgrade::NotStored(event));
+        };
+        let stored: Event = serde_json::from_str(&payload).map_err(|e| StoreError::Corrupt {
+            position: position as Position,
+            reason: e.to_string(),
+        })?;
+        if stored.time_precision == TimePrecision::Exact || stored.subject != event.subject {
+            return Ok(Upgrade::AlreadyExact(event.event_id));
+        }
+        event.sequence = Some(sequence as u64);
+        let payload = serde_json::to_string(&event).map_err(|e| StoreError::Corrupt {
+            position: position as Position,
+            reason: e.to_string(),
+        })?;
+        sqlx::query(
+            "UPDATE events SET event_type = $1, occurred_at_us = $2, payload = $3 WHERE position = $4",
+        )
+        .bind(event.event_type.as_str())
+        .bind(event.occurred_at.timestamp_micros())
+        .bind(payload)
+        .bind(position)
+        .execute(&mut **tx)
+        .await
+        .map_err(err())?;
+        for destination in &commit.destinations {
+            sqlx::query(
+                "INSERT INTO outbox (destination, position) VALUES ($1, $2)
+                 ON CONFLICT (destination, position) DO NOTHING",
+            )
+            .bind(destination.clone())
+            .bind(position)
+            .execute(&mut **tx)
+            .await
+            .map_err(err())?;
+        }
+        Ok(Upgrade::Done(StoredEvent {
+            position: position as Position,
+            event,
+        }))
+    }
+
     async fn save_cursors(
         tx: &mut Transaction<'_, Any>,
         account: &str,
@@ -269,6 +340,13 @@ impl Store {
             .map_err(StoreError::db(operation))?;
         rows.iter().map(stored_event).collect()
     }
+}
+
+/// What happened to one upgrade.
+enum Upgrade {
+    Done(StoredEvent),
+    AlreadyExact(crate::event::EventId),
+    NotStored(Event),
 }
 
 /// Rows per multi-row statement: 500 rows of 8 columns stay far below both engines' parameter
@@ -317,7 +395,12 @@ fn limit(limit: u32) -> i64 {
 
 impl EventStore for Store {
     async fn commit(&self, commit: Commit) -> Result<CommitOutcome, StoreError> {
-        if let Some(event) = commit.events.iter().find(|e| e.account != commit.account) {
+        if let Some(event) = commit
+            .events
+            .iter()
+            .chain(&commit.upgrades)
+            .find(|e| e.account != commit.account)
+        {
             return Err(StoreError::AccountMismatch {
                 event_id: event.event_id.clone(),
                 expected: commit.account.clone(),

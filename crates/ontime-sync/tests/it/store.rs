@@ -7,12 +7,16 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use chrono::{TimeZone, Utc};
-use ontime_sync::event::{Event, EventType, derive_order_events};
+use ontime::StatusLevel;
+use ontime_sync::event::{
+    Event, EventType, OrderRef, OrderSource, TimePrecision, derive_order_events, is_provisional,
+    provisional_status_event, reconcile,
+};
 use ontime_sync::store::{Commit, EventQuery, EventStore, Store, StoreError};
 use serde_json::json;
 use sqlx::Connection;
 
-use crate::fixtures::{ACCOUNT, account, lifecycle};
+use crate::fixtures::{ACCOUNT, account, lifecycle, seen, status, step};
 
 const DEFAULT_POSTGRES: &str = "postgres://postgres@127.0.0.1:5432/postgres";
 
@@ -170,6 +174,8 @@ suite!(
     concurrent_overlapping_writers_store_each_event_once,
     mixed_accounts_are_refused,
     a_large_commit_spans_several_statements,
+    a_provisional_event_is_upgraded_in_place,
+    missed_transitions_are_new_and_the_provisional_takes_the_latest_visit,
 );
 
 #[tokio::test]
@@ -598,4 +604,251 @@ mod replays {
             });
         }
     }
+}
+
+/// The first `n` steps of `source`.
+fn prefix(source: &OrderSource, n: usize) -> OrderSource {
+    OrderSource {
+        steps: source.steps[..n].to_vec(),
+        ..source.clone()
+    }
+}
+
+fn order_ref(source: &OrderSource) -> OrderRef {
+    OrderRef {
+        id: source.order_id,
+        tracking_number: source.tracking_number.clone(),
+    }
+}
+
+async fn stored_timeline(db: &TestDb, source: &OrderSource) -> Vec<Event> {
+    let subject = Event::order_subject(source.order_id);
+    let timeline = db.store.timeline(ACCOUNT, &subject).await.unwrap();
+    timeline.into_iter().map(|s| s.event).collect()
+}
+
+/// Derives from `source`, reconciles against the store and commits; returns the outcome.
+async fn commit_history(db: &TestDb, source: &OrderSource) -> ontime_sync::store::CommitOutcome {
+    let stored = stored_timeline(db, source).await;
+    let sorted = reconcile(derive_order_events(&account(), source), &stored);
+    db.store
+        .commit(
+            Commit::new(ACCOUNT)
+                .events(sorted.events)
+                .upgrades(sorted.upgrades)
+                .destination("hook"),
+        )
+        .await
+        .unwrap()
+}
+
+async fn a_provisional_event_is_upgraded_in_place(db: &TestDb) {
+    let full = lifecycle(60);
+    // The history up to "assigned" is known exactly.
+    commit_history(db, &prefix(&full, 3)).await;
+    // A poll sees the order at AssignedInRoute; no budget for the history: provisional.
+    let stored = stored_timeline(db, &full).await;
+    let seen_at = seen(40);
+    let provisional = provisional_status_event(
+        &account(),
+        order_ref(&full),
+        &StatusLevel::AssignedInRoute,
+        &stored,
+        seen_at,
+    );
+    assert!(is_provisional(&provisional));
+    // The same poll replayed (after a crash, or by another worker) gives the same id.
+    assert_eq!(
+        provisional.event_id,
+        provisional_status_event(
+            &account(),
+            order_ref(&full),
+            &StatusLevel::AssignedInRoute,
+            &stored,
+            seen_at
+        )
+        .event_id
+    );
+    let first = db
+        .store
+        .commit(
+            Commit::new(ACCOUNT)
+                .events([provisional.clone()])
+                .destination("hook"),
+        )
+        .await
+        .unwrap();
+    let before = first.stored[0].clone();
+    assert_eq!(before.event.occurred_at, seen_at);
+
+    // The history arrives: the pickup entry upgrades the provisional row.
+    let outcome = commit_history(db, &prefix(&full, 4)).await;
+    assert_eq!(outcome.upgraded.len(), 1);
+    let upgraded = &outcome.upgraded[0];
+    assert_eq!(upgraded.position, before.position);
+    assert_eq!(upgraded.event.event_id, provisional.event_id);
+    assert_eq!(upgraded.event.sequence, before.event.sequence);
+    assert_eq!(upgraded.event.time_precision, TimePrecision::Exact);
+    assert_eq!(upgraded.event.event_type, EventType::OrderPickedUp);
+    assert_eq!(
+        upgraded.event.occurred_at.to_rfc3339(),
+        "2026-03-02T08:30:00-06:00"
+    );
+    assert_eq!(
+        upgraded.event.ontime.as_ref().unwrap().label.as_deref(),
+        Some("Picked up")
+    );
+    // Its custody events are new; nothing else is.
+    assert!(
+        outcome
+            .stored
+            .iter()
+            .all(|s| s.event.event_type == EventType::ItemCustodyChanged)
+    );
+    assert_eq!(outcome.stored.len(), 2);
+    let timeline = db
+        .store
+        .timeline(ACCOUNT, &Event::order_subject(full.order_id))
+        .await
+        .unwrap();
+    let row = timeline
+        .iter()
+        .find(|s| s.event.event_id == provisional.event_id)
+        .unwrap();
+    assert_eq!(row, upgraded, "the row was replaced in place");
+    // Queued once for the destination, with the exact content.
+    let pending = db.store.pending_deliveries("hook", 100).await.unwrap();
+    let queued: Vec<_> = pending
+        .iter()
+        .filter(|s| s.event.event_id == provisional.event_id)
+        .collect();
+    assert_eq!(queued.len(), 1);
+    assert_eq!(queued[0].event.time_precision, TimePrecision::Exact);
+
+    // Replaying the upgrade changes nothing; a longer history stores only the later entries.
+    let again = commit_history(db, &prefix(&full, 4)).await;
+    assert!(again.stored.is_empty() && again.upgraded.is_empty());
+    let replay = db
+        .store
+        .commit(Commit::new(ACCOUNT).upgrades([upgraded.event.clone()]))
+        .await
+        .unwrap();
+    assert_eq!(replay.duplicates, vec![provisional.event_id.clone()]);
+    let rest = commit_history(db, &full).await;
+    assert!(rest.upgraded.is_empty());
+    let stored = all(&db.store).await;
+    let status_events = stored.iter().filter(|s| s.event.custody.is_none()).count();
+    assert_eq!(status_events, full.steps.len(), "each entry once");
+    assert_eq!(
+        stored.len(),
+        derive_order_events(&account(), &full).len(),
+        "as many events as a history derived in one go"
+    );
+    assert_gapless(&stored);
+}
+
+async fn missed_transitions_are_new_and_the_provisional_takes_the_latest_visit(db: &TestDb) {
+    // Created, dispatched, assigned, unassigned (back to dispatched), assigned again.
+    let mut source = lifecycle(61);
+    source.items.clear();
+    source.steps = vec![
+        step(
+            status(6101, StatusLevel::None, None, Some("2026-03-02T08:00:00")),
+            None,
+            1,
+        ),
+        step(
+            status(
+                6102,
+                StatusLevel::Dispatched,
+                None,
+                Some("2026-03-02T08:01:00"),
+            ),
+            None,
+            2,
+        ),
+        step(
+            status(
+                6103,
+                StatusLevel::Assigned,
+                None,
+                Some("2026-03-02T08:05:00"),
+            ),
+            None,
+            6,
+        ),
+        step(
+            status(
+                6104,
+                StatusLevel::Dispatched,
+                None,
+                Some("2026-03-02T08:07:00"),
+            ),
+            None,
+            8,
+        ),
+        step(
+            status(
+                6105,
+                StatusLevel::Assigned,
+                None,
+                Some("2026-03-02T08:09:00"),
+            ),
+            None,
+            10,
+        ),
+    ];
+    commit_history(db, &prefix(&source, 2)).await;
+    // The poll after 08:09 sees the order at Assigned: the visits between were missed.
+    let stored = stored_timeline(db, &source).await;
+    let provisional = provisional_status_event(
+        &account(),
+        order_ref(&source),
+        &StatusLevel::Assigned,
+        &stored,
+        seen(11),
+    );
+    db.store
+        .commit(Commit::new(ACCOUNT).events([provisional.clone()]))
+        .await
+        .unwrap();
+
+    let outcome = commit_history(db, &source).await;
+    assert_eq!(outcome.upgraded.len(), 1);
+    let upgraded = &outcome.upgraded[0].event;
+    assert_eq!(upgraded.event_id, provisional.event_id);
+    assert_eq!(upgraded.sequence, Some(3));
+    assert_eq!(
+        upgraded.ontime.as_ref().unwrap().status_id,
+        Some(crate::fixtures::status_id(6105)),
+        "matched to the latest entry at its level"
+    );
+    let new: Vec<_> = outcome
+        .stored
+        .iter()
+        .map(|s| {
+            (
+                s.event.ontime.as_ref().unwrap().status_id,
+                s.event.sequence,
+                s.event.time_precision,
+            )
+        })
+        .collect();
+    assert_eq!(
+        new,
+        vec![
+            (
+                Some(crate::fixtures::status_id(6103)),
+                Some(4),
+                TimePrecision::Exact
+            ),
+            (
+                Some(crate::fixtures::status_id(6104)),
+                Some(5),
+                TimePrecision::Exact
+            ),
+        ],
+        "the missed entries are new exact events, after the provisional one"
+    );
+    assert_gapless(&all(&db.store).await);
 }
