@@ -6,5 +6,7 @@
 //!   event when the budget says not now).
 
 pub mod governor;
+pub mod poll;
 
 pub use governor::{Advice, Clock, Governor, Plan, SystemClock, TooManyAtOnce};
+pub use poll::{PollBatch, PollConfig, PollCursor, PollError, PollReport, Poller};

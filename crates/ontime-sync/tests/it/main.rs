@@ -2,5 +2,6 @@
 
 mod events;
 mod fixtures;
+mod poll;
 mod schema;
 mod store;
