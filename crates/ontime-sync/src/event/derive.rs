@@ -10,7 +10,7 @@
 use chrono::{DateTime, FixedOffset, Offset, Utc};
 use ontime::lenient::OnTimeDateTime;
 use ontime::types::{Item, Status};
-use ontime::{ItemId, OrderId, StatusId, UserId};
+use ontime::{ItemId, OrderId, UserId};
 
 use super::mapping::{self, ASSIGNED_IN_ROUTE, Classification, STORED, UNASSIGNED_STORED};
 use super::time::resolve_local_time;
@@ -46,7 +46,7 @@ impl ItemRef {
     pub fn from_item(item: &Item) -> Option<Self> {
         let tracking_number = item.tracking_number.clone()?;
         Some(Self {
-            id: item.id.map(ItemId::from),
+            id: item.id,
             tracking_number,
         })
     }
@@ -122,10 +122,7 @@ fn walk(account: &AccountConfig, source: &OrderSource, mut emit: impl FnMut(Even
         let (occurred_at, precision) = occurred(status.timestamp, step.observed_at, account);
         let actor = step.driver.map(|id| Actor::Driver { id });
         let ontime = OnTimeStatus {
-            status_id: status
-                .id
-                .map(StatusId::from)
-                .filter(|id| !id.as_uuid().is_nil()),
+            status_id: status.id.filter(|id| !id.as_uuid().is_nil()),
             level_code: level,
             level_name: status
                 .level
@@ -223,7 +220,7 @@ fn next_holder(
 /// The part of an event id that names the status entry: its own ID, or for the all-zero GUID
 /// (no stored record) its level, timestamp and position in the history.
 fn step_key(status: &Status, index: usize) -> String {
-    match status.id.map(StatusId::from) {
+    match status.id {
         Some(id) if !id.as_uuid().is_nil() => format!("status:{id}"),
         _ => {
             let level = serde_json::to_string(&status.level).unwrap_or_default();

@@ -49,7 +49,7 @@ pub fn status(
     };
     Status {
         description: None,
-        id: Some(id.into()),
+        id: Some(id),
         level: Some(level),
         name: label.map(str::to_owned),
         timestamp: timestamp.map(|t| t.parse().expect("fixture timestamp")),
