@@ -11,11 +11,18 @@
 //!   `item.custody_changed`), deterministic [`EventId`](event::EventId)s, the documented table
 //!   from OnTime's levels and labels to types ([`event::mapping`], overridable per account), and
 //!   the pure functions that derive events from an order's status history, including each
-//!   parcel's chain of custody ([`event::derive`](mod@event::derive)).
+//!   parcel's chain of custody ([`event::derive`](mod@event::derive)), and provisional events
+//!   (a change seen by a poll, time observed) with their in-place upgrade to exact events under
+//!   the same id ([`event::provisional`]).
 //! - [`store`]: where events live. One schema and one set of queries on SQLite (the default: one
 //!   file, WAL, nothing to install) and Postgres (many workers): events with a unique `event_id`
 //!   and a gapless per-subject sequence, collector cursors, and a delivery outbox, all committed
 //!   in one transaction. Migrations are embedded and run on open. Feature `store` (default).
+//!
+//! - [`collect`]: the collector's sources and their budget. [`collect::governor`] paces an
+//!   account's OnTime calls (a share of the daily and monthly caps, spread to the reset, the
+//!   server's remaining count respected); [`collect::poll`] diffs the finder's per-level ID sets
+//!   against a stored cursor and fetches one status history per moved order. Feature `store`.
 //!
 //! With the `schema` feature, `schema` generates the JSON Schema of events (`schemas/` in
 //! the repository is written from it by `cargo xtask codegen`).
@@ -61,9 +68,10 @@
 //!
 //! # Not built yet
 //!
-//! The collector (inbound workflow notifications, diffed finder polls, slow reconcile), the
-//! budget governor, leases for many workers, the `ontime sync` / `ontime events` commands and the
-//! delivery side (outbox relay, Standard Webhooks, NATS) come next, on top of these two modules.
+//! The other collector sources (inbound workflow notifications, the slow reconcile, driver
+//! activity), the loop that runs sources on the governor's advice, leases for many workers, the
+//! `ontime sync` / `ontime events` commands and the delivery side (outbox relay, Standard
+//! Webhooks, NATS) come next, on top of these modules.
 //! This crate depends on the `ontime` facade only: every OnTime call will go through it.
 
 #![warn(missing_docs)]
