@@ -751,53 +751,19 @@ async fn missed_transitions_are_new_and_the_provisional_takes_the_latest_visit(d
     // Created, dispatched, assigned, unassigned (back to dispatched), assigned again.
     let mut source = lifecycle(61);
     source.items.clear();
-    source.steps = vec![
-        step(
-            status(6101, StatusLevel::None, None, Some("2026-03-02T08:00:00")),
-            None,
-            1,
-        ),
-        step(
-            status(
-                6102,
-                StatusLevel::Dispatched,
-                None,
-                Some("2026-03-02T08:01:00"),
-            ),
-            None,
-            2,
-        ),
-        step(
-            status(
-                6103,
-                StatusLevel::Assigned,
-                None,
-                Some("2026-03-02T08:05:00"),
-            ),
-            None,
-            6,
-        ),
-        step(
-            status(
-                6104,
-                StatusLevel::Dispatched,
-                None,
-                Some("2026-03-02T08:07:00"),
-            ),
-            None,
-            8,
-        ),
-        step(
-            status(
-                6105,
-                StatusLevel::Assigned,
-                None,
-                Some("2026-03-02T08:09:00"),
-            ),
-            None,
-            10,
-        ),
-    ];
+    source.steps = [
+        (6101, StatusLevel::None, "08:00", 1),
+        (6102, StatusLevel::Dispatched, "08:01", 2),
+        (6103, StatusLevel::Assigned, "08:05", 6),
+        (6104, StatusLevel::Dispatched, "08:07", 8),
+        (6105, StatusLevel::Assigned, "08:09", 10),
+    ]
+    .into_iter()
+    .map(|(id, level, time, minutes)| {
+        let at = format!("2026-03-02T{time}:00");
+        step(status(id, level, None, Some(&at)), None, minutes)
+    })
+    .collect();
     commit_history(db, &prefix(&source, 2)).await;
     // The poll after 08:09 sees the order at Assigned: the visits between were missed.
     let stored = stored_timeline(db, &source).await;
