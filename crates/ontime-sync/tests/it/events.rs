@@ -6,6 +6,7 @@ use ontime_sync::event::{
     Actor, Custodian, EventType, LabelOverrides, OrderSource, TimePrecision, availability_event,
     derive_custody_events, derive_order_events, derive_status_events, position_event,
 };
+use ontime_sync::event::{Event, OrderRef, is_provisional, provisional_status_event, reconcile};
 use proptest::prelude::*;
 use serde_json::json;
 
@@ -395,5 +396,113 @@ proptest! {
         let n = ids.len();
         ids.dedup();
         prop_assert_eq!(ids.len(), n);
+    }
+}
+
+/// The store's rule in memory: new ids are appended, upgrades replace provisional rows.
+fn apply(stored: &mut Vec<Event>, derived: Vec<Event>) {
+    let sorted = reconcile(derived, stored);
+    for event in sorted.events {
+        if !stored.iter().any(|e| e.event_id == event.event_id) {
+            stored.push(event);
+        }
+    }
+    for event in sorted.upgrades {
+        let row = stored
+            .iter_mut()
+            .find(|e| e.event_id == event.event_id)
+            .expect("an upgrade names a stored row");
+        assert!(is_provisional(row), "only provisional rows are upgraded");
+        *row = event;
+    }
+}
+
+#[test]
+fn reconcile_leaves_histories_without_provisional_events_alone() {
+    let derived = derive_order_events(&account(), &lifecycle(70));
+    let fresh = reconcile(derived.clone(), &[]);
+    assert_eq!(fresh.events, derived);
+    assert!(fresh.upgrades.is_empty());
+    let again = reconcile(derived.clone(), &derived);
+    assert_eq!(again.events, derived, "stored ids are kept (duplicates)");
+    assert!(again.upgrades.is_empty());
+}
+
+#[test]
+fn provisional_ids_count_the_visits_of_a_level() {
+    let source = lifecycle(71);
+    let order = OrderRef {
+        id: source.order_id,
+        tracking_number: None,
+    };
+    let provisional = |stored: &[Event]| {
+        provisional_status_event(
+            &account(),
+            order.clone(),
+            &StatusLevel::AssignedInRoute,
+            stored,
+            fixtures::seen(0),
+        )
+    };
+    let none = provisional(&[]);
+    assert_eq!(none, provisional(&[]), "deterministic");
+    assert_eq!(none.time_precision, TimePrecision::Observed);
+    assert!(is_provisional(&none));
+    let stored = derive_status_events(&account(), &source);
+    // Three entries at AssignedInRoute are stored: this is the fourth visit.
+    let fourth = provisional(&stored);
+    assert_ne!(fourth.event_id, none.event_id);
+    assert_eq!(fourth.event_id, provisional(&stored).event_id);
+}
+
+proptest! {
+    /// Whatever the poll saw provisionally and whenever the histories came (right after the
+    /// poll, or only once the order had moved on), every history entry ends up stored exactly
+    /// once, exact, with the provisional event's id kept.
+    #[test]
+    fn provisional_then_exact_stores_each_entry_once(
+        known in 0usize..7,
+        gap in 1usize..=7,
+        seen_at in 0i64..200,
+        fetch_at_once: bool,
+    ) {
+        let full = lifecycle(72);
+        let upto = (known + gap).min(full.steps.len());
+        prop_assume!(upto > known);
+        let prefix = |n: usize| OrderSource { steps: full.steps[..n].to_vec(), ..full.clone() };
+        let mut stored = Vec::new();
+        apply(&mut stored, derive_order_events(&account(), &prefix(known)));
+        // The poll sees the order at the level of entry `upto - 1`; the entries between were
+        // missed.
+        let level = full.steps[upto - 1].status.level.clone().unwrap();
+        let provisional = provisional_status_event(
+            &account(),
+            OrderRef { id: full.order_id, tracking_number: full.tracking_number.clone() },
+            &level,
+            &stored,
+            fixtures::seen(seen_at),
+        );
+        stored.push(provisional.clone());
+        if !fetch_at_once {
+            apply(&mut stored, derive_order_events(&account(), &prefix(upto)));
+        }
+        apply(&mut stored, derive_order_events(&account(), &full));
+        apply(&mut stored, derive_order_events(&account(), &full));
+
+        let in_one_go = derive_order_events(&account(), &full);
+        prop_assert_eq!(stored.len(), in_one_go.len());
+        prop_assert!(stored.iter().all(|e| e.time_precision == TimePrecision::Exact));
+        let row = stored.iter().find(|e| e.event_id == provisional.event_id).unwrap();
+        // Matched to the latest entry at its level in the first history fetched after it.
+        let first_fetch = if fetch_at_once { full.steps.len() } else { upto };
+        let expected = full.steps[..first_fetch]
+            .iter()
+            .rfind(|s| s.status.level == Some(level.clone()))
+            .and_then(|s| s.status.id);
+        prop_assert_eq!(row.ontime.as_ref().unwrap().status_id, expected);
+        let mut ids: Vec<_> = stored.iter().map(|e| e.event_id.clone()).collect();
+        ids.sort();
+        ids.dedup();
+        prop_assert_eq!(ids.len(), stored.len());
     }
 }
