@@ -270,6 +270,10 @@ async fn without_budget_a_move_is_provisional_and_upgraded_when_the_history_come
         seen_at - TimeDelta::hours(1),
     );
     let calls = s.collector.quota().calls;
+    // An empty bucket: not even the finder calls; nothing is called or committed.
+    let mut empty = Governor::new(Plan::daily(1_000_000).burst(levels()), seen_at);
+    assert_eq!(poller.poll(&mut empty, seen_at).await.unwrap(), None);
+    assert_eq!(s.collector.quota().calls, calls);
     let poor = poller.poll(&mut thin, seen_at).await.unwrap().unwrap();
     assert_eq!(
         s.collector.quota().calls - calls,
