@@ -32,18 +32,26 @@ fn account() -> AccountConfig {
 }
 
 async fn setup() -> Setup {
+    setup_with(|builder| builder).await
+}
+
+async fn setup_with(
+    configure: impl FnOnce(ontime_mock::MockBuilder) -> ontime_mock::MockBuilder,
+) -> Setup {
     let start = NaiveDate::from_ymd_opt(2026, 1, 15)
         .unwrap()
         .and_hms_opt(9, 0, 0)
         .unwrap();
-    let mock = OnTimeMock::builder()
-        .seed(7)
-        .orders(12)
-        .clock_start(start)
-        .frozen_clock()
-        .start()
-        .await
-        .expect("simulator");
+    let mock = configure(
+        OnTimeMock::builder()
+            .seed(7)
+            .orders(12)
+            .clock_start(start)
+            .frozen_clock(),
+    )
+    .start()
+    .await
+    .expect("simulator");
     let client = || {
         ontime::Client::builder()
             .base_url(mock.base_url())
@@ -303,4 +311,42 @@ async fn without_budget_a_move_is_provisional_and_upgraded_when_the_history_come
     assert_eq!(upgraded.event.occurred_at, moved_at);
     let cursor = s.store.cursor(ACCOUNT, "poll").await.unwrap().unwrap();
     assert_eq!(cursor["pending"], serde_json::json!([]));
+}
+
+#[tokio::test]
+async fn when_others_drain_the_account_the_poll_keeps_their_reserve() {
+    // 200 calls a day; 80 % are ours, 40 stay the others'.
+    let s = setup_with(|b| b.daily_quota(200)).await;
+    let poller = s.poller();
+    let mut governor = Governor::new(Plan::daily(200).burst(100), t0() - TimeDelta::hours(12));
+    // The office spends 150 calls before the first poll.
+    let order = s
+        .office
+        .orders()
+        .ids(ontime::OrderFilter::new())
+        .await
+        .unwrap()[0];
+    for _ in 0..149 {
+        s.office.orders().timeline(order).await.unwrap();
+    }
+    let calls = s.collector.quota().calls;
+    let report = poller.poll(&mut governor, t0()).await.unwrap().unwrap();
+    // After the finder calls the server has 44 left: 4 above the others' 40. Four histories
+    // are fetched, the other moves stay provisional, and the account keeps its reserve.
+    let fetched = report.batch.fetched.len() as u64;
+    assert_eq!(fetched, 4);
+    assert_eq!(s.collector.quota().calls - calls, levels() + fetched);
+    assert_eq!(s.collector.quota().daily_remaining, Some(40));
+    assert_eq!(
+        report.batch.provisional.len() + report.batch.fetched.len(),
+        report.batch.moved.len()
+    );
+    assert_eq!(governor.left(t0()), 0);
+    let observed = report
+        .outcome
+        .stored
+        .iter()
+        .filter(|e| e.event.time_precision == TimePrecision::Observed)
+        .count();
+    assert_eq!(observed, report.batch.provisional.len());
 }
