@@ -31,7 +31,11 @@
 //!   fetched for another reason.
 //! - Watching terminal levels (Delivered, Cancelled) makes the ID sets grow with the account's
 //!   whole history; watch them with care ([`PollConfig::levels`]).
-//! - Orders deleted in OnTime simply drop out of the sets; no event is derived for them.
+//! - An order that no watched level lists any more has *departed*: it went to a level not
+//!   watched (Cancelled, by default) or was deleted. It gets one history fetch like a moved
+//!   order (a cancellation then appears with its exact time; a deleted order's fetch answers
+//!   "not found": no events, nothing owed, [`PollBatch::gone`]). Without budget it gets no
+//!   provisional event (its level is unknown), only a pending entry.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -81,7 +85,8 @@ impl Default for PollConfig {
 pub struct PollCursor {
     /// Level code → the orders at that level at the last poll.
     pub levels: BTreeMap<i64, BTreeSet<OrderId>>,
-    /// Orders that moved but whose history was not fetched yet (they have a provisional event).
+    /// Orders that moved (or departed) but whose history was not fetched yet (moved ones have a
+    /// provisional event).
     pub pending: BTreeSet<OrderId>,
 }
 
@@ -90,12 +95,16 @@ pub struct PollCursor {
 pub struct PollBatch {
     /// The events, upgrades and new cursor, to commit in one transaction.
     pub commit: Commit,
-    /// Orders that moved since the previous poll, with the level they are at now.
+    /// Orders that moved since the previous poll, with the watched level they are at now.
     pub moved: BTreeMap<OrderId, StatusLevel>,
+    /// Orders no watched level lists any more (moved to a level not watched, or deleted).
+    pub departed: BTreeSet<OrderId>,
     /// Orders whose history was fetched.
     pub fetched: Vec<OrderId>,
     /// Orders that got a provisional event (no budget for their history).
     pub provisional: Vec<OrderId>,
+    /// Orders whose history fetch answered "not found" (deleted in OnTime): no events.
+    pub gone: Vec<OrderId>,
     /// OnTime calls spent: one per level, one per fetched history.
     pub calls: u64,
 }
@@ -204,15 +213,26 @@ impl<S: EventStore> Poller<S> {
             cursor.levels.insert(code, ids);
         }
         governor.observe(&self.client.quota(), now);
+        // Orders no watched level lists any more went to a level not watched (or were deleted).
+        let listed: BTreeSet<&OrderId> = cursor.levels.values().flatten().collect();
+        let departed: BTreeSet<OrderId> = previous
+            .levels
+            .values()
+            .flatten()
+            .filter(|id| !listed.contains(id))
+            .copied()
+            .collect();
 
-        // Owed histories first (oldest debts), then this poll's moves.
+        // Owed histories first (oldest debts), then this poll's moves and departures.
         let mut due: Vec<OrderId> = previous.pending.iter().copied().collect();
         due.extend(moved.keys().filter(|id| !previous.pending.contains(id)));
+        due.extend(departed.iter().filter(|id| !previous.pending.contains(id)));
 
         let mut commit = Commit::new(account.clone());
         commit.destinations = self.config.destinations.clone();
         let mut fetched = Vec::new();
         let mut provisional = Vec::new();
+        let mut gone = Vec::new();
         let mut calls = finder_calls;
         for order in due {
             let subject = Event::order_subject(order);
@@ -224,7 +244,17 @@ impl<S: EventStore> Poller<S> {
                 .map(|s| s.event)
                 .collect();
             if governor.try_acquire(1, now) {
-                let history = self.client.orders().timeline(order).await?;
+                let history = match self.client.orders().timeline(order).await {
+                    Ok(history) => history,
+                    Err(ontime::Error::NotFound { .. }) => {
+                        // Deleted in OnTime: nothing to derive, nothing owed.
+                        calls += 1;
+                        cursor.pending.remove(&order);
+                        gone.push(order);
+                        continue;
+                    }
+                    Err(error) => return Err(error.into()),
+                };
                 calls += 1;
                 let source = OrderSource {
                     order_id: order,
@@ -258,6 +288,9 @@ impl<S: EventStore> Poller<S> {
                 commit.events.push(event);
                 cursor.pending.insert(order);
                 provisional.push(order);
+            } else if departed.contains(&order) {
+                // Its new level is unknown: no provisional event, only the debt.
+                cursor.pending.insert(order);
             }
             // An owed history still without budget stays owed; its provisional event exists.
         }
@@ -268,8 +301,10 @@ impl<S: EventStore> Poller<S> {
         Ok(Some(PollBatch {
             commit,
             moved,
+            departed,
             fetched,
             provisional,
+            gone,
             calls,
         }))
     }

@@ -350,3 +350,79 @@ async fn when_others_drain_the_account_the_poll_keeps_their_reserve() {
         .count();
     assert_eq!(observed, report.batch.provisional.len());
 }
+
+#[tokio::test]
+async fn an_order_leaving_the_watched_levels_is_fetched_and_its_cancellation_exact() {
+    let s = setup().await;
+    let poller = s.poller();
+    let mut governor = rich(t0());
+    let first = poller.poll(&mut governor, t0()).await.unwrap().unwrap();
+    let order = *first.batch.moved.keys().next().unwrap();
+    let now = s.advance(4);
+    s.move_to(order, StatusLevel::Cancelled, None).await;
+
+    let calls = s.collector.quota().calls;
+    let report = poller.poll(&mut governor, now).await.unwrap().unwrap();
+    assert_eq!(s.collector.quota().calls - calls, levels() + 1);
+    assert!(report.batch.moved.is_empty(), "Cancelled is not watched");
+    assert_eq!(
+        report.batch.departed.iter().copied().collect::<Vec<_>>(),
+        vec![order]
+    );
+    assert_eq!(report.batch.fetched, vec![order]);
+    let new: Vec<_> = report
+        .outcome
+        .stored
+        .iter()
+        .map(|e| {
+            (
+                e.event.event_type,
+                e.event.occurred_at.to_rfc3339(),
+                e.event.time_precision,
+            )
+        })
+        .collect();
+    assert_eq!(
+        new,
+        vec![(
+            EventType::OrderCancelled,
+            "2026-01-15T09:04:00-06:00".to_owned(),
+            TimePrecision::Exact
+        )]
+    );
+    // Gone from the sets for good: the next poll does not fetch it again.
+    let calls = s.collector.quota().calls;
+    let quiet = poller
+        .poll(&mut governor, s.advance(1))
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(quiet.batch.departed.is_empty());
+    assert_eq!(s.collector.quota().calls - calls, levels());
+}
+
+#[tokio::test]
+async fn a_history_answering_not_found_is_a_deleted_order_and_owes_nothing() {
+    let s = setup().await;
+    s.mock.set_faults(vec![
+        ontime_mock::FaultRule::status(404, None).on_operation("orderStatusChanges"),
+    ]);
+    let report = s
+        .poller()
+        .poll(&mut rich(t0()), t0())
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(report.batch.fetched.is_empty());
+    assert_eq!(
+        report.batch.gone,
+        report.batch.moved.keys().copied().collect::<Vec<_>>()
+    );
+    assert_eq!(
+        report.batch.calls,
+        levels() + report.batch.gone.len() as u64
+    );
+    assert!(report.outcome.stored.is_empty());
+    let cursor = s.store.cursor(ACCOUNT, "poll").await.unwrap().unwrap();
+    assert_eq!(cursor["pending"], serde_json::json!([]));
+}
