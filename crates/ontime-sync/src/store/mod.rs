@@ -61,6 +61,9 @@ pub struct Commit {
     pub events: Vec<Event>,
     /// Cursor updates: name → new value (JSON).
     pub cursors: Vec<(String, Value)>,
+    /// Cursors to remove: name → the value read. A cursor is removed only while it still holds
+    /// that value (one rewritten since, e.g. a queue entry received again, stays).
+    pub cleared: Vec<(String, Value)>,
     /// Destinations whose outbox gets every newly stored (or upgraded) event.
     pub destinations: Vec<String>,
     /// Exact events that replace stored provisional ones under the same `event_id`
@@ -89,6 +92,12 @@ impl Commit {
     /// Sets cursor `name` to `value`.
     pub fn cursor(mut self, name: impl Into<String>, value: Value) -> Self {
         self.cursors.push((name.into(), value));
+        self
+    }
+
+    /// Removes cursor `name` if it still holds `value` (see [`Commit::cleared`]).
+    pub fn clear(mut self, name: impl Into<String>, value: Value) -> Self {
+        self.cleared.push((name.into(), value));
         self
     }
 
@@ -178,6 +187,15 @@ pub trait EventStore: Send + Sync {
         account: &str,
         name: &str,
     ) -> impl Future<Output = Result<Option<Value>, StoreError>> + Send;
+
+    /// Up to `limit` cursors of `account` whose name starts with `prefix`, in name order (a
+    /// store-backed queue: one cursor per entry).
+    fn cursors(
+        &self,
+        account: &str,
+        prefix: &str,
+        limit: u32,
+    ) -> impl Future<Output = Result<Vec<(String, Value)>, StoreError>> + Send;
 
     /// Up to `limit` events queued for `destination`, in position order.
     fn pending_deliveries(

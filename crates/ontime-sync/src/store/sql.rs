@@ -143,7 +143,7 @@ impl Store {
         }
 
         let mut fresh = Vec::new();
-        for event in commit.events {
+        for event in std::mem::take(&mut commit.events) {
             // Stored before, or earlier in this commit.
             if known.insert(event.event_id.as_str().to_owned()) {
                 fresh.push(event);
@@ -152,7 +152,7 @@ impl Store {
             }
         }
         if fresh.is_empty() {
-            Self::save_cursors(tx, &commit.account, &commit.cursors).await?;
+            Self::save_cursors(tx, &commit).await?;
             return Ok(outcome);
         }
 
@@ -241,7 +241,7 @@ impl Store {
             .execute(&mut **tx)
             .await
             .map_err(err())?;
-        Self::save_cursors(tx, &commit.account, &commit.cursors).await?;
+        Self::save_cursors(tx, &commit).await?;
         outcome.stored = rows
             .into_iter()
             .map(|(position, event, _)| StoredEvent {
@@ -311,20 +311,29 @@ impl Store {
 
     async fn save_cursors(
         tx: &mut Transaction<'_, Any>,
-        account: &str,
-        cursors: &[(String, Value)],
+        commit: &Commit,
     ) -> Result<(), StoreError> {
-        for (name, value) in cursors {
+        for (name, value) in &commit.cursors {
             sqlx::query(
                 "INSERT INTO cursors (account, name, value) VALUES ($1, $2, $3)
                  ON CONFLICT (account, name) DO UPDATE SET value = excluded.value",
             )
-            .bind(account.to_owned())
+            .bind(commit.account.clone())
             .bind(name.clone())
             .bind(value.to_string())
             .execute(&mut **tx)
             .await
             .map_err(StoreError::db("commit"))?;
+        }
+        // Only while the value is the one read: an entry rewritten since stays.
+        for (name, value) in &commit.cleared {
+            sqlx::query("DELETE FROM cursors WHERE account = $1 AND name = $2 AND value = $3")
+                .bind(commit.account.clone())
+                .bind(name.clone())
+                .bind(value.to_string())
+                .execute(&mut **tx)
+                .await
+                .map_err(StoreError::db("commit"))?;
         }
         Ok(())
     }
@@ -479,6 +488,35 @@ impl EventStore for Store {
             })
         })
         .transpose()
+    }
+
+    async fn cursors(
+        &self,
+        account: &str,
+        prefix: &str,
+        limit_: u32,
+    ) -> Result<Vec<(String, Value)>, StoreError> {
+        let rows: Vec<(String, String)> = sqlx::query_as(
+            "SELECT name, value FROM cursors
+             WHERE account = $1 AND substr(name, 1, CAST($2 AS INTEGER)) = $3
+             ORDER BY name LIMIT $4",
+        )
+        .bind(account.to_owned())
+        .bind(prefix.chars().count() as i64)
+        .bind(prefix.to_owned())
+        .bind(limit(limit_))
+        .fetch_all(&self.pool)
+        .await
+        .map_err(StoreError::db("cursors"))?;
+        rows.into_iter()
+            .map(|(name, text)| {
+                let value = serde_json::from_str(&text).map_err(|e| StoreError::Corrupt {
+                    position: 0,
+                    reason: format!("cursor {name:?}: {e}"),
+                })?;
+                Ok((name, value))
+            })
+            .collect()
     }
 
     async fn pending_deliveries(

@@ -176,7 +176,46 @@ suite!(
     a_large_commit_spans_several_statements,
     a_provisional_event_is_upgraded_in_place,
     missed_transitions_are_new_and_the_provisional_takes_the_latest_visit,
+    cursors_list_by_prefix_and_clear_only_while_unchanged,
 );
+
+/// A store-backed queue: one cursor per entry, listed by prefix in name order; a clear removes an
+/// entry only while it holds the value read.
+async fn cursors_list_by_prefix_and_clear_only_while_unchanged(db: &TestDb) {
+    let put = |name: &str, value: serde_json::Value| Commit::new(ACCOUNT).cursor(name, value);
+    for (name, n) in [("q/b", 2), ("q/a", 1), ("q/c", 3), ("qx", 9), ("poll", 0)] {
+        db.store
+            .commit(put(name, serde_json::json!(n)))
+            .await
+            .unwrap();
+    }
+    db.store
+        .commit(Commit::new("other").cursor("q/z", serde_json::json!(0)))
+        .await
+        .unwrap();
+    let listed = db.store.cursors(ACCOUNT, "q/", 10).await.unwrap();
+    let names: Vec<&str> = listed.iter().map(|(n, _)| n.as_str()).collect();
+    assert_eq!(names, ["q/a", "q/b", "q/c"], "prefix, account, name order");
+    assert_eq!(db.store.cursors(ACCOUNT, "q/", 2).await.unwrap().len(), 2);
+
+    // q/a was rewritten after it was read: clearing the old value keeps it; q/b goes.
+    db.store
+        .commit(put("q/a", serde_json::json!(10)))
+        .await
+        .unwrap();
+    let clear = Commit::new(ACCOUNT)
+        .clear("q/a", serde_json::json!(1))
+        .clear("q/b", serde_json::json!(2));
+    db.store.commit(clear).await.unwrap();
+    let left: Vec<(String, serde_json::Value)> = db.store.cursors(ACCOUNT, "q/", 10).await.unwrap();
+    assert_eq!(
+        left,
+        [
+            ("q/a".to_owned(), serde_json::json!(10)),
+            ("q/c".to_owned(), serde_json::json!(3))
+        ]
+    );
+}
 
 #[tokio::test]
 async fn a_sqlite_path_may_hold_url_characters() {
