@@ -4,8 +4,12 @@
 //! - [`poll`]: the polling source: per status level, the finder's ID set, diffed against the
 //!   previous poll; the orders that moved get one history fetch (or a provisional observed
 //!   event when the budget says not now).
+//! - [`inbound`] (feature `inbound`): the endpoint OnTime's workflow notifications call; the
+//!   orders they name are queued durably and fetched like poll-moved orders.
 
 pub mod governor;
+#[cfg(feature = "inbound")]
+pub mod inbound;
 pub mod poll;
 
 pub use governor::{Advice, Clock, Governor, Plan, SystemClock, TooManyAtOnce};

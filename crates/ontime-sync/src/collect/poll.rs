@@ -45,7 +45,7 @@ use serde::{Deserialize, Serialize};
 
 use super::governor::Governor;
 use crate::event::{
-    AccountConfig, Event, OrderRef, OrderSource, StatusStep, derive_order_events,
+    AccountConfig, Event, OrderRef, OrderSource, Reconciled, StatusStep, derive_order_events,
     provisional_status_event, reconcile,
 };
 use crate::store::{Commit, CommitOutcome, EventStore, StoreError};
@@ -244,32 +244,15 @@ impl<S: EventStore> Poller<S> {
                 .map(|s| s.event)
                 .collect();
             if governor.try_acquire(1, now) {
-                let history = match self.client.orders().timeline(order).await {
-                    Ok(history) => history,
-                    Err(ontime::Error::NotFound { .. }) => {
-                        // Deleted in OnTime: nothing to derive, nothing owed.
-                        calls += 1;
-                        cursor.pending.remove(&order);
-                        gone.push(order);
-                        continue;
-                    }
-                    Err(error) => return Err(error.into()),
-                };
                 calls += 1;
-                let source = OrderSource {
-                    order_id: order,
-                    tracking_number: None,
-                    items: Vec::new(),
-                    steps: history
-                        .into_iter()
-                        .map(|status| StatusStep {
-                            status,
-                            driver: None,
-                            observed_at: now,
-                        })
-                        .collect(),
+                let Some(sorted) =
+                    history_events(&self.client, &self.account, order, &stored, now).await?
+                else {
+                    // Deleted in OnTime: nothing to derive, nothing owed.
+                    cursor.pending.remove(&order);
+                    gone.push(order);
+                    continue;
                 };
-                let sorted = reconcile(derive_order_events(&self.account, &source), &stored);
                 commit.events.extend(sorted.events);
                 commit.upgrades.extend(sorted.upgrades);
                 cursor.pending.remove(&order);
@@ -308,4 +291,38 @@ impl<S: EventStore> Poller<S> {
             calls,
         }))
     }
+}
+
+/// One order's status history (one call), its events derived with OnTime's exact times and
+/// sorted against the order's `stored` events ([`reconcile`]). `None` when OnTime answers "not
+/// found" (the order was deleted).
+pub(crate) async fn history_events(
+    client: &ontime::Client,
+    account: &AccountConfig,
+    order: OrderId,
+    stored: &[Event],
+    now: DateTime<Utc>,
+) -> Result<Option<Reconciled>, ontime::Error> {
+    let history = match client.orders().timeline(order).await {
+        Ok(history) => history,
+        Err(ontime::Error::NotFound { .. }) => return Ok(None),
+        Err(error) => return Err(error),
+    };
+    let source = OrderSource {
+        order_id: order,
+        tracking_number: None,
+        items: Vec::new(),
+        steps: history
+            .into_iter()
+            .map(|status| StatusStep {
+                status,
+                driver: None,
+                observed_at: now,
+            })
+            .collect(),
+    };
+    Ok(Some(reconcile(
+        derive_order_events(account, &source),
+        stored,
+    )))
 }

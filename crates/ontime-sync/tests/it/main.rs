@@ -2,6 +2,7 @@
 
 mod events;
 mod fixtures;
+mod inbound;
 mod poll;
 mod schema;
 mod store;

@@ -12,26 +12,26 @@ use ontime_sync::store::{EventStore, Store};
 
 const ACCOUNT: &str = "sim";
 
-struct Setup {
-    mock: RunningMock,
+pub(crate) struct Setup {
+    pub(crate) mock: RunningMock,
     /// The office: moves orders (its calls are not the collector's).
-    office: ontime::Client,
+    pub(crate) office: ontime::Client,
     /// The collector's own client: its call counter is what the poller spent.
-    collector: ontime::Client,
-    store: Store,
-    _dir: tempfile::TempDir,
+    pub(crate) collector: ontime::Client,
+    pub(crate) store: Store,
+    pub(crate) dir: tempfile::TempDir,
 }
 
 /// 09:00 in Chicago (−06:00 in January, the simulator's default offset) = 15:00 UTC.
-fn t0() -> DateTime<Utc> {
+pub(crate) fn t0() -> DateTime<Utc> {
     Utc.with_ymd_and_hms(2026, 1, 15, 15, 0, 0).unwrap()
 }
 
-fn account() -> AccountConfig {
+pub(crate) fn account() -> AccountConfig {
     AccountConfig::new(ACCOUNT, chrono_tz::America::Chicago)
 }
 
-async fn setup() -> Setup {
+pub(crate) async fn setup() -> Setup {
     setup_with(|builder| builder).await
 }
 
@@ -68,7 +68,7 @@ async fn setup_with(
         collector: client(),
         mock,
         store,
-        _dir: dir,
+        dir,
     }
 }
 
@@ -83,7 +83,7 @@ impl Setup {
     }
 
     /// Moves the simulator's frozen clock (and the collector's `now`) forward.
-    fn advance(&self, minutes: i64) -> DateTime<Utc> {
+    pub(crate) fn advance(&self, minutes: i64) -> DateTime<Utc> {
         self.mock
             .clock()
             .advance(std::time::Duration::from_secs(minutes as u64 * 60));
@@ -94,7 +94,7 @@ impl Setup {
             .with_timezone(&Utc)
     }
 
-    async fn move_to(&self, order: OrderId, level: StatusLevel, label: Option<&str>) {
+    pub(crate) async fn move_to(&self, order: OrderId, level: StatusLevel, label: Option<&str>) {
         let mut change = StatusChange::new(level);
         if let Some(label) = label {
             change = change.label(label);
@@ -108,7 +108,7 @@ impl Setup {
 }
 
 /// A governor with plenty of budget, its bucket full at `now`.
-fn rich(now: DateTime<Utc>) -> Governor {
+pub(crate) fn rich(now: DateTime<Utc>) -> Governor {
     Governor::new(
         Plan::daily(1_000_000).burst(1_000),
         now - TimeDelta::hours(1),
