@@ -1,0 +1,276 @@
+//! The driver source: availability changes and position history, per driver.
+//!
+//! Each collection round, for every configured driver, through the [`Governor`]:
+//!
+//! - **Availability** (one call, `users().availability`): when `IsAvailable` or `CurrentStatus`
+//!   differs from the state stored in the driver's cursor (or no state is stored yet), a
+//!   `driver.availability_changed` event. Its time is OnTime's `LastStatusChange` when given
+//!   (precision exact; the id is keyed on that time and the new state, so seeing the same
+//!   change again yields the same id); without it, the round's `now` (precision observed, the
+//!   id keyed on `now`: deterministic for a replay of the same round, not across rounds).
+//! - **Positions** (one call, `users().positions` over a window): when
+//!   [`DriverConfig::position_interval`] has passed since the end of the last window, the
+//!   positions from that end (the first time: [`DriverConfig::first_window`] back) to `now`,
+//!   each a `driver.position` event with the id over (account, driver, timestamp, latitude,
+//!   longitude): the window's ends are inclusive, so a position on the boundary is seen twice
+//!   and stored once. Positions without a timestamp or coordinates, or with coordinates that are
+//!   no place on Earth, are logged and skipped.
+//!
+//! A driver's events and its new cursor (`{prefix}{driver}`) are committed in one transaction,
+//! events in time order, so the per-driver sequence follows the times within a round. A driver
+//! whose calls the governor does not allow now keeps its cursor and is tried the next round.
+//!
+//! # Limits
+//!
+//! - A poll sees the availability now, not its path: changes that end where they started
+//!   between two rounds are invisible.
+//! - A position reported late, with a timestamp before the window's start, is missed.
+
+use chrono::{DateTime, Offset, TimeDelta, Utc};
+use ontime::{OnTimeDateTime, PositionFilter, UserId};
+use serde::{Deserialize, Serialize};
+
+use super::governor::Governor;
+use crate::event::{AccountConfig, Event, TimePrecision, availability_event, position_event};
+use crate::store::{Commit, EventStore, StoreError};
+
+/// Which drivers are watched, how often their positions are fetched, where events go.
+#[derive(Clone, Debug, PartialEq)]
+pub struct DriverConfig {
+    /// The drivers watched.
+    pub drivers: Vec<UserId>,
+    /// The least time between two position windows of a driver.
+    pub position_interval: TimeDelta,
+    /// How far back the first window of a driver reaches.
+    pub first_window: TimeDelta,
+    /// The prefix of the per-driver cursor names.
+    pub cursor_prefix: String,
+    /// Destinations whose outbox gets the new events.
+    pub destinations: Vec<String>,
+}
+
+impl DriverConfig {
+    /// `drivers`, positions every 5 minutes, the first window 1 hour back, cursors `driver/…`.
+    pub fn new(drivers: Vec<UserId>) -> Self {
+        Self {
+            drivers,
+            position_interval: TimeDelta::minutes(5),
+            first_window: TimeDelta::hours(1),
+            cursor_prefix: "driver/".to_owned(),
+            destinations: Vec::new(),
+        }
+    }
+}
+
+/// What is remembered of one driver between rounds.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DriverCursor {
+    /// `IsAvailable` at the last availability call (`None`: not known yet).
+    pub available: Option<bool>,
+    /// `CurrentStatus` at the last availability call.
+    pub status: Option<String>,
+    /// Whether an availability was seen at all.
+    pub seen: bool,
+    /// The end of the last position window.
+    pub positions_until: Option<DateTime<Utc>>,
+}
+
+/// What a round did.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct DriverReport {
+    /// Drivers whose availability changed (an event was offered).
+    pub availability_changed: Vec<UserId>,
+    /// Positions offered (stored or already stored).
+    pub positions: usize,
+    /// Positions skipped (no time, no coordinates, or no place on Earth).
+    pub skipped: usize,
+    /// Events newly stored.
+    pub stored: usize,
+    /// OnTime calls spent.
+    pub calls: u64,
+    /// Drivers with a call the governor did not allow now.
+    pub deferred: Vec<UserId>,
+}
+
+/// Why a round stopped. Drivers committed before stay committed.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum DriverError {
+    /// An OnTime call failed.
+    #[error("OnTime call failed while collecting drivers: {0}")]
+    OnTime(#[from] ontime::Error),
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// A stored driver cursor is not one this source wrote.
+    #[error("the stored driver cursor is unreadable: {0}")]
+    Cursor(#[source] serde_json::Error),
+}
+
+/// The driver source of one account (see the [module documentation](self)).
+#[derive(Clone, Debug)]
+pub struct Drivers<S> {
+    client: ontime::Client,
+    store: S,
+    account: AccountConfig,
+    config: DriverConfig,
+}
+
+impl<S: EventStore> Drivers<S> {
+    /// The driver source of `account`.
+    pub fn new(
+        client: ontime::Client,
+        store: S,
+        account: AccountConfig,
+        config: DriverConfig,
+    ) -> Self {
+        Self {
+            client,
+            store,
+            account,
+            config,
+        }
+    }
+
+    /// One round over every configured driver.
+    pub async fn collect(
+        &self,
+        governor: &mut Governor,
+        now: DateTime<Utc>,
+    ) -> Result<DriverReport, DriverError> {
+        let mut report = DriverReport::default();
+        for driver in &self.config.drivers {
+            self.driver(*driver, governor, now, &mut report).await?;
+        }
+        Ok(report)
+    }
+
+    async fn driver(
+        &self,
+        driver: UserId,
+        governor: &mut Governor,
+        now: DateTime<Utc>,
+        report: &mut DriverReport,
+    ) -> Result<(), DriverError> {
+        let account = &self.account.account;
+        let name = format!("{}{driver}", self.config.cursor_prefix);
+        let before: DriverCursor = match self.store.cursor(account, &name).await? {
+            Some(value) => serde_json::from_value(value).map_err(DriverError::Cursor)?,
+            None => DriverCursor::default(),
+        };
+        let mut cursor = before.clone();
+        let mut events = Vec::new();
+        let mut deferred = false;
+
+        if governor.try_acquire(1, now) {
+            report.calls += 1;
+            match self.client.users().availability(driver).await {
+                Ok(now_state) => {
+                    let changed = !before.seen
+                        || now_state.is_available != before.available
+                        || now_state.current_status != before.status;
+                    if changed && let Some(available) = now_state.is_available {
+                        events.push(self.availability(driver, available, &now_state, now));
+                        report.availability_changed.push(driver);
+                    }
+                    cursor.seen = true;
+                    cursor.available = now_state.is_available;
+                    cursor.status = now_state.current_status;
+                }
+                // No availability recorded for this driver: nothing to report.
+                Err(ontime::Error::NotFound { .. }) => {}
+                Err(error) => return Err(error.into()),
+            }
+        } else {
+            deferred = true;
+        }
+
+        let due = before
+            .positions_until
+            .is_none_or(|until| now - until >= self.config.position_interval);
+        if due {
+            if governor.try_acquire(1, now) {
+                report.calls += 1;
+                let from = before
+                    .positions_until
+                    .unwrap_or(now - self.config.first_window);
+                let local = |at: DateTime<Utc>| {
+                    OnTimeDateTime::from(at.with_timezone(&self.account.time_zone).naive_local())
+                };
+                let filter = PositionFilter::new()
+                    .user(driver)
+                    .from(local(from))
+                    .to(local(now));
+                for position in self.client.users().positions(filter).await? {
+                    let (Some(at), Some(lat), Some(lon)) =
+                        (position.timestamp, position.latitude, position.longitude)
+                    else {
+                        tracing::warn!(%driver, "position without time or coordinates skipped");
+                        report.skipped += 1;
+                        continue;
+                    };
+                    match position_event(&self.account, driver, lat, lon, at, now) {
+                        Ok(event) => {
+                            events.push(event);
+                            report.positions += 1;
+                        }
+                        Err(error) => {
+                            tracing::warn!(%driver, %error, "position skipped");
+                            report.skipped += 1;
+                        }
+                    }
+                }
+                cursor.positions_until = Some(now);
+            } else {
+                deferred = true;
+            }
+        }
+        if deferred {
+            report.deferred.push(driver);
+        }
+        if cursor == before && events.is_empty() {
+            return Ok(());
+        }
+        events.sort_by_key(|e| e.occurred_at);
+        let mut commit = Commit::new(account.clone()).events(events);
+        commit.destinations = self.config.destinations.clone();
+        let value = serde_json::to_value(&cursor).map_err(DriverError::Cursor)?;
+        let outcome = self.store.commit(commit.cursor(name, value)).await?;
+        report.stored += outcome.stored.len();
+        Ok(())
+    }
+
+    fn availability(
+        &self,
+        driver: UserId,
+        available: bool,
+        state: &ontime::types::UserAvailability,
+        now: DateTime<Utc>,
+    ) -> Event {
+        match state.last_status_change.filter(|t| !t.is_unset()) {
+            Some(at) => availability_event(
+                &self.account,
+                driver,
+                available,
+                state.current_status.clone(),
+                at,
+                now,
+            ),
+            None => {
+                let local = now.with_timezone(&self.account.time_zone);
+                let at = OnTimeDateTime::from(local.with_timezone(&local.offset().fix()));
+                Event {
+                    time_precision: TimePrecision::Observed,
+                    ..availability_event(
+                        &self.account,
+                        driver,
+                        available,
+                        state.current_status.clone(),
+                        at,
+                        now,
+                    )
+                }
+            }
+        }
+    }
+}
