@@ -17,12 +17,17 @@
 //! - [`store`]: where events live. One schema and one set of queries on SQLite (the default: one
 //!   file, WAL, nothing to install) and Postgres (many workers): events with a unique `event_id`
 //!   and a gapless per-subject sequence, collector cursors, and a delivery outbox, all committed
-//!   in one transaction. Migrations are embedded and run on open. Feature `store` (default).
+//!   in one transaction. Migrations are embedded and run on open. Accounts are leased to
+//!   workers with fencing tokens ([`store::lease`]): a worker whose lease was taken over cannot
+//!   commit. Feature `store` (default).
 //!
 //! - [`collect`]: the collector's sources and their budget. [`collect::governor`] paces an
 //!   account's OnTime calls (a share of the daily and monthly caps, spread to the reset, the
 //!   server's remaining count respected); [`collect::poll`] diffs the finder's per-level ID sets
-//!   against a stored cursor and fetches one status history per moved order. Feature `store`.
+//!   against a stored cursor and fetches one status history per moved order;
+//!   [`collect::drivers`] turns driver availability and position windows into events;
+//!   `collect::inbound` (feature `inbound`, default) is the endpoint OnTime's workflow
+//!   notifications call, queueing the orders they name durably for a fetch. Feature `store`.
 //!
 //! With the `schema` feature, `schema` generates the JSON Schema of events (`schemas/` in
 //! the repository is written from it by `cargo xtask codegen`).
@@ -68,9 +73,8 @@
 //!
 //! # Not built yet
 //!
-//! The other collector sources (inbound workflow notifications, the slow reconcile, driver
-//! activity), the loop that runs sources on the governor's advice, leases for many workers, the
-//! `ontime sync` / `ontime events` commands and the delivery side (outbox relay, Standard
+//! The slow reconcile, the loop that runs sources on the governor's advice (and renews leases),
+//! the `ontime sync` / `ontime events` commands and the delivery side (outbox relay, Standard
 //! Webhooks, NATS) come next, on top of these modules.
 //! This crate depends on the `ontime` facade only: every OnTime call will go through it.
 

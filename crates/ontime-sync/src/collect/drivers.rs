@@ -32,7 +32,7 @@ use serde::{Deserialize, Serialize};
 
 use super::governor::Governor;
 use crate::event::{AccountConfig, Event, TimePrecision, availability_event, position_event};
-use crate::store::{Commit, EventStore, StoreError};
+use crate::store::{Commit, EventStore, Fence, StoreError};
 
 /// Which drivers are watched, how often their positions are fetched, where events go.
 #[derive(Clone, Debug, PartialEq)]
@@ -47,6 +47,9 @@ pub struct DriverConfig {
     pub cursor_prefix: String,
     /// Destinations whose outbox gets the new events.
     pub destinations: Vec<String>,
+    /// The lease the commits are made under (many workers: see [`crate::store::lease`]); a
+    /// commit whose lease was taken over fails with [`StoreError::LeaseLost`] and writes nothing.
+    pub fence: Option<Fence>,
 }
 
 impl DriverConfig {
@@ -58,6 +61,7 @@ impl DriverConfig {
             first_window: TimeDelta::hours(1),
             cursor_prefix: "driver/".to_owned(),
             destinations: Vec::new(),
+            fence: None,
         }
     }
 }
@@ -234,6 +238,7 @@ impl<S: EventStore> Drivers<S> {
         events.sort_by_key(|e| e.occurred_at);
         let mut commit = Commit::new(account.clone()).events(events);
         commit.destinations = self.config.destinations.clone();
+        commit.fence = self.config.fence.clone();
         let value = serde_json::to_value(&cursor).map_err(DriverError::Cursor)?;
         let outcome = self.store.commit(commit.cursor(name, value)).await?;
         report.stored += outcome.stored.len();

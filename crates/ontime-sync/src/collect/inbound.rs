@@ -57,7 +57,7 @@ use sha2::{Digest, Sha256};
 use super::governor::{Clock, Governor};
 use super::poll::history_events;
 use crate::event::{AccountConfig, Event};
-use crate::store::{Commit, EventStore, StoreError};
+use crate::store::{Commit, EventStore, Fence, StoreError};
 
 /// The secret in the endpoint's path. `Debug` shows `InboundToken(<redacted>)`.
 #[derive(Clone, PartialEq, Eq)]
@@ -130,6 +130,9 @@ pub struct InboundConfig {
     pub queue: String,
     /// Destinations whose outbox gets the events the drain stores.
     pub destinations: Vec<String>,
+    /// The lease the drain's commits are made under (the endpoint's queue entries are not fenced: any worker may take them; many workers: see [`crate::store::lease`]); a
+    /// commit whose lease was taken over fails with [`StoreError::LeaseLost`] and writes nothing.
+    pub fence: Option<Fence>,
 }
 
 impl InboundConfig {
@@ -144,6 +147,7 @@ impl InboundConfig {
             body_limit: 64 * 1024,
             queue: "inbound/".to_owned(),
             destinations: Vec::new(),
+            fence: None,
         }
     }
 }
@@ -365,6 +369,7 @@ where
             }
             let mut commit = Commit::new(account.clone()).clear(name.clone(), value.clone());
             commit.destinations = self.config.destinations.clone();
+            commit.fence = self.config.fence.clone();
             let order = match &entry.order {
                 Notified::Order(id) => *id,
                 Notified::TrackingNumber(number) => {

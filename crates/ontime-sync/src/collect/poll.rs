@@ -48,7 +48,7 @@ use crate::event::{
     AccountConfig, Event, OrderRef, OrderSource, Reconciled, StatusStep, derive_order_events,
     provisional_status_event, reconcile,
 };
-use crate::store::{Commit, CommitOutcome, EventStore, StoreError};
+use crate::store::{Commit, CommitOutcome, EventStore, Fence, StoreError};
 
 /// What the poller watches and where its events go.
 #[derive(Clone, Debug, PartialEq)]
@@ -59,6 +59,9 @@ pub struct PollConfig {
     pub cursor: String,
     /// Destinations whose outbox gets the new events.
     pub destinations: Vec<String>,
+    /// The lease the commits are made under (many workers: see [`crate::store::lease`]); a
+    /// commit whose lease was taken over fails with [`StoreError::LeaseLost`] and writes nothing.
+    pub fence: Option<Fence>,
 }
 
 impl Default for PollConfig {
@@ -76,6 +79,7 @@ impl Default for PollConfig {
             ],
             cursor: "poll".to_owned(),
             destinations: Vec::new(),
+            fence: None,
         }
     }
 }
@@ -230,6 +234,7 @@ impl<S: EventStore> Poller<S> {
 
         let mut commit = Commit::new(account.clone());
         commit.destinations = self.config.destinations.clone();
+        commit.fence = self.config.fence.clone();
         let mut fetched = Vec::new();
         let mut provisional = Vec::new();
         let mut gone = Vec::new();

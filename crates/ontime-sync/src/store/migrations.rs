@@ -19,13 +19,14 @@ pub struct Migration {
 }
 
 /// Every migration, in version order. Never edit a released one: add the next.
-pub const MIGRATIONS: &[Migration] = &[Migration {
-    version: 1,
-    name: "events, subjects, cursors, outbox",
-    statements: &[
-        "CREATE TABLE store_head (id BIGINT NOT NULL PRIMARY KEY, position BIGINT NOT NULL)",
-        "INSERT INTO store_head (id, position) VALUES (1, 0)",
-        "CREATE TABLE events (
+pub const MIGRATIONS: &[Migration] = &[
+    Migration {
+        version: 1,
+        name: "events, subjects, cursors, outbox",
+        statements: &[
+            "CREATE TABLE store_head (id BIGINT NOT NULL PRIMARY KEY, position BIGINT NOT NULL)",
+            "INSERT INTO store_head (id, position) VALUES (1, 0)",
+            "CREATE TABLE events (
             position BIGINT NOT NULL PRIMARY KEY,
             event_id TEXT NOT NULL UNIQUE,
             account TEXT NOT NULL,
@@ -36,28 +37,39 @@ pub const MIGRATIONS: &[Migration] = &[Migration {
             payload TEXT NOT NULL,
             UNIQUE (account, subject, sequence)
         )",
-        "CREATE INDEX events_by_type_time ON events (event_type, occurred_at_us)",
-        "CREATE INDEX events_by_account_time ON events (account, occurred_at_us)",
-        "CREATE TABLE subjects (
+            "CREATE INDEX events_by_type_time ON events (event_type, occurred_at_us)",
+            "CREATE INDEX events_by_account_time ON events (account, occurred_at_us)",
+            "CREATE TABLE subjects (
             account TEXT NOT NULL,
             subject TEXT NOT NULL,
             last_sequence BIGINT NOT NULL,
             PRIMARY KEY (account, subject)
         )",
-        "CREATE TABLE cursors (
+            "CREATE TABLE cursors (
             account TEXT NOT NULL,
             name TEXT NOT NULL,
             value TEXT NOT NULL,
             PRIMARY KEY (account, name)
         )",
-        "CREATE TABLE outbox (
+            "CREATE TABLE outbox (
             destination TEXT NOT NULL,
             position BIGINT NOT NULL REFERENCES events (position),
             attempts BIGINT NOT NULL DEFAULT 0,
             PRIMARY KEY (destination, position)
         )",
-    ],
-}];
+        ],
+    },
+    Migration {
+        version: 2,
+        name: "account leases with fencing tokens",
+        statements: &["CREATE TABLE leases (
+            account TEXT NOT NULL PRIMARY KEY,
+            worker TEXT NOT NULL,
+            token BIGINT NOT NULL,
+            expires_at_us BIGINT NOT NULL
+        )"],
+    },
+];
 
 /// Brings the schema to the newest version inside `tx`.
 pub(super) async fn run(tx: &mut Transaction<'_, Any>) -> Result<(), StoreError> {

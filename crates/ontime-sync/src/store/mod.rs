@@ -34,6 +34,7 @@
 //! Sequences follow commit order: with one writer per account (the plan: accounts are leased to
 //! workers) that is the order of each order's history.
 
+pub mod lease;
 mod migrations;
 mod postgres;
 mod sql;
@@ -41,11 +42,12 @@ mod sqlite;
 
 use std::future::Future;
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, TimeDelta, Utc};
 use serde_json::Value;
 
 use crate::event::{Event, EventId, EventType};
 
+pub use lease::{Fence, Lease};
 pub use migrations::MIGRATIONS;
 pub use sql::{Engine, Store};
 
@@ -72,6 +74,9 @@ pub struct Commit {
     /// is stored as a new event; one whose stored row is already exact changes nothing (a
     /// duplicate).
     pub upgrades: Vec<Event>,
+    /// The lease the commit is made under ([`lease`]): when set, the commit is refused with
+    /// [`StoreError::LeaseLost`] (and writes nothing) unless the fence still holds the account.
+    pub fence: Option<Fence>,
 }
 
 impl Commit {
@@ -104,6 +109,12 @@ impl Commit {
     /// Adds upgrades of provisional events.
     pub fn upgrades(mut self, events: impl IntoIterator<Item = Event>) -> Self {
         self.upgrades.extend(events);
+        self
+    }
+
+    /// Makes the commit under `lease` (see [`Commit::fence`]).
+    pub fn fenced(mut self, lease: &Lease) -> Self {
+        self.fence = Some(lease.fence());
         self
     }
 
@@ -197,6 +208,28 @@ pub trait EventStore: Send + Sync {
         limit: u32,
     ) -> impl Future<Output = Result<Vec<(String, Value)>, StoreError>> + Send;
 
+    /// Takes `account`'s lease for `worker` until `now + ttl` when it is free, expired, or this
+    /// worker's already (a new fencing token then); `None` while another worker holds it.
+    fn acquire_lease(
+        &self,
+        account: &str,
+        worker: &str,
+        ttl: TimeDelta,
+        now: DateTime<Utc>,
+    ) -> impl Future<Output = Result<Option<Lease>, StoreError>> + Send;
+
+    /// Extends a lease still held to `now + ttl`; [`StoreError::LeaseLost`] when it was taken
+    /// over.
+    fn renew_lease(
+        &self,
+        lease: &Lease,
+        ttl: TimeDelta,
+        now: DateTime<Utc>,
+    ) -> impl Future<Output = Result<Lease, StoreError>> + Send;
+
+    /// Lets a lease go now (another worker may take it at once).
+    fn release_lease(&self, lease: &Lease) -> impl Future<Output = Result<(), StoreError>> + Send;
+
     /// Up to `limit` events queued for `destination`, in position order.
     fn pending_deliveries(
         &self,
@@ -239,6 +272,13 @@ pub enum StoreError {
         position: Position,
         /// Why.
         reason: String,
+    },
+    /// The commit's (or renewal's) lease on the account was taken over by another worker: nothing
+    /// was written.
+    #[error("the lease on account {account:?} was taken over by another worker")]
+    LeaseLost {
+        /// The account.
+        account: String,
     },
     /// The database has a schema version newer than this build knows.
     #[error("the store's schema is at version {found}, newer than this build's {known}")]

@@ -3,13 +3,14 @@
 use std::collections::{HashMap, HashSet};
 use std::path::Path;
 
+use chrono::{DateTime, TimeDelta, Utc};
 use serde_json::Value;
 use sqlx::any::AnyRow;
 use sqlx::{Any, AnyPool, Row, Transaction};
 
 use super::{
-    Commit, CommitOutcome, EventQuery, EventStore, Position, StoreError, StoredEvent, migrations,
-    postgres, sqlite,
+    Commit, CommitOutcome, EventQuery, EventStore, Lease, Position, StoreError, StoredEvent, lease,
+    migrations, postgres, sqlite,
 };
 use crate::event::{Event, TimePrecision};
 
@@ -98,6 +99,9 @@ impl Store {
         mut commit: Commit,
     ) -> Result<CommitOutcome, StoreError> {
         let err = || StoreError::db("commit");
+        if let Some(fence) = &commit.fence {
+            lease::check(tx, &commit.account, fence).await?;
+        }
         // Lock the head first: writers queue here, so positions follow commit order, and no
         // other writer can store an event between the duplicate check below and the insert.
         let head: i64 = sqlx::query_scalar(
@@ -517,6 +521,29 @@ impl EventStore for Store {
                 Ok((name, value))
             })
             .collect()
+    }
+
+    async fn acquire_lease(
+        &self,
+        account: &str,
+        worker: &str,
+        ttl: TimeDelta,
+        now: DateTime<Utc>,
+    ) -> Result<Option<Lease>, StoreError> {
+        lease::acquire(&self.pool, account, worker, ttl, now).await
+    }
+
+    async fn renew_lease(
+        &self,
+        lease: &Lease,
+        ttl: TimeDelta,
+        now: DateTime<Utc>,
+    ) -> Result<Lease, StoreError> {
+        lease::renew(&self.pool, lease, ttl, now).await
+    }
+
+    async fn release_lease(&self, lease: &Lease) -> Result<(), StoreError> {
+        lease::release(&self.pool, lease).await
     }
 
     async fn pending_deliveries(

@@ -426,3 +426,44 @@ async fn a_history_answering_not_found_is_a_deleted_order_and_owes_nothing() {
     let cursor = s.store.cursor(ACCOUNT, "poll").await.unwrap().unwrap();
     assert_eq!(cursor["pending"], serde_json::json!([]));
 }
+
+#[tokio::test]
+async fn a_poller_whose_lease_was_taken_over_commits_nothing() {
+    let s = setup().await;
+    let ttl = TimeDelta::seconds(30);
+    let stale = s
+        .store
+        .acquire_lease(ACCOUNT, "a", ttl, t0())
+        .await
+        .unwrap()
+        .unwrap();
+    let current = s
+        .store
+        .acquire_lease(ACCOUNT, "b", ttl, t0() + ttl)
+        .await
+        .unwrap()
+        .unwrap();
+    let fenced = |lease: &ontime_sync::store::Lease| {
+        let config = PollConfig {
+            fence: Some(lease.fence()),
+            ..PollConfig::default()
+        };
+        Poller::new(s.collector.clone(), s.store.clone(), account(), config)
+    };
+    let mut governor = rich(t0());
+    let refused = fenced(&stale).poll(&mut governor, t0() + ttl).await;
+    assert!(matches!(
+        refused,
+        Err(ontime_sync::collect::PollError::Store(
+            ontime_sync::store::StoreError::LeaseLost { .. }
+        ))
+    ));
+    assert!(s.store.cursor(ACCOUNT, "poll").await.unwrap().is_none());
+    assert!(s.store.events_after(0, 10).await.unwrap().is_empty());
+    let report = fenced(&current)
+        .poll(&mut governor, t0() + ttl)
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(!report.outcome.stored.is_empty());
+}

@@ -177,7 +177,102 @@ suite!(
     a_provisional_event_is_upgraded_in_place,
     missed_transitions_are_new_and_the_provisional_takes_the_latest_visit,
     cursors_list_by_prefix_and_clear_only_while_unchanged,
+    a_lease_expires_is_taken_over_and_fences_the_stale_worker,
 );
+
+/// Two workers (two handles on one database): A holds the account while it renews; when it
+/// stops, B takes over once the TTL has run out, and A's commits and renewals are refused
+/// without writing anything.
+async fn a_lease_expires_is_taken_over_and_fences_the_stale_worker(db: &TestDb) {
+    let a = &db.store;
+    let b = Store::open(&db.url).await.unwrap();
+    let ttl = chrono::TimeDelta::seconds(30);
+    let t = Utc.with_ymd_and_hms(2026, 1, 15, 15, 0, 0).unwrap();
+    let at = |s: i64| t + chrono::TimeDelta::seconds(s);
+
+    let lease_a = a
+        .acquire_lease(ACCOUNT, "a", ttl, at(0))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(lease_a.token, 1);
+    assert_eq!(
+        b.acquire_lease(ACCOUNT, "b", ttl, at(10)).await.unwrap(),
+        None
+    );
+    assert!(
+        b.acquire_lease("other", "b", ttl, at(10))
+            .await
+            .unwrap()
+            .is_some(),
+        "leases are per account"
+    );
+    // A renews at 20 s: held until 50 s.
+    let lease_a = a.renew_lease(&lease_a, ttl, at(20)).await.unwrap();
+    assert_eq!(
+        b.acquire_lease(ACCOUNT, "b", ttl, at(31)).await.unwrap(),
+        None
+    );
+    let e = events(70);
+    a.commit(
+        Commit::new(ACCOUNT)
+            .events(e[..2].to_vec())
+            .fenced(&lease_a),
+    )
+    .await
+    .unwrap();
+
+    // A stops renewing; at 50 s (one TTL after its last renewal) B takes over.
+    let lease_b = b
+        .acquire_lease(ACCOUNT, "b", ttl, at(50))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(lease_b.token, 2, "the fencing token went up");
+
+    let stale = Commit::new(ACCOUNT)
+        .events(e[2..4].to_vec())
+        .cursor("poll", json!("stale"))
+        .fenced(&lease_a);
+    assert!(matches!(
+        a.commit(stale).await,
+        Err(StoreError::LeaseLost { account }) if account == ACCOUNT
+    ));
+    assert_eq!(all(a).await.len(), 2, "no event of the stale commit");
+    assert_eq!(
+        a.cursor(ACCOUNT, "poll").await.unwrap(),
+        None,
+        "nor its cursor"
+    );
+    assert!(matches!(
+        a.renew_lease(&lease_a, ttl, at(51)).await,
+        Err(StoreError::LeaseLost { .. })
+    ));
+    // Releasing a lease taken over changes nothing.
+    a.release_lease(&lease_a).await.unwrap();
+
+    b.commit(
+        Commit::new(ACCOUNT)
+            .events(e[2..4].to_vec())
+            .fenced(&lease_b),
+    )
+    .await
+    .unwrap();
+    assert_eq!(all(a).await.len(), 4);
+    // B lets go: A may take the account back at once, with the next token.
+    b.release_lease(&lease_b).await.unwrap();
+    let back = a
+        .acquire_lease(ACCOUNT, "a", ttl, at(52))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(back.token, 3);
+    assert!(matches!(
+        b.commit(Commit::new(ACCOUNT).fenced(&lease_b)).await,
+        Err(StoreError::LeaseLost { .. })
+    ));
+    b.close().await;
+}
 
 /// A store-backed queue: one cursor per entry, listed by prefix in name order; a clear removes an
 /// entry only while it holds the value read.
