@@ -30,9 +30,10 @@ use chrono::{DateTime, Offset, TimeDelta, Utc};
 use ontime::{OnTimeDateTime, PositionFilter, UserId};
 use serde::{Deserialize, Serialize};
 
+use super::CollectError;
 use super::governor::Governor;
 use crate::event::{AccountConfig, Event, TimePrecision, availability_event, position_event};
-use crate::store::{Commit, EventStore, Fence, StoreError};
+use crate::store::{Commit, EventStore, Fence};
 
 /// Which drivers are watched, how often their positions are fetched, where events go.
 #[derive(Clone, Debug, PartialEq)]
@@ -48,7 +49,8 @@ pub struct DriverConfig {
     /// Destinations whose outbox gets the new events.
     pub destinations: Vec<String>,
     /// The lease the commits are made under (many workers: see [`crate::store::lease`]); a
-    /// commit whose lease was taken over fails with [`StoreError::LeaseLost`] and writes nothing.
+    /// commit whose lease was taken over fails with
+    /// [`StoreError::LeaseLost`](crate::store::StoreError::LeaseLost) and writes nothing.
     pub fence: Option<Fence>,
 }
 
@@ -96,21 +98,6 @@ pub struct DriverReport {
     pub deferred: Vec<UserId>,
 }
 
-/// Why a round stopped. Drivers committed before stay committed.
-#[derive(Debug, thiserror::Error)]
-#[non_exhaustive]
-pub enum DriverError {
-    /// An OnTime call failed.
-    #[error("OnTime call failed while collecting drivers: {0}")]
-    OnTime(#[from] ontime::Error),
-    /// The store failed.
-    #[error(transparent)]
-    Store(#[from] StoreError),
-    /// A stored driver cursor is not one this source wrote.
-    #[error("the stored driver cursor is unreadable: {0}")]
-    Cursor(#[source] serde_json::Error),
-}
-
 /// The driver source of one account (see the [module documentation](self)).
 #[derive(Clone, Debug)]
 pub struct Drivers<S> {
@@ -141,7 +128,7 @@ impl<S: EventStore> Drivers<S> {
         &self,
         governor: &mut Governor,
         now: DateTime<Utc>,
-    ) -> Result<DriverReport, DriverError> {
+    ) -> Result<DriverReport, CollectError> {
         let mut report = DriverReport::default();
         for driver in &self.config.drivers {
             self.driver(*driver, governor, now, &mut report).await?;
@@ -155,11 +142,12 @@ impl<S: EventStore> Drivers<S> {
         governor: &mut Governor,
         now: DateTime<Utc>,
         report: &mut DriverReport,
-    ) -> Result<(), DriverError> {
+    ) -> Result<(), CollectError> {
         let account = &self.account.account;
         let name = format!("{}{driver}", self.config.cursor_prefix);
         let before: DriverCursor = match self.store.cursor(account, &name).await? {
-            Some(value) => serde_json::from_value(value).map_err(DriverError::Cursor)?,
+            Some(value) => serde_json::from_value(value)
+                .map_err(|source| CollectError::cursor(&name, source))?,
             None => DriverCursor::default(),
         };
         let mut cursor = before.clone();
@@ -239,7 +227,8 @@ impl<S: EventStore> Drivers<S> {
         let mut commit = Commit::new(account.clone()).events(events);
         commit.destinations = self.config.destinations.clone();
         commit.fence = self.config.fence.clone();
-        let value = serde_json::to_value(&cursor).map_err(DriverError::Cursor)?;
+        let value =
+            serde_json::to_value(&cursor).map_err(|source| CollectError::cursor(&name, source))?;
         let outcome = self.store.commit(commit.cursor(name, value)).await?;
         report.stored += outcome.stored.len();
         Ok(())
@@ -252,30 +241,18 @@ impl<S: EventStore> Drivers<S> {
         state: &ontime::types::UserAvailability,
         now: DateTime<Utc>,
     ) -> Event {
-        match state.last_status_change.filter(|t| !t.is_unset()) {
-            Some(at) => availability_event(
-                &self.account,
-                driver,
-                available,
-                state.current_status.clone(),
-                at,
-                now,
-            ),
+        let (at, precision) = match state.last_status_change.filter(|t| !t.is_unset()) {
+            Some(at) => (at, TimePrecision::Exact),
             None => {
                 let local = now.with_timezone(&self.account.time_zone);
                 let at = OnTimeDateTime::from(local.with_timezone(&local.offset().fix()));
-                Event {
-                    time_precision: TimePrecision::Observed,
-                    ..availability_event(
-                        &self.account,
-                        driver,
-                        available,
-                        state.current_status.clone(),
-                        at,
-                        now,
-                    )
-                }
+                (at, TimePrecision::Observed)
             }
+        };
+        let status = state.current_status.clone();
+        Event {
+            time_precision: precision,
+            ..availability_event(&self.account, driver, available, status, at, now)
         }
     }
 }

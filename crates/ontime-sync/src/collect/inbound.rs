@@ -54,10 +54,11 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
+use super::CollectError;
 use super::governor::{Clock, Governor};
 use super::poll::history_events;
 use crate::event::{AccountConfig, Event};
-use crate::store::{Commit, EventStore, Fence, StoreError};
+use crate::store::{Commit, EventStore, Fence};
 
 /// The secret in the endpoint's path. `Debug` shows `InboundToken(<redacted>)`.
 #[derive(Clone, PartialEq, Eq)]
@@ -131,7 +132,8 @@ pub struct InboundConfig {
     /// Destinations whose outbox gets the events the drain stores.
     pub destinations: Vec<String>,
     /// The lease the drain's commits are made under (the endpoint's queue entries are not fenced: any worker may take them; many workers: see [`crate::store::lease`]); a
-    /// commit whose lease was taken over fails with [`StoreError::LeaseLost`] and writes nothing.
+    /// commit whose lease was taken over fails with
+    /// [`StoreError::LeaseLost`](crate::store::StoreError::LeaseLost) and writes nothing.
     pub fence: Option<Fence>,
 }
 
@@ -273,27 +275,6 @@ pub struct DrainReport {
     pub left: usize,
 }
 
-/// Why a drain stopped. What was committed before stays committed.
-#[derive(Debug, thiserror::Error)]
-#[non_exhaustive]
-pub enum InboundError {
-    /// An OnTime call failed.
-    #[error("OnTime call failed while draining inbound notifications: {0}")]
-    OnTime(#[from] ontime::Error),
-    /// The store failed.
-    #[error(transparent)]
-    Store(#[from] StoreError),
-    /// A queue entry is not one this source wrote.
-    #[error("inbound queue entry {name:?} is unreadable: {source}")]
-    Entry {
-        /// The cursor's name.
-        name: String,
-        /// Why.
-        #[source]
-        source: serde_json::Error,
-    },
-}
-
 /// The inbound source of one account: the endpoint ([`router`](Self::router)) and the drain.
 #[derive(Clone, Debug)]
 pub struct Inbound<S, C> {
@@ -346,7 +327,7 @@ where
         &self,
         governor: &mut Governor,
         now: DateTime<Utc>,
-    ) -> Result<DrainReport, InboundError> {
+    ) -> Result<DrainReport, CollectError> {
         let account = &self.account.account;
         let entries = self
             .store
@@ -354,11 +335,8 @@ where
             .await?;
         let mut report = DrainReport::default();
         for (index, (name, value)) in entries.iter().enumerate() {
-            let entry: QueuedOrder =
-                serde_json::from_value(value.clone()).map_err(|source| InboundError::Entry {
-                    name: name.clone(),
-                    source,
-                })?;
+            let entry: QueuedOrder = serde_json::from_value(value.clone())
+                .map_err(|source| CollectError::cursor(name, source))?;
             let cost = match entry.order {
                 Notified::Order(_) => 1,
                 Notified::TrackingNumber(_) => 2,

@@ -14,6 +14,39 @@ pub mod governor;
 pub mod inbound;
 pub mod poll;
 
-pub use drivers::{DriverConfig, DriverCursor, DriverError, DriverReport, Drivers};
+pub use drivers::{DriverConfig, DriverCursor, DriverReport, Drivers};
 pub use governor::{Advice, Clock, Governor, Plan, SystemClock, TooManyAtOnce};
-pub use poll::{PollBatch, PollConfig, PollCursor, PollError, PollReport, Poller};
+pub use poll::{PollBatch, PollConfig, PollCursor, PollReport, Poller};
+
+use crate::store::StoreError;
+
+/// Why a collection step (a poll, a driver round, a drain) stopped. What it committed before
+/// stays committed; what it did not is redone by the next step from the stored cursors.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum CollectError {
+    /// An OnTime call failed.
+    #[error("OnTime call failed: {0}")]
+    OnTime(#[from] ontime::Error),
+    /// The store failed (or refused: [`StoreError::LeaseLost`]).
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// A stored cursor is not one this source wrote (or a new one would not serialise).
+    #[error("cursor {name:?} is unreadable: {source}")]
+    Cursor {
+        /// The cursor's name.
+        name: String,
+        /// Why.
+        #[source]
+        source: serde_json::Error,
+    },
+}
+
+impl CollectError {
+    fn cursor(name: &str, source: serde_json::Error) -> Self {
+        Self::Cursor {
+            name: name.to_owned(),
+            source,
+        }
+    }
+}

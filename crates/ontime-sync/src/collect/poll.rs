@@ -43,12 +43,13 @@ use chrono::{DateTime, Utc};
 use ontime::{OrderFilter, OrderId, StatusLevel};
 use serde::{Deserialize, Serialize};
 
+use super::CollectError;
 use super::governor::Governor;
 use crate::event::{
     AccountConfig, Event, OrderRef, OrderSource, Reconciled, StatusStep, derive_order_events,
     provisional_status_event, reconcile,
 };
-use crate::store::{Commit, CommitOutcome, EventStore, Fence, StoreError};
+use crate::store::{Commit, CommitOutcome, EventStore, Fence};
 
 /// What the poller watches and where its events go.
 #[derive(Clone, Debug, PartialEq)]
@@ -60,7 +61,8 @@ pub struct PollConfig {
     /// Destinations whose outbox gets the new events.
     pub destinations: Vec<String>,
     /// The lease the commits are made under (many workers: see [`crate::store::lease`]); a
-    /// commit whose lease was taken over fails with [`StoreError::LeaseLost`] and writes nothing.
+    /// commit whose lease was taken over fails with
+    /// [`StoreError::LeaseLost`](crate::store::StoreError::LeaseLost) and writes nothing.
     pub fence: Option<Fence>,
 }
 
@@ -122,21 +124,6 @@ pub struct PollReport {
     pub outcome: CommitOutcome,
 }
 
-/// Why a poll failed. Nothing was committed; the next poll starts from the previous cursor.
-#[derive(Debug, thiserror::Error)]
-#[non_exhaustive]
-pub enum PollError {
-    /// An OnTime call failed.
-    #[error("OnTime call failed during a poll: {0}")]
-    OnTime(#[from] ontime::Error),
-    /// The store failed.
-    #[error(transparent)]
-    Store(#[from] StoreError),
-    /// The stored cursor is not a poll cursor.
-    #[error("the stored poll cursor is unreadable: {0}")]
-    Cursor(#[source] serde_json::Error),
-}
-
 /// The polling source of one account (see the [module documentation](self)).
 #[derive(Clone, Debug)]
 pub struct Poller<S> {
@@ -163,12 +150,13 @@ impl<S: EventStore> Poller<S> {
     }
 
     /// Polls and commits (see [`collect`](Self::collect)); `None` when the governor allowed no
-    /// finder calls now (nothing was called or committed).
+    /// finder calls now (nothing was called or committed). On an error nothing was committed:
+    /// the next poll starts from the previous cursor.
     pub async fn poll(
         &self,
         governor: &mut Governor,
         now: DateTime<Utc>,
-    ) -> Result<Option<PollReport>, PollError> {
+    ) -> Result<Option<PollReport>, CollectError> {
         let Some(batch) = self.collect(governor, now).await? else {
             return Ok(None);
         };
@@ -183,10 +171,11 @@ impl<S: EventStore> Poller<S> {
         &self,
         governor: &mut Governor,
         now: DateTime<Utc>,
-    ) -> Result<Option<PollBatch>, PollError> {
+    ) -> Result<Option<PollBatch>, CollectError> {
         let account = &self.account.account;
         let previous: PollCursor = match self.store.cursor(account, &self.config.cursor).await? {
-            Some(value) => serde_json::from_value(value).map_err(PollError::Cursor)?,
+            Some(value) => serde_json::from_value(value)
+                .map_err(|source| CollectError::cursor(&self.config.cursor, source))?,
             None => PollCursor::default(),
         };
         let finder_calls = self.config.levels.len() as u64;
@@ -284,7 +273,8 @@ impl<S: EventStore> Poller<S> {
         }
         governor.observe(&self.client.quota(), now);
 
-        let value = serde_json::to_value(&cursor).map_err(PollError::Cursor)?;
+        let value = serde_json::to_value(&cursor)
+            .map_err(|source| CollectError::cursor(&self.config.cursor, source))?;
         commit.cursors = vec![(self.config.cursor.clone(), value)];
         Ok(Some(PollBatch {
             commit,

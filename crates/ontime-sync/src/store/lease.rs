@@ -12,7 +12,7 @@
 //! where worker and token match) before anything else, so a takeover waits for a commit in
 //! flight, and a commit after a takeover finds no matching row.
 //!
-//! Times are passed in (the workers' clocks, as [`Governor`](crate::collect::Governor) uses):
+//! Times are passed in (the workers' clocks, as the collector's governor does):
 //! workers must agree on the time to within a small part of the TTL. A worker past its expiry
 //! that nobody took over yet can still commit: it is still the only writer. On SQLite (one
 //! process) the same tables and queries apply; leases there only matter between tasks.

@@ -317,21 +317,13 @@ impl Store {
         tx: &mut Transaction<'_, Any>,
         commit: &Commit,
     ) -> Result<(), StoreError> {
-        for (name, value) in &commit.cursors {
-            sqlx::query(
-                "INSERT INTO cursors (account, name, value) VALUES ($1, $2, $3)
-                 ON CONFLICT (account, name) DO UPDATE SET value = excluded.value",
-            )
-            .bind(commit.account.clone())
-            .bind(name.clone())
-            .bind(value.to_string())
-            .execute(&mut **tx)
-            .await
-            .map_err(StoreError::db("commit"))?;
-        }
+        const SET: &str = "INSERT INTO cursors (account, name, value) VALUES ($1, $2, $3)
+             ON CONFLICT (account, name) DO UPDATE SET value = excluded.value";
         // Only while the value is the one read: an entry rewritten since stays.
-        for (name, value) in &commit.cleared {
-            sqlx::query("DELETE FROM cursors WHERE account = $1 AND name = $2 AND value = $3")
+        const CLEAR: &str = "DELETE FROM cursors WHERE account = $1 AND name = $2 AND value = $3";
+        let set = commit.cursors.iter().map(|c| (SET, c));
+        for (sql, (name, value)) in set.chain(commit.cleared.iter().map(|c| (CLEAR, c))) {
+            sqlx::query(sql)
                 .bind(commit.account.clone())
                 .bind(name.clone())
                 .bind(value.to_string())

@@ -8,6 +8,7 @@ use ontime_sync::event::{Event, EventType, TimePrecision};
 use ontime_sync::store::{EventStore, Store};
 
 use super::poll::{Setup, account, rich, setup, t0};
+use crate::fixtures::when;
 
 fn drivers(s: &Setup, driver: UserId, prefix: &str) -> Drivers<Store> {
     let mut config = DriverConfig::new(vec![driver]);
@@ -93,16 +94,7 @@ async fn availability_changes_and_position_windows_become_exact_events_once() {
     let timeline = s.store.timeline("sim", &subject).await.unwrap();
     let sequences: Vec<u64> = timeline.iter().map(|e| e.event.sequence.unwrap()).collect();
     assert_eq!(sequences, (1..=timeline.len() as u64).collect::<Vec<_>>());
-    let last: Vec<(EventType, String, TimePrecision)> = timeline[timeline.len() - 3..]
-        .iter()
-        .map(|e| {
-            (
-                e.event.event_type,
-                e.event.occurred_at.to_rfc3339(),
-                e.event.time_precision,
-            )
-        })
-        .collect();
+    let last: Vec<_> = timeline[timeline.len() - 3..].iter().map(when).collect();
     let position = |at: &str| {
         (
             EventType::DriverPosition,

@@ -157,3 +157,19 @@ pub fn lifecycle(order: u128) -> OrderSource {
         ],
     }
 }
+
+/// A stored event's type, time (RFC 3339, with its offset) and precision: what tests compare.
+pub fn when(
+    stored: &ontime_sync::store::StoredEvent,
+) -> (
+    ontime_sync::event::EventType,
+    String,
+    ontime_sync::event::TimePrecision,
+) {
+    let event = &stored.event;
+    (
+        event.event_type,
+        event.occurred_at.to_rfc3339(),
+        event.time_precision,
+    )
+}

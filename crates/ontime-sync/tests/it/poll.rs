@@ -10,6 +10,8 @@ use ontime_sync::collect::{Governor, Plan, PollConfig, Poller};
 use ontime_sync::event::{AccountConfig, Event, EventType, TimePrecision};
 use ontime_sync::store::{EventStore, Store};
 
+use crate::fixtures::when;
+
 const ACCOUNT: &str = "sim";
 
 pub(crate) struct Setup {
@@ -370,18 +372,7 @@ async fn an_order_leaving_the_watched_levels_is_fetched_and_its_cancellation_exa
         vec![order]
     );
     assert_eq!(report.batch.fetched, vec![order]);
-    let new: Vec<_> = report
-        .outcome
-        .stored
-        .iter()
-        .map(|e| {
-            (
-                e.event.event_type,
-                e.event.occurred_at.to_rfc3339(),
-                e.event.time_precision,
-            )
-        })
-        .collect();
+    let new: Vec<_> = report.outcome.stored.iter().map(when).collect();
     assert_eq!(
         new,
         vec![(
@@ -454,7 +445,7 @@ async fn a_poller_whose_lease_was_taken_over_commits_nothing() {
     let refused = fenced(&stale).poll(&mut governor, t0() + ttl).await;
     assert!(matches!(
         refused,
-        Err(ontime_sync::collect::PollError::Store(
+        Err(ontime_sync::collect::CollectError::Store(
             ontime_sync::store::StoreError::LeaseLost { .. }
         ))
     ));
