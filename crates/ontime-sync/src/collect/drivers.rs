@@ -162,7 +162,13 @@ impl<S: EventStore> Drivers<S> {
                         || now_state.is_available != before.available
                         || now_state.current_status != before.status;
                     if changed && let Some(available) = now_state.is_available {
-                        events.push(self.availability(driver, available, &now_state, now));
+                        events.push(availability(
+                            &self.account,
+                            driver,
+                            available,
+                            &now_state,
+                            now,
+                        ));
                         report.availability_changed.push(driver);
                     }
                     cursor.seen = true;
@@ -233,26 +239,66 @@ impl<S: EventStore> Drivers<S> {
         report.stored += outcome.stored.len();
         Ok(())
     }
+}
 
-    fn availability(
-        &self,
-        driver: UserId,
-        available: bool,
-        state: &ontime::types::UserAvailability,
-        now: DateTime<Utc>,
-    ) -> Event {
-        let (at, precision) = match state.last_status_change.filter(|t| !t.is_unset()) {
-            Some(at) => (at, TimePrecision::Exact),
-            None => {
-                let local = now.with_timezone(&self.account.time_zone);
-                let at = OnTimeDateTime::from(local.with_timezone(&local.offset().fix()));
-                (at, TimePrecision::Observed)
-            }
-        };
-        let status = state.current_status.clone();
-        Event {
-            time_precision: precision,
-            ..availability_event(&self.account, driver, available, status, at, now)
+/// `driver.availability_changed` for a driver whose availability is now `state` (and
+/// `available`): at OnTime's `LastStatusChange` when given (exact), else at `now` in the
+/// account's zone (observed).
+fn availability(
+    account: &AccountConfig,
+    driver: UserId,
+    available: bool,
+    state: &ontime::types::UserAvailability,
+    now: DateTime<Utc>,
+) -> Event {
+    let (at, precision) = match state.last_status_change.filter(|t| !t.is_unset()) {
+        Some(at) => (at, TimePrecision::Exact),
+        None => {
+            let local = now.with_timezone(&account.time_zone);
+            let at = OnTimeDateTime::from(local.with_timezone(&local.offset().fix()));
+            (at, TimePrecision::Observed)
         }
+    };
+    let status = state.current_status.clone();
+    Event {
+        time_precision: precision,
+        ..availability_event(account, driver, available, status, at, now)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::TimeZone;
+
+    use super::*;
+
+    #[test]
+    fn availability_is_exact_at_the_last_status_change_else_observed_now_in_the_zone() {
+        let account = AccountConfig::new("acme", chrono_tz::America::Chicago);
+        let driver = UserId::from(uuid::Uuid::from_u128(7));
+        let now = Utc.with_ymd_and_hms(2026, 1, 15, 15, 0, 0).unwrap();
+        let mut state: ontime::types::UserAvailability = serde_json::from_value(
+            serde_json::json!({"IsAvailable": false, "CurrentStatus": "Lunch",
+                               "LastStatusChange": "2026-01-15T08:55:00"}),
+        )
+        .unwrap();
+        let exact = availability(&account, driver, false, &state, now);
+        assert_eq!(exact.time_precision, TimePrecision::Exact);
+        assert_eq!(exact.occurred_at.to_rfc3339(), "2026-01-15T08:55:00-06:00");
+        let later = availability(&account, driver, false, &state, now + TimeDelta::hours(1));
+        assert_eq!(
+            later.event_id, exact.event_id,
+            "the same change seen later: the same id"
+        );
+        assert_eq!(later.occurred_at, exact.occurred_at);
+
+        state.last_status_change = None;
+        let observed = availability(&account, driver, false, &state, now);
+        assert_eq!(observed.time_precision, TimePrecision::Observed);
+        assert_eq!(
+            observed.occurred_at.to_rfc3339(),
+            "2026-01-15T09:00:00-06:00"
+        );
+        assert_ne!(observed.event_id, exact.event_id);
     }
 }
