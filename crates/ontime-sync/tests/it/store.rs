@@ -178,7 +178,38 @@ suite!(
     missed_transitions_are_new_and_the_provisional_takes_the_latest_visit,
     cursors_list_by_prefix_and_clear_only_while_unchanged,
     a_lease_expires_is_taken_over_and_fences_the_stale_worker,
+    workers_racing_for_an_expired_lease_get_it_once,
 );
+
+/// Four workers ask for the same expired lease at once: exactly one gets it, with the next token.
+async fn workers_racing_for_an_expired_lease_get_it_once(db: &TestDb) {
+    let ttl = chrono::TimeDelta::seconds(30);
+    let t = Utc.with_ymd_and_hms(2026, 1, 15, 15, 0, 0).unwrap();
+    let old = db
+        .store
+        .acquire_lease(ACCOUNT, "old", ttl, t)
+        .await
+        .unwrap()
+        .unwrap();
+    let mut handles = Vec::new();
+    for worker in ["w1", "w2", "w3", "w4"] {
+        let store = Store::open(&db.url).await.unwrap();
+        handles.push(tokio::spawn(async move {
+            let lease = store
+                .acquire_lease(ACCOUNT, worker, ttl, t + ttl)
+                .await
+                .unwrap();
+            store.close().await;
+            lease
+        }));
+    }
+    let mut winners = Vec::new();
+    for handle in handles {
+        winners.extend(handle.await.unwrap());
+    }
+    assert_eq!(winners.len(), 1, "{winners:?}");
+    assert_eq!(winners[0].token, old.token + 1);
+}
 
 /// Two workers (two handles on one database): A holds the account while it renews; when it
 /// stops, B takes over once the TTL has run out, and A's commits and renewals are refused
