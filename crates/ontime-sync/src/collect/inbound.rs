@@ -14,10 +14,11 @@
 //! | `POST /inbound/{token}` with the right token and a body naming an order | `202`, after the entry is committed |
 //! | the right token, a body naming no order (or not a GUID where an order ID belongs) | `400` with a short reason, logged |
 //! | the right token, a body over [`InboundConfig::body_limit`] | `413`, logged |
-//! | a wrong token, or any other path | `404`, empty: nothing says the endpoint exists |
+//! | a wrong token, any other path or method | `404`, empty: nothing says the endpoint exists |
 //!
 //! The token is compared in constant time (SHA-256 digests of both sides, every byte looked at),
-//! is never logged, and [`InboundToken`]'s `Debug` hides it.
+//! is never logged, and [`InboundToken`]'s `Debug` hides it. (A proxy in front of the endpoint
+//! may log paths: keep the token out of its access log.)
 //!
 //! # Durability
 //!
@@ -317,7 +318,11 @@ where
     /// The endpoint: `POST /inbound/{token}`; serve it with `axum::serve`.
     pub fn router(&self) -> Router {
         Router::new()
-            .route("/inbound/{token}", post(receive::<S, C>))
+            // Other methods answer 404 too, not 405: nothing says the endpoint exists.
+            .route(
+                "/inbound/{token}",
+                post(receive::<S, C>).fallback(|| async { StatusCode::NOT_FOUND }),
+            )
             .with_state(self.clone())
     }
 

@@ -138,6 +138,12 @@ async fn the_endpoint_answers_404_400_413_and_queues_what_names_an_order() {
     assert_eq!(wrong, (404, String::new()), "a wrong token reveals nothing");
     let elsewhere = post(&format!("{base}/other"), "text/plain", "x").await;
     assert_eq!(elsewhere.0, 404);
+    let get = reqwest::get(&url).await.unwrap();
+    assert_eq!(
+        get.status().as_u16(),
+        404,
+        "not 405: the route is not revealed"
+    );
 
     let unknown = post(&url, "application/json", r#"{"Status":"Delivered"}"#).await;
     assert_eq!(
