@@ -133,6 +133,8 @@ impl<S: EventStore> Drivers<S> {
         for driver in &self.config.drivers {
             self.driver(*driver, governor, now, &mut report).await?;
         }
+        // What the server says is left (others may use the account too) paces the next round.
+        governor.observe(&self.client.quota(), now);
         Ok(report)
     }
 

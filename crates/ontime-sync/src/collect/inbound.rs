@@ -394,6 +394,8 @@ where
                 }
             }
         }
+        // What the server says is left (others may use the account too) paces the next round.
+        governor.observe(&self.client.quota(), now);
         Ok(report)
     }
 
