@@ -149,13 +149,31 @@ pub fn run(mode: Mode) -> Result<String> {
         .with_context(|| format!("reading {SPEC_PATH}"))?;
     let generated = generate(&spec_text, &root.join("Cargo.lock"))?;
     let index = generate_index(&spec_text)?;
-    let outputs = [(GENERATED_PATH, generated), (INDEX_PATH, index)];
+    let outputs = [
+        (GENERATED_PATH.to_owned(), generated),
+        (INDEX_PATH.to_owned(), index),
+    ];
+    write_or_check(mode, &outputs, SPEC_PATH)
+}
+
+/// Writes each `(path, text)` of `outputs` (paths relative to the workspace root), or compares
+/// them with the checked-in files and fails with a short diff of each stale one and the advice to
+/// run `cargo xtask codegen`. `source` names what the files are generated from.
+pub(crate) fn write_or_check(
+    mode: Mode,
+    outputs: &[(String, String)],
+    source: &str,
+) -> Result<String> {
+    let root = crate::workspace_root();
     let mut summary = Vec::new();
     let mut stale = Vec::new();
-    for (path, text) in &outputs {
+    for (path, text) in outputs {
         let target = root.join(path);
         match mode {
             Mode::Write => {
+                if let Some(dir) = target.parent() {
+                    std::fs::create_dir_all(dir).with_context(|| format!("creating {path}"))?;
+                }
                 std::fs::write(&target, text).with_context(|| format!("writing {path}"))?;
                 summary.push(format!("wrote {path} ({} lines)", text.lines().count()));
             }
@@ -164,10 +182,10 @@ pub fn run(mode: Mode) -> Result<String> {
                 // Git may check files out with CRLF line ends on some machines.
                 let current = current.replace("\r\n", "\n");
                 if current == *text {
-                    summary.push(format!("{path} is up to date with {SPEC_PATH}"));
+                    summary.push(format!("{path} is up to date with {source}"));
                 } else {
                     stale.push(format!(
-                        "{path} is stale relative to {SPEC_PATH}:\n{}",
+                        "{path} is stale relative to {source}:\n{}",
                         short_diff(&current, text)
                     ));
                 }

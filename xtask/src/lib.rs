@@ -3,6 +3,7 @@
 pub mod bench;
 pub mod codegen;
 pub mod index;
+pub mod schemas;
 pub mod spec_copy;
 
 use std::path::PathBuf;

@@ -8,7 +8,8 @@ usage: cargo xtask <command>
 commands:
   codegen [--check]   validate openapi/ontime.json and regenerate crates/ontime-raw/src/generated.rs
                       (the client), crates/ontime-raw/src/index/data.rs (the spec index: records,
-                      fields, operations, enums) and the spec's copy in crates/ontime-mock; with
+                      fields, operations, enums), the spec's copy in crates/ontime-mock and the
+                      event schemas in schemas/ (from ontime-sync's types); with
                       --check, fail (with a diff) when a checked-in file is stale
   bench [NAME] [--quick]
                       run the benchmark binaries of crates/ontime-bench (all, or NAME) in
@@ -55,8 +56,12 @@ fn main() -> ExitCode {
     }
 }
 
-/// The generated client, then the packaged copies of the spec.
+/// The generated client, then the packaged copies of the spec, then the event schemas.
 fn codegen(mode: xtask::codegen::Mode) -> anyhow::Result<String> {
     let generated = xtask::codegen::run(mode)?;
-    Ok(format!("{generated}\n{}", xtask::spec_copy::run(mode)?))
+    let copies = xtask::spec_copy::run(mode)?;
+    Ok(format!(
+        "{generated}\n{copies}\n{}",
+        xtask::schemas::run(mode)?
+    ))
 }

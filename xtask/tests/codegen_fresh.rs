@@ -21,3 +21,10 @@ fn packaged_spec_copies_match_the_spec() {
         panic!("{error:#}");
     }
 }
+
+#[test]
+fn event_schemas_are_up_to_date() {
+    if let Err(error) = xtask::schemas::run(xtask::codegen::Mode::Check) {
+        panic!("{error:#}");
+    }
+}

@@ -1,0 +1,52 @@
+//! The collector's sources and the budget they share.
+//!
+//! - [`drivers`]: per driver, availability changes and position history windows.
+//! - [`governor`]: one per account; how many OnTime calls may be spent, and when.
+//! - [`poll`]: the polling source: per status level, the finder's ID set, diffed against the
+//!   previous poll; the orders that moved get one history fetch (or a provisional observed
+//!   event when the budget says not now).
+//! - [`inbound`] (feature `inbound`): the endpoint OnTime's workflow notifications call; the
+//!   orders they name are queued durably and fetched like poll-moved orders.
+
+pub mod drivers;
+pub mod governor;
+#[cfg(feature = "inbound")]
+pub mod inbound;
+pub mod poll;
+
+pub use drivers::{DriverConfig, DriverCursor, DriverReport, Drivers};
+pub use governor::{Advice, Clock, Governor, Plan, SystemClock, TooManyAtOnce};
+pub use poll::{PollBatch, PollConfig, PollCursor, PollReport, Poller};
+
+use crate::store::StoreError;
+
+/// Why a collection step (a poll, a driver round, a drain) stopped. What it committed before
+/// stays committed; what it did not is redone by the next step from the stored cursors.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum CollectError {
+    /// An OnTime call failed.
+    #[error("OnTime call failed: {0}")]
+    OnTime(#[from] ontime::Error),
+    /// The store failed (or refused: [`StoreError::LeaseLost`]).
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// A stored cursor is not one this source wrote (or a new one would not serialise).
+    #[error("cursor {name:?} is unreadable: {source}")]
+    Cursor {
+        /// The cursor's name.
+        name: String,
+        /// Why.
+        #[source]
+        source: serde_json::Error,
+    },
+}
+
+impl CollectError {
+    fn cursor(name: &str, source: serde_json::Error) -> Self {
+        Self::Cursor {
+            name: name.to_owned(),
+            source,
+        }
+    }
+}

@@ -1,0 +1,323 @@
+//! The polling source: which orders moved since the last poll, and what happened to them.
+//!
+//! OnTime has no change feed. Its order finder does filter by status level and answers with IDs
+//! only (one call, `client.orders().ids(OrderFilter::new().status(level))`), so a poll costs one
+//! call per watched level whatever the account's size. The previous poll's ID sets are stored as
+//! a cursor; an order that is in a level's set now and was not before *moved* (into that level).
+//!
+//! Each moved order gets **one** call: its status history (`client.orders().timeline(id)`), from
+//! which its events are derived with OnTime's exact times ([`derive_order_events`]) and sorted
+//! against the store ([`reconcile`]: events already stored are dropped, provisional ones are
+//! upgraded in place). When the [`Governor`] allows no call for it, the order gets a
+//! provisional event instead (time observed, see [`crate::event::provisional`]) and is kept in
+//! the cursor's `pending` list; later polls fetch its history first, when the budget allows, and
+//! that upgrades the provisional event.
+//!
+//! Events and the new cursor are committed in one store transaction: a crash between the
+//! fetches and the commit leaves the previous cursor, so the next poll sees the same moves,
+//! derives the same events (the same ids, and with the same `now` the same content) and the
+//! store keeps each once.
+//!
+//! # Limits
+//!
+//! - The first poll (no cursor yet) treats every order it finds as moved: that is the backfill,
+//!   one history per order, paced by the governor (the rest is pending).
+//! - The history names no driver and the poll fetches no order record (that would be a second
+//!   call per order): the derived events carry no actor, no tracking number, and no custody
+//!   events (they need the order's items). Workflow notifications and the slow reconcile add
+//!   those later.
+//! - A poll sees where an order is, not its path: moves that end where they started between
+//!   two polls (A→B→A) are invisible to the diff; they appear once a history of the order is
+//!   fetched for another reason.
+//! - Watching terminal levels (Delivered, Cancelled) makes the ID sets grow with the account's
+//!   whole history; watch them with care ([`PollConfig::levels`]).
+//! - An order that no watched level lists any more has *departed*: it went to a level not
+//!   watched (Cancelled, by default) or was deleted. It gets one history fetch like a moved
+//!   order (a cancellation then appears with its exact time; a deleted order's fetch answers
+//!   "not found": no events, nothing owed, [`PollBatch::gone`]). Without budget it gets no
+//!   provisional event (its level is unknown), only a pending entry.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use chrono::{DateTime, Utc};
+use ontime::{OrderFilter, OrderId, StatusLevel};
+use serde::{Deserialize, Serialize};
+
+use super::CollectError;
+use super::governor::Governor;
+use crate::event::{
+    AccountConfig, Event, OrderRef, OrderSource, Reconciled, StatusStep, derive_order_events,
+    provisional_status_event, reconcile,
+};
+use crate::store::{Commit, CommitOutcome, EventStore, Fence};
+
+/// What the poller watches and where its events go.
+#[derive(Clone, Debug, PartialEq)]
+pub struct PollConfig {
+    /// The status levels whose orders are listed each poll (one finder call each).
+    pub levels: Vec<StatusLevel>,
+    /// The name of the cursor the ID sets are kept under.
+    pub cursor: String,
+    /// Destinations whose outbox gets the new events.
+    pub destinations: Vec<String>,
+    /// The lease the commits are made under (many workers: see [`crate::store::lease`]); a
+    /// commit whose lease was taken over fails with
+    /// [`StoreError::LeaseLost`](crate::store::StoreError::LeaseLost) and writes nothing.
+    pub fence: Option<Fence>,
+}
+
+impl Default for PollConfig {
+    /// The levels an order passes through before it is finished: Dispatched, Assigned,
+    /// AssignedInRoute, Stored, UnassignedStored, plus Delivered; cursor `poll`; no destination.
+    fn default() -> Self {
+        Self {
+            levels: vec![
+                StatusLevel::Dispatched,
+                StatusLevel::Assigned,
+                StatusLevel::AssignedInRoute,
+                StatusLevel::Stored,
+                StatusLevel::UnassignedStored,
+                StatusLevel::Delivered,
+            ],
+            cursor: "poll".to_owned(),
+            destinations: Vec::new(),
+            fence: None,
+        }
+    }
+}
+
+/// The poll cursor: the ID set of every watched level, and the orders whose history is owed.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PollCursor {
+    /// Level code → the orders at that level at the last poll.
+    pub levels: BTreeMap<i64, BTreeSet<OrderId>>,
+    /// Orders that moved (or departed) but whose history was not fetched yet (moved ones have a
+    /// provisional event).
+    pub pending: BTreeSet<OrderId>,
+}
+
+/// What a poll found and what it will commit.
+#[derive(Clone, Debug, PartialEq)]
+pub struct PollBatch {
+    /// The events, upgrades and new cursor, to commit in one transaction.
+    pub commit: Commit,
+    /// Orders that moved since the previous poll, with the watched level they are at now.
+    pub moved: BTreeMap<OrderId, StatusLevel>,
+    /// Orders no watched level lists any more (moved to a level not watched, or deleted).
+    pub departed: BTreeSet<OrderId>,
+    /// Orders whose history was fetched.
+    pub fetched: Vec<OrderId>,
+    /// Orders that got a provisional event (no budget for their history).
+    pub provisional: Vec<OrderId>,
+    /// Orders whose history fetch answered "not found" (deleted in OnTime): no events.
+    pub gone: Vec<OrderId>,
+    /// OnTime calls spent: one per level, one per fetched history.
+    pub calls: u64,
+}
+
+/// A committed poll.
+#[derive(Clone, Debug, PartialEq)]
+pub struct PollReport {
+    /// What the poll found.
+    pub batch: PollBatch,
+    /// What the store did with it.
+    pub outcome: CommitOutcome,
+}
+
+/// The polling source of one account (see the [module documentation](self)).
+#[derive(Clone, Debug)]
+pub struct Poller<S> {
+    client: ontime::Client,
+    store: S,
+    account: AccountConfig,
+    config: PollConfig,
+}
+
+impl<S: EventStore> Poller<S> {
+    /// A poller for `account`, calling OnTime through `client` and keeping events in `store`.
+    pub fn new(
+        client: ontime::Client,
+        store: S,
+        account: AccountConfig,
+        config: PollConfig,
+    ) -> Self {
+        Self {
+            client,
+            store,
+            account,
+            config,
+        }
+    }
+
+    /// Polls and commits (see [`collect`](Self::collect)); `None` when the governor allowed no
+    /// finder calls now (nothing was called or committed). On an error nothing was committed:
+    /// the next poll starts from the previous cursor.
+    pub async fn poll(
+        &self,
+        governor: &mut Governor,
+        now: DateTime<Utc>,
+    ) -> Result<Option<PollReport>, CollectError> {
+        let Some(batch) = self.collect(governor, now).await? else {
+            return Ok(None);
+        };
+        let outcome = self.store.commit(batch.commit.clone()).await?;
+        Ok(Some(PollReport { batch, outcome }))
+    }
+
+    /// Lists the watched levels, diffs against the stored cursor, fetches the histories the
+    /// governor allows and derives the events, without writing anything. `None` when the
+    /// governor allows no finder calls now.
+    pub async fn collect(
+        &self,
+        governor: &mut Governor,
+        now: DateTime<Utc>,
+    ) -> Result<Option<PollBatch>, CollectError> {
+        let account = &self.account.account;
+        let previous: PollCursor = match self.store.cursor(account, &self.config.cursor).await? {
+            Some(value) => serde_json::from_value(value)
+                .map_err(|source| CollectError::cursor(&self.config.cursor, source))?,
+            None => PollCursor::default(),
+        };
+        let finder_calls = self.config.levels.len() as u64;
+        if !governor.try_acquire(finder_calls, now) {
+            return Ok(None);
+        }
+
+        let mut cursor = PollCursor {
+            levels: BTreeMap::new(),
+            pending: previous.pending.clone(),
+        };
+        let mut moved = BTreeMap::new();
+        for level in &self.config.levels {
+            let ids: BTreeSet<OrderId> = self
+                .client
+                .orders()
+                .ids(OrderFilter::new().status(level.clone()))
+                .await?
+                .into_iter()
+                .collect();
+            let code = level.code().unwrap_or_default();
+            let before = previous.levels.get(&code);
+            for id in &ids {
+                if before.is_none_or(|b| !b.contains(id)) {
+                    moved.insert(*id, level.clone());
+                }
+            }
+            cursor.levels.insert(code, ids);
+        }
+        governor.observe(&self.client.quota(), now);
+        // Orders no watched level lists any more went to a level not watched (or were deleted).
+        let listed: BTreeSet<&OrderId> = cursor.levels.values().flatten().collect();
+        let departed: BTreeSet<OrderId> = previous
+            .levels
+            .values()
+            .flatten()
+            .filter(|id| !listed.contains(id))
+            .copied()
+            .collect();
+
+        // Owed histories first (oldest debts), then this poll's moves and departures.
+        let mut due: Vec<OrderId> = previous.pending.iter().copied().collect();
+        due.extend(moved.keys().filter(|id| !previous.pending.contains(id)));
+        due.extend(departed.iter().filter(|id| !previous.pending.contains(id)));
+
+        let mut commit = Commit::new(account.clone());
+        commit.destinations = self.config.destinations.clone();
+        commit.fence = self.config.fence.clone();
+        let mut fetched = Vec::new();
+        let mut provisional = Vec::new();
+        let mut gone = Vec::new();
+        let mut calls = finder_calls;
+        for order in due {
+            let subject = Event::order_subject(order);
+            let stored: Vec<Event> = self
+                .store
+                .timeline(account, &subject)
+                .await?
+                .into_iter()
+                .map(|s| s.event)
+                .collect();
+            if governor.try_acquire(1, now) {
+                calls += 1;
+                let Some(sorted) =
+                    history_events(&self.client, &self.account, order, &stored, now).await?
+                else {
+                    // Deleted in OnTime: nothing to derive, nothing owed.
+                    cursor.pending.remove(&order);
+                    gone.push(order);
+                    continue;
+                };
+                commit.events.extend(sorted.events);
+                commit.upgrades.extend(sorted.upgrades);
+                cursor.pending.remove(&order);
+                fetched.push(order);
+            } else if let Some(level) = moved.get(&order) {
+                let event = provisional_status_event(
+                    &self.account,
+                    OrderRef {
+                        id: order,
+                        tracking_number: None,
+                    },
+                    level,
+                    &stored,
+                    now,
+                );
+                commit.events.push(event);
+                cursor.pending.insert(order);
+                provisional.push(order);
+            } else if departed.contains(&order) {
+                // Its new level is unknown: no provisional event, only the debt.
+                cursor.pending.insert(order);
+            }
+            // An owed history still without budget stays owed; its provisional event exists.
+        }
+        governor.observe(&self.client.quota(), now);
+
+        let value = serde_json::to_value(&cursor)
+            .map_err(|source| CollectError::cursor(&self.config.cursor, source))?;
+        commit.cursors = vec![(self.config.cursor.clone(), value)];
+        Ok(Some(PollBatch {
+            commit,
+            moved,
+            departed,
+            fetched,
+            provisional,
+            gone,
+            calls,
+        }))
+    }
+}
+
+/// One order's status history (one call), its events derived with OnTime's exact times and
+/// sorted against the order's `stored` events ([`reconcile`]). `None` when OnTime answers "not
+/// found" (the order was deleted).
+pub(crate) async fn history_events(
+    client: &ontime::Client,
+    account: &AccountConfig,
+    order: OrderId,
+    stored: &[Event],
+    now: DateTime<Utc>,
+) -> Result<Option<Reconciled>, ontime::Error> {
+    let history = match client.orders().timeline(order).await {
+        Ok(history) => history,
+        Err(ontime::Error::NotFound { .. }) => return Ok(None),
+        Err(error) => return Err(error),
+    };
+    let source = OrderSource {
+        order_id: order,
+        tracking_number: None,
+        items: Vec::new(),
+        steps: history
+            .into_iter()
+            .map(|status| StatusStep {
+                status,
+                driver: None,
+                observed_at: now,
+            })
+            .collect(),
+    };
+    Ok(Some(reconcile(
+        derive_order_events(account, &source),
+        stored,
+    )))
+}

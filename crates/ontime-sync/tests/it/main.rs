@@ -1,0 +1,9 @@
+//! The one integration-test binary of ontime-sync.
+
+mod drivers;
+mod events;
+mod fixtures;
+mod inbound;
+mod poll;
+mod schema;
+mod store;
