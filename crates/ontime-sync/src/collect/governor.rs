@@ -473,11 +473,9 @@ mod tests {
     #[test]
     fn the_server_reset_time_wins() {
         let mut g = Governor::new(Plan::daily(1_000), at(1, 0, 0, 0));
-        let quota = ontime::Quota {
-            daily_remaining: Some(0),
-            daily_reset: Some(at(1, 6, 0, 0)),
-            ..ontime::Quota::default()
-        };
+        let mut quota = ontime::Quota::default();
+        quota.daily_remaining = Some(0);
+        quota.daily_reset = Some(at(1, 6, 0, 0));
         g.observe(&quota, at(1, 0, 0, 0));
         assert_eq!(g.left(at(1, 5, 59, 59)), 0);
         assert_eq!(g.left(at(1, 6, 0, 0)), 800);
@@ -487,11 +485,9 @@ mod tests {
     fn others_using_the_account_shrink_our_part_and_never_their_reserve() {
         let mut g = Governor::new(Plan::daily(10_000), at(1, 0, 0, 0));
         // Someone else already spent 6,000: the server says 4,000 left; 2,000 stay theirs.
-        let quota = ontime::Quota {
-            daily_limit: Some(10_000),
-            daily_remaining: Some(4_000),
-            ..ontime::Quota::default()
-        };
+        let mut quota = ontime::Quota::default();
+        quota.daily_limit = Some(10_000);
+        quota.daily_remaining = Some(4_000);
         g.observe(&quota, at(1, 0, 0, 0));
         assert_eq!(g.left(at(1, 0, 0, 0)), 2_000);
         let granted = hammer(&mut g, at(1, 0, 0, 0), at(2, 0, 0, 0), 1).len();
@@ -500,13 +496,9 @@ mod tests {
         // The server reports even less mid-day: we stop.
         let mut g = Governor::new(Plan::daily(10_000), at(1, 0, 0, 0));
         hammer(&mut g, at(1, 0, 0, 0), at(1, 12, 0, 0), 1);
-        g.observe(
-            &ontime::Quota {
-                daily_remaining: Some(1_500),
-                ..ontime::Quota::default()
-            },
-            at(1, 12, 0, 0),
-        );
+        let mut quota = ontime::Quota::default();
+        quota.daily_remaining = Some(1_500);
+        g.observe(&quota, at(1, 12, 0, 0));
         assert!(!g.try_acquire(1, at(1, 13, 0, 0)));
         assert_eq!(hammer(&mut g, at(1, 12, 0, 0), at(2, 0, 0, 0), 1).len(), 0);
     }
