@@ -396,7 +396,8 @@ async fn an_order_leaving_the_watched_levels_is_fetched_and_its_cancellation_exa
 async fn a_history_answering_not_found_is_a_deleted_order_and_owes_nothing() {
     let s = setup().await;
     s.mock.set_faults(vec![
-        ontime_mock::FaultRule::status(404, None).on_operation(ontime::index::Operation::OrderStatusChanges),
+        ontime_mock::FaultRule::status(404, None)
+            .on_operation(ontime::index::Operation::OrderStatusChanges),
     ]);
     let report = s
         .poller()
