@@ -4,7 +4,7 @@
 //! accepted by `--set` without an edit here. Each field has a [`Fmt`], its kind as the CLI
 //! renders it.
 
-use ontime::index;
+use ontime::index::{self, str_eq};
 
 /// What kind of value a field holds, which decides how it is rendered.
 #[derive(Clone, Copy, Debug)]
@@ -154,21 +154,6 @@ const fn is_money(record: &str, field: &str) -> bool {
         i += 1;
     }
     false
-}
-
-const fn str_eq(a: &str, b: &str) -> bool {
-    let (a, b) = (a.as_bytes(), b.as_bytes());
-    if a.len() != b.len() {
-        return false;
-    }
-    let mut i = 0;
-    while i < a.len() {
-        if a[i] != b[i] {
-            return false;
-        }
-        i += 1;
-    }
-    true
 }
 
 /// `record_fields!(ORDER_FIELDS = ORDER ["ID", …] embeds ["Status" => STATUS_FIELDS, …]);`

@@ -53,7 +53,7 @@ impl Operation {
     pub const fn by_client_method(name: &str) -> Option<Operation> {
         let mut i = 0;
         while i < OPERATIONS.len() {
-            if eq_bytes(OPERATIONS[i].client_method.as_bytes(), name.as_bytes()) {
+            if str_eq(OPERATIONS[i].client_method, name) {
                 return Some(OPERATIONS[i].operation);
             }
             i += 1;
@@ -72,7 +72,10 @@ impl Operation {
     }
 }
 
-const fn eq_bytes(a: &[u8], b: &[u8]) -> bool {
+/// String equality usable in `const` items, for lookups in the index at compile time (`==` on
+/// `str` is not a `const fn`).
+pub const fn str_eq(a: &str, b: &str) -> bool {
+    let (a, b) = (a.as_bytes(), b.as_bytes());
     if a.len() != b.len() {
         return false;
     }
