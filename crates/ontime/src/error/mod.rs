@@ -4,6 +4,18 @@ use std::time::Duration;
 
 use ontime_raw::index::Operation;
 
+mod classify;
+mod display;
+mod redact;
+
+pub(crate) use classify::message_from_body;
+pub(crate) use redact::{REDACTED, Redactor};
+
+use display::{
+    announced, bytes_text, check_suffix, join_ids, redirect_text, retried_suffix, retry_hint,
+    save_note, seconds, suffix,
+};
+
 /// Everything that can go wrong when talking to OnTime.
 ///
 /// Every variant that comes from a call names the [`Operation`] (the spec's operation, from the
@@ -289,35 +301,6 @@ pub(crate) fn found<T>(result: crate::Result<T>) -> crate::Result<Option<T>> {
     }
 }
 
-fn suffix(message: &Option<String>) -> String {
-    match message {
-        Some(m) if !m.is_empty() => format!(": {m}"),
-        _ => String::new(),
-    }
-}
-
-fn check_suffix(check: &Option<Box<Error>>) -> String {
-    match check {
-        Some(e) => format!(" (the check failed: {e})"),
-        None => String::new(),
-    }
-}
-
-fn save_note(id: &uuid::Uuid, source: &Error) -> String {
-    if source.may_have_been_applied() {
-        format!("the new record was posted as {id} and may have been stored")
-    } else {
-        format!("the new record was posted as {id}; OnTime refused it")
-    }
-}
-
-fn join_ids(ids: &[uuid::Uuid]) -> String {
-    ids.iter()
-        .map(|id| id.to_string())
-        .collect::<Vec<_>>()
-        .join(", ")
-}
-
 /// How many attempts a call took before the client gave up, and how long they took in all
 /// (waits included).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -338,56 +321,6 @@ impl std::fmt::Display for Retried {
             self.elapsed.as_secs_f64()
         )
     }
-}
-
-fn retried_suffix(retried: &Option<Retried>) -> String {
-    retried.map(|r| format!(" ({r})")).unwrap_or_default()
-}
-
-fn seconds(duration: &Duration) -> String {
-    let secs = duration.as_secs_f64();
-    if duration.subsec_millis() == 0 {
-        format!("{}s", duration.as_secs())
-    } else {
-        format!("{secs:.1}s")
-    }
-}
-
-fn bytes_text(bytes: u64) -> String {
-    const MIB: u64 = 1024 * 1024;
-    if bytes >= MIB && bytes.is_multiple_of(MIB) {
-        format!("{} MiB", bytes / MIB)
-    } else if bytes >= 1024 && bytes.is_multiple_of(1024) {
-        format!("{} KiB", bytes / 1024)
-    } else {
-        format!("{bytes} bytes")
-    }
-}
-
-fn announced(content_length: &Option<u64>) -> String {
-    content_length
-        .map(|n| format!(" (it announced {n} bytes; none were read)"))
-        .unwrap_or_default()
-}
-
-fn redirect_text(status: Option<u16>, location: Option<&str>) -> String {
-    let to = location.map(|l| format!(" to {l}")).unwrap_or_default();
-    match status {
-        Some(status) => format!(
-            "the server answered with a redirect ({status}){to}; the OnTime API never redirects, \
-             so it was not followed"
-        ),
-        None => format!(
-            "the HTTP client followed a redirect{to}; the OnTime API never redirects, so the \
-             answer was refused (a redirected write turns into a read and does not happen)"
-        ),
-    }
-}
-
-fn retry_hint(retry_after: &Option<Duration>) -> String {
-    retry_after
-        .map(|d| format!(", retry after {}s", d.as_secs()))
-        .unwrap_or_default()
 }
 
 impl Error {
@@ -527,218 +460,9 @@ impl Error {
     }
 }
 
-/// Removes the API key from text that came from a server (error messages, web pages, headers),
-/// before it enters an [`Error`] or a log: the key as configured, percent-encoded and
-/// JSON-escaped (the `Bearer <key>` form contains the key, so it is covered too).
-#[derive(Clone, Default)]
-pub(crate) struct Redactor {
-    needles: Vec<String>,
-}
-
-/// What replaces a secret.
-pub(crate) const REDACTED: &str = "[redacted]";
-
-impl std::fmt::Debug for Redactor {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("Redactor([redacted])")
-    }
-}
-
-impl Redactor {
-    pub(crate) fn new(secret: &str) -> Self {
-        let secret = secret.trim();
-        if secret.is_empty() {
-            return Self::default();
-        }
-        let mut needles = vec![secret.to_string()];
-        let mut upper = String::new();
-        let mut lower = String::new();
-        for byte in secret.bytes() {
-            if byte.is_ascii_alphanumeric() || b"-._~".contains(&byte) {
-                upper.push(byte as char);
-                lower.push(byte as char);
-            } else {
-                upper.push_str(&format!("%{byte:02X}"));
-                lower.push_str(&format!("%{byte:02x}"));
-            }
-        }
-        needles.extend([upper, lower]);
-        if let Ok(json) = serde_json::to_string(secret) {
-            needles.push(json.trim_matches('"').to_string());
-        }
-        needles.sort_by_key(|n| std::cmp::Reverse(n.len()));
-        needles.dedup();
-        Self { needles }
-    }
-
-    /// `text` with every occurrence of the secret replaced by `[redacted]`.
-    pub(crate) fn text(&self, text: &str) -> String {
-        let mut out = text.to_string();
-        for needle in &self.needles {
-            if out.contains(needle.as_str()) {
-                out = out.replace(needle.as_str(), REDACTED);
-            }
-        }
-        out
-    }
-
-    fn option(&self, text: &mut Option<String>) {
-        if let Some(text) = text {
-            *text = self.text(text);
-        }
-    }
-
-    /// The error with the secret removed from every text that came from the server.
-    pub(crate) fn error(&self, mut error: Error) -> Error {
-        if self.needles.is_empty() {
-            return error;
-        }
-        match &mut error {
-            Error::BadRequest { message, .. }
-            | Error::Unauthorized { message, .. }
-            | Error::Forbidden { message, .. }
-            | Error::NotFound { message, .. }
-            | Error::RateLimited { message, .. }
-            | Error::Server { message, .. } => self.option(message),
-            Error::Decode { path, message, .. } => {
-                *path = self.text(path);
-                *message = self.text(message);
-            }
-            Error::InvalidRequest { message, .. } => *message = self.text(message),
-            Error::Redirect { location, .. } => self.option(location),
-            Error::UnexpectedResponse {
-                content_type,
-                snippet,
-                ..
-            } => {
-                self.option(content_type);
-                self.option(snippet);
-            }
-            _ => {}
-        }
-        error
-    }
-}
-
-/// Best-effort human message from an error body in any of the forms servers use: a JSON object
-/// (`Message`, `message`, `error`, ...), a JSON string, plain text, an HTML page, or nothing.
-pub(crate) fn message_from_body(body: &[u8]) -> Option<String> {
-    const MAX: usize = 500;
-    let text = String::from_utf8_lossy(body);
-    let text = text.trim();
-    if text.is_empty() {
-        return None;
-    }
-    let message = match serde_json::from_str::<serde_json::Value>(text) {
-        Ok(serde_json::Value::String(s)) => s,
-        Ok(serde_json::Value::Object(map)) => {
-            let keys = [
-                "Message",
-                "message",
-                "error_description",
-                "error",
-                "ExceptionMessage",
-                "title",
-            ];
-            let main = keys
-                .iter()
-                .find_map(|k| map.get(*k).and_then(|v| v.as_str()));
-            let detail = map.get("MessageDetail").and_then(|v| v.as_str());
-            match (main, detail) {
-                (Some(m), Some(d)) => format!("{m} ({d})"),
-                (Some(m), None) => m.to_string(),
-                _ => text.to_string(),
-            }
-        }
-        Ok(other) => other.to_string(),
-        Err(_) if text.starts_with('<') => html_text(text),
-        Err(_) => text.to_string(),
-    };
-    let message = message.split_whitespace().collect::<Vec<_>>().join(" ");
-    if message.is_empty() {
-        return None;
-    }
-    Some(if message.chars().count() > MAX {
-        let cut: String = message.chars().take(MAX).collect();
-        format!("{cut}…")
-    } else {
-        message
-    })
-}
-
-/// The visible text of an HTML page: the `<title>` if any, else the text without tags.
-fn html_text(html: &str) -> String {
-    let lower = html.to_ascii_lowercase();
-    if let (Some(start), Some(end)) = (lower.find("<title>"), lower.find("</title>"))
-        && start + 7 <= end
-    {
-        let title = html[start + 7..end].trim();
-        if !title.is_empty() {
-            return title.to_string();
-        }
-    }
-    let mut out = String::new();
-    let mut in_tag = false;
-    for ch in html.chars() {
-        match ch {
-            '<' => {
-                in_tag = true;
-                out.push(' ');
-            }
-            '>' => in_tag = false,
-            c if !in_tag => out.push(c),
-            _ => {}
-        }
-    }
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn messages_come_out_of_every_body_format() {
-        assert_eq!(
-            message_from_body(br#"{"Message":"Bad TrackingNumber"}"#).as_deref(),
-            Some("Bad TrackingNumber")
-        );
-        assert_eq!(
-            message_from_body(br#"{"Message":"Invalid","MessageDetail":"ID is not a GUID"}"#)
-                .as_deref(),
-            Some("Invalid (ID is not a GUID)")
-        );
-        assert_eq!(
-            message_from_body(br#""Order not found""#).as_deref(),
-            Some("Order not found")
-        );
-        assert_eq!(
-            message_from_body(b"Service Unavailable\r\n").as_deref(),
-            Some("Service Unavailable")
-        );
-        assert_eq!(
-            message_from_body(
-                b"<html><head><title>502 Bad Gateway</title></head><body>x</body></html>"
-            )
-            .as_deref(),
-            Some("502 Bad Gateway")
-        );
-        assert_eq!(
-            message_from_body(b"<html><body><h1>Down</h1> for maintenance</body></html>")
-                .as_deref(),
-            Some("Down for maintenance")
-        );
-        assert_eq!(message_from_body(b"   "), None);
-        assert_eq!(
-            message_from_body(br#"{"unexpected": 1}"#).as_deref(),
-            Some(r#"{"unexpected": 1}"#)
-        );
-        let long = "x".repeat(2000);
-        assert_eq!(
-            message_from_body(long.as_bytes()).map(|m| m.chars().count()),
-            Some(501)
-        );
-    }
 
     #[test]
     fn retryable_errors_are_the_transient_ones() {
@@ -858,31 +582,6 @@ mod tests {
             e.to_string(),
             "orders_find: rate limited (429), retry after 30s"
         );
-    }
-
-    #[test]
-    fn the_redactor_removes_the_key_in_every_form() {
-        let r = Redactor::new("ab/c+d=");
-        assert_eq!(r.text("key ab/c+d= here"), "key [redacted] here");
-        assert_eq!(r.text("Bearer ab/c+d="), "Bearer [redacted]");
-        assert_eq!(r.text("/login?k=ab%2Fc%2Bd%3D"), "/login?k=[redacted]");
-        assert_eq!(r.text("/login?k=ab%2fc%2bd%3d"), "/login?k=[redacted]");
-        assert_eq!(r.text("nothing secret"), "nothing secret");
-        assert!(!format!("{r:?}").contains("ab/c"));
-        let e = r.error(Error::Server {
-            operation: Operation::OrdersGet,
-            status: 500,
-            message: Some("bad key ab/c+d=".into()),
-            retry_after: None,
-            retried: None,
-        });
-        assert_eq!(e.server_message(), Some("bad key [redacted]"));
-        let e = r.error(Error::Redirect {
-            operation: Operation::OrdersGet,
-            status: Some(302),
-            location: Some("https://x/?key=ab/c+d=".into()),
-        });
-        assert!(!e.to_string().contains("ab/c"), "{e}");
     }
 
     #[test]
