@@ -8,7 +8,9 @@ mod classify;
 mod display;
 mod redact;
 
-pub(crate) use classify::message_from_body;
+pub(crate) use classify::{
+    by_status, decode_path, looks_like_json, message_from_body, refused_error,
+};
 pub(crate) use redact::{REDACTED, Redactor};
 
 use display::{
