@@ -11,7 +11,7 @@ use tokio::sync::Semaphore;
 use crate::error::Redactor;
 use crate::quota::QuotaTracker;
 use crate::retry::{RetryEvent, RetryHook, RetryPolicy};
-use crate::{Error, Result};
+use crate::{ConfigErrorKind, Error, Result};
 
 use super::transport::CallObserver;
 use super::{ApiKey, AuthScheme, Client, DEFAULT_HOST, Inner, MAX_CONCURRENCY};
@@ -190,7 +190,10 @@ impl ClientBuilder {
             (None, None, Some(DefaultAccount::BaseUrl(url))) => (Some(url), None),
             (None, None, Some(DefaultAccount::CompanyId(company))) => (None, Some(company)),
             (None, None, Some(DefaultAccount::Refused(message))) => {
-                return Err(Error::Config(message.clone()));
+                return Err(Error::config(
+                    ConfigErrorKind::AmbiguousAccount,
+                    message.clone(),
+                ));
             }
             (url, company, _) => (url.as_ref(), company.as_ref()),
         };
@@ -199,23 +202,28 @@ impl ClientBuilder {
             (None, Some(company)) => {
                 let company = company.trim();
                 if company.is_empty() || company.contains(['/', '?', '#', ' ']) {
-                    return Err(Error::Config(format!(
-                        "company id {company:?} is not valid: use the id from the account's web portal URL"
-                    )));
+                    return Err(Error::config(
+                        ConfigErrorKind::InvalidCompanyId,
+                        format!(
+                            "company id {company:?} is not valid: use the id from the account's web portal URL"
+                        ),
+                    ));
                 }
                 format!("{DEFAULT_HOST}{company}")
             }
             (None, None) => {
-                return Err(Error::Config(
-                    "no account given: set company_id(..) or base_url(..) (or ONTIME_COMPANY_ID / ONTIME_BASE_URL)".into(),
+                return Err(Error::config(
+                    ConfigErrorKind::MissingAccount,
+                    "no account given: set company_id(..) or base_url(..) (or ONTIME_COMPANY_ID / ONTIME_BASE_URL)",
                 ));
             }
         };
         let key = match &self.api_key {
             Some(ApiKey(key)) if !key.trim().is_empty() => key.trim(),
             _ => {
-                return Err(Error::Config(
-                    "no API key given: set api_key(..) (or ONTIME_API_KEY)".into(),
+                return Err(Error::config(
+                    ConfigErrorKind::MissingApiKey,
+                    "no API key given: set api_key(..) (or ONTIME_API_KEY)",
                 ));
             }
         };
@@ -224,19 +232,24 @@ impl ClientBuilder {
             AuthScheme::Bearer => format!("Bearer {key}"),
         };
         if !(1..=MAX_CONCURRENCY).contains(&self.concurrency) {
-            return Err(Error::Config(format!(
-                "concurrency must be between 1 and {MAX_CONCURRENCY}, not {}",
-                self.concurrency
-            )));
+            return Err(Error::config(
+                ConfigErrorKind::InvalidLimit,
+                format!(
+                    "concurrency must be between 1 and {MAX_CONCURRENCY}, not {}",
+                    self.concurrency
+                ),
+            ));
         }
         if self.request_timeout.is_zero() {
-            return Err(Error::Config(
-                "the request timeout must be longer than zero".into(),
+            return Err(Error::config(
+                ConfigErrorKind::InvalidLimit,
+                "the request timeout must be longer than zero",
             ));
         }
         if self.limits.success == 0 || self.limits.error == 0 {
-            return Err(Error::Config(
-                "the response body limits must be larger than zero".into(),
+            return Err(Error::config(
+                ConfigErrorKind::InvalidLimit,
+                "the response body limits must be larger than zero",
             ));
         }
         let custom_http = self.http.is_some();
@@ -249,7 +262,12 @@ impl ClientBuilder {
                 // The OnTime API never redirects; a redirected write would become a read.
                 .redirect(reqwest::redirect::Policy::none())
                 .build()
-                .map_err(|e| Error::Config(format!("could not create the HTTP client: {e}")))?,
+                .map_err(|e| {
+                    Error::config(
+                        ConfigErrorKind::HttpClient,
+                        format!("could not create the HTTP client: {e}"),
+                    )
+                })?,
         };
         let quota = Arc::new(QuotaTracker::default());
         let redactor = Redactor::new(key);
@@ -257,8 +275,9 @@ impl ClientBuilder {
             .body_limits(self.limits)
             .authorization_value(&header_value)
             .map_err(|_| {
-                Error::Config(
-                    "the API key contains characters not allowed in an HTTP header".into(),
+                Error::config(
+                    ConfigErrorKind::InvalidApiKey,
+                    "the API key contains characters not allowed in an HTTP header",
                 )
             })?
             .observer(Arc::new(CallObserver {
@@ -285,8 +304,12 @@ impl ClientBuilder {
 
 fn validate_base_url(url: &str) -> Result<String> {
     let trimmed = url.trim().trim_end_matches('/');
-    let parsed = reqwest::Url::parse(trimmed)
-        .map_err(|e| Error::Config(format!("base URL {trimmed:?} is not a URL: {e}")))?;
+    let parsed = reqwest::Url::parse(trimmed).map_err(|e| {
+        Error::config(
+            ConfigErrorKind::InvalidBaseUrl,
+            format!("base URL {trimmed:?} is not a URL: {e}"),
+        )
+    })?;
     match parsed.scheme() {
         "https" => {}
         "http" => {
@@ -298,28 +321,36 @@ fn validate_base_url(url: &str) -> Result<String> {
                     .parse::<IpAddr>()
                     .is_ok_and(|ip| ip.is_loopback());
             if !loopback {
-                return Err(Error::Config(format!(
-                    "refusing plain http:// to {}: the API key would travel unencrypted; use https:// \
+                return Err(Error::config(
+                    ConfigErrorKind::InsecureBaseUrl,
+                    format!(
+                        "refusing plain http:// to {}: the API key would travel unencrypted; use https:// \
                      (http:// is allowed only for loopback addresses such as 127.0.0.1)",
-                    parsed.host_str().unwrap_or("?")
-                )));
+                        parsed.host_str().unwrap_or("?")
+                    ),
+                ));
             }
         }
         other => {
-            return Err(Error::Config(format!(
-                "base URL scheme {other:?} is not supported; use https://"
-            )));
+            return Err(Error::config(
+                ConfigErrorKind::InvalidBaseUrl,
+                format!("base URL scheme {other:?} is not supported; use https://"),
+            ));
         }
     }
     if parsed.query().is_some() || parsed.fragment().is_some() {
-        return Err(Error::Config(format!(
-            "base URL {trimmed:?} must not have a query string or fragment: give the account's \
+        return Err(Error::config(
+            ConfigErrorKind::InvalidBaseUrl,
+            format!(
+                "base URL {trimmed:?} must not have a query string or fragment: give the account's \
              URL, such as https://secure.ontime360.com/sites/my-company"
-        )));
+            ),
+        ));
     }
     if !parsed.username().is_empty() || parsed.password().is_some() {
-        return Err(Error::Config(
-            "the base URL must not contain credentials".into(),
+        return Err(Error::config(
+            ConfigErrorKind::InvalidBaseUrl,
+            "the base URL must not contain credentials",
         ));
     }
     Ok(trimmed.to_string())
@@ -350,6 +381,13 @@ mod tests {
                 .contains("refusing plain http:// to ontime.example.com"),
             "{err}"
         );
+        assert!(matches!(
+            err,
+            Error::Config {
+                kind: ConfigErrorKind::InsecureBaseUrl,
+                ..
+            }
+        ));
         for ok in [
             "http://127.0.0.1:8080/sites/acme/",
             "http://localhost:1/sites/x",
@@ -361,29 +399,39 @@ mod tests {
                 .unwrap_or_else(|e| panic!("{ok}: {e}"));
             assert!(!client.base_url().ends_with('/'));
         }
-        assert!(builder().base_url("ftp://x/sites/a").build().is_err());
-        assert!(
-            builder()
-                .base_url("https://user:pw@x/sites/a")
-                .build()
-                .is_err()
-        );
+        for bad in ["ftp://x/sites/a", "https://user:pw@x/sites/a", "not a url"] {
+            assert!(
+                matches!(
+                    builder().base_url(bad).build(),
+                    Err(Error::Config {
+                        kind: ConfigErrorKind::InvalidBaseUrl,
+                        ..
+                    })
+                ),
+                "{bad}"
+            );
+        }
     }
 
     #[test]
     fn missing_or_bad_settings_are_config_errors() {
         assert!(
-            matches!(Client::builder().company_id("a").build(), Err(Error::Config(m)) if m.contains("no API key"))
+            matches!(Client::builder().company_id("a").build(), Err(Error::Config { kind: ConfigErrorKind::MissingApiKey, message: m }) if m.contains("no API key"))
         );
-        assert!(matches!(builder().build(), Err(Error::Config(m)) if m.contains("no account")));
+        assert!(
+            matches!(builder().build(), Err(Error::Config { kind: ConfigErrorKind::MissingAccount, message: m }) if m.contains("no account"))
+        );
         assert!(matches!(
             builder().company_id("a/b").build(),
-            Err(Error::Config(_))
+            Err(Error::Config {
+                kind: ConfigErrorKind::InvalidCompanyId,
+                ..
+            })
         ));
         for bad in [0, MAX_CONCURRENCY + 1, usize::MAX] {
             assert!(matches!(
                 builder().company_id("a").concurrency(bad).build(),
-                Err(Error::Config(m)) if m.contains("concurrency")
+                Err(Error::Config { kind: ConfigErrorKind::InvalidLimit, message: m }) if m.contains("concurrency")
             ));
         }
         assert!(
@@ -395,7 +443,7 @@ mod tests {
         );
         for bad in ["https://x/sites/a?key=1", "https://x/sites/a#top"] {
             assert!(
-                matches!(builder().base_url(bad).build(), Err(Error::Config(m)) if m.contains("query"))
+                matches!(builder().base_url(bad).build(), Err(Error::Config { kind: ConfigErrorKind::InvalidBaseUrl, message: m }) if m.contains("query"))
             );
         }
         let err = Client::builder()
@@ -425,6 +473,8 @@ mod tests {
             .max_body_bytes(0)
             .build()
             .unwrap_err();
-        assert!(matches!(err, Error::Config(m) if m.contains("body limits")));
+        assert!(
+            matches!(err, Error::Config { kind: ConfigErrorKind::InvalidLimit, message: m } if m.contains("body limits"))
+        );
     }
 }

@@ -45,8 +45,13 @@ use display::{
 #[non_exhaustive]
 pub enum Error {
     /// The client was configured wrongly (missing key, plain `http://` to a remote host, ...).
-    #[error("invalid client configuration: {0}")]
-    Config(String),
+    #[error("invalid client configuration: {message}")]
+    Config {
+        /// What is wrong, for code that reacts to it (a command line naming its own options).
+        kind: ConfigErrorKind,
+        /// What is wrong, in words, naming the builder's setters.
+        message: String,
+    },
     /// A value could not be turned into a request (for example an out-of-range date).
     #[error("{op}: the request could not be built: {message}", op = operation.client_method())]
     InvalidRequest {
@@ -294,6 +299,32 @@ pub enum Error {
     },
 }
 
+/// What is wrong with a client's configuration ([`Error::Config`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ConfigErrorKind {
+    /// Neither a company id nor a base URL was given (by a setter or the environment).
+    MissingAccount,
+    /// The environment names two accounts (`ONTIME_BASE_URL` and `ONTIME_COMPANY_ID`) and no
+    /// setter chose one.
+    AmbiguousAccount,
+    /// The company id cannot be part of a URL (empty, or with `/`, `?`, `#` or a space).
+    InvalidCompanyId,
+    /// The base URL is not a URL, or has an unsupported scheme, a query string, a fragment or
+    /// credentials.
+    InvalidBaseUrl,
+    /// The base URL is plain `http://` to a host that is not a loopback address.
+    InsecureBaseUrl,
+    /// No API key was given (or only whitespace).
+    MissingApiKey,
+    /// The API key cannot be sent in an HTTP header.
+    InvalidApiKey,
+    /// A limit is out of range: concurrency, request timeout or response body limits.
+    InvalidLimit,
+    /// The HTTP client could not be created.
+    HttpClient,
+}
+
 /// `Ok(None)` for a 404, the value or the error otherwise.
 pub(crate) fn found<T>(result: crate::Result<T>) -> crate::Result<Option<T>> {
     match result {
@@ -326,6 +357,14 @@ impl std::fmt::Display for Retried {
 }
 
 impl Error {
+    /// A configuration error of this kind.
+    pub(crate) fn config(kind: ConfigErrorKind, message: impl Into<String>) -> Self {
+        Error::Config {
+            kind,
+            message: message.into(),
+        }
+    }
+
     /// The operation that failed, when the error comes from a call.
     pub fn operation(&self) -> Option<Operation> {
         match self {
@@ -346,7 +385,7 @@ impl Error {
             | Error::OutcomeUnknown { operation, .. }
             | Error::Conflict { operation, .. } => Some(*operation),
             Error::Save { source, .. } => source.operation(),
-            Error::Config(_) | Error::QuotaExceeded { .. } | Error::Ambiguous { .. } => None,
+            Error::Config { .. } | Error::QuotaExceeded { .. } | Error::Ambiguous { .. } => None,
         }
     }
 
