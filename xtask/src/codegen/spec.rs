@@ -3,6 +3,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use anyhow::{Context, Result, bail};
 use serde_json::Value;
 
 /// The 62 operations of the OnTime REST API (method, path under `/sites/{company-id}`), as the
@@ -215,6 +216,20 @@ fn record_with_constraints_as_record(schema: &mut Value) {
     if record.get("$ref").is_some() && only_constraints {
         *schema = record.clone();
     }
+}
+
+/// Parses `spec_text` and fails with every problem [`validate`] finds.
+pub(super) fn parse_valid(spec_text: &str) -> Result<Value> {
+    let json: Value = serde_json::from_str(spec_text).context("openapi/ontime.json is not JSON")?;
+    let problems = validate(&json);
+    if !problems.is_empty() {
+        bail!(
+            "openapi/ontime.json has {} problem(s):\n  {}",
+            problems.len(),
+            problems.join("\n  ")
+        );
+    }
+    Ok(json)
 }
 
 /// Checks what progenitor does not: every `$ref` resolves, the 62 endpoints are present and
