@@ -207,21 +207,21 @@ impl Ctx {
     }
 }
 
-/// The facade's account and key errors in the command line's terms: how the facade's message
-/// starts, what the CLI says, and the options that fix it.
-const ACCOUNT_ERRORS: [(&str, &str, &str); 3] = [
+/// The facade's account and key errors in the command line's terms: the kind of configuration
+/// error, what the CLI says, and the options that fix it.
+const ACCOUNT_ERRORS: [(ontime::ConfigErrorKind, &str, &str); 3] = [
     (
-        "no account given",
+        ontime::ConfigErrorKind::MissingAccount,
         "no account given",
         "pass --company ID or --base-url URL, or set ONTIME_COMPANY_ID or ONTIME_BASE_URL",
     ),
     (
-        "both ONTIME_BASE_URL and ONTIME_COMPANY_ID are set",
+        ontime::ConfigErrorKind::AmbiguousAccount,
         "both ONTIME_BASE_URL and ONTIME_COMPANY_ID are set: which account is meant?",
         "unset one of them, or pass --base-url URL or --company ID",
     ),
     (
-        "no API key given",
+        ontime::ConfigErrorKind::MissingApiKey,
         "no API key given",
         "pass --api-key-file PATH or --api-key-stdin, or set ONTIME_API_KEY",
     ),
@@ -230,9 +230,9 @@ const ACCOUNT_ERRORS: [(&str, &str, &str); 3] = [
 /// A `build()` error as the CLI reports it: every configuration error is a usage error (exit
 /// 2); the account and key ones get the CLI's hints instead of the builder's setter names.
 fn build_error(error: ontime::Error) -> CliError {
-    if let ontime::Error::Config(message) = &error {
-        for (starts, said, hint) in ACCOUNT_ERRORS {
-            if message.starts_with(starts) {
+    if let ontime::Error::Config { kind, .. } = &error {
+        for (of_kind, said, hint) in ACCOUNT_ERRORS {
+            if *kind == of_kind {
                 return CliError::usage(said).with_hint(hint);
             }
         }

@@ -157,7 +157,7 @@ impl From<ontime::Error> for CliError {
 fn classify(error: &ontime::Error, message: String) -> CliError {
     use ontime::Error as E;
     match error {
-            E::Config(m) => CliError::usage(m.clone()),
+            E::Config { message, .. } => CliError::usage(message.clone()),
             E::Unauthorized { .. } => CliError::new(Exit::Auth, message).with_hint(
                 "check the API key (--api-key-file, --api-key-stdin or ONTIME_API_KEY) and the account (--company or --base-url)",
             ),
@@ -267,7 +267,13 @@ mod tests {
                 },
                 Exit::Other,
             ),
-            (ontime::Error::Config("no key".into()), Exit::Usage),
+            (
+                ontime::Error::Config {
+                    kind: ontime::ConfigErrorKind::MissingApiKey,
+                    message: "no key".into(),
+                },
+                Exit::Usage,
+            ),
             (
                 ontime::Error::OutcomeUnknown {
                     operation: ontime::Operation::OrderUpdateStatus,

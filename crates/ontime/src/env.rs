@@ -69,7 +69,7 @@ mod tests {
 
     fn config_error(builder: ClientBuilder) -> String {
         match builder.build() {
-            Err(Error::Config(message)) => message,
+            Err(Error::Config { message, .. }) => message,
             Err(other) => panic!("not a configuration error: {other}"),
             Ok(client) => panic!("built a client for {}", client.base_url()),
         }
@@ -136,6 +136,13 @@ mod tests {
             message.starts_with("both ONTIME_BASE_URL and ONTIME_COMPANY_ID are set"),
             "{message}"
         );
+        assert!(matches!(
+            ClientBuilder::from_lookup(&both).build(),
+            Err(Error::Config {
+                kind: crate::ConfigErrorKind::AmbiguousAccount,
+                ..
+            })
+        ));
         // A setter that chooses the account settles it, either one.
         let client = ClientBuilder::from_lookup(&both)
             .base_url("http://127.0.0.1:9/sites/option")

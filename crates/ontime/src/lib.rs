@@ -83,7 +83,7 @@ pub use client::{
     AuthScheme, Client, ClientBuilder, DEFAULT_HOST, DEFAULT_MAX_BODY_BYTES,
     DEFAULT_MAX_ERROR_BODY_BYTES, MAX_CONCURRENCY,
 };
-pub use error::{Error, Retried};
+pub use error::{ConfigErrorKind, Error, Retried};
 pub use filters::{
     CustomerFilter, LocationFilter, NoFilter, OrderFilter, PositionFilter, UserFilter,
     UserSessionFilter,

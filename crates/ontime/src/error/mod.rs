@@ -4,6 +4,20 @@ use std::time::Duration;
 
 use ontime_raw::index::Operation;
 
+mod classify;
+mod display;
+mod redact;
+
+pub(crate) use classify::{
+    by_status, decode_path, looks_like_json, message_from_body, refused_error,
+};
+pub(crate) use redact::{REDACTED, Redactor};
+
+use display::{
+    announced, bytes_text, check_suffix, join_ids, redirect_text, retried_suffix, retry_hint,
+    save_note, seconds, suffix,
+};
+
 /// Everything that can go wrong when talking to OnTime.
 ///
 /// Every variant that comes from a call names the [`Operation`] (the spec's operation, from the
@@ -31,8 +45,13 @@ use ontime_raw::index::Operation;
 #[non_exhaustive]
 pub enum Error {
     /// The client was configured wrongly (missing key, plain `http://` to a remote host, ...).
-    #[error("invalid client configuration: {0}")]
-    Config(String),
+    #[error("invalid client configuration: {message}")]
+    Config {
+        /// What is wrong, for code that reacts to it (a command line naming its own options).
+        kind: ConfigErrorKind,
+        /// What is wrong, in words, naming the builder's setters.
+        message: String,
+    },
     /// A value could not be turned into a request (for example an out-of-range date).
     #[error("{op}: the request could not be built: {message}", op = operation.client_method())]
     InvalidRequest {
@@ -280,6 +299,32 @@ pub enum Error {
     },
 }
 
+/// What is wrong with a client's configuration ([`Error::Config`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ConfigErrorKind {
+    /// Neither a company id nor a base URL was given (by a setter or the environment).
+    MissingAccount,
+    /// The environment names two accounts (`ONTIME_BASE_URL` and `ONTIME_COMPANY_ID`) and no
+    /// setter chose one.
+    AmbiguousAccount,
+    /// The company id cannot be part of a URL (empty, or with `/`, `?`, `#` or a space).
+    InvalidCompanyId,
+    /// The base URL is not a URL, or has an unsupported scheme, a query string, a fragment or
+    /// credentials.
+    InvalidBaseUrl,
+    /// The base URL is plain `http://` to a host that is not a loopback address.
+    InsecureBaseUrl,
+    /// No API key was given (or only whitespace).
+    MissingApiKey,
+    /// The API key cannot be sent in an HTTP header.
+    InvalidApiKey,
+    /// A limit is out of range: concurrency, request timeout or response body limits.
+    InvalidLimit,
+    /// The HTTP client could not be created.
+    HttpClient,
+}
+
 /// `Ok(None)` for a 404, the value or the error otherwise.
 pub(crate) fn found<T>(result: crate::Result<T>) -> crate::Result<Option<T>> {
     match result {
@@ -287,35 +332,6 @@ pub(crate) fn found<T>(result: crate::Result<T>) -> crate::Result<Option<T>> {
         Err(Error::NotFound { .. }) => Ok(None),
         Err(error) => Err(error),
     }
-}
-
-fn suffix(message: &Option<String>) -> String {
-    match message {
-        Some(m) if !m.is_empty() => format!(": {m}"),
-        _ => String::new(),
-    }
-}
-
-fn check_suffix(check: &Option<Box<Error>>) -> String {
-    match check {
-        Some(e) => format!(" (the check failed: {e})"),
-        None => String::new(),
-    }
-}
-
-fn save_note(id: &uuid::Uuid, source: &Error) -> String {
-    if source.may_have_been_applied() {
-        format!("the new record was posted as {id} and may have been stored")
-    } else {
-        format!("the new record was posted as {id}; OnTime refused it")
-    }
-}
-
-fn join_ids(ids: &[uuid::Uuid]) -> String {
-    ids.iter()
-        .map(|id| id.to_string())
-        .collect::<Vec<_>>()
-        .join(", ")
 }
 
 /// How many attempts a call took before the client gave up, and how long they took in all
@@ -340,57 +356,15 @@ impl std::fmt::Display for Retried {
     }
 }
 
-fn retried_suffix(retried: &Option<Retried>) -> String {
-    retried.map(|r| format!(" ({r})")).unwrap_or_default()
-}
-
-fn seconds(duration: &Duration) -> String {
-    let secs = duration.as_secs_f64();
-    if duration.subsec_millis() == 0 {
-        format!("{}s", duration.as_secs())
-    } else {
-        format!("{secs:.1}s")
-    }
-}
-
-fn bytes_text(bytes: u64) -> String {
-    const MIB: u64 = 1024 * 1024;
-    if bytes >= MIB && bytes.is_multiple_of(MIB) {
-        format!("{} MiB", bytes / MIB)
-    } else if bytes >= 1024 && bytes.is_multiple_of(1024) {
-        format!("{} KiB", bytes / 1024)
-    } else {
-        format!("{bytes} bytes")
-    }
-}
-
-fn announced(content_length: &Option<u64>) -> String {
-    content_length
-        .map(|n| format!(" (it announced {n} bytes; none were read)"))
-        .unwrap_or_default()
-}
-
-fn redirect_text(status: Option<u16>, location: Option<&str>) -> String {
-    let to = location.map(|l| format!(" to {l}")).unwrap_or_default();
-    match status {
-        Some(status) => format!(
-            "the server answered with a redirect ({status}){to}; the OnTime API never redirects, \
-             so it was not followed"
-        ),
-        None => format!(
-            "the HTTP client followed a redirect{to}; the OnTime API never redirects, so the \
-             answer was refused (a redirected write turns into a read and does not happen)"
-        ),
-    }
-}
-
-fn retry_hint(retry_after: &Option<Duration>) -> String {
-    retry_after
-        .map(|d| format!(", retry after {}s", d.as_secs()))
-        .unwrap_or_default()
-}
-
 impl Error {
+    /// A configuration error of this kind.
+    pub(crate) fn config(kind: ConfigErrorKind, message: impl Into<String>) -> Self {
+        Error::Config {
+            kind,
+            message: message.into(),
+        }
+    }
+
     /// The operation that failed, when the error comes from a call.
     pub fn operation(&self) -> Option<Operation> {
         match self {
@@ -411,7 +385,7 @@ impl Error {
             | Error::OutcomeUnknown { operation, .. }
             | Error::Conflict { operation, .. } => Some(*operation),
             Error::Save { source, .. } => source.operation(),
-            Error::Config(_) | Error::QuotaExceeded { .. } | Error::Ambiguous { .. } => None,
+            Error::Config { .. } | Error::QuotaExceeded { .. } | Error::Ambiguous { .. } => None,
         }
     }
 
@@ -527,389 +501,5 @@ impl Error {
     }
 }
 
-/// Removes the API key from text that came from a server (error messages, web pages, headers),
-/// before it enters an [`Error`] or a log: the key as configured, percent-encoded and
-/// JSON-escaped (the `Bearer <key>` form contains the key, so it is covered too).
-#[derive(Clone, Default)]
-pub(crate) struct Redactor {
-    needles: Vec<String>,
-}
-
-/// What replaces a secret.
-pub(crate) const REDACTED: &str = "[redacted]";
-
-impl std::fmt::Debug for Redactor {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("Redactor([redacted])")
-    }
-}
-
-impl Redactor {
-    pub(crate) fn new(secret: &str) -> Self {
-        let secret = secret.trim();
-        if secret.is_empty() {
-            return Self::default();
-        }
-        let mut needles = vec![secret.to_string()];
-        let mut upper = String::new();
-        let mut lower = String::new();
-        for byte in secret.bytes() {
-            if byte.is_ascii_alphanumeric() || b"-._~".contains(&byte) {
-                upper.push(byte as char);
-                lower.push(byte as char);
-            } else {
-                upper.push_str(&format!("%{byte:02X}"));
-                lower.push_str(&format!("%{byte:02x}"));
-            }
-        }
-        needles.extend([upper, lower]);
-        if let Ok(json) = serde_json::to_string(secret) {
-            needles.push(json.trim_matches('"').to_string());
-        }
-        needles.sort_by_key(|n| std::cmp::Reverse(n.len()));
-        needles.dedup();
-        Self { needles }
-    }
-
-    /// `text` with every occurrence of the secret replaced by `[redacted]`.
-    pub(crate) fn text(&self, text: &str) -> String {
-        let mut out = text.to_string();
-        for needle in &self.needles {
-            if out.contains(needle.as_str()) {
-                out = out.replace(needle.as_str(), REDACTED);
-            }
-        }
-        out
-    }
-
-    fn option(&self, text: &mut Option<String>) {
-        if let Some(text) = text {
-            *text = self.text(text);
-        }
-    }
-
-    /// The error with the secret removed from every text that came from the server.
-    pub(crate) fn error(&self, mut error: Error) -> Error {
-        if self.needles.is_empty() {
-            return error;
-        }
-        match &mut error {
-            Error::BadRequest { message, .. }
-            | Error::Unauthorized { message, .. }
-            | Error::Forbidden { message, .. }
-            | Error::NotFound { message, .. }
-            | Error::RateLimited { message, .. }
-            | Error::Server { message, .. } => self.option(message),
-            Error::Decode { path, message, .. } => {
-                *path = self.text(path);
-                *message = self.text(message);
-            }
-            Error::InvalidRequest { message, .. } => *message = self.text(message),
-            Error::Redirect { location, .. } => self.option(location),
-            Error::UnexpectedResponse {
-                content_type,
-                snippet,
-                ..
-            } => {
-                self.option(content_type);
-                self.option(snippet);
-            }
-            _ => {}
-        }
-        error
-    }
-}
-
-/// Best-effort human message from an error body in any of the forms servers use: a JSON object
-/// (`Message`, `message`, `error`, ...), a JSON string, plain text, an HTML page, or nothing.
-pub(crate) fn message_from_body(body: &[u8]) -> Option<String> {
-    const MAX: usize = 500;
-    let text = String::from_utf8_lossy(body);
-    let text = text.trim();
-    if text.is_empty() {
-        return None;
-    }
-    let message = match serde_json::from_str::<serde_json::Value>(text) {
-        Ok(serde_json::Value::String(s)) => s,
-        Ok(serde_json::Value::Object(map)) => {
-            let keys = [
-                "Message",
-                "message",
-                "error_description",
-                "error",
-                "ExceptionMessage",
-                "title",
-            ];
-            let main = keys
-                .iter()
-                .find_map(|k| map.get(*k).and_then(|v| v.as_str()));
-            let detail = map.get("MessageDetail").and_then(|v| v.as_str());
-            match (main, detail) {
-                (Some(m), Some(d)) => format!("{m} ({d})"),
-                (Some(m), None) => m.to_string(),
-                _ => text.to_string(),
-            }
-        }
-        Ok(other) => other.to_string(),
-        Err(_) if text.starts_with('<') => html_text(text),
-        Err(_) => text.to_string(),
-    };
-    let message = message.split_whitespace().collect::<Vec<_>>().join(" ");
-    if message.is_empty() {
-        return None;
-    }
-    Some(if message.chars().count() > MAX {
-        let cut: String = message.chars().take(MAX).collect();
-        format!("{cut}…")
-    } else {
-        message
-    })
-}
-
-/// The visible text of an HTML page: the `<title>` if any, else the text without tags.
-fn html_text(html: &str) -> String {
-    let lower = html.to_ascii_lowercase();
-    if let (Some(start), Some(end)) = (lower.find("<title>"), lower.find("</title>"))
-        && start + 7 <= end
-    {
-        let title = html[start + 7..end].trim();
-        if !title.is_empty() {
-            return title.to_string();
-        }
-    }
-    let mut out = String::new();
-    let mut in_tag = false;
-    for ch in html.chars() {
-        match ch {
-            '<' => {
-                in_tag = true;
-                out.push(' ');
-            }
-            '>' => in_tag = false,
-            c if !in_tag => out.push(c),
-            _ => {}
-        }
-    }
-    out
-}
-
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn messages_come_out_of_every_body_format() {
-        assert_eq!(
-            message_from_body(br#"{"Message":"Bad TrackingNumber"}"#).as_deref(),
-            Some("Bad TrackingNumber")
-        );
-        assert_eq!(
-            message_from_body(br#"{"Message":"Invalid","MessageDetail":"ID is not a GUID"}"#)
-                .as_deref(),
-            Some("Invalid (ID is not a GUID)")
-        );
-        assert_eq!(
-            message_from_body(br#""Order not found""#).as_deref(),
-            Some("Order not found")
-        );
-        assert_eq!(
-            message_from_body(b"Service Unavailable\r\n").as_deref(),
-            Some("Service Unavailable")
-        );
-        assert_eq!(
-            message_from_body(
-                b"<html><head><title>502 Bad Gateway</title></head><body>x</body></html>"
-            )
-            .as_deref(),
-            Some("502 Bad Gateway")
-        );
-        assert_eq!(
-            message_from_body(b"<html><body><h1>Down</h1> for maintenance</body></html>")
-                .as_deref(),
-            Some("Down for maintenance")
-        );
-        assert_eq!(message_from_body(b"   "), None);
-        assert_eq!(
-            message_from_body(br#"{"unexpected": 1}"#).as_deref(),
-            Some(r#"{"unexpected": 1}"#)
-        );
-        let long = "x".repeat(2000);
-        assert_eq!(
-            message_from_body(long.as_bytes()).map(|m| m.chars().count()),
-            Some(501)
-        );
-    }
-
-    #[test]
-    fn retryable_errors_are_the_transient_ones() {
-        let server = |status| Error::Server {
-            operation: Operation::OrdersGet,
-            status,
-            message: None,
-            retry_after: None,
-            retried: None,
-        };
-        assert!(
-            server(502).is_retryable() && server(503).is_retryable() && server(504).is_retryable()
-        );
-        assert!(!server(500).is_retryable());
-        assert!(
-            Error::RateLimited {
-                operation: Operation::OrdersGet,
-                retry_after: None,
-                message: None,
-                retried: None,
-            }
-            .is_retryable()
-        );
-        assert!(
-            Error::Timeout {
-                operation: Operation::OrdersGet,
-                after: Duration::from_secs(1),
-                retried: None,
-            }
-            .is_retryable()
-        );
-        assert!(
-            !Error::Unauthorized {
-                operation: Operation::OrdersGet,
-                message: None
-            }
-            .is_retryable()
-        );
-        assert!(
-            !Error::Forbidden {
-                operation: Operation::OrdersGet,
-                message: None
-            }
-            .is_retryable()
-        );
-        let decode = |truncated| Error::Decode {
-            operation: Operation::OrdersGet,
-            status: 200,
-            path: ".".into(),
-            message: String::new(),
-            truncated,
-            retried: None,
-        };
-        assert!(decode(true).is_retryable() && !decode(false).is_retryable());
-    }
-
-    #[test]
-    fn lost_answers_are_told_from_refusals_and_a_failed_create_names_its_id() {
-        let timeout = Error::Timeout {
-            operation: Operation::OrderPost,
-            after: Duration::from_secs(1),
-            retried: None,
-        };
-        let refused = Error::BadRequest {
-            operation: Operation::OrderPost,
-            message: Some("Bad weight".into()),
-        };
-        assert!(timeout.may_have_been_applied());
-        assert!(!refused.may_have_been_applied());
-        let id = uuid::Uuid::from_u128(7);
-        let lost = Error::Save {
-            id,
-            source: Box::new(timeout),
-        };
-        assert_eq!(lost.posted_id(), Some(id));
-        assert!(lost.is_retryable() && lost.may_have_been_applied());
-        assert_eq!(lost.operation(), Some(Operation::OrderPost));
-        assert!(lost.to_string().contains("may have been stored"), "{lost}");
-        let rejected = Error::Save {
-            id,
-            source: Box::new(refused),
-        };
-        assert_eq!(rejected.status(), Some(400));
-        assert!(
-            rejected.to_string().contains("OnTime refused it")
-                && rejected.to_string().contains(&id.to_string()),
-            "{rejected}"
-        );
-        let ambiguous = Error::Ambiguous {
-            what: "tracking number \"1000001\"".into(),
-            candidates: vec![uuid::Uuid::from_u128(1), uuid::Uuid::from_u128(2)],
-        };
-        assert_eq!(
-            ambiguous.to_string(),
-            "tracking number \"1000001\" matches 2 records: 00000000-0000-0000-0000-000000000001, 00000000-0000-0000-0000-000000000002"
-        );
-    }
-
-    #[test]
-    fn display_names_operation_status_and_message() {
-        let e = Error::Forbidden {
-            operation: Operation::OrdersGet,
-            message: Some("Key scoped to another customer".into()),
-        };
-        assert_eq!(
-            e.to_string(),
-            "orders_get: the API key lacks permission for this (403): Key scoped to another customer"
-        );
-        assert_eq!(e.status(), Some(403));
-        let e = Error::RateLimited {
-            operation: Operation::OrdersFind,
-            retry_after: Some(Duration::from_secs(30)),
-            message: None,
-            retried: None,
-        };
-        assert_eq!(
-            e.to_string(),
-            "orders_find: rate limited (429), retry after 30s"
-        );
-    }
-
-    #[test]
-    fn the_redactor_removes_the_key_in_every_form() {
-        let r = Redactor::new("ab/c+d=");
-        assert_eq!(r.text("key ab/c+d= here"), "key [redacted] here");
-        assert_eq!(r.text("Bearer ab/c+d="), "Bearer [redacted]");
-        assert_eq!(r.text("/login?k=ab%2Fc%2Bd%3D"), "/login?k=[redacted]");
-        assert_eq!(r.text("/login?k=ab%2fc%2bd%3d"), "/login?k=[redacted]");
-        assert_eq!(r.text("nothing secret"), "nothing secret");
-        assert!(!format!("{r:?}").contains("ab/c"));
-        let e = r.error(Error::Server {
-            operation: Operation::OrdersGet,
-            status: 500,
-            message: Some("bad key ab/c+d=".into()),
-            retry_after: None,
-            retried: None,
-        });
-        assert_eq!(e.server_message(), Some("bad key [redacted]"));
-        let e = r.error(Error::Redirect {
-            operation: Operation::OrdersGet,
-            status: Some(302),
-            location: Some("https://x/?key=ab/c+d=".into()),
-        });
-        assert!(!e.to_string().contains("ab/c"), "{e}");
-    }
-
-    #[test]
-    fn final_errors_say_how_many_attempts_and_how_long() {
-        let e = Error::Timeout {
-            operation: Operation::OrdersGet,
-            after: Duration::from_secs(2),
-            retried: None,
-        };
-        assert_eq!(e.to_string(), "orders_get: no answer within 2s");
-        let e = e.with_retried(Retried {
-            attempts: 4,
-            elapsed: Duration::from_millis(9_240),
-        });
-        assert_eq!(
-            e.to_string(),
-            "orders_get: no answer within 2s (gave up after 4 attempts in 9.2s)"
-        );
-        assert_eq!(e.retried().map(|r| r.attempts), Some(4));
-        let not_retryable = Error::BadRequest {
-            operation: Operation::OrdersGet,
-            message: None,
-        }
-        .with_retried(Retried {
-            attempts: 2,
-            elapsed: Duration::ZERO,
-        });
-        assert_eq!(not_retryable.retried(), None);
-    }
-}
+mod tests;
