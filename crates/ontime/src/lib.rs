@@ -4,7 +4,8 @@
 //! the whole record or lose data, enums come as integers, date-times without offsets. This crate
 //! does that work:
 //!
-//! - **One client** ([`Client::builder`], [`Client::from_env`]) with the API key kept secret,
+//! - **One client** ([`Client::builder`], [`Client::from_env`], or [`ClientBuilder::from_env`]
+//!   with settings layered over the environment) with the API key kept secret,
 //!   timeouts, a client-wide concurrency limit, retries with backoff and `Retry-After`, tracing
 //!   spans per call, and the account's quota as the server reports it ([`Client::quota`]).
 //! - **A handle per record type** (`client.orders()`, `client.customers()`, ...) with
@@ -30,7 +31,8 @@
 //! # #[tokio::main(flavor = "current_thread")]
 //! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
 //! # let simulator = ontime_mock::OnTimeMock::builder().seed(1).orders(40).start().await?;
-//! // Client::from_env() reads ONTIME_COMPANY_ID (or ONTIME_BASE_URL) and ONTIME_API_KEY.
+//! // Client::from_env() reads ONTIME_COMPANY_ID (or ONTIME_BASE_URL) and ONTIME_API_KEY;
+//! // ClientBuilder::from_env() does the same and lets later settings override them.
 //! let client = Client::builder()
 //!     .base_url(simulator.base_url()) // or .company_id("my-company")
 //!     .api_key(simulator.api_key())
