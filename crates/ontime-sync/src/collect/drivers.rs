@@ -147,11 +147,7 @@ impl<S: EventStore> Drivers<S> {
     ) -> Result<(), CollectError> {
         let account = &self.account.account;
         let name = format!("{}{driver}", self.config.cursor_prefix);
-        let before: DriverCursor = match self.store.cursor(account, &name).await? {
-            Some(value) => serde_json::from_value(value)
-                .map_err(|source| CollectError::cursor(&name, source))?,
-            None => DriverCursor::default(),
-        };
+        let before: DriverCursor = super::load_cursor(&self.store, account, &name).await?;
         let mut cursor = before.clone();
         let mut events = Vec::new();
         let mut deferred = false;

@@ -18,7 +18,7 @@ pub use drivers::{DriverConfig, DriverCursor, DriverReport, Drivers};
 pub use governor::{Advice, Clock, Governor, Plan, SystemClock, TooManyAtOnce};
 pub use poll::{PollBatch, PollConfig, PollCursor, PollReport, Poller};
 
-use crate::store::StoreError;
+use crate::store::{EventStore, StoreError};
 
 /// Why a collection step (a poll, a driver round, a drain) stopped. What it committed before
 /// stays committed; what it did not is redone by the next step from the stored cursors.
@@ -48,5 +48,20 @@ impl CollectError {
             name: name.to_owned(),
             source,
         }
+    }
+}
+
+/// The cursor `name` of `account` as the source that wrote it reads it; the default (a first
+/// run) when none is stored.
+async fn load_cursor<T: serde::de::DeserializeOwned + Default>(
+    store: &impl EventStore,
+    account: &str,
+    name: &str,
+) -> Result<T, CollectError> {
+    match store.cursor(account, name).await? {
+        Some(value) => {
+            serde_json::from_value(value).map_err(|source| CollectError::cursor(name, source))
+        }
+        None => Ok(T::default()),
     }
 }

@@ -173,11 +173,8 @@ impl<S: EventStore> Poller<S> {
         now: DateTime<Utc>,
     ) -> Result<Option<PollBatch>, CollectError> {
         let account = &self.account.account;
-        let previous: PollCursor = match self.store.cursor(account, &self.config.cursor).await? {
-            Some(value) => serde_json::from_value(value)
-                .map_err(|source| CollectError::cursor(&self.config.cursor, source))?,
-            None => PollCursor::default(),
-        };
+        let previous: PollCursor =
+            super::load_cursor(&self.store, account, &self.config.cursor).await?;
         let finder_calls = self.config.levels.len() as u64;
         if !governor.try_acquire(finder_calls, now) {
             return Ok(None);
