@@ -58,8 +58,8 @@ use serde_json::Value;
 use sha2::{Digest, Sha256};
 
 use super::CollectError;
-use super::governor::{Clock, Governor};
 use super::exact::{Exact, fetch_exact};
+use super::governor::{Clock, Governor};
 use crate::event::{AccountConfig, Event};
 use crate::store::{Commit, EventStore, Fence};
 

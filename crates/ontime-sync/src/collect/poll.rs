@@ -48,8 +48,8 @@ use ontime::{OrderFilter, OrderId, StatusLevel};
 use serde::{Deserialize, Serialize};
 
 use super::CollectError;
-use super::governor::Governor;
 use super::exact::{Exact, fetch_exact};
+use super::governor::Governor;
 use crate::event::{AccountConfig, Event, OrderRef, provisional_status_event};
 use crate::store::{Commit, CommitOutcome, EventStore, Fence};
 
@@ -277,9 +277,9 @@ impl<S: EventStore> Poller<S> {
                 }
                 Exact::NoBudget => {
                     if let Some(level) = moved.get(&order) {
-                        let tracking_number = stored.iter().find_map(|e| {
-                            e.order.as_ref().and_then(|o| o.tracking_number.clone())
-                        });
+                        let tracking_number = stored
+                            .iter()
+                            .find_map(|e| e.order.as_ref().and_then(|o| o.tracking_number.clone()));
                         let event = provisional_status_event(
                             &self.account,
                             OrderRef {

@@ -242,7 +242,10 @@ impl<S: EventStore> Reconciler<S> {
 
         let value =
             serde_json::to_value(&cursor).map_err(|source| CollectError::cursor(name, source))?;
-        let outcome = self.store.commit(commit.cursor(name.clone(), value)).await?;
+        let outcome = self
+            .store
+            .commit(commit.cursor(name.clone(), value))
+            .await?;
         report.stored = outcome.stored.len() + outcome.upgraded.len();
         Ok(Some(report))
     }
@@ -382,7 +385,10 @@ fn next_active(cursor: &ReconcileCursor) -> Option<OrderId> {
     match cursor.position {
         Some(position) => cursor
             .active
-            .range((std::ops::Bound::Excluded(position), std::ops::Bound::Unbounded))
+            .range((
+                std::ops::Bound::Excluded(position),
+                std::ops::Bound::Unbounded,
+            ))
             .next()
             .map(|(id, _)| *id),
         None => cursor.active.keys().next().copied(),

@@ -239,8 +239,8 @@ pub fn classify(
     if matches!(level, Some(level::CANCELLED | level::CANCELLED_BILLABLE)) {
         return EventType::OrderCancelled;
     }
-    let transferred = context.driver_changed
-        && matches!(level, Some(level::ASSIGNED | level::ASSIGNED_IN_ROUTE));
+    let transferred =
+        context.driver_changed && matches!(level, Some(level::ASSIGNED | level::ASSIGNED_IN_ROUTE));
     if let Some(label) = label {
         let lower = label.to_ascii_lowercase();
         for rule in LABEL_RULES {

@@ -5,5 +5,6 @@ mod events;
 mod fixtures;
 mod inbound;
 mod poll;
+mod reconcile;
 mod schema;
 mod store;
