@@ -251,10 +251,7 @@ impl StoredSteps {
             if is_provisional(event) {
                 continue;
             }
-            let driver = match event.actor {
-                Some(Actor::Driver { id }) => Some(id),
-                None => None,
-            };
+            let driver = event.actor.as_ref().map(|Actor::Driver { id }| *id);
             steps.by_id.insert(event.event_id.clone(), driver);
             match ontime.status_id {
                 Some(id) => {
