@@ -123,20 +123,7 @@ impl<S: EventStore> Drivers<S> {
         }
     }
 
-    /// The configuration.
-    pub fn config(&self) -> &DriverConfig {
-        &self.config
-    }
-
-    /// Makes later commits under `fence` (a worker re-fences on every lease it takes).
-    pub fn set_fence(&mut self, fence: Option<Fence>) {
-        self.config.fence = fence;
-    }
-
-    /// Queues later events for `destinations`.
-    pub fn set_destinations(&mut self, destinations: Vec<String>) {
-        self.config.destinations = destinations;
-    }
+    routing!(DriverConfig);
 
     /// One round over every configured driver.
     pub async fn collect(

@@ -56,6 +56,7 @@ use crate::event::{
     AccountConfig, Actor, Event, EventId, EventType, ItemRef, OrderSource, Reconciled, StatusStep,
     TimePrecision, derive_order_events, derive_status_events, is_provisional, reconcile,
 };
+use crate::store::{EventStore, StoreError};
 
 /// What an exact fetch came to.
 #[derive(Debug)]
@@ -87,127 +88,143 @@ fn driverless(level: Option<i64>) -> bool {
     matches!(level, Some(NONE | DISPATCHED | UNASSIGNED_STORED | QUOTED))
 }
 
-/// Fetches `order`'s history (and its record unless `record` is given or it cannot matter),
-/// derives its events and sorts them against `stored` (the order's stored events). See the
-/// [module documentation](self).
-pub(crate) async fn fetch_exact(
-    client: &ontime::Client,
-    account: &AccountConfig,
-    order: OrderId,
-    record: Option<&Order>,
-    stored: &[Event],
-    governor: &mut Governor,
-    now: DateTime<Utc>,
-) -> Result<Exact, ontime::Error> {
-    let most = if record.is_some() { 1 } else { 2 };
-    if !governor.can_acquire(most, now) || !governor.try_acquire(1, now) {
-        return Ok(Exact::NoBudget);
-    }
-    let mut calls = 1;
-    let history = match client.orders().timeline(order).await {
-        Ok(history) => history,
-        Err(ontime::Error::NotFound { .. }) => return Ok(Exact::Gone { calls }),
-        Err(error) => return Err(error),
-    };
-    let known = StoredSteps::new(stored);
-    let tracking_stored = stored
-        .iter()
-        .find_map(|e| e.order.as_ref().and_then(|o| o.tracking_number.clone()));
+/// What a source reaches OnTime and the store with, for exact fetches.
+pub(crate) struct Fetcher<'a, S> {
+    pub(crate) client: &'a ontime::Client,
+    pub(crate) store: &'a S,
+    pub(crate) account: &'a AccountConfig,
+}
 
-    // Which steps are stored (and with which driver), from their ids: ids never depend on
-    // drivers, so a derivation with the stored drivers alone names every step.
-    let mut steps: Vec<StatusStep> = history
-        .into_iter()
-        .map(|status| StatusStep {
-            status,
-            driver: None,
-            observed_at: now,
-        })
-        .collect();
-    let mut source = OrderSource {
-        order_id: order,
-        tracking_number: tracking_stored.clone(),
-        items: Vec::new(),
-        steps: steps.clone(),
-    };
-    let mut kept: Vec<Option<Option<UserId>>> = Vec::with_capacity(steps.len());
-    for event in derive_status_events(account, &source) {
-        let driver = known.driver_of(&event);
-        if let Some(driver) = driver {
-            // Later steps are classified against the stored drivers.
-            source.steps[kept.len()].driver = driver;
+impl<S: EventStore> Fetcher<'_, S> {
+    /// The order's stored events, in sequence order.
+    pub(crate) async fn stored(&self, order: OrderId) -> Result<Vec<Event>, StoreError> {
+        let subject = Event::order_subject(order);
+        let stored = self.store.timeline(&self.account.account, &subject).await?;
+        Ok(stored.into_iter().map(|s| s.event).collect())
+    }
+
+    /// Fetches `order`'s history (and its record unless `record` is given or it cannot
+    /// matter), derives its events and sorts them against `stored` (the order's stored
+    /// events, [`stored`](Self::stored)). See the [module documentation](self).
+    pub(crate) async fn exact(
+        &self,
+        order: OrderId,
+        record: Option<&Order>,
+        stored: &[Event],
+        governor: &mut Governor,
+        now: DateTime<Utc>,
+    ) -> Result<Exact, ontime::Error> {
+        let (client, account) = (self.client, self.account);
+        let most = if record.is_some() { 1 } else { 2 };
+        if !governor.can_acquire(most, now) || !governor.try_acquire(1, now) {
+            return Ok(Exact::NoBudget);
         }
-        kept.push(driver);
-    }
-    let preview = derive_status_events(account, &source);
-    let new_steps: Vec<&Event> = preview
-        .iter()
-        .zip(&kept)
-        .filter(|(_, kept)| kept.is_none())
-        .map(|(event, _)| event)
-        .collect();
-    if new_steps.is_empty() {
-        return Ok(Exact::Derived {
-            sorted: Reconciled::default(),
-            calls,
-        });
-    }
-    let needs_record = tracking_stored.is_none() || !new_steps.iter().all(|e| record_moot(e));
-
-    let fetched;
-    let record = match record {
-        Some(record) => Some(record),
-        None if needs_record => {
-            if !governor.try_acquire(1, now) {
-                // Not reached (both calls were allowed above); without the record the drivers
-                // would be stored wrong for good, so nothing is derived.
-                return Ok(Exact::NoBudget);
-            }
-            calls += 1;
-            fetched = match client.orders().get(order).await {
-                Ok(record) => record,
-                Err(ontime::Error::NotFound { .. }) => return Ok(Exact::Gone { calls }),
-                Err(error) => return Err(error),
-            };
-            Some(&fetched)
-        }
-        None => None,
-    };
-
-    let driver_now = record.and_then(|r| r.driver_currently_assigned);
-    for (step, kept) in steps.iter_mut().zip(&kept) {
-        step.driver = match kept {
-            Some(driver) => *driver,
-            None if driverless(step.status.level.as_ref().and_then(|l| l.code())) => None,
-            None => driver_now,
+        let mut calls = 1;
+        let history = match client.orders().timeline(order).await {
+            Ok(history) => history,
+            Err(ontime::Error::NotFound { .. }) => return Ok(Exact::Gone { calls }),
+            Err(error) => return Err(error),
         };
-    }
-    let source = OrderSource {
-        order_id: order,
-        tracking_number: record
-            .and_then(|r| r.tracking_number.clone())
-            .or(tracking_stored),
-        items: record
-            .and_then(|r| r.items.as_ref())
-            .map(|items| items.iter().filter_map(ItemRef::from_item).collect())
-            .unwrap_or_default(),
-        steps,
-    };
-    // Only the new steps' events (status and custody): the stored ones are in the store.
-    let mut step = None::<usize>;
-    let derived: Vec<Event> = derive_order_events(account, &source)
-        .into_iter()
-        .filter(|event| {
-            if event.custody.is_none() {
-                step = Some(step.map_or(0, |s| s + 1));
+        let known = StoredSteps::new(stored);
+        let tracking_stored = stored
+            .iter()
+            .find_map(|e| e.order.as_ref().and_then(|o| o.tracking_number.clone()));
+
+        // Which steps are stored (and with which driver), from their ids: ids never depend on
+        // drivers, so a derivation with the stored drivers alone names every step.
+        let mut steps: Vec<StatusStep> = history
+            .into_iter()
+            .map(|status| StatusStep {
+                status,
+                driver: None,
+                observed_at: now,
+            })
+            .collect();
+        let mut source = OrderSource {
+            order_id: order,
+            tracking_number: tracking_stored.clone(),
+            items: Vec::new(),
+            steps: steps.clone(),
+        };
+        let mut kept: Vec<Option<Option<UserId>>> = Vec::with_capacity(steps.len());
+        for event in derive_status_events(account, &source) {
+            let driver = known.driver_of(&event);
+            if let Some(driver) = driver {
+                // Later steps are classified against the stored drivers.
+                source.steps[kept.len()].driver = driver;
             }
-            step.is_some_and(|s| kept.get(s).is_some_and(Option::is_none))
+            kept.push(driver);
+        }
+        let preview = derive_status_events(account, &source);
+        let new_steps: Vec<&Event> = preview
+            .iter()
+            .zip(&kept)
+            .filter(|(_, kept)| kept.is_none())
+            .map(|(event, _)| event)
+            .collect();
+        if new_steps.is_empty() {
+            return Ok(Exact::Derived {
+                sorted: Reconciled::default(),
+                calls,
+            });
+        }
+        let needs_record = tracking_stored.is_none() || !new_steps.iter().all(|e| record_moot(e));
+
+        let fetched;
+        let record = match record {
+            Some(record) => Some(record),
+            None if needs_record => {
+                if !governor.try_acquire(1, now) {
+                    // Not reached (both calls were allowed above); without the record the drivers
+                    // would be stored wrong for good, so nothing is derived.
+                    return Ok(Exact::NoBudget);
+                }
+                calls += 1;
+                fetched = match client.orders().get(order).await {
+                    Ok(record) => record,
+                    Err(ontime::Error::NotFound { .. }) => return Ok(Exact::Gone { calls }),
+                    Err(error) => return Err(error),
+                };
+                Some(&fetched)
+            }
+            None => None,
+        };
+
+        let driver_now = record.and_then(|r| r.driver_currently_assigned);
+        for (step, kept) in steps.iter_mut().zip(&kept) {
+            step.driver = match kept {
+                Some(driver) => *driver,
+                None if driverless(step.status.level.as_ref().and_then(|l| l.code())) => None,
+                None => driver_now,
+            };
+        }
+        let source = OrderSource {
+            order_id: order,
+            tracking_number: record
+                .and_then(|r| r.tracking_number.clone())
+                .or(tracking_stored),
+            items: record
+                .and_then(|r| r.items.as_ref())
+                .map(|items| items.iter().filter_map(ItemRef::from_item).collect())
+                .unwrap_or_default(),
+            steps,
+        };
+        // Only the new steps' events (status and custody): the stored ones are in the store.
+        let mut step = None::<usize>;
+        let derived: Vec<Event> = derive_order_events(account, &source)
+            .into_iter()
+            .filter(|event| {
+                if event.custody.is_none() {
+                    step = Some(step.map_or(0, |s| s + 1));
+                }
+                step.is_some_and(|s| kept.get(s).is_some_and(Option::is_none))
+            })
+            .collect();
+        Ok(Exact::Derived {
+            sorted: reconcile(derived, stored),
+            calls,
         })
-        .collect();
-    Ok(Exact::Derived {
-        sorted: reconcile(derived, stored),
-        calls,
-    })
+    }
 }
 
 /// Whether the record cannot change what a new step yields: a level where nobody is assigned,

@@ -58,9 +58,9 @@ use serde_json::Value;
 use sha2::{Digest, Sha256};
 
 use super::CollectError;
-use super::exact::{Exact, fetch_exact};
+use super::exact::{Exact, Fetcher};
 use super::governor::{Clock, Governor};
-use crate::event::{AccountConfig, Event};
+use crate::event::AccountConfig;
 use crate::store::{Commit, EventStore, Fence};
 
 /// The secret in the endpoint's path. `Debug` shows `InboundToken(<redacted>)`.
@@ -398,24 +398,13 @@ where
                     }
                 }
             };
-            let stored: Vec<Event> = self
-                .store
-                .timeline(account, &Event::order_subject(order))
-                .await?
-                .into_iter()
-                .map(|s| s.event)
-                .collect();
-            match fetch_exact(
-                &self.client,
-                &self.account,
-                order,
-                None,
-                &stored,
-                governor,
-                now,
-            )
-            .await?
-            {
+            let fetcher = Fetcher {
+                client: &self.client,
+                store: &self.store,
+                account: &self.account,
+            };
+            let stored = fetcher.stored(order).await?;
+            match fetcher.exact(order, None, &stored, governor, now).await? {
                 Exact::Derived { sorted, calls } => {
                     report.calls += calls;
                     commit.events = sorted.events;

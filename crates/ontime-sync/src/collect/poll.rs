@@ -48,9 +48,9 @@ use ontime::{OrderFilter, OrderId, StatusLevel};
 use serde::{Deserialize, Serialize};
 
 use super::CollectError;
-use super::exact::{Exact, fetch_exact};
+use super::exact::{Exact, Fetcher};
 use super::governor::Governor;
-use crate::event::{AccountConfig, Event, OrderRef, provisional_status_event};
+use crate::event::{AccountConfig, OrderRef, provisional_status_event};
 use crate::store::{Commit, CommitOutcome, EventStore, Fence};
 
 /// What the poller watches and where its events go.
@@ -72,15 +72,10 @@ impl Default for PollConfig {
     /// The levels an order passes through before it is finished: Dispatched, Assigned,
     /// AssignedInRoute, Stored, UnassignedStored, plus Delivered; cursor `poll`; no destination.
     fn default() -> Self {
+        let mut levels = super::active_levels();
+        levels.push(StatusLevel::Delivered);
         Self {
-            levels: vec![
-                StatusLevel::Dispatched,
-                StatusLevel::Assigned,
-                StatusLevel::AssignedInRoute,
-                StatusLevel::Stored,
-                StatusLevel::UnassignedStored,
-                StatusLevel::Delivered,
-            ],
+            levels,
             cursor: "poll".to_owned(),
             destinations: Vec::new(),
             fence: None,
@@ -151,19 +146,14 @@ impl<S: EventStore> Poller<S> {
         }
     }
 
-    /// The configuration.
-    pub fn config(&self) -> &PollConfig {
-        &self.config
-    }
+    routing!(PollConfig);
 
-    /// Makes later commits under `fence` (a worker re-fences on every lease it takes).
-    pub fn set_fence(&mut self, fence: Option<Fence>) {
-        self.config.fence = fence;
-    }
-
-    /// Queues later events for `destinations`.
-    pub fn set_destinations(&mut self, destinations: Vec<String>) {
-        self.config.destinations = destinations;
+    fn fetcher(&self) -> Fetcher<'_, S> {
+        Fetcher {
+            client: &self.client,
+            store: &self.store,
+            account: &self.account,
+        }
     }
 
     /// Polls and commits (see [`collect`](Self::collect)); `None` when the governor allowed no
@@ -242,26 +232,10 @@ impl<S: EventStore> Poller<S> {
         let mut provisional = Vec::new();
         let mut gone = Vec::new();
         let mut calls = finder_calls;
+        let fetcher = self.fetcher();
         for order in due {
-            let subject = Event::order_subject(order);
-            let stored: Vec<Event> = self
-                .store
-                .timeline(account, &subject)
-                .await?
-                .into_iter()
-                .map(|s| s.event)
-                .collect();
-            match fetch_exact(
-                &self.client,
-                &self.account,
-                order,
-                None,
-                &stored,
-                governor,
-                now,
-            )
-            .await?
-            {
+            let stored = fetcher.stored(order).await?;
+            match fetcher.exact(order, None, &stored, governor, now).await? {
                 Exact::Derived { sorted, calls: n } => {
                     calls += n;
                     commit.events.extend(sorted.events);

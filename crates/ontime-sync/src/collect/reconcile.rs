@@ -47,9 +47,9 @@ use ontime::{OrderFilter, OrderId, StatusId, StatusLevel, UserId};
 use serde::{Deserialize, Serialize};
 
 use super::CollectError;
-use super::exact::{Exact, StoredSteps, fetch_exact};
+use super::exact::{Exact, Fetcher, StoredSteps};
 use super::governor::Governor;
-use crate::event::{AccountConfig, Event};
+use crate::event::AccountConfig;
 use crate::store::{Commit, EventStore, Fence};
 
 /// What the reconcile source watches, how much it checks at once, where its events go.
@@ -74,13 +74,7 @@ impl Default for ReconcileConfig {
     /// Stored, UnassignedStored); cursor `reconcile`; 20 orders a batch; no destination.
     fn default() -> Self {
         Self {
-            levels: vec![
-                StatusLevel::Dispatched,
-                StatusLevel::Assigned,
-                StatusLevel::AssignedInRoute,
-                StatusLevel::Stored,
-                StatusLevel::UnassignedStored,
-            ],
+            levels: super::active_levels(),
             cursor: "reconcile".to_owned(),
             batch: 20,
             destinations: Vec::new(),
@@ -153,20 +147,7 @@ impl<S: EventStore> Reconciler<S> {
         }
     }
 
-    /// The configuration.
-    pub fn config(&self) -> &ReconcileConfig {
-        &self.config
-    }
-
-    /// Makes later commits under `fence` (a worker re-fences on every lease it takes).
-    pub fn set_fence(&mut self, fence: Option<Fence>) {
-        self.config.fence = fence;
-    }
-
-    /// Queues later events for `destinations`.
-    pub fn set_destinations(&mut self, destinations: Vec<String>) {
-        self.config.destinations = destinations;
-    }
+    routing!(ReconcileConfig);
 
     /// One batch; `None` when the governor allowed nothing now (nothing was called or
     /// committed). On an error nothing was committed: the next call redoes the batch.
@@ -317,13 +298,12 @@ impl<S: EventStore> Reconciler<S> {
             .and_then(StatusLevel::code);
         let seen = Known { status, driver };
 
-        let stored: Vec<Event> = self
-            .store
-            .timeline(&self.account.account, &Event::order_subject(order))
-            .await?
-            .into_iter()
-            .map(|s| s.event)
-            .collect();
+        let fetcher = Fetcher {
+            client: &self.client,
+            store: &self.store,
+            account: &self.account,
+        };
+        let stored = fetcher.stored(order).await?;
         let steps = StoredSteps::new(&stored);
         let stored_driver = status.and_then(|id| steps.driver_of_status(id));
         let changed = match &known {
@@ -337,16 +317,9 @@ impl<S: EventStore> Reconciler<S> {
         if !changed {
             return Ok(Checked::Seen(seen, level));
         }
-        match fetch_exact(
-            &self.client,
-            &self.account,
-            order,
-            Some(&record),
-            &stored,
-            governor,
-            now,
-        )
-        .await?
+        match fetcher
+            .exact(order, Some(&record), &stored, governor, now)
+            .await?
         {
             Exact::Derived { sorted, calls } => {
                 report.calls += calls;
