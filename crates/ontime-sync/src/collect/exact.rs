@@ -305,3 +305,107 @@ impl StoredSteps {
         self.by_status.get(&status).copied()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn status(id: &str, level: i64, at: &str) -> ontime::types::Status {
+        serde_json::from_value(serde_json::json!({"ID": id, "Level": level, "Timestamp": at}))
+            .unwrap()
+    }
+
+    #[test]
+    fn stored_steps_are_found_by_id_by_status_entry_and_anonymous_ones_by_level_and_time() {
+        let account = AccountConfig::new("acme", chrono_tz::UTC);
+        let order = OrderId::new_random();
+        let now = DateTime::<Utc>::UNIX_EPOCH;
+        let driver = UserId::from(uuid::Uuid::from_u128(7));
+        let source = |steps: &[ontime::types::Status], driver: Option<UserId>| OrderSource {
+            order_id: order,
+            tracking_number: None,
+            items: Vec::new(),
+            steps: steps
+                .iter()
+                .map(|status| StatusStep {
+                    status: status.clone(),
+                    driver,
+                    observed_at: now,
+                })
+                .collect(),
+        };
+        let nil = "00000000-0000-0000-0000-000000000000";
+        let assigned = status(
+            "3f2c1a7e-0000-4000-8000-000000000001",
+            6,
+            "2026-01-15T09:00:00",
+        );
+        let anonymous = status(nil, 2, "2026-01-15T09:30:00");
+        let stored = derive_status_events(
+            &account,
+            &source(&[assigned.clone(), anonymous.clone()], Some(driver)),
+        );
+        let steps = StoredSteps::new(&stored);
+        assert_eq!(
+            steps.driver_of_status(assigned.id.unwrap()),
+            Some(Some(driver))
+        );
+        for event in derive_status_events(
+            &account,
+            &source(&[assigned.clone(), anonymous.clone()], None),
+        ) {
+            assert_eq!(steps.driver_of(&event), Some(Some(driver)), "same ids");
+        }
+        // An earlier entry arrives late: the anonymous entry's position (part of its id)
+        // changes, its level and time do not.
+        let late = status(
+            "3f2c1a7e-0000-4000-8000-000000000002",
+            1,
+            "2026-01-15T08:00:00",
+        );
+        let longer = derive_status_events(&account, &source(&[late, assigned, anonymous], None));
+        assert_ne!(longer[2].event_id, stored[1].event_id);
+        assert_eq!(steps.driver_of(&longer[0]), None, "new");
+        assert_eq!(steps.driver_of(&longer[2]), Some(Some(driver)));
+    }
+
+    #[test]
+    fn the_record_is_moot_only_for_driverless_levels_that_move_no_parcel() {
+        let account = AccountConfig::new("acme", chrono_tz::UTC);
+        let order = OrderId::new_random();
+        let event = |level: i64, label: &str| {
+            let mut status = status(
+                "3f2c1a7e-0000-4000-8000-000000000001",
+                level,
+                "2026-01-15T09:00:00",
+            );
+            status.name = Some(label.to_owned());
+            let source = OrderSource {
+                order_id: order,
+                tracking_number: None,
+                items: Vec::new(),
+                steps: vec![StatusStep {
+                    status,
+                    driver: None,
+                    observed_at: DateTime::<Utc>::UNIX_EPOCH,
+                }],
+            };
+            derive_status_events(&account, &source).remove(0)
+        };
+        assert!(record_moot(&event(1, "Submitted")));
+        assert!(record_moot(&event(0, "Entered")));
+        assert!(
+            !record_moot(&event(1, "Picked up")),
+            "a label that moves parcels"
+        );
+        assert!(!record_moot(&event(6, "Assigned")), "a driver is assigned");
+        assert!(
+            !record_moot(&event(8, "Unassigned")),
+            "storage holds the parcels"
+        );
+        assert!(
+            !record_moot(&event(4, "Canceled")),
+            "the actor is the assigned driver"
+        );
+    }
+}

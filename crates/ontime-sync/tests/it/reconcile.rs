@@ -463,3 +463,35 @@ async fn inbound_poll_and_reconcile_on_one_order_store_each_event_once() {
         .unwrap();
     assert_eq!(pickup.actor, Some(Actor::Driver { id: a }));
 }
+
+#[tokio::test]
+async fn a_step_back_to_dispatch_of_a_known_order_costs_the_history_alone() {
+    let s = setup().await;
+    let order = delivered_orders(&s).await[0];
+    let tracking = s.office.orders().get(order).await.unwrap().tracking_number;
+    let poller = s.poller();
+    let mut governor = rich(t0());
+    poller.poll(&mut governor, t0()).await.unwrap().unwrap();
+
+    s.move_to(order, StatusLevel::Dispatched, None).await;
+    let now = s.advance(1);
+    let from = s.mock.requests().len();
+    let report = poller.poll(&mut governor, now).await.unwrap().unwrap();
+    assert_eq!(report.batch.fetched, [order]);
+    let requests = logged(&s, from);
+    assert_eq!(of(&requests, Operation::OrderStatusChanges, order), 1);
+    assert_eq!(
+        of(&requests, Operation::OrdersGet, order),
+        0,
+        "nobody is assigned at Dispatched and the tracking number is stored: no record"
+    );
+    assert_eq!(report.batch.calls, requests.len() as u64);
+    let new: Vec<&Event> = report.outcome.stored.iter().map(|e| &e.event).collect();
+    assert_eq!(new.len(), 1, "no custody change");
+    assert!(matches!(
+        new[0].event_type,
+        EventType::OrderUnassigned | EventType::OrderSubmitted
+    ));
+    assert_eq!(new[0].actor, None);
+    assert_eq!(new[0].order.as_ref().unwrap().tracking_number, tracking);
+}
