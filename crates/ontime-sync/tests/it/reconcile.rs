@@ -398,18 +398,25 @@ async fn inbound_poll_and_reconcile_on_one_order_store_each_event_once() {
         ))
         .await
         .unwrap();
-    let inbound = Inbound::new(
+    let mut inbound = Inbound::new(
         s.collector.clone(),
         s.store.clone(),
         account(),
         InboundConfig::new(InboundToken::new("s3cret-token-0123456789").unwrap()),
         SystemClock,
     );
+    inbound.set_destinations(vec!["hook".to_owned()]);
     let from = s.mock.requests().len();
     let drained = inbound.drain(&mut governor, now).await.unwrap();
     assert_eq!(drained.fetched, [order]);
     assert_eq!(drained.calls, 2);
     assert_eq!(drained.calls, logged(&s, from).len() as u64);
+    let queued = s.store.pending_deliveries("hook", 1000).await.unwrap();
+    assert_eq!(
+        queued.len(),
+        drained.stored,
+        "the drain's events, for its destination"
+    );
     let after_inbound = events_of(&s, order).await;
     assert!(after_inbound.len() > 1, "the pickup and its custody events");
 
@@ -494,4 +501,54 @@ async fn a_step_back_to_dispatch_of_a_known_order_costs_the_history_alone() {
     ));
     assert_eq!(new[0].actor, None);
     assert_eq!(new[0].order.as_ref().unwrap().tracking_number, tracking);
+}
+
+#[tokio::test]
+async fn a_reconciler_refenced_after_construction_commits_under_its_new_lease_only() {
+    let s = setup().await;
+    let order = delivered_orders(&s).await[0];
+    s.move_to(order, StatusLevel::Assigned, None).await;
+    let now = s.advance(1);
+    let ttl = TimeDelta::seconds(30);
+    let stale = s
+        .store
+        .acquire_lease("sim", "a", ttl, now)
+        .await
+        .unwrap()
+        .unwrap();
+    let current = s
+        .store
+        .acquire_lease("sim", "b", ttl, now + ttl)
+        .await
+        .unwrap()
+        .unwrap();
+    let mut reconcile = reconciler(&s, 20);
+    reconcile.set_destinations(vec!["hook".to_owned()]);
+    reconcile.set_fence(Some(stale.fence()));
+    assert_eq!(reconcile.config().fence, Some(stale.fence()));
+    let mut governor = rich(now);
+    let refused = reconcile.reconcile(&mut governor, now + ttl).await;
+    assert!(matches!(
+        refused,
+        Err(ontime_sync::collect::CollectError::Store(
+            ontime_sync::store::StoreError::LeaseLost { .. }
+        ))
+    ));
+    assert!(s.store.cursor("sim", "reconcile").await.unwrap().is_none());
+    assert!(s.store.events_after(0, 10).await.unwrap().is_empty());
+
+    reconcile.set_fence(Some(current.fence()));
+    let report = reconcile
+        .reconcile(&mut governor, now + ttl)
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(report.changed.contains(&order));
+    let queued = s.store.pending_deliveries("hook", 1000).await.unwrap();
+    assert_eq!(queued.len(), report.stored);
+    assert!(
+        queued
+            .iter()
+            .any(|e| e.event.subject == Event::order_subject(order))
+    );
 }
