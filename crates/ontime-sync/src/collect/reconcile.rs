@@ -12,9 +12,9 @@
 //!    owes one final check.
 //! 2. **Checks** (each call to [`Reconciler::reconcile`], up to [`ReconcileConfig::batch`]
 //!    orders, departed ones first, then the active set in ID order from the rotation position):
-//!    one call per order, its record (`client.orders().get`). When the record's latest
-//!    `Status.ID` is not a stored status entry, or its driver is not the one last seen, the
-//!    order's history is fetched (one more call, [`super::exact`] with the record in hand) and
+//!    one call per order, its record (`client.orders().get`). Unless the record's latest
+//!    `Status.ID` is a stored status entry with the record's driver as actor (another source
+//!    fetched it), or the record is as this source saw it last, the order's history is fetched (one more call, [`super::exact`] with the record in hand) and
 //!    its new events committed: a new label within a level, a transfer (the new step gets the
 //!    new driver, the step before keeps the stored one, so the mapping sees another driver),
 //!    the custody of each item from the old driver to the new one.
@@ -306,15 +306,11 @@ impl<S: EventStore> Reconciler<S> {
         let stored = fetcher.stored(order).await?;
         let steps = StoredSteps::new(&stored);
         let stored_driver = status.and_then(|id| steps.driver_of_status(id));
-        let changed = match &known {
-            // Seen before: a status entry neither stored nor seen, or another driver.
-            Some(known) => {
-                (stored_driver.is_none() && known.status != status) || known.driver != driver
-            }
-            // First check: the latest entry must be stored, with this driver.
-            None => stored_driver != Some(driver),
-        };
-        if !changed {
+        // Nothing to fetch when the latest entry is stored with this very driver (another
+        // source fetched it), or when the record is as this source saw it last (a driver
+        // change without an entry is fetched once, then known).
+        let unchanged = stored_driver == Some(driver) || known.as_ref() == Some(&seen);
+        if unchanged {
             return Ok(Checked::Seen(seen, level));
         }
         match fetcher

@@ -552,3 +552,35 @@ async fn a_reconciler_refenced_after_construction_commits_under_its_new_lease_on
             .any(|e| e.event.subject == Event::order_subject(order))
     );
 }
+
+#[tokio::test]
+async fn a_driver_change_without_a_status_entry_is_fetched_once_and_stores_nothing() {
+    let s = setup().await;
+    let order = delivered_orders(&s).await[0];
+    let (a, b) = drivers(&s, order).await;
+    assign(&s, order, a).await;
+    s.move_to(order, StatusLevel::Assigned, None).await;
+    let now = s.advance(1);
+    let reconcile = reconciler(&s, 20);
+    let mut governor = rich(now);
+    round(&reconcile, &mut governor, now).await;
+    let before = events_of(&s, order).await;
+
+    assign(&s, order, b).await;
+    let from = s.mock.requests().len();
+    let reports = round(&reconcile, &mut governor, now).await;
+    let requests = logged(&s, from);
+    assert_eq!(of(&requests, Operation::OrderStatusChanges, order), 1);
+    assert!(reports.iter().any(|r| r.changed.contains(&order)));
+    assert_eq!(events_of(&s, order).await, before, "no entry, no event");
+
+    let from = s.mock.requests().len();
+    round(&reconcile, &mut governor, now).await;
+    let requests = logged(&s, from);
+    assert_eq!(of(&requests, Operation::OrdersGet, order), 1);
+    assert_eq!(
+        of(&requests, Operation::OrderStatusChanges, order),
+        0,
+        "known now"
+    );
+}
