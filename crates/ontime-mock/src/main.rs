@@ -67,8 +67,29 @@ async fn main() -> ExitCode {
     if mock.has_faults() {
         println!("fault rules are active");
     }
+    let activity = mock.activity();
+    if activity.is_some() {
+        println!(
+            "activity: running at {}x{}",
+            mock.clock().speed(),
+            if mock.clock().is_frozen() {
+                " (frozen clock: nothing happens)"
+            } else {
+                ""
+            }
+        );
+    }
     stop.wait().await;
     println!("ontime-mock: stopping");
+    if let Some(activity) = activity {
+        let stats = activity.notify_stats();
+        println!(
+            "activity: {} changes; notifications {} sent, {} failed",
+            activity.truth_len(),
+            stats.sent,
+            stats.failed
+        );
+    }
     mock.shutdown().await;
     ExitCode::SUCCESS
 }
