@@ -79,10 +79,21 @@ pub struct ServeArgs {
     #[arg(long, value_name = "RATE", help_heading = "Activity")]
     pub activity: Option<f64>,
     /// Stop creating orders after N (the activity ends once their lifecycles have)
-    #[arg(long, value_name = "N", requires = "activity", help_heading = "Activity")]
+    #[arg(
+        long,
+        value_name = "N",
+        requires = "activity",
+        help_heading = "Activity"
+    )]
     pub activity_orders: Option<usize>,
     /// Seconds between a working driver's position reports
-    #[arg(long, value_name = "SECS", default_value_t = 300, requires = "activity", help_heading = "Activity")]
+    #[arg(
+        long,
+        value_name = "SECS",
+        default_value_t = 300,
+        requires = "activity",
+        help_heading = "Activity"
+    )]
     pub position_interval: u32,
     /// POST a workflow notification to this http:// URL on every order status change
     #[arg(long, value_name = "URL", value_parser = parse_notify_url, requires = "activity", help_heading = "Activity")]
@@ -93,10 +104,20 @@ pub struct ServeArgs {
     #[arg(long, value_name = "FILE|INLINE", value_parser = parse_template, requires = "notify_url", help_heading = "Activity")]
     pub notify_template: Option<NotifyTemplate>,
     /// The notification's Content-Type (application/x-www-form-urlencoded form-encodes values)
-    #[arg(long, value_name = "TYPE", default_value = "application/json", help_heading = "Activity")]
+    #[arg(
+        long,
+        value_name = "TYPE",
+        default_value = "application/json",
+        help_heading = "Activity"
+    )]
     pub notify_content_type: String,
     /// Append every change (NDJSON, one change a line, flushed as written) to FILE
-    #[arg(long, value_name = "FILE", requires = "activity", help_heading = "Activity")]
+    #[arg(
+        long,
+        value_name = "FILE",
+        requires = "activity",
+        help_heading = "Activity"
+    )]
     pub truth: Option<PathBuf>,
 }
 
@@ -210,7 +231,8 @@ fn parse_template(s: &str) -> Result<NotifyTemplate, String> {
     } else {
         s.to_owned()
     };
-    text.parse().map_err(|e: crate::TemplateError| e.to_string())
+    text.parse()
+        .map_err(|e: crate::TemplateError| e.to_string())
 }
 
 #[cfg(test)]
@@ -316,8 +338,22 @@ mod tests {
         std::fs::remove_dir_all(&dir).expect("clean up");
         for bad in [
             vec!["x", "--activity-orders", "3"],
-            vec!["x", "--activity", "1", "--notify-url", "https://example.com/"],
-            vec!["x", "--activity", "1", "--notify-url", "http://h/", "--notify-template", "{{nope}}"],
+            vec![
+                "x",
+                "--activity",
+                "1",
+                "--notify-url",
+                "https://example.com/",
+            ],
+            vec![
+                "x",
+                "--activity",
+                "1",
+                "--notify-url",
+                "http://h/",
+                "--notify-template",
+                "{{nope}}",
+            ],
         ] {
             assert!(Cmd::try_parse_from(&bad).is_err(), "{bad:?}");
         }

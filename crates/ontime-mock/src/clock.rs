@@ -215,7 +215,11 @@ mod tests {
         // Real time has to pass here: no event stands for it.
         std::thread::sleep(Duration::from_millis(20));
         // 20 ms of real time at 3600x is at least 72 simulated seconds.
-        assert!(clock.now() >= at(9) + TimeDelta::seconds(72), "{}", clock.now());
+        assert!(
+            clock.now() >= at(9) + TimeDelta::seconds(72),
+            "{}",
+            clock.now()
+        );
         for bad in [0.0, -1.0, f64::NAN, f64::INFINITY, 1e12] {
             assert!(clock.set_speed(bad).is_err(), "{bad}");
         }

@@ -68,6 +68,13 @@ async fn main() -> ExitCode {
         println!("fault rules are active");
     }
     let activity = mock.activity();
+    if let Some(activity) = activity.clone() {
+        // A line to wait for: with --activity-orders the truth is final from here on.
+        tokio::spawn(async move {
+            activity.finished().await;
+            println!("activity finished: {} changes", activity.truth_len());
+        });
+    }
     if activity.is_some() {
         println!(
             "activity: running at {}x{}",

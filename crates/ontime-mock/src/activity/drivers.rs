@@ -56,7 +56,8 @@ impl DriverSim {
     pub(crate) fn position_at(&self, t: NaiveDateTime) -> Point {
         let p = match self.leg {
             Some(leg) if leg.t1 > leg.t0 => {
-                let f = ((t - leg.t0).num_seconds() as f64 / (leg.t1 - leg.t0).num_seconds() as f64)
+                let f = ((t - leg.t0).num_seconds() as f64
+                    / (leg.t1 - leg.t0).num_seconds() as f64)
                     .clamp(0.0, 1.0);
                 (
                     leg.from.0 + (leg.to.0 - leg.from.0) * f,

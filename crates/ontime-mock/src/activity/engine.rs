@@ -188,7 +188,9 @@ impl Engine {
 
     fn plan_start(&mut self, start: NaiveDateTime) {
         if self.customers.is_empty() || self.locations.len() < 2 || self.drivers.is_empty() {
-            tracing::warn!("the seeded account has no customers, locations or drivers: no activity");
+            tracing::warn!(
+                "the seeded account has no customers, locations or drivers: no activity"
+            );
             self.stop();
             return;
         }
@@ -371,14 +373,7 @@ impl Engine {
             recipient,
         });
         self.open += 1;
-        self.record_status(
-            n,
-            at,
-            &status,
-            Step::Created,
-            None,
-            batch,
-        );
+        self.record_status(n, at, &status, Step::Created, None, batch);
         let next = lifecycle::minutes(&mut self.rng, lifecycle::FIRST_EVENT_IN);
         self.plan(at + next, Event::Order(n));
     }
@@ -394,7 +389,11 @@ impl Engine {
     ) {
         let o = &self.orders[n];
         let status_id = status.id.map(Uuid::from).unwrap_or_default();
-        let level = status.level.as_ref().and_then(StatusLevel::code).unwrap_or(0);
+        let level = status
+            .level
+            .as_ref()
+            .and_then(StatusLevel::code)
+            .unwrap_or(0);
         let label = status.name.clone().unwrap_or_default();
         batch.notifications.push(Notification {
             company: self.shared.company.clone(),
@@ -476,7 +475,11 @@ impl Engine {
             if let Some(d) = new_driver {
                 self.drivers[d].active = self.drivers[d].active.saturating_sub(1);
             }
-            if self.open == 0 && self.settings.orders.is_some_and(|max| self.orders.len() >= max)
+            if self.open == 0
+                && self
+                    .settings
+                    .orders
+                    .is_some_and(|max| self.orders.len() >= max)
             {
                 self.stop();
             }
@@ -485,7 +488,13 @@ impl Engine {
         }
     }
 
-    fn description(&self, n: usize, tr: &Transition, before: Option<usize>, after: Option<usize>) -> String {
+    fn description(
+        &self,
+        n: usize,
+        tr: &Transition,
+        before: Option<usize>,
+        after: Option<usize>,
+    ) -> String {
         let name = |d: Option<usize>| {
             d.map(|d| self.drivers[d].name.clone())
                 .unwrap_or_else(|| "a driver".to_owned())
@@ -498,7 +507,9 @@ impl Engine {
             Step::InTransit => format!("On the way with {}", name(after)),
             Step::Transferred => format!("Transferred from {} to {}", name(before), name(after)),
             Step::Delivered => format!("Delivered, signed by {}", self.orders[n].recipient),
-            Step::Exception if tr.level == 3 => "Returned to the sender after a failed delivery".to_owned(),
+            Step::Exception if tr.level == 3 => {
+                "Returned to the sender after a failed delivery".to_owned()
+            }
             Step::Exception => format!("{} ({})", tr.label, name(after)),
             Step::Cancelled => "Cancelled at the customer's request".to_owned(),
         }
@@ -530,7 +541,9 @@ impl Engine {
                         o.collection_assigned_driver = driver_id.map(Into::into);
                         o.delivery_assigned_driver = driver_id.map(Into::into);
                     }
-                    DriverChange::Transfer => o.delivery_assigned_driver = driver_id.map(Into::into),
+                    DriverChange::Transfer => {
+                        o.delivery_assigned_driver = driver_id.map(Into::into)
+                    }
                     DriverChange::Clear if tr.step == Step::Unassigned => {
                         o.collection_assigned_driver = None;
                         o.delivery_assigned_driver = None;
@@ -623,7 +636,10 @@ impl Engine {
                 Some(id) => id,
                 None => store.new_id(),
             };
-            let a = store.availability.entry(user).or_insert_with(|| blank!(UserAvailability));
+            let a = store
+                .availability
+                .entry(user)
+                .or_insert_with(|| blank!(UserAvailability));
             a.id = Some(id);
             a.user_id = Some(user.into());
             a.is_available = Some(going_on);
@@ -701,11 +717,18 @@ fn initial_drivers(store: &Store) -> Vec<DriverSim> {
                 .get(id)
                 .and_then(|v| v.last())
                 .and_then(|p| Some((p.latitude?, p.longitude?)));
-            let from_availability =
-                availability.and_then(|a| Some((a.latitude?, a.longitude?)));
+            let from_availability = availability.and_then(|a| Some((a.latitude?, a.longitude?)));
             let depot = store.geo.iter().find_map(|g| g.lat_lng);
-            let pos = last.or(from_availability).or(depot).unwrap_or((32.7767, -96.797));
-            Some(DriverSim::new(*id, name, on_shift, (round5(pos.0), round5(pos.1))))
+            let pos = last
+                .or(from_availability)
+                .or(depot)
+                .unwrap_or((32.7767, -96.797));
+            Some(DriverSim::new(
+                *id,
+                name,
+                on_shift,
+                (round5(pos.0), round5(pos.1)),
+            ))
         })
         .collect()
 }

@@ -151,14 +151,9 @@ pub(crate) const NO_DRIVER_RETRY_MINUTES: i64 = 10;
 pub(crate) fn decide(stage: Stage, plan: &mut Plan, rng: &mut ChaCha8Rng) -> Option<Transition> {
     use DriverChange::{Assign, Clear, Keep, Transfer};
     let tr = match stage {
-        Stage::Waiting if plan.cancel == Some(Cancel::BeforeAssignment) => t(
-            Step::Cancelled,
-            4,
-            "Canceled",
-            Clear,
-            Stage::Done,
-            (0, 0),
-        ),
+        Stage::Waiting if plan.cancel == Some(Cancel::BeforeAssignment) => {
+            t(Step::Cancelled, 4, "Canceled", Clear, Stage::Done, (0, 0))
+        }
         Stage::Waiting => t(
             Step::Assigned,
             6,
@@ -182,7 +177,14 @@ pub(crate) fn decide(stage: Stage, plan: &mut Plan, rng: &mut ChaCha8Rng) -> Opt
             } else {
                 (1, "Awaiting Driver")
             };
-            t(Step::Unassigned, level, label, Clear, Stage::Waiting, (5, 30))
+            t(
+                Step::Unassigned,
+                level,
+                label,
+                Clear,
+                Stage::Waiting,
+                (5, 30),
+            )
         }
         Stage::Assigned => t(
             Step::PickedUp,

@@ -229,12 +229,14 @@ impl Activity {
     ) -> Result<Self, MockError> {
         config.validate()?;
         let file = match &config.truth_file {
-            Some(path) => Some(truth::TruthFile::open(path).map_err(|source| {
-                MockError::TruthFile {
-                    path: path.clone(),
-                    source,
-                }
-            })?),
+            Some(path) => {
+                Some(
+                    truth::TruthFile::open(path).map_err(|source| MockError::TruthFile {
+                        path: path.clone(),
+                        source,
+                    })?,
+                )
+            }
             None => None,
         };
         let notifier = config.notify.clone().map(Notifier::new).transpose()?;
@@ -378,11 +380,10 @@ impl Activity {
             // in case the clock was moved, frozen or sped up meanwhile).
             let second = std::time::Duration::from_secs(1);
             let simulated = (next - now).to_std().unwrap_or_default();
-            let real = std::time::Duration::try_from_secs_f64(
-                simulated.as_secs_f64() / clock.speed(),
-            )
-            .unwrap_or(second)
-            .min(second);
+            let real =
+                std::time::Duration::try_from_secs_f64(simulated.as_secs_f64() / clock.speed())
+                    .unwrap_or(second)
+                    .min(second);
             tokio::select! {
                 () = tokio::time::sleep(real) => {}
                 _ = stop.changed() => return,

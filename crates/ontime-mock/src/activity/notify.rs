@@ -448,7 +448,10 @@ mod tests {
         let t: NotifyTemplate = "id={{ order_id }}&s={{status}}&d={{driver_id}}"
             .parse()
             .expect("parses");
-        let body = t.render(&sample(), Escape::for_content_type("application/x-www-form-urlencoded"));
+        let body = t.render(
+            &sample(),
+            Escape::for_content_type("application/x-www-form-urlencoded"),
+        );
         let pairs: Vec<(String, String)> = form_urlencoded::parse(body.as_bytes())
             .into_owned()
             .collect();
@@ -458,13 +461,22 @@ mod tests {
             NotifyTemplate::parse("{{orderid}}"),
             Err(TemplateError::Unknown("orderid".to_owned()))
         );
-        assert_eq!(NotifyTemplate::parse("ab{{level"), Err(TemplateError::Unclosed(2)));
+        assert_eq!(
+            NotifyTemplate::parse("ab{{level"),
+            Err(TemplateError::Unclosed(2))
+        );
     }
 
     #[test]
     fn urls_are_checked_and_hidden() {
-        assert!(matches!(NotifyConfig::new("ftp://x/"), Err(NotifyUrlError::Scheme(_))));
-        assert_eq!(NotifyConfig::new("not a url").err(), Some(NotifyUrlError::Invalid));
+        assert!(matches!(
+            NotifyConfig::new("ftp://x/"),
+            Err(NotifyUrlError::Scheme(_))
+        ));
+        assert_eq!(
+            NotifyConfig::new("not a url").err(),
+            Some(NotifyUrlError::Invalid)
+        );
         let c = NotifyConfig::new("http://127.0.0.1:9/inbound/secret-token-123456").expect("ok");
         let shown = format!("{c:?}");
         assert!(!shown.contains("secret-token"), "{shown}");

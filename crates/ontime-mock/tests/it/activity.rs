@@ -79,11 +79,12 @@ fn by_order(truth: &[TruthChange]) -> BTreeMap<Uuid, (String, Vec<Status>)> {
 async fn the_same_seed_gives_the_same_truth_and_another_seed_another() {
     let run = |seed: u64| async move {
         let (mock, activity) = stepped(ActivityConfig::new(20.0).seed(seed)).await;
-        let changes = activity
-            .advance(TimeDelta::hours(4))
-            .await
-            .expect("steps");
-        assert_eq!(changes, activity.truth(), "advance returns what the truth holds");
+        let changes = activity.advance(TimeDelta::hours(4)).await.expect("steps");
+        assert_eq!(
+            changes,
+            activity.truth(),
+            "advance returns what the truth holds"
+        );
         mock.shutdown().await;
         changes
     };
@@ -93,7 +94,10 @@ async fn the_same_seed_gives_the_same_truth_and_another_seed_another() {
     assert!(a.len() > 100, "4 hours at 20 orders an hour: {}", a.len());
     assert_eq!(a, b);
     assert_ne!(a, c);
-    assert!(a.windows(2).all(|w| w[0].seq + 1 == w[1].seq && w[0].at <= w[1].at));
+    assert!(
+        a.windows(2)
+            .all(|w| w[0].seq + 1 == w[1].seq && w[0].at <= w[1].at)
+    );
     assert_eq!(a[0].seq, 1);
 }
 
@@ -101,10 +105,7 @@ async fn the_same_seed_gives_the_same_truth_and_another_seed_another() {
 async fn every_order_history_is_its_truth_and_lifecycles_are_valid() {
     let (mock, activity) = stepped(eventful(30.0).orders(60)).await;
     let start = mock.clock().now();
-    activity
-        .advance(TimeDelta::days(3))
-        .await
-        .expect("steps");
+    activity.advance(TimeDelta::days(3)).await.expect("steps");
     assert!(activity.is_finished(), "60 orders end within 3 days");
     assert_eq!(mock.clock().now(), start + TimeDelta::days(3));
     let truth = activity.truth();
@@ -142,7 +143,12 @@ async fn every_order_history_is_its_truth_and_lifecycles_are_valid() {
                 Step::Exception => &[2, 3],
                 Step::Cancelled => &[4, 5],
             };
-            assert!(levels.contains(&s.level), "{tracking}: {:?} at {}", s.step, s.level);
+            assert!(
+                levels.contains(&s.level),
+                "{tracking}: {:?} at {}",
+                s.step,
+                s.level
+            );
             match s.step {
                 Step::Created | Step::Unassigned | Step::Cancelled => {
                     assert_eq!(s.driver, None, "{tracking}")
@@ -153,7 +159,10 @@ async fn every_order_history_is_its_truth_and_lifecycles_are_valid() {
             match s.step {
                 Step::Transferred => assert!(before.is_some() && s.driver != before),
                 Step::PickedUp | Step::InTransit | Step::Delivered | Step::Exception => {
-                    assert_eq!(s.driver, before, "{tracking}: only transfers change drivers")
+                    assert_eq!(
+                        s.driver, before,
+                        "{tracking}: only transfers change drivers"
+                    )
                 }
                 _ => {}
             }
@@ -197,9 +206,11 @@ async fn every_order_history_is_its_truth_and_lifecycles_are_valid() {
                 .expect("signature")
                 .into_inner()
                 .expect("a delivered order is signed");
-            assert!(base64::Engine::decode(&b64, sig)
-                .expect("base64")
-                .starts_with(b"\x89PNG"));
+            assert!(
+                base64::Engine::decode(&b64, sig)
+                    .expect("base64")
+                    .starts_with(b"\x89PNG")
+            );
             let attachments = client
                 .file_attachments_find()
                 .order_id(*id)
@@ -221,10 +232,19 @@ async fn every_order_history_is_its_truth_and_lifecycles_are_valid() {
         Step::Exception,
         Step::Cancelled,
     ] {
-        assert!(steps_seen.contains(&step), "{step:?} happens among 60 eventful orders");
+        assert!(
+            steps_seen.contains(&step),
+            "{step:?} happens among 60 eventful orders"
+        );
     }
     // Nothing more happens once finished.
-    assert!(activity.advance(TimeDelta::days(1)).await.expect("steps").is_empty());
+    assert!(
+        activity
+            .advance(TimeDelta::days(1))
+            .await
+            .expect("steps")
+            .is_empty()
+    );
     mock.shutdown().await;
 }
 
@@ -237,16 +257,17 @@ async fn a_day_makes_about_five_status_changes_per_order() {
     let changes: usize = orders.values().map(|(_, s)| s.len()).sum();
     let per_order = changes as f64 / orders.len() as f64;
     assert_eq!(orders.len(), 300);
-    assert!((4.6..=5.8).contains(&per_order), "{per_order} changes per order");
+    assert!(
+        (4.6..=5.8).contains(&per_order),
+        "{per_order} changes per order"
+    );
     mock.shutdown().await;
 }
 
 #[tokio::test]
 async fn positions_and_availability_are_visible_as_recorded() {
-    let (mock, activity) = stepped(
-        ActivityConfig::new(10.0).position_interval(TimeDelta::minutes(2)),
-    )
-    .await;
+    let (mock, activity) =
+        stepped(ActivityConfig::new(10.0).position_interval(TimeDelta::minutes(2))).await;
     let start = mock.clock().now();
     let truth = activity.advance(TimeDelta::hours(30)).await.expect("steps");
     let client = common::client(&mock);
@@ -258,7 +279,10 @@ async fn positions_and_availability_are_visible_as_recorded() {
                 user,
                 latitude,
                 longitude,
-            } => positions.entry(user).or_default().push((c.at, latitude, longitude)),
+            } => positions
+                .entry(user)
+                .or_default()
+                .push((c.at, latitude, longitude)),
             Change::Availability { user, available } => {
                 availability.insert(user, (c.at, available));
             }
@@ -266,7 +290,10 @@ async fn positions_and_availability_are_visible_as_recorded() {
         }
     }
     assert!(positions.values().map(Vec::len).sum::<usize>() > 200);
-    assert!(availability.len() >= 2, "drivers change shifts within 30 hours");
+    assert!(
+        availability.len() >= 2,
+        "drivers change shifts within 30 hours"
+    );
     for (user, recorded) in &positions {
         let api: Vec<(NaiveDateTime, f64, f64)> = client
             .user_positions()
@@ -295,10 +322,17 @@ async fn positions_and_availability_are_visible_as_recorded() {
             .into_inner();
         let last = recorded.last().expect("one");
         assert_eq!(latest.timestamp, Some(OnTimeDateTime::naive(last.0)));
-        assert_eq!((latest.latitude, latest.longitude), (Some(last.1), Some(last.2)));
+        assert_eq!(
+            (latest.latitude, latest.longitude),
+            (Some(last.1), Some(last.2))
+        );
     }
     // Drivers move: consecutive positions of some driver differ.
-    assert!(positions.values().any(|v| v.windows(2).any(|w| w[0].1 != w[1].1)));
+    assert!(
+        positions
+            .values()
+            .any(|v| v.windows(2).any(|w| w[0].1 != w[1].1))
+    );
     for (user, (at, available)) in &availability {
         let a = client
             .user_availability()
@@ -342,7 +376,10 @@ async fn receiver(fail_first: usize) -> (String, Arc<Mutex<Vec<(String, String)>
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .expect("bind");
-    let url = format!("http://{}/hooks/secret-token-0123456789", listener.local_addr().expect("addr"));
+    let url = format!(
+        "http://{}/hooks/secret-token-0123456789",
+        listener.local_addr().expect("addr")
+    );
     tokio::spawn(async move { axum::serve(listener, app).await });
     (url, got)
 }
@@ -362,7 +399,11 @@ async fn every_status_change_is_notified_with_the_rendered_body() {
         .filter(|c| matches!(c.change, Change::OrderStatus { .. }))
         .collect();
     let bodies = got.lock().expect("lock").clone();
-    assert_eq!(bodies.len(), statuses.len(), "one notification per status change");
+    assert_eq!(
+        bodies.len(),
+        statuses.len(),
+        "one notification per status change"
+    );
     for ((ct, body), truth) in bodies.iter().zip(&statuses) {
         assert_eq!(ct, "application/json");
         let v: serde_json::Value = serde_json::from_str(body).expect("json body");
@@ -380,12 +421,19 @@ async fn every_status_change_is_notified_with_the_rendered_body() {
         assert_eq!(v["TrackingNumber"], tracking_number.as_str());
         assert_eq!(v["Status"], label.as_str());
         assert_eq!(v["Level"], *level);
-        assert_eq!(v["Timestamp"], truth.at.format("%Y-%m-%dT%H:%M:%S").to_string());
+        assert_eq!(
+            v["Timestamp"],
+            truth.at.format("%Y-%m-%dT%H:%M:%S").to_string()
+        );
     }
     let stats = activity.notify_stats();
     assert_eq!(stats.sent, statuses.len() as u64);
     assert_eq!(stats.failed, 0);
-    assert_eq!(stats.attempts, stats.sent + 1, "the first failed and was retried");
+    assert_eq!(
+        stats.attempts,
+        stats.sent + 1,
+        "the first failed and was retried"
+    );
     mock.shutdown().await;
 }
 
@@ -407,7 +455,10 @@ async fn form_notifications_and_given_up_deliveries_are_counted() {
         .count() as u64;
     let stats = activity.notify_stats();
     assert!(got.lock().expect("lock").is_empty());
-    assert_eq!((stats.sent, stats.failed, stats.attempts), (0, statuses, 2 * statuses));
+    assert_eq!(
+        (stats.sent, stats.failed, stats.attempts),
+        (0, statuses, 2 * statuses)
+    );
     mock.shutdown().await;
 
     let (url, got) = receiver(0).await;
@@ -461,7 +512,11 @@ async fn a_fast_running_clock_makes_changes_and_stops_after_the_orders() {
     let truth = activity.truth();
     let orders = by_order(&truth);
     assert_eq!(orders.len(), 5);
-    assert!(orders.values().all(|(_, s)| matches!(s.last().map(|l| l.level), Some(3 | 4 | 5))));
+    assert!(
+        orders
+            .values()
+            .all(|(_, s)| matches!(s.last().map(|l| l.level), Some(3 | 4 | 5)))
+    );
     let len = activity.truth_len();
     assert_eq!(len, truth.len() as u64);
     // The file holds the same changes, one a line.
