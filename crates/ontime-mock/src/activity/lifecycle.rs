@@ -304,7 +304,7 @@ mod tests {
             let plan = Plan::draw(&mut rng, &shares);
             let steps = walk(plan, &mut rng);
             let (last, level) = *steps.last().expect("steps");
-            assert!(matches!(level, 3 | 4 | 5), "{steps:?}");
+            assert!(matches!(level, 3..=5), "{steps:?}");
             assert!(
                 matches!(last, Step::Delivered | Step::Cancelled | Step::Exception),
                 "{steps:?}"

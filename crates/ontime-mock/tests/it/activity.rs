@@ -174,7 +174,7 @@ async fn every_order_history_is_its_truth_and_lifecycles_are_valid() {
         let first = &steps[0];
         assert_eq!(first.step, Step::Created);
         let last = steps.last().expect("steps");
-        assert!(matches!(last.level, 3 | 4 | 5), "{tracking} ends final");
+        assert!(matches!(last.level, 3..=5), "{tracking} ends final");
         let order = client
             .orders_get()
             .id(*id)
@@ -515,7 +515,7 @@ async fn a_fast_running_clock_makes_changes_and_stops_after_the_orders() {
     assert!(
         orders
             .values()
-            .all(|(_, s)| matches!(s.last().map(|l| l.level), Some(3 | 4 | 5)))
+            .all(|(_, s)| matches!(s.last().map(|l| l.level), Some(3..=5)))
     );
     let len = activity.truth_len();
     assert_eq!(len, truth.len() as u64);
