@@ -564,6 +564,7 @@ impl Engine {
                 let photo = crate::assets::photo_png(store.h(slot, 0xac71));
                 store.add_attachment(slot, format!("POD-{tracking}.png"), Bytes::from(photo), at);
             }
+            let collected = store.make_full(slot).order.collection_arrival_date;
             let id = store.update_status(
                 slot,
                 Some(StatusLevel::from(tr.level)),
@@ -571,6 +572,11 @@ impl Engine {
                 Some(description),
                 at,
             );
+            if tr.step != Step::PickedUp {
+                // Only the pickup is the arrival at the collection; later same-level changes
+                // (in transit, transfer, a failed attempt) are not.
+                store.make_full(slot).order.collection_arrival_date = collected;
+            }
             store
                 .history(slot)
                 .into_iter()

@@ -275,7 +275,9 @@ impl Activity {
     /// Step mode: moves the frozen clock forward by `by`, applying every change due up to the
     /// new time in order, each with the clock set to its own time (so timestamps are exact) and
     /// its notification sent (awaited, retries included) before the next. Returns the changes
-    /// made. The clock ends at its old time plus `by`.
+    /// made. The clock ends at its old time plus `by`. Changes that fell due while the clock
+    /// was moved by other means ([`MockClock::advance`](crate::MockClock::advance)) come first,
+    /// with their own (earlier) times; the clock is never set back.
     pub async fn advance(&self, by: TimeDelta) -> Result<Vec<TruthChange>, ActivityError> {
         let clock = &self.inner.shared.clock;
         if by < TimeDelta::zero() {
