@@ -138,6 +138,8 @@ pub(crate) struct Engine {
     rng: ChaCha8Rng,
     queue: BinaryHeap<Reverse<Pending>>,
     planned: u64,
+    /// Orders that arrived (created, or refused by the store: see `new_order`).
+    arrivals: usize,
     orders: Vec<OrderSim>,
     /// Orders whose lifecycle has not ended.
     open: usize,
@@ -147,7 +149,6 @@ pub(crate) struct Engine {
     /// Locations with coordinates.
     locations: Vec<(types::Location, Point)>,
     recorder: Recorder,
-    stopped: bool,
 }
 
 impl Engine {
@@ -174,13 +175,13 @@ impl Engine {
             rng,
             queue: BinaryHeap::new(),
             planned: 0,
+            arrivals: 0,
             orders: Vec::new(),
             open: 0,
             drivers,
             customers,
             locations,
             recorder,
-            stopped: false,
         };
         engine.plan_start(start);
         engine
@@ -227,8 +228,14 @@ impl Engine {
         }));
     }
 
+    /// Stops once the order limit was reached and every lifecycle has ended.
+    fn finish_if_done(&mut self) {
+        if self.open == 0 && self.settings.orders.is_some_and(|max| self.arrivals >= max) {
+            self.stop();
+        }
+    }
+
     fn stop(&mut self) {
-        self.stopped = true;
         self.queue.clear();
         self.recorder.finished.send_replace(true);
     }
@@ -271,8 +278,8 @@ impl Engine {
     // ------------------------------------------------------------------ orders
 
     fn new_order(&mut self, at: NaiveDateTime, batch: &mut Batch) {
-        let created = self.orders.len() + 1;
-        if self.settings.orders.is_none_or(|n| created < n) {
+        self.arrivals += 1;
+        if self.settings.orders.is_none_or(|n| self.arrivals < n) {
             let gap = self.arrival_gap();
             self.plan(at + gap, Event::NewOrder);
         }
@@ -350,12 +357,16 @@ impl Engine {
             Err(e) => {
                 // Cannot happen with the seeded price sets; never silently: say so.
                 tracing::error!(error = ?e, "the activity could not create an order");
+                drop(store);
+                self.finish_if_done();
                 return;
             }
         };
         let id = posted.id.map(Uuid::from).unwrap_or_default();
         let Some(slot) = store.order_idx(id) else {
             tracing::error!(%id, "the activity's new order is not in the store");
+            drop(store);
+            self.finish_if_done();
             return;
         };
         let status = posted.status.clone().unwrap_or_else(|| blank!(Status));
@@ -475,14 +486,7 @@ impl Engine {
             if let Some(d) = new_driver {
                 self.drivers[d].active = self.drivers[d].active.saturating_sub(1);
             }
-            if self.open == 0
-                && self
-                    .settings
-                    .orders
-                    .is_some_and(|max| self.orders.len() >= max)
-            {
-                self.stop();
-            }
+            self.finish_if_done();
         } else {
             self.plan(next_at, Event::Order(n));
         }

@@ -189,7 +189,10 @@ async fn every_order_history_is_its_truth_and_lifecycles_are_valid() {
             Some(last.status_id)
         );
         assert_eq!(order.date_submitted, Some(OnTimeDateTime::naive(first.at)));
-        let pickup = steps.iter().find(|s| s.step == Step::PickedUp).map(|s| s.at);
+        let pickup = steps
+            .iter()
+            .find(|s| s.step == Step::PickedUp)
+            .map(|s| s.at);
         assert_eq!(
             order.collection_arrival_date,
             pickup.map(OnTimeDateTime::naive),
