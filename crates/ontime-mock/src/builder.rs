@@ -288,7 +288,10 @@ impl MockBuilder {
         if let Some(activity) = &self.activity {
             activity.validate()?;
         }
-        let store = seed::build(self.seed, self.seed_version, self.orders, clock.now());
+        // The configured start, not the running clock's reading a moment later (which a fast
+        // clock would have moved on by seconds): same seed and start, same data.
+        let anchor = self.clock_start.unwrap_or_else(|| clock.now());
+        let store = seed::build(self.seed, self.seed_version, self.orders, anchor);
         let scoped_customer = store.customers.keys().next().copied().unwrap_or_default();
         let api_key = self.api_key.unwrap_or_else(|| key_from(self.seed, 1));
         let customer_key = self.customer_key.unwrap_or_else(|| key_from(self.seed, 2));
@@ -325,7 +328,7 @@ impl MockBuilder {
     /// Seeds the data, binds 127.0.0.1 and starts serving on the current tokio runtime.
     pub async fn start(self) -> Result<RunningMock, MockError> {
         let port = self.port;
-        let (seed, activity) = (self.seed, self.activity.clone());
+        let (seed, activity, clock_start) = (self.seed, self.activity.clone(), self.clock_start);
         let (shared, api_key, customer_key, scoped_customer) = self.shared()?;
         let listener = tokio::net::TcpListener::bind((Ipv4Addr::LOCALHOST, port))
             .await
@@ -337,7 +340,9 @@ impl MockBuilder {
         let _ = shared.spec.set(Bytes::from(spec_for(&base_url)));
         let (tx, rx) = watch::channel(false);
         let activity = activity
-            .map(|config| Activity::start(shared.clone(), config, seed, tx.subscribe()))
+            .map(|config| {
+                Activity::start(shared.clone(), config, seed, clock_start, tx.subscribe())
+            })
             .transpose()?;
         let router = server::router(shared.clone());
         let task = tokio::spawn(server::serve(

@@ -4,7 +4,8 @@
 //! doubled.
 //!
 //! Turn it on with [`MockBuilder::activity`](crate::MockBuilder::activity). It starts at the
-//! clock's time when the simulator starts, and runs one of two ways:
+//! clock's start ([`MockBuilder::clock_start`](crate::MockBuilder::clock_start), else the
+//! time the simulator starts), and runs one of two ways:
 //!
 //! - **Step mode** (the clock is frozen): nothing happens until [`Activity::advance`] moves
 //!   the clock; every change due meanwhile is applied with the clock set to its own time, its
@@ -13,7 +14,9 @@
 //!   account meanwhile: the store's IDs come from one seeded stream).
 //! - **Running mode** (the clock runs, possibly fast: [`MockBuilder::clock_speed`](crate::MockBuilder::clock_speed)):
 //!   a background task applies each change when the clock reaches its time, until the
-//!   simulator stops.
+//!   simulator stops. With a fixed clock start the truth is the same as step mode's (the
+//!   times are the changes' own, not when the task got to them), unless clients write to the
+//!   account meanwhile.
 //!
 //! # What happens
 //!
@@ -219,12 +222,15 @@ impl std::fmt::Debug for Activity {
 }
 
 impl Activity {
-    /// Starts the activity at the clock's current time; with a running clock, also its
-    /// background task, which ends when `stop` turns true.
+    /// Starts the activity at `start` (default: the clock's current time); with a running
+    /// clock, also its background task, which ends when `stop` turns true. A start in the
+    /// past (a fast clock moves on while the account is seeded) only means the first changes
+    /// are due at once: the truth depends on the start, not on how long seeding took.
     pub(crate) fn start(
         shared: Arc<Shared>,
         config: ActivityConfig,
         default_seed: u64,
+        start: Option<chrono::NaiveDateTime>,
         stop: watch::Receiver<bool>,
     ) -> Result<Self, MockError> {
         config.validate()?;
@@ -249,7 +255,7 @@ impl Activity {
             position_interval: config.position_interval,
             shares: config.shares,
         };
-        let start = crate::clock::whole_seconds(shared.clock.now());
+        let start = crate::clock::whole_seconds(start.unwrap_or_else(|| shared.clock.now()));
         let engine = Engine::new(
             shared.clone(),
             settings,

@@ -535,6 +535,14 @@ async fn a_fast_running_clock_makes_changes_and_stops_after_the_orders() {
         .map(|l| serde_json::from_str(l).expect("a change a line"))
         .collect();
     assert_eq!(lines, truth);
+    // The same account stepped with a frozen clock makes the same changes.
+    let (stepped_mock, stepped_activity) = stepped(ActivityConfig::new(60.0).orders(5)).await;
+    stepped_activity
+        .advance(TimeDelta::days(2))
+        .await
+        .expect("steps");
+    assert_eq!(stepped_activity.truth(), truth, "running mode = step mode");
+    stepped_mock.shutdown().await;
     // Finished means final: the clock runs on, nothing more is recorded.
     mock.clock().advance(Duration::from_secs(86_400));
     tokio::task::yield_now().await;
