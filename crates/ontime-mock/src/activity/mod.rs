@@ -18,6 +18,39 @@
 //!   times are the changes' own, not when the task got to them), unless clients write to the
 //!   account meanwhile.
 //!
+//! ```no_run
+//! # async fn example() -> Result<(), Box<dyn std::error::Error>> {
+//! use chrono::TimeDelta;
+//! use ontime_mock::{ActivityConfig, Change, NotifyConfig, OnTimeMock, Step};
+//!
+//! let start = chrono::NaiveDate::from_ymd_opt(2024, 5, 15)
+//!     .and_then(|d| d.and_hms_opt(8, 0, 0))
+//!     .ok_or("date")?;
+//! let mock = OnTimeMock::builder()
+//!     .clock_start(start)
+//!     .frozen_clock()
+//!     .activity(
+//!         ActivityConfig::new(50.0) // orders per simulated hour
+//!             .seed(7)
+//!             .orders(200)
+//!             .notify(NotifyConfig::new("http://127.0.0.1:9000/inbound/some-token")?),
+//!     )
+//!     .start()
+//!     .await?;
+//! let activity = mock.activity().ok_or("activity is on")?;
+//! let changes = activity.advance(TimeDelta::hours(1)).await?; // applied, notified, returned
+//! let delivered = changes
+//!     .iter()
+//!     .filter(|c| matches!(c.change, Change::OrderStatus { step: Step::Delivered, .. }))
+//!     .count();
+//! activity.advance(TimeDelta::days(2)).await?;
+//! assert!(activity.is_finished()); // 200 orders, every lifecycle ended
+//! let all = activity.truth();
+//! # let _ = (delivered, all);
+//! # Ok(())
+//! # }
+//! ```
+//!
 //! # What happens
 //!
 //! Orders arrive as a Poisson process of [`ActivityConfig::new`]'s rate per simulated hour,
