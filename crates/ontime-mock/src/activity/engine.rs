@@ -269,10 +269,11 @@ impl Engine {
     }
 
     fn arrival_gap(&mut self) -> TimeDelta {
-        // Exponential gaps: a Poisson process of `rate` orders an hour.
+        // Exponential gaps: a Poisson process of `rate` orders an hour (several orders may
+        // arrive in one second).
         let u: f64 = self.rng.random_range(f64::EPSILON..1.0);
         let hours = -u.ln() / self.settings.rate;
-        TimeDelta::seconds(((hours * 3600.0).round() as i64).clamp(1, 30 * 86_400))
+        TimeDelta::seconds(((hours * 3600.0).round() as i64).clamp(0, 30 * 86_400))
     }
 
     // ------------------------------------------------------------------ orders
