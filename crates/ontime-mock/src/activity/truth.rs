@@ -69,20 +69,22 @@ pub enum Change {
 
 /// The lifecycle step of an order status change.
 ///
-/// Levels and labels the activity uses for each (the label is the entry's `Name`):
+/// Levels and labels the activity uses for each (the label is the entry's `Name`), and the
+/// type `ontime-sync`'s mapping table gives such an entry (a transfer is recognised by the
+/// driver changing, an unassignment by the driver going):
 ///
-/// | Step | Level | Labels |
-/// |---|---|---|
-/// | `Created` | 1 | "Submitted" (the entry `POST api/order/post` makes) |
-/// | `Assigned` | 6 | "Assigned" (also a reassignment after `Unassigned`) |
-/// | `Unassigned` | 8 or 1 | "Unassigned", "Awaiting Driver" |
-/// | `PickedUp` | 2 | "Picked Up" |
-/// | `InTransit` | 2 | "In Transit", or "Out for Delivery" for a second attempt |
-/// | `Transferred` | 2 | "Transferred" (another driver: `DriverCurrentlyAssigned` changes) |
-/// | `Delivered` | 3 | "Delivered" (with a delivery signature and a photo attachment) |
-/// | `Exception` | 2 | "Attempted - Not Home", "Delivery Failed - Business Closed", "Refused by Recipient" |
-/// | `Exception` | 3 | "Returned to Sender" (the order ends returned, not delivered) |
-/// | `Cancelled` | 4 or 5 | "Canceled" before assignment, "Canceled (Billable)" after it |
+/// | Step | Level | Labels | ontime-sync type |
+/// |---|---|---|---|
+/// | `Created` | 1 | "Submitted" (the entry `POST api/order/post` makes) | `order.submitted` |
+/// | `Assigned` | 6 | "Assigned" (also a reassignment after `Unassigned`) | `order.assigned` |
+/// | `Unassigned` | 8 or 1 | "Unassigned", "Awaiting Driver" | `order.unassigned` |
+/// | `PickedUp` | 2 | "Picked Up" | `order.picked_up` |
+/// | `InTransit` | 2 | "In Transit", or "Out for Delivery" for a second attempt | `order.in_transit` |
+/// | `Transferred` | 2 | "Transferred" (`DriverCurrentlyAssigned` changes) | `order.transferred` |
+/// | `Delivered` | 3 | "Delivered" (with a delivery signature and a photo attachment) | `order.delivered` |
+/// | `Exception` | 2 | "Attempted - Not Home", "Delivery Failed - Business Closed", "Refused by Recipient" | `order.exception` |
+/// | `Exception` | 3 | "Returned to Sender" (the order ends returned, not delivered) | `order.exception` |
+/// | `Cancelled` | 4 or 5 | "Canceled" before assignment, "Canceled (Billable)" after it | `order.cancelled` |
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Step {
