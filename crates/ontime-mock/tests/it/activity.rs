@@ -550,3 +550,38 @@ async fn a_fast_running_clock_makes_changes_and_stops_after_the_orders() {
     mock.shutdown().await;
     std::fs::remove_dir_all(&dir).expect("clean up");
 }
+
+#[tokio::test]
+async fn bad_activity_settings_are_refused_before_anything_starts() {
+    use ontime_mock::MockError;
+    let bad = [
+        ActivityConfig::new(0.0),
+        ActivityConfig::new(f64::NAN),
+        ActivityConfig::new(5.0).cancel_share(1.5),
+        ActivityConfig::new(5.0).exception_share(0.6).cancel_share(0.6),
+        ActivityConfig::new(5.0).position_interval(TimeDelta::zero()),
+    ];
+    for config in bad {
+        let shown = format!("{config:?}");
+        let started = common::builder().activity(config).start().await;
+        assert!(matches!(started, Err(MockError::Invalid(_))), "{shown}");
+    }
+    let missing_dir = std::env::temp_dir()
+        .join(format!("no-such-dir-{}", Uuid::new_v4()))
+        .join("truth.ndjson");
+    let started = common::builder()
+        .activity(ActivityConfig::new(5.0).truth_file(&missing_dir))
+        .start()
+        .await;
+    assert!(matches!(started, Err(MockError::TruthFile { .. })));
+    for speed in [0.0, -2.0, f64::INFINITY] {
+        let started = common::builder().clock_speed(speed).start().await;
+        assert!(matches!(started, Err(MockError::Invalid(_))), "{speed}");
+    }
+    let (mock, activity) = stepped(ActivityConfig::new(5.0)).await;
+    assert_eq!(
+        activity.advance(TimeDelta::seconds(-1)).await,
+        Err(ActivityError::Backwards(TimeDelta::seconds(-1)))
+    );
+    mock.shutdown().await;
+}
