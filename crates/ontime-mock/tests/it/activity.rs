@@ -558,7 +558,9 @@ async fn bad_activity_settings_are_refused_before_anything_starts() {
         ActivityConfig::new(0.0),
         ActivityConfig::new(f64::NAN),
         ActivityConfig::new(5.0).cancel_share(1.5),
-        ActivityConfig::new(5.0).exception_share(0.6).cancel_share(0.6),
+        ActivityConfig::new(5.0)
+            .exception_share(0.6)
+            .cancel_share(0.6),
         ActivityConfig::new(5.0).position_interval(TimeDelta::zero()),
     ];
     for config in bad {
