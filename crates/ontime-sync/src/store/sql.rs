@@ -9,8 +9,8 @@ use sqlx::any::AnyRow;
 use sqlx::{Any, AnyPool, Row, Transaction};
 
 use super::{
-    Commit, CommitOutcome, EventQuery, EventStore, Lease, Position, StoreError, StoredEvent, lease,
-    migrations, postgres, sqlite,
+    Commit, CommitOutcome, EventQuery, EventStore, Lease, OrderSubject, Position, StoreError,
+    StoredEvent, lease, migrations, postgres, sqlite,
 };
 use crate::event::{Event, TimePrecision};
 
@@ -555,4 +555,83 @@ impl EventStore for Store {
         )
         .await
     }
+
+    async fn last_position(&self) -> Result<Position, StoreError> {
+        let head: i64 = sqlx::query_scalar("SELECT position FROM store_head WHERE id = 1")
+            .fetch_one(&self.pool)
+            .await
+            .map_err(StoreError::db("last position"))?;
+        Ok(head as Position)
+    }
+
+    async fn locate_order(
+        &self,
+        account: Option<&str>,
+        order: &ontime::OrderRef,
+    ) -> Result<Vec<OrderSubject>, StoreError> {
+        let err = StoreError::db("locate order");
+        match order {
+            ontime::OrderRef::Id(id) => {
+                let rows: Vec<(String, String)> = sqlx::query_as(
+                    "SELECT account, subject FROM subjects
+                     WHERE subject = $1 AND ($2 IS NULL OR account = $2) ORDER BY account",
+                )
+                .bind(Event::order_subject(*id))
+                .bind(account.map(str::to_owned))
+                .fetch_all(&self.pool)
+                .await
+                .map_err(err)?;
+                Ok(rows
+                    .into_iter()
+                    .map(|(account, subject)| OrderSubject { account, subject })
+                    .collect())
+            }
+            ontime::OrderRef::TrackingNumber(tracking_number) => {
+                // A coarse match on the payload's JSON text (the field as serde_json writes it;
+                // SQLite's LIKE ignores ASCII case), then the exact comparison on the event.
+                let json = serde_json::to_string(tracking_number).map_err(|e| {
+                    StoreError::Corrupt {
+                        position: 0,
+                        reason: e.to_string(),
+                    }
+                })?;
+                let pattern = format!("%\"tracking_number\":{}%", like_escape(&json));
+                let rows = self
+                    .read_events(
+                        sqlx::query(
+                            "SELECT position, payload FROM events
+                             WHERE ($1 IS NULL OR account = $1) AND payload LIKE $2 ESCAPE '!'",
+                        )
+                        .bind(account.map(str::to_owned))
+                        .bind(pattern),
+                        "locate order",
+                    )
+                    .await?;
+                let found: std::collections::BTreeSet<OrderSubject> = rows
+                    .into_iter()
+                    .filter(|s| {
+                        s.event.order.as_ref().and_then(|o| o.tracking_number.as_deref())
+                            == Some(tracking_number.as_str())
+                    })
+                    .map(|s| OrderSubject {
+                        account: s.event.account,
+                        subject: s.event.subject,
+                    })
+                    .collect();
+                Ok(found.into_iter().collect())
+            }
+        }
+    }
+}
+
+/// `text` as a literal inside a `LIKE … ESCAPE '!'` pattern.
+fn like_escape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        if matches!(c, '!' | '%' | '_') {
+            out.push('!');
+        }
+        out.push(c);
+    }
+    out
 }

@@ -179,7 +179,84 @@ suite!(
     cursors_list_by_prefix_and_clear_only_while_unchanged,
     a_lease_expires_is_taken_over_and_fences_the_stale_worker,
     workers_racing_for_an_expired_lease_get_it_once,
+    orders_are_located_by_id_and_tracking_number,
 );
+
+/// `locate_order` finds an order's (account, subject) by ID and by exact tracking number (not by
+/// a LIKE wildcard or another case), per account; `last_position` follows commits.
+async fn orders_are_located_by_id_and_tracking_number(db: &TestDb) {
+    use ontime::OrderRef as Lookup;
+    use ontime_sync::store::OrderSubject;
+    assert_eq!(db.store.last_position().await.unwrap(), 0);
+    let mut first = lifecycle(31);
+    first.tracking_number = Some("TN_1%".into());
+    let mut second = lifecycle(32);
+    second.tracking_number = Some("tnx1%".into());
+    let mut third = lifecycle(33);
+    third.tracking_number = Some("tn_1%".into());
+    let mut stored = 0;
+    for source in [&first, &second, &third] {
+        let events = derive_order_events(&account(), source);
+        stored += events.len() as u64;
+        db.store
+            .commit(Commit::new(ACCOUNT).events(events))
+            .await
+            .unwrap();
+    }
+    // The same order in a second account.
+    let other = ontime_sync::event::AccountConfig::new("other", chrono_tz::UTC);
+    let events = derive_order_events(&other, &first);
+    stored += events.len() as u64;
+    db.store
+        .commit(Commit::new("other").events(events))
+        .await
+        .unwrap();
+    assert_eq!(db.store.last_position().await.unwrap(), stored);
+
+    let subject = Event::order_subject(first.order_id);
+    let both = vec![
+        OrderSubject {
+            account: ACCOUNT.into(),
+            subject: subject.clone(),
+        },
+        OrderSubject {
+            account: "other".into(),
+            subject: subject.clone(),
+        },
+    ];
+    let by_id = Lookup::Id(first.order_id);
+    assert_eq!(db.store.locate_order(None, &by_id).await.unwrap(), both);
+    assert_eq!(
+        db.store.locate_order(Some("other"), &by_id).await.unwrap(),
+        both[1..]
+    );
+    let by_number = Lookup::TrackingNumber("TN_1%".into());
+    assert_eq!(db.store.locate_order(None, &by_number).await.unwrap(), both);
+    assert_eq!(
+        db.store
+            .locate_order(Some(ACCOUNT), &by_number)
+            .await
+            .unwrap(),
+        both[..1]
+    );
+    let third_only = db
+        .store
+        .locate_order(None, &Lookup::TrackingNumber("tn_1%".into()))
+        .await
+        .unwrap();
+    assert_eq!(third_only.len(), 1);
+    assert_eq!(third_only[0].subject, Event::order_subject(third.order_id));
+    for absent in ["TN", "TN_1", "%", "1000031"] {
+        let none = db
+            .store
+            .locate_order(None, &Lookup::TrackingNumber(absent.into()))
+            .await
+            .unwrap();
+        assert!(none.is_empty(), "{absent}: {none:?}");
+    }
+    let unknown = Lookup::Id(crate::fixtures::order_id(99));
+    assert!(db.store.locate_order(None, &unknown).await.unwrap().is_empty());
+}
 
 /// Four workers ask for the same expired lease at once: exactly one gets it, with the next token.
 async fn workers_racing_for_an_expired_lease_get_it_once(db: &TestDb) {
