@@ -5,7 +5,7 @@ use clap::{CommandFactory, Parser, Subcommand};
 
 use crate::context::{Ctx, Global};
 use crate::error::{CliError, EXIT_CODES_HELP};
-use crate::{attachments, completions, customers, orders, records, users};
+use crate::{attachments, completions, customers, events, orders, records, users};
 #[cfg(feature = "mock")]
 use crate::{demo, mock};
 
@@ -104,6 +104,9 @@ pub enum Command {
     #[cfg(feature = "mock")]
     #[command(subcommand)]
     Mock(mock::MockCommand),
+    /// Stored events: tail (follow as NDJSON), timeline of an order, export by time range
+    #[command(subcommand)]
+    Events(events::EventsCommand),
     /// Print a shell completion script
     Completions(completions::CompletionsArgs),
     /// Print the man page, or write one page per command into a directory
@@ -125,6 +128,7 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
         Command::Find(args) => records::find(&ctx, args).await,
         #[cfg(feature = "mock")]
         Command::Mock(cmd) => mock::run(&ctx, cmd).await,
+        Command::Events(cmd) => events::run(&ctx, cmd).await,
         Command::Completions(args) => completions::completions(Cli::command(), args),
         Command::Man(args) => completions::man(Cli::command(), args),
     }
