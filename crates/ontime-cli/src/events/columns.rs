@@ -223,8 +223,15 @@ mod tests {
             now,
         ));
         events.push(
-            position_event(&account, driver(1), 41.8, -87.6, at("2026-03-02T08:00:00"), now)
-                .unwrap(),
+            position_event(
+                &account,
+                driver(1),
+                41.8,
+                -87.6,
+                at("2026-03-02T08:00:00"),
+                now,
+            )
+            .unwrap(),
         );
         events
     }
@@ -253,7 +260,10 @@ mod tests {
             "driver",
             "ontime.description",
         ] {
-            assert!(fields.contains(needed), "fixture lacks {needed}: {fields:?}");
+            assert!(
+                fields.contains(needed),
+                "fixture lacks {needed}: {fields:?}"
+            );
         }
         let mut covered = BTreeSet::new();
         for column in COLUMNS {
@@ -264,7 +274,10 @@ mod tests {
         let missing: Vec<_> = fields.difference(&covered).collect();
         assert!(missing.is_empty(), "fields without a column: {missing:?}");
         let stale: Vec<_> = covered.difference(&fields).collect();
-        assert!(stale.is_empty(), "columns of fields no event has: {stale:?}");
+        assert!(
+            stale.is_empty(),
+            "columns of fields no event has: {stale:?}"
+        );
         let names: BTreeSet<_> = header().collect();
         assert_eq!(names.len(), COLUMNS.len(), "column names are unique");
         assert!(help().contains("item_tracking_number"));

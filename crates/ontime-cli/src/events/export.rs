@@ -61,7 +61,9 @@ pub async fn run(ctx: &Ctx, args: ExportArgs) -> Result<(), CliError> {
     let format = match ctx.global.output {
         None => Format::Ndjson,
         Some(Format::Table) => {
-            return Err(CliError::usage("export writes ndjson, csv or json, not a table"));
+            return Err(CliError::usage(
+                "export writes ndjson, csv or json, not a table",
+            ));
         }
         Some(format) => format,
     };
@@ -139,9 +141,8 @@ impl Target {
         let mut part = path.as_os_str().to_owned();
         part.push(".part");
         let part = PathBuf::from(part);
-        let file = File::create(&part).map_err(|e| {
-            CliError::other(format!("could not create {}: {e}", part.display()))
-        })?;
+        let file = File::create(&part)
+            .map_err(|e| CliError::other(format!("could not create {}: {e}", part.display())))?;
         let writer = Box::new(BufWriter::with_capacity(64 * 1024, file));
         Ok((
             writer,
@@ -193,7 +194,11 @@ impl TimeArg {
         if let Ok(instant) = DateTime::parse_from_rfc3339(text) {
             return Ok(Self::Instant(instant));
         }
-        for form in ["%Y-%m-%dT%H:%M:%S%.f", "%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M:%S"] {
+        for form in [
+            "%Y-%m-%dT%H:%M:%S%.f",
+            "%Y-%m-%dT%H:%M",
+            "%Y-%m-%d %H:%M:%S",
+        ] {
             if let Ok(local) = NaiveDateTime::parse_from_str(text, form) {
                 return Ok(Self::Local(local));
             }
@@ -240,7 +245,10 @@ mod tests {
         let local = TimeArg::parse("2026-03-02T08:30").unwrap();
         assert_eq!(local.end(chicago).to_rfc3339(), "2026-03-02T08:30:00-06:00");
         let instant = TimeArg::parse("2026-03-02T08:30:00Z").unwrap();
-        assert_eq!(instant.start(chicago).to_rfc3339(), "2026-03-02T08:30:00+00:00");
+        assert_eq!(
+            instant.start(chicago).to_rfc3339(),
+            "2026-03-02T08:30:00+00:00"
+        );
         for bad in ["yesterday", "2026-13-01", "2026-03-02T25:00", ""] {
             let err = TimeArg::parse(bad).unwrap_err();
             assert!(err.contains("RFC 3339"), "{bad}: {err}");

@@ -56,10 +56,10 @@ pub async fn run(ctx: &Ctx, args: TailArgs) -> Result<(), CliError> {
         None | Some(Format::Ndjson) => Format::Ndjson,
         Some(Format::Csv) => Format::Csv,
         Some(other) => {
-            return Err(CliError::usage(format!(
-                "tail prints ndjson or csv, not {other:?}"
-            ))
-            .with_hint("use `ontime events export -o json` for a JSON array"));
+            return Err(
+                CliError::usage(format!("tail prints ndjson or csv, not {other:?}"))
+                    .with_hint("use `ontime events export -o json` for a JSON array"),
+            );
         }
     };
     let location = Location::parse(&args.store.store)?;
@@ -160,7 +160,9 @@ async fn last_n(
         found = window;
         end = start;
     }
-    let skip = found.len().saturating_sub(usize::try_from(n).unwrap_or(usize::MAX));
+    let skip = found
+        .len()
+        .saturating_sub(usize::try_from(n).unwrap_or(usize::MAX));
     found.drain(..skip);
     Ok(found)
 }

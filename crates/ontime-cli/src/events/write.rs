@@ -69,7 +69,7 @@ const TABLE: [Col; 7] = [
         header: "Item (custody)",
         path: &[],
         fmt: Fmt::Text,
-        max: 100,
+        max: 110,
     },
 ];
 
@@ -106,7 +106,8 @@ impl EventWriter {
                 self.out.write_all(b"\n")?;
             }
             Format::Json => {
-                self.out.write_all(if first { b"[\n  " } else { b",\n  " })?;
+                self.out
+                    .write_all(if first { b"[\n  " } else { b",\n  " })?;
                 serde_json::to_writer(&mut self.out, &line).map_err(json_error)?;
             }
             Format::Csv => {

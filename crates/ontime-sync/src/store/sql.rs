@@ -589,12 +589,11 @@ impl EventStore for Store {
             ontime::OrderRef::TrackingNumber(tracking_number) => {
                 // A coarse match on the payload's JSON text (the field as serde_json writes it;
                 // SQLite's LIKE ignores ASCII case), then the exact comparison on the event.
-                let json = serde_json::to_string(tracking_number).map_err(|e| {
-                    StoreError::Corrupt {
+                let json =
+                    serde_json::to_string(tracking_number).map_err(|e| StoreError::Corrupt {
                         position: 0,
                         reason: e.to_string(),
-                    }
-                })?;
+                    })?;
                 let pattern = format!("%\"tracking_number\":{}%", like_escape(&json));
                 let rows = self
                     .read_events(
@@ -610,7 +609,10 @@ impl EventStore for Store {
                 let found: std::collections::BTreeSet<OrderSubject> = rows
                     .into_iter()
                     .filter(|s| {
-                        s.event.order.as_ref().and_then(|o| o.tracking_number.as_deref())
+                        s.event
+                            .order
+                            .as_ref()
+                            .and_then(|o| o.tracking_number.as_deref())
                             == Some(tracking_number.as_str())
                     })
                     .map(|s| OrderSubject {

@@ -255,7 +255,13 @@ async fn orders_are_located_by_id_and_tracking_number(db: &TestDb) {
         assert!(none.is_empty(), "{absent}: {none:?}");
     }
     let unknown = Lookup::Id(crate::fixtures::order_id(99));
-    assert!(db.store.locate_order(None, &unknown).await.unwrap().is_empty());
+    assert!(
+        db.store
+            .locate_order(None, &unknown)
+            .await
+            .unwrap()
+            .is_empty()
+    );
 }
 
 /// Four workers ask for the same expired lease at once: exactly one gets it, with the next token.
