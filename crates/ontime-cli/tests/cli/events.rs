@@ -447,15 +447,19 @@ fn timeline_straight_from_ontime_when_the_store_has_none() {
         .as_str()
         .unwrap()
         .to_owned();
-    let table = sim.run(&[
-        "events",
-        "timeline",
-        &tn,
-        "--store",
-        &missing_arg,
-        "-o",
-        "table",
-    ]);
+    let table = sim
+        .run(&[
+            "events",
+            "timeline",
+            &tn,
+            "--store",
+            &missing_arg,
+            "-o",
+            "table",
+        ])
+        .described(&format!(
+            "ontime --base-url URL --api-key KEY events timeline {tn} --store MISSING -o table"
+        ));
     let dir_arg = regex_escape(&missing_arg);
     snapshot_filtered(
         "events_timeline_ontime_table",
