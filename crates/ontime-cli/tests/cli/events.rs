@@ -514,7 +514,7 @@ fn export_between_times_as_ndjson_and_csv_filtered_by_type() {
     for line in &ndjson {
         let at = line["occurred_at"].as_str().unwrap();
         assert!(
-            at >= "2026-03-02T08:30:00-06:00" && at < "2026-03-02T09:31:00-06:00",
+            ("2026-03-02T08:30:00-06:00".."2026-03-02T09:31:00-06:00").contains(&at),
             "{at}"
         );
     }
