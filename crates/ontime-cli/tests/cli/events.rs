@@ -255,6 +255,17 @@ fn tail_prints_stored_events_in_order_and_resumes_after_a_position() {
     assert!(csv.stdout.starts_with("position,event_id,type,"));
 }
 
+/// `ontime events tail --store PATH --poll-interval 50 ARGS...`, to spawn.
+fn tail_command(f: &Fixture, args: &[&str]) -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_ontime"));
+    cmd.args(["events", "tail", "--store", &f.store_arg()])
+        .args(["--poll-interval", "50"])
+        .args(args)
+        .env_remove("ONTIME_SYNC_STORE")
+        .env_remove("ONTIME_OUTPUT");
+    cmd
+}
+
 /// A spawned `ontime events tail`, its stdout read line by line on a thread.
 struct Tail {
     child: Child,
@@ -263,18 +274,7 @@ struct Tail {
 
 impl Tail {
     fn spawn(f: &Fixture, args: &[&str]) -> Self {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_ontime"))
-            .args([
-                "events",
-                "tail",
-                "--store",
-                &f.store_arg(),
-                "--poll-interval",
-                "50",
-            ])
-            .args(args)
-            .env_remove("ONTIME_SYNC_STORE")
-            .env_remove("ONTIME_OUTPUT")
+        let mut child = tail_command(f, args)
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
             .spawn()
@@ -352,16 +352,7 @@ fn tail_follows_new_commits_and_stops_on_sigterm() {
 #[test]
 fn tail_ends_quietly_when_the_reader_goes_away() {
     let f = Fixture::new();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_ontime"))
-        .args([
-            "events",
-            "tail",
-            "--store",
-            &f.store_arg(),
-            "--poll-interval",
-            "50",
-        ])
-        .args(["--from-start"])
+    let mut child = tail_command(&f, &["--from-start"])
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
