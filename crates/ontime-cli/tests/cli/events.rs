@@ -602,3 +602,72 @@ fn errors_have_documented_exit_codes_and_create_nothing() {
     assert_eq!(pg.code, 6, "{}", pg.transcript());
     assert!(!pg.stderr.contains("hunter2"), "{}", pg.stderr);
 }
+
+/// The same commands on a Postgres store (a schema of its own, dropped at the end). Skipped with
+/// a notice when no server answers at `ONTIME_TEST_POSTGRES_URL` (default
+/// `postgres://postgres@127.0.0.1:5432/postgres`), unless `ONTIME_REQUIRE_SERVICES=1`.
+#[test]
+fn tail_and_timeline_read_a_postgres_store() {
+    use sqlx::Connection;
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let admin = std::env::var("ONTIME_TEST_POSTGRES_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_owned());
+    sqlx::any::install_default_drivers();
+    let connect = rt.block_on(async {
+        tokio::time::timeout(Duration::from_secs(5), sqlx::AnyConnection::connect(&admin)).await
+    });
+    let mut conn = match connect {
+        Ok(Ok(conn)) => conn,
+        failure => {
+            let why = match failure {
+                Ok(Err(e)) => e.to_string(),
+                _ => "timed out".to_owned(),
+            };
+            if std::env::var("ONTIME_REQUIRE_SERVICES").as_deref() == Ok("1") {
+                panic!("Postgres required (ONTIME_REQUIRE_SERVICES=1) but unreachable: {why}");
+            }
+            eprintln!("notice: skipping the Postgres events test: no server ({why})");
+            return;
+        }
+    };
+    let schema = format!("ontime_cli_events_{}", std::process::id());
+    let create = format!("DROP SCHEMA IF EXISTS {schema} CASCADE; CREATE SCHEMA {schema}");
+    rt.block_on(sqlx::raw_sql(&create).execute(&mut conn))
+        .unwrap();
+    let separator = if admin.contains('?') { '&' } else { '?' };
+    let url = format!("{admin}{separator}options=-c%20search_path%3D{schema}");
+    let result = std::panic::catch_unwind(|| {
+        let store = rt.block_on(Store::open(&url)).unwrap();
+        for order in [1, 2] {
+            rt.block_on(store.commit(Commit::new(ACCOUNT).events(events(order))))
+                .unwrap();
+        }
+        rt.block_on(store.close());
+        let run =
+            |args: &[&str]| Run::of(ontime().arg("events").args(args).args(["--store", &url]));
+        let all = lines(run(&["tail", "--from-start", "--no-follow"]).ok());
+        let total = events(1).len() + events(2).len();
+        assert_eq!(positions(&all), (1..=total as u64).collect::<Vec<_>>());
+        let timeline = run(&["timeline", "100002", "-o", "ndjson"]);
+        assert_eq!(lines(timeline.ok()).len(), events(2).len());
+        assert!(
+            timeline.stderr.contains("the Postgres store"),
+            "{}",
+            timeline.stderr
+        );
+        assert!(
+            !timeline.stderr.contains("postgres://"),
+            "{}",
+            timeline.stderr
+        );
+    });
+    let drop = format!("DROP SCHEMA IF EXISTS {schema} CASCADE");
+    rt.block_on(sqlx::raw_sql(&drop).execute(&mut conn))
+        .unwrap();
+    if let Err(panic) = result {
+        std::panic::resume_unwind(panic);
+    }
+}
