@@ -56,8 +56,11 @@ pub async fn run(ctx: &Ctx, args: TailArgs) -> Result<(), CliError> {
         None | Some(Format::Ndjson) => Format::Ndjson,
         Some(Format::Csv) => Format::Csv,
         Some(other) => {
+            let name = clap::ValueEnum::to_possible_value(&other)
+                .map(|v| v.get_name().to_owned())
+                .unwrap_or_default();
             return Err(
-                CliError::usage(format!("tail prints ndjson or csv, not {other:?}"))
+                CliError::usage(format!("tail prints ndjson or csv, not {name}"))
                     .with_hint("use `ontime events export -o json` for a JSON array"),
             );
         }
