@@ -71,7 +71,15 @@ fn step(
 fn lifecycle(order: u128) -> OrderSource {
     let (a, b) = (Some(driver(1)), Some(driver(2)));
     let base = order * 100;
-    let at = |minute: u32| format!("2026-03-02T{:02}:{minute:02}:00", 7 + order);
+    let start = chrono::NaiveDate::from_ymd_opt(2026, 3, 2)
+        .and_then(|d| d.and_hms_opt(7, 0, 0))
+        .unwrap()
+        + chrono::Duration::hours(order as i64);
+    let at = |minute: i64| {
+        (start + chrono::Duration::minutes(minute))
+            .format("%Y-%m-%dT%H:%M:%S")
+            .to_string()
+    };
     OrderSource {
         order_id: order_id(order),
         tracking_number: Some(format!("10000{order}")),
@@ -253,6 +261,41 @@ fn tail_prints_stored_events_in_order_and_resumes_after_a_position() {
     let csv = f.run(&["tail", "--from-start", "--no-follow", "-o", "csv"]);
     assert_eq!(csv.ok().lines().count(), total + 1);
     assert!(csv.stdout.starts_with("position,event_id,type,"));
+}
+
+/// More events than one store page (500 for tail, 1,000 for export): paging and the backward
+/// windows of `--last` cross page boundaries without losing or repeating an event.
+#[test]
+fn paging_crosses_page_boundaries() {
+    let f = Fixture::new();
+    let mut total = events(1).len() + events(2).len();
+    for order in 3..=150 {
+        total += f.commit(order);
+    }
+    assert!(total > 1_300, "{total}");
+    let every = (1..=total as u64).collect::<Vec<_>>();
+    let all = lines(f.run(&["tail", "--from-start", "--no-follow"]).ok());
+    assert_eq!(positions(&all), every);
+    let exported = lines(f.run(&["export"]).ok());
+    assert_eq!(positions(&exported), every);
+    let last = lines(f.run(&["tail", "--last", "1100", "--no-follow"]).ok());
+    assert_eq!(positions(&last), every[total - 1100..]);
+    let delivered = lines(
+        f.run(&[
+            "tail",
+            "--last",
+            "3",
+            "--type",
+            "order.delivered",
+            "--no-follow",
+        ])
+        .ok(),
+    );
+    let numbers: Vec<&str> = delivered
+        .iter()
+        .map(|l| l["order"]["tracking_number"].as_str().unwrap())
+        .collect();
+    assert_eq!(numbers, ["10000148", "10000149", "10000150"]);
 }
 
 /// `ontime events tail --store PATH --poll-interval 50 ARGS...`, to spawn.
