@@ -26,6 +26,8 @@
 //! two schemas of this run's own (store and bare), dropped afterwards. When no server answers
 //! the Postgres figures are skipped (an `INFO` line, no `RESULT`), unless
 //! `ONTIME_REQUIRE_SERVICES=1`: then they are reported as FAIL.
+//!
+//! `--only sqlite|postgres|rss` runs one part (when profiling one of them).
 
 use std::io::BufRead;
 use std::path::Path;
@@ -78,10 +80,22 @@ fn main() -> Result<(), BoxError> {
         rounds: if quick { 5 } else { 9 },
         events_per_round: if quick { 1_500 } else { 6_000 },
     };
+    // `--only sqlite|postgres|rss`: one part (for profiling).
+    let only = args
+        .iter()
+        .position(|a| a == "--only")
+        .and_then(|at| args.get(at + 1))
+        .map(String::as_str);
     let runtime = runtime()?;
-    runtime.block_on(sqlite_ratios(&plan))?;
-    runtime.block_on(postgres_ratios(&plan))?;
-    peak_rss(if quick { 100_000 } else { 1_000_000 })?;
+    if only.is_none_or(|o| o == "sqlite") {
+        runtime.block_on(sqlite_ratios(&plan))?;
+    }
+    if only.is_none_or(|o| o == "postgres") {
+        runtime.block_on(postgres_ratios(&plan))?;
+    }
+    if only.is_none_or(|o| o == "rss") {
+        peak_rss(if quick { 100_000 } else { 1_000_000 })?;
+    }
     Ok(())
 }
 
