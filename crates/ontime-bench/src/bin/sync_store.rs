@@ -10,7 +10,9 @@
 //!   duplicate check, no sequence, no cursor, no outbox. Goal ≥ 0.5 (the bookkeeping costs at
 //!   most as much as the writes). Rounds of the two sides alternate (and which side goes first
 //!   alternates too); the figure is the median of the per-round ratios ([`paired_ratio`]).
-//!   Absolute events/s are printed as `INFO` lines.
+//!   Absolute events/s are printed as `INFO` lines, and so is the ratio to a bare insert into a
+//!   table that also carries the store's two read indexes (by type and time, by account and
+//!   time): what the store's own bookkeeping costs beside the indexes its queries need.
 //! - `peak_rss_mib_1m_events` (`peak_rss_mib_100k_events` with `--quick`): peak RSS (`VmHWM`)
 //!   of a child process that commits 1,000,000 events (100,000) into a fresh SQLite store in
 //!   per-poll batches. Goal ≤ 64 MiB: memory does not grow with history. `INFO` lines give the
@@ -23,7 +25,7 @@
 //!   events, plus one position of each of 3 drivers.
 //!
 //! Postgres: `ONTIME_TEST_POSTGRES_URL` (default `postgres://postgres@127.0.0.1:5432/postgres`),
-//! two schemas of this run's own (store and bare), dropped afterwards. When no server answers
+//! three schemas of this run's own (store, bare, indexed bare), dropped afterwards. When no server answers
 //! the Postgres figures are skipped (an `INFO` line, no `RESULT`), unless
 //! `ONTIME_REQUIRE_SERVICES=1`: then they are reported as FAIL.
 //!
@@ -200,7 +202,9 @@ impl Workload {
 }
 
 fn driver(n: u128) -> UserId {
-    UserId::from_uuid(Uuid::from_u128(0x0d00_0000_0000_0000_0000_0000_0000_0000 + n))
+    UserId::from_uuid(Uuid::from_u128(
+        0x0d00_0000_0000_0000_0000_0000_0000_0000 + n,
+    ))
 }
 
 /// An OnTime local time (no offset), `seconds` after a fixed morning.
@@ -216,7 +220,9 @@ fn local_time(seconds: i64) -> OnTimeDateTime {
 }
 
 fn observed(seconds: i64) -> chrono::DateTime<Utc> {
-    Utc.with_ymd_and_hms(2026, 3, 2, 20, 0, 0).single().expect("fixed instant")
+    Utc.with_ymd_and_hms(2026, 3, 2, 20, 0, 0)
+        .single()
+        .expect("fixed instant")
         + chrono::Duration::seconds(seconds)
 }
 
@@ -305,6 +311,13 @@ const BARE_TABLE: &str = "CREATE TABLE bare_events (
     payload TEXT NOT NULL
 )";
 
+/// The store's two read indexes (by type and time, by account and time), which serve queries
+/// rather than the bookkeeping: an `INFO` comparison adds them to the bare table.
+const READ_INDEXES: [&str; 2] = [
+    "CREATE INDEX bare_events_by_type_time ON bare_events (event_type, occurred_at_us)",
+    "CREATE INDEX bare_events_by_account_time ON bare_events (account, occurred_at_us)",
+];
+
 /// The baseline: the same rows, one transaction per batch, multi-row `INSERT`.
 struct Bare {
     pool: AnyPool,
@@ -312,8 +325,14 @@ struct Bare {
 }
 
 impl Bare {
-    async fn new(pool: AnyPool) -> Result<Self, BoxError> {
+    /// The bare table in `pool`'s database, with the store's read indexes when `read_indexes`.
+    async fn new(pool: AnyPool, read_indexes: bool) -> Result<Self, BoxError> {
         pool.execute(BARE_TABLE).await?;
+        if read_indexes {
+            for index in READ_INDEXES {
+                pool.execute(index).await?;
+            }
+        }
         Ok(Self { pool, position: 0 })
     }
 
@@ -370,16 +389,26 @@ fn tuples(rows: usize, columns: usize) -> String {
         .join(", ")
 }
 
-/// Alternating rounds of the store and the bare insert over the same events: (store events/s,
-/// bare events/s) per round. One unmeasured warm-up round first.
+/// Events/s of one round on each side.
+#[derive(Clone, Copy, Debug)]
+struct Round {
+    store: f64,
+    bare: f64,
+    /// The bare insert into a table with the store's read indexes.
+    indexed: f64,
+}
+
+/// Rounds of the store, the bare insert and the indexed bare insert over the same events, in
+/// an order that alternates (store first, then last). One unmeasured warm-up round first.
 async fn compare(
     store: &Store,
     bare: &mut Bare,
+    indexed: &mut Bare,
     shape: Shape,
     plan: &Plan,
-) -> Result<Vec<(f64, f64)>, BoxError> {
+) -> Result<Vec<Round>, BoxError> {
     let mut workload = Workload::new();
-    let mut pairs = Vec::with_capacity(plan.rounds);
+    let mut rounds = Vec::with_capacity(plan.rounds);
     for round in 0..=plan.rounds {
         let events = if round == 0 {
             plan.events_per_round / 4
@@ -387,23 +416,37 @@ async fn compare(
             plan.events_per_round
         };
         let batches = workload.batches(shape, events);
-        let copy = batches.clone();
-        let (stored, inserted) = if round % 2 == 0 {
-            let s = store_side(store, batches).await?;
-            (s, bare.side(copy).await?)
+        let (copy, other) = (batches.clone(), batches.clone());
+        let measured = if round % 2 == 0 {
+            let store = store_side(store, batches).await?;
+            let bare = bare.side(copy).await?;
+            let indexed = indexed.side(other).await?;
+            Round {
+                store,
+                bare,
+                indexed,
+            }
         } else {
-            let b = bare.side(copy).await?;
-            (store_side(store, batches).await?, b)
+            let indexed = indexed.side(other).await?;
+            let bare = bare.side(copy).await?;
+            let store = store_side(store, batches).await?;
+            Round {
+                store,
+                bare,
+                indexed,
+            }
         };
         if round > 0 {
-            pairs.push((stored, inserted));
+            rounds.push(measured);
         }
     }
-    Ok(pairs)
+    Ok(rounds)
 }
 
 /// Reports the ratio of one engine and shape, and the absolute rates as `INFO`.
-fn summarise(engine: &str, shape: Shape, pairs: &[(f64, f64)], batch_events: f64) {
+fn summarise(engine: &str, shape: Shape, rounds: &[Round], batch_events: f64) {
+    let pairs: Vec<(f64, f64)> = rounds.iter().map(|r| (r.store, r.bare)).collect();
+    let pairs = pairs.as_slice();
     let metric = format!("{engine}_{}_ratio", shape.name());
     let Some(ratio) = paired_ratio(pairs) else {
         report(NAME, &metric, 0.0, &format!(">={RATIO_GOAL}"), false);
@@ -428,6 +471,20 @@ fn summarise(engine: &str, shape: Shape, pairs: &[(f64, f64)], batch_events: f64
         &format!(">={RATIO_GOAL}"),
         ratio.median >= RATIO_GOAL,
     );
+    let indexed: Vec<(f64, f64)> = rounds.iter().map(|r| (r.store, r.indexed)).collect();
+    if let Some(ratio) = paired_ratio(&indexed) {
+        info(
+            NAME,
+            &format!(
+                "{engine} {}: store / bare insert into a table with the store's two read indexes = {:.3} ({}); that bare insert {:.0} events/s",
+                shape.name(),
+                ratio.median,
+                ratio.spread_text(),
+                ontime_bench::median(&rounds.iter().map(|r| r.indexed).collect::<Vec<_>>())
+                    .unwrap_or(0.0)
+            ),
+        );
+    }
 }
 
 /// Mean events per batch of `shape` (over a sample).
@@ -462,10 +519,13 @@ async fn sqlite_ratios(plan: &Plan) -> Result<(), BoxError> {
     for shape in [Shape::Order, Shape::Poll] {
         let dir = tempfile::tempdir()?;
         let store = Store::open_sqlite(&dir.path().join("store.db")).await?;
-        let mut bare = Bare::new(bare_sqlite(&dir.path().join("bare.db")).await?).await?;
-        let pairs = compare(&store, &mut bare, shape, plan).await?;
+        let mut bare = Bare::new(bare_sqlite(&dir.path().join("bare.db")).await?, false).await?;
+        let mut indexed =
+            Bare::new(bare_sqlite(&dir.path().join("indexed.db")).await?, true).await?;
+        let pairs = compare(&store, &mut bare, &mut indexed, shape, plan).await?;
         store.close().await;
         bare.pool.close().await;
+        indexed.pool.close().await;
         summarise("sqlite", shape, &pairs, events_per_batch(shape));
     }
     Ok(())
@@ -507,7 +567,11 @@ impl PgSchemas {
 
     /// `admin_url` with `search_path` set to `schema`.
     fn url(&self, schema: &str) -> String {
-        let separator = if self.admin_url.contains('?') { '&' } else { '?' };
+        let separator = if self.admin_url.contains('?') {
+            '&'
+        } else {
+            '?'
+        };
         format!(
             "{}{separator}options=-c%20search_path%3D{schema}",
             self.admin_url
@@ -542,7 +606,11 @@ async fn postgres_ratios(plan: &Plan) -> Result<(), BoxError> {
     let admin_url =
         std::env::var("ONTIME_TEST_POSTGRES_URL").unwrap_or_else(|_| DEFAULT_POSTGRES.to_owned());
     let pid = std::process::id();
-    let names = [format!("bench_store_{pid}"), format!("bench_bare_{pid}")];
+    let names = [
+        format!("bench_store_{pid}"),
+        format!("bench_bare_{pid}"),
+        format!("bench_indexed_{pid}"),
+    ];
     let schemas = match PgSchemas::create(&admin_url, &names).await {
         Ok(schemas) => schemas,
         Err(why) => {
@@ -574,14 +642,18 @@ async fn postgres_ratios(plan: &Plan) -> Result<(), BoxError> {
             conn.close().await.ok();
         }
         let store = Store::open(&schemas.url(&names[0])).await?;
-        let pool = AnyPoolOptions::new()
-            .max_connections(8)
-            .connect(&schemas.url(&names[1]))
-            .await?;
-        let mut bare = Bare::new(pool).await?;
-        let pairs = compare(&store, &mut bare, shape, plan).await?;
+        let pool = |schema: String| async move {
+            AnyPoolOptions::new()
+                .max_connections(8)
+                .connect(&schema)
+                .await
+        };
+        let mut bare = Bare::new(pool(schemas.url(&names[1])).await?, false).await?;
+        let mut indexed = Bare::new(pool(schemas.url(&names[2])).await?, true).await?;
+        let pairs = compare(&store, &mut bare, &mut indexed, shape, plan).await?;
         store.close().await;
         bare.pool.close().await;
+        indexed.pool.close().await;
         summarise("postgres", shape, &pairs, events_per_batch(shape));
     }
     drop(schemas);
@@ -631,7 +703,10 @@ fn peak_rss(events: usize) -> Result<(), BoxError> {
             text.join(", ")
         ),
     );
-    let (n, peak) = peaks.last().copied().ok_or("the RSS child reported nothing")?;
+    let (n, peak) = peaks
+        .last()
+        .copied()
+        .ok_or("the RSS child reported nothing")?;
     if n < events {
         return Err(format!("the RSS child stopped after {n} of {events} events").into());
     }

@@ -95,10 +95,12 @@ impl Script {
                 .collect::<Vec<_>>()
                 .join(";\n");
             let args = statements.into_iter().flat_map(|(_, args)| args);
-            self.rows.extend(bind(&sql, args).fetch_all(&mut **tx).await?);
+            self.rows
+                .extend(bind(&sql, args).fetch_all(&mut **tx).await?);
         } else {
             for (sql, args) in statements {
-                self.rows.extend(bind(&sql, args).fetch_all(&mut **tx).await?);
+                self.rows
+                    .extend(bind(&sql, args).fetch_all(&mut **tx).await?);
             }
         }
         Ok(())

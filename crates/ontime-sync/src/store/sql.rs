@@ -133,7 +133,10 @@ impl Store {
             Vec::new(),
         );
         for chunk in ids.chunks(ROWS_PER_STATEMENT) {
-            let first = lookups.next_placeholder(tx, chunk.len()).await.map_err(err())?;
+            let first = lookups
+                .next_placeholder(tx, chunk.len())
+                .await
+                .map_err(err())?;
             lookups.push(
                 format!(
                     "SELECT CAST('e' AS TEXT) AS kind, event_id AS name, CAST(0 AS BIGINT) AS value
@@ -211,7 +214,10 @@ impl Store {
             rows.push((position, event, payload));
         }
         for chunk in rows.chunks(ROWS_PER_STATEMENT) {
-            let first = writes.next_placeholder(tx, chunk.len() * 8).await.map_err(err())?;
+            let first = writes
+                .next_placeholder(tx, chunk.len() * 8)
+                .await
+                .map_err(err())?;
             let mut args = Vec::with_capacity(chunk.len() * 8);
             for (position, event, payload) in chunk {
                 args.extend([
@@ -233,7 +239,10 @@ impl Store {
                 args,
             );
             for destination in &commit.destinations {
-                let first = writes.next_placeholder(tx, chunk.len() * 2).await.map_err(err())?;
+                let first = writes
+                    .next_placeholder(tx, chunk.len() * 2)
+                    .await
+                    .map_err(err())?;
                 writes.push(
                     format!(
                         "INSERT INTO outbox (destination, position) VALUES {}",
@@ -250,7 +259,10 @@ impl Store {
         }
         let touched: Vec<(&String, &i64)> = sequences.iter().collect();
         for chunk in touched.chunks(ROWS_PER_STATEMENT) {
-            let first = writes.next_placeholder(tx, chunk.len() * 3).await.map_err(err())?;
+            let first = writes
+                .next_placeholder(tx, chunk.len() * 3)
+                .await
+                .map_err(err())?;
             writes.push(
                 format!(
                     "INSERT INTO subjects (account, subject, last_sequence) VALUES {}

@@ -752,7 +752,10 @@ async fn a_commit_past_one_scripts_placeholders_is_still_one_transaction(db: &Te
     assert!(matches!(error, StoreError::Database { .. }), "{error}");
     db.execute("ALTER TABLE cursors_away RENAME TO cursors")
         .await;
-    assert!(all(&db.store).await.is_empty(), "no event of the failed commit");
+    assert!(
+        all(&db.store).await.is_empty(),
+        "no event of the failed commit"
+    );
     assert!(
         db.store
             .pending_deliveries("erp", 10)
