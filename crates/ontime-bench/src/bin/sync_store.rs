@@ -246,7 +246,7 @@ fn order_source(n: u128) -> OrderSource {
         observed_at: observed(start + minutes * 60 + 20),
     };
     let mut steps = Vec::with_capacity(5);
-    if n % 2 == 0 {
+    if n.is_multiple_of(2) {
         steps.push(entry(1, StatusLevel::None, None, 0));
     }
     steps.extend([
@@ -417,7 +417,7 @@ async fn compare(
         };
         let batches = workload.batches(shape, events);
         let (copy, other) = (batches.clone(), batches.clone());
-        let measured = if round % 2 == 0 {
+        let measured = if round.is_multiple_of(2) {
             let store = store_side(store, batches).await?;
             let bare = bare.side(copy).await?;
             let indexed = indexed.side(other).await?;
