@@ -756,3 +756,45 @@ async fn rss_child(events: usize, dir: &Path) -> Result<(), BoxError> {
     println!("HWM {done} {}", peak_rss_bytes().unwrap_or(0));
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashSet;
+
+    use ontime_sync::event::EventType;
+
+    use super::*;
+
+    #[test]
+    fn orders_give_six_to_nine_events_and_polls_a_hundred_plus_positions() {
+        let mut workload = Workload::new();
+        let mut ids = HashSet::new();
+        let mut sizes = HashSet::new();
+        for _ in 0..8 {
+            let order = workload.order();
+            sizes.insert(order.len());
+            assert!(order.iter().all(|e| e.subject == order[0].subject));
+            ids.extend(order.into_iter().map(|e| e.event_id));
+        }
+        assert_eq!(sizes, HashSet::from([6, 7, 8, 9]));
+        for _ in 0..3 {
+            let poll = workload.poll();
+            let positions = poll
+                .iter()
+                .filter(|e| e.event_type == EventType::DriverPosition)
+                .count();
+            assert_eq!(positions, POLL_DRIVERS as usize);
+            assert!(poll.len() - positions >= POLL_EVENTS, "{}", poll.len());
+            let count = ids.len();
+            let added = poll.len();
+            ids.extend(poll.into_iter().map(|e| e.event_id));
+            assert_eq!(ids.len(), count + added, "every event id is new");
+        }
+    }
+
+    #[test]
+    fn tuples_number_placeholders_row_by_row() {
+        assert_eq!(tuples(2, 3), "($1, $2, $3), ($4, $5, $6)");
+        assert_eq!(tuples(1, 1), "($1)");
+    }
+}
