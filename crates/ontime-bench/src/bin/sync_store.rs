@@ -497,31 +497,20 @@ fn events_per_batch(shape: Shape) -> f64 {
 // ---------------------------------------------------------------------------------------------
 // SQLite.
 
-/// A pool on a SQLite file with the store's pragmas (WAL, `synchronous = NORMAL`).
-async fn bare_sqlite(path: &Path) -> Result<AnyPool, BoxError> {
-    let url = format!("sqlite://{}?mode=rwc", path.display());
-    Ok(AnyPoolOptions::new()
-        .max_connections(4)
-        .after_connect(|conn, _| {
-            Box::pin(async move {
-                conn.execute("PRAGMA journal_mode = WAL").await?;
-                conn.execute("PRAGMA synchronous = NORMAL").await?;
-                conn.execute("PRAGMA busy_timeout = 30000").await?;
-                conn.execute("PRAGMA foreign_keys = ON").await?;
-                Ok(())
-            })
-        })
-        .connect(&url)
-        .await?)
-}
-
 async fn sqlite_ratios(plan: &Plan) -> Result<(), BoxError> {
     for shape in [Shape::Order, Shape::Poll] {
         let dir = tempfile::tempdir()?;
         let store = Store::open_sqlite(&dir.path().join("store.db")).await?;
-        let mut bare = Bare::new(bare_sqlite(&dir.path().join("bare.db")).await?, false).await?;
-        let mut indexed =
-            Bare::new(bare_sqlite(&dir.path().join("indexed.db")).await?, true).await?;
+        let mut bare = Bare::new(
+            Store::sqlite_pool(&dir.path().join("bare.db")).await?,
+            false,
+        )
+        .await?;
+        let mut indexed = Bare::new(
+            Store::sqlite_pool(&dir.path().join("indexed.db")).await?,
+            true,
+        )
+        .await?;
         let pairs = compare(&store, &mut bare, &mut indexed, shape, plan).await?;
         store.close().await;
         bare.pool.close().await;

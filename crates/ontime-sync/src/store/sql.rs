@@ -85,6 +85,14 @@ impl Store {
         Ok(Self { pool, engine })
     }
 
+    /// A pool on the SQLite file at `path` (created if missing) with the connection settings the
+    /// store uses (WAL, `synchronous = NORMAL`, busy timeout, foreign keys) but without its
+    /// schema: for tools and benchmarks that compare other writes with the store's.
+    pub async fn sqlite_pool(path: &Path) -> Result<AnyPool, StoreError> {
+        install_drivers();
+        sqlite::open(path).await
+    }
+
     /// The engine this store runs on.
     pub fn engine(&self) -> Engine {
         self.engine
@@ -363,37 +371,37 @@ impl Store {
         script: &mut Script,
         commit: &Commit,
     ) -> Result<(), StoreError> {
-        for (name, value) in &commit.cursors {
-            let first = script
-                .next_placeholder(tx, 3)
-                .await
-                .map_err(StoreError::db("commit"))?;
-            script.push(
-                format!(
-                    "INSERT INTO cursors (account, name, value) VALUES (${first}, ${}, ${})
-                     ON CONFLICT (account, name) DO UPDATE SET value = excluded.value",
-                    first + 1,
-                    first + 2
-                ),
-                vec![
-                    Arg::Text(commit.account.clone()),
-                    Arg::Text(name.clone()),
-                    Arg::Text(value.to_string()),
-                ],
-            );
+        fn set(a: usize) -> String {
+            format!(
+                "INSERT INTO cursors (account, name, value) VALUES (${a}, ${}, ${})
+                 ON CONFLICT (account, name) DO UPDATE SET value = excluded.value",
+                a + 1,
+                a + 2
+            )
         }
         // Only while the value is the one read: an entry rewritten since stays.
-        for (name, value) in &commit.cleared {
+        fn clear(a: usize) -> String {
+            format!(
+                "DELETE FROM cursors WHERE account = ${a} AND name = ${} AND value = ${}",
+                a + 1,
+                a + 2
+            )
+        }
+        let sets = commit
+            .cursors
+            .iter()
+            .map(|c| (set as fn(usize) -> String, c));
+        let clears = commit
+            .cleared
+            .iter()
+            .map(|c| (clear as fn(usize) -> String, c));
+        for (sql, (name, value)) in sets.chain(clears) {
             let first = script
                 .next_placeholder(tx, 3)
                 .await
                 .map_err(StoreError::db("commit"))?;
             script.push(
-                format!(
-                    "DELETE FROM cursors WHERE account = ${first} AND name = ${} AND value = ${}",
-                    first + 1,
-                    first + 2
-                ),
+                sql(first),
                 vec![
                     Arg::Text(commit.account.clone()),
                     Arg::Text(name.clone()),

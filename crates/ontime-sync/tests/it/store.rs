@@ -421,6 +421,17 @@ async fn a_duplicate_event_is_stored_once(db: &TestDb) {
     assert_gapless(&stored);
 }
 
+/// Commits `commit` while the cursor table is away: the commit fails after its events were
+/// inserted (a database error).
+async fn fail_without_cursors_table(db: &TestDb, commit: Commit) {
+    db.execute("ALTER TABLE cursors RENAME TO cursors_away")
+        .await;
+    let error = db.store.commit(commit).await.unwrap_err();
+    db.execute("ALTER TABLE cursors_away RENAME TO cursors")
+        .await;
+    assert!(matches!(error, StoreError::Database { .. }), "{error}");
+}
+
 async fn a_failed_commit_leaves_neither_events_nor_cursor(db: &TestDb) {
     let e = events(2);
     db.store
@@ -431,17 +442,11 @@ async fn a_failed_commit_leaves_neither_events_nor_cursor(db: &TestDb) {
         )
         .await
         .unwrap();
-    // The cursor table disappears: the commit fails after its events were inserted.
-    db.execute("ALTER TABLE cursors RENAME TO cursors_away")
-        .await;
     let failing = Commit::new(ACCOUNT)
         .events(e[2..5].to_vec())
         .cursor("poll", json!({"at": 2}))
         .destination("erp");
-    let error = db.store.commit(failing.clone()).await.unwrap_err();
-    assert!(matches!(error, StoreError::Database { .. }), "{error}");
-    db.execute("ALTER TABLE cursors_away RENAME TO cursors")
-        .await;
+    fail_without_cursors_table(db, failing.clone()).await;
 
     assert_eq!(
         all(&db.store).await.len(),
@@ -746,12 +751,7 @@ async fn a_commit_past_one_scripts_placeholders_is_still_one_transaction(db: &Te
         .cursor("poll", json!({"orders": 500}))
         .destination("erp")
         .destination("audit");
-    db.execute("ALTER TABLE cursors RENAME TO cursors_away")
-        .await;
-    let error = db.store.commit(commit.clone()).await.unwrap_err();
-    assert!(matches!(error, StoreError::Database { .. }), "{error}");
-    db.execute("ALTER TABLE cursors_away RENAME TO cursors")
-        .await;
+    fail_without_cursors_table(db, commit.clone()).await;
     assert!(
         all(&db.store).await.is_empty(),
         "no event of the failed commit"
