@@ -37,6 +37,7 @@
 pub mod lease;
 mod migrations;
 mod postgres;
+mod script;
 mod sql;
 mod sqlite;
 

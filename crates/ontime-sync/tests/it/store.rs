@@ -174,6 +174,7 @@ suite!(
     concurrent_overlapping_writers_store_each_event_once,
     mixed_accounts_are_refused,
     a_large_commit_spans_several_statements,
+    a_commit_past_one_scripts_placeholders_is_still_one_transaction,
     a_provisional_event_is_upgraded_in_place,
     missed_transitions_are_new_and_the_provisional_takes_the_latest_visit,
     cursors_list_by_prefix_and_clear_only_while_unchanged,
@@ -503,6 +504,17 @@ async fn a_duplicate_event_is_stored_once(db: &TestDb) {
     assert_gapless(&stored);
 }
 
+/// Commits `commit` while the cursor table is away: the commit fails after its events were
+/// inserted (a database error).
+async fn fail_without_cursors_table(db: &TestDb, commit: Commit) {
+    db.execute("ALTER TABLE cursors RENAME TO cursors_away")
+        .await;
+    let error = db.store.commit(commit).await.unwrap_err();
+    db.execute("ALTER TABLE cursors_away RENAME TO cursors")
+        .await;
+    assert!(matches!(error, StoreError::Database { .. }), "{error}");
+}
+
 async fn a_failed_commit_leaves_neither_events_nor_cursor(db: &TestDb) {
     let e = events(2);
     db.store
@@ -513,17 +525,11 @@ async fn a_failed_commit_leaves_neither_events_nor_cursor(db: &TestDb) {
         )
         .await
         .unwrap();
-    // The cursor table disappears: the commit fails after its events were inserted.
-    db.execute("ALTER TABLE cursors RENAME TO cursors_away")
-        .await;
     let failing = Commit::new(ACCOUNT)
         .events(e[2..5].to_vec())
         .cursor("poll", json!({"at": 2}))
         .destination("erp");
-    let error = db.store.commit(failing.clone()).await.unwrap_err();
-    assert!(matches!(error, StoreError::Database { .. }), "{error}");
-    db.execute("ALTER TABLE cursors_away RENAME TO cursors")
-        .await;
+    fail_without_cursors_table(db, failing.clone()).await;
 
     assert_eq!(
         all(&db.store).await.len(),
@@ -810,6 +816,55 @@ async fn a_large_commit_spans_several_statements(db: &TestDb) {
     assert_eq!(ids, batch.iter().map(|e| &e.event_id).collect::<Vec<_>>());
     let queued = db.store.pending_deliveries("erp", 10_000).await.unwrap();
     assert_eq!(queued.len(), n - 300);
+}
+
+async fn a_commit_past_one_scripts_placeholders_is_still_one_transaction(db: &TestDb) {
+    // On SQLite a commit's writes go to the driver as one script of statements numbered on
+    // from each other, sent in parts when the numbering would pass 32,000. 5,000 events with
+    // two destinations bind 60,000 values: several parts. A failure in the last part (the
+    // cursor table is gone) leaves nothing of the earlier parts behind.
+    let mut batch = Vec::new();
+    for order in 1_000..1_500 {
+        batch.extend(events(order));
+    }
+    let n = batch.len();
+    assert!(n >= 5_000, "{n}");
+    let commit = Commit::new(ACCOUNT)
+        .events(batch.clone())
+        .cursor("poll", json!({"orders": 500}))
+        .destination("erp")
+        .destination("audit");
+    fail_without_cursors_table(db, commit.clone()).await;
+    assert!(
+        all(&db.store).await.is_empty(),
+        "no event of the failed commit"
+    );
+    assert!(
+        db.store
+            .pending_deliveries("erp", 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+
+    let outcome = db.store.commit(commit).await.unwrap();
+    assert_eq!(outcome.stored.len(), n);
+    let stored = all(&db.store).await;
+    assert_gapless(&stored);
+    let ids: Vec<_> = stored.iter().map(|s| &s.event.event_id).collect();
+    assert_eq!(ids, batch.iter().map(|e| &e.event_id).collect::<Vec<_>>());
+    for destination in ["erp", "audit"] {
+        let queued = db
+            .store
+            .pending_deliveries(destination, 10_000)
+            .await
+            .unwrap();
+        assert_eq!(queued.len(), n, "{destination}");
+    }
+    assert_eq!(
+        db.store.cursor(ACCOUNT, "poll").await.unwrap(),
+        Some(json!({"orders": 500}))
+    );
 }
 
 mod replays {
