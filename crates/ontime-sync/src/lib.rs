@@ -82,6 +82,8 @@
 
 #[cfg(feature = "store")]
 pub mod collect;
+#[cfg(feature = "run")]
+pub mod config;
 pub mod event;
 #[cfg(feature = "schema")]
 pub mod schema;

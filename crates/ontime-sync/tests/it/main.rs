@@ -1,5 +1,6 @@
 //! The one integration-test binary of ontime-sync.
 
+mod config;
 mod drivers;
 mod events;
 mod fixtures;
