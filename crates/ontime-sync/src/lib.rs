@@ -85,6 +85,8 @@ pub mod collect;
 #[cfg(feature = "run")]
 pub mod config;
 pub mod event;
+#[cfg(feature = "run")]
+pub mod run;
 #[cfg(feature = "schema")]
 pub mod schema;
 #[cfg(feature = "store")]

@@ -1,0 +1,32 @@
+//! The sync daemon's parts (feature `run`): what `ontime sync run` is made of.
+//!
+//! - [`account`]: [`AccountRunner`], one account's governor and sources, scheduled on the
+//!   governor's advice, with time passed in (step mode for tests and benchmarks).
+//! - [`worker`]: [`Worker`], several accounts under leases: acquires free accounts, renews
+//!   held ones, stops an account's runner at once when its lease is lost, shuts down cleanly.
+//! - [`http`]: one listener for `GET /healthz`, `GET /metrics` and `POST /inbound/{token}`.
+//! - [`metrics`]: the Prometheus series.
+
+pub mod account;
+pub mod http;
+pub mod metrics;
+pub mod worker;
+
+pub use account::{AccountRunner, AccountStatus, TickReport};
+pub use metrics::Metrics;
+pub use worker::{Worker, WorkerError};
+
+/// The message of an error with its causes (`a: b: c`), skipping causes already included.
+pub(crate) fn chain(error: &dyn std::error::Error) -> String {
+    let mut message = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        let text = cause.to_string();
+        if !message.contains(&text) {
+            message.push_str(": ");
+            message.push_str(&text);
+        }
+        source = cause.source();
+    }
+    message
+}
