@@ -6,5 +6,6 @@ mod events;
 mod fixtures;
 mod inbound;
 mod poll;
+mod runner;
 mod schema;
 mod store;
