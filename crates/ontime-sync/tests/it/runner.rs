@@ -5,7 +5,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 use std::sync::Arc;
 
-use chrono::{DateTime, TimeDelta, TimeZone, Utc};
+use chrono::{DateTime, TimeDelta, Utc};
 use ontime::{OrderId, RetryPolicy, StatusLevel};
 use ontime_mock::FaultRule;
 use ontime_sync::collect::{Clock, PollCursor};
@@ -70,7 +70,9 @@ pub(crate) fn client(s: &Setup) -> ontime::Client {
 
 /// Sets the simulator's frozen clock to `now` (Chicago local time).
 pub(crate) fn set_clock(s: &Setup, now: DateTime<Utc>) {
-    let local = now.with_timezone(&chrono_tz::America::Chicago).naive_local();
+    let local = now
+        .with_timezone(&chrono_tz::America::Chicago)
+        .naive_local();
     s.mock.clock().set(local);
 }
 
@@ -118,7 +120,11 @@ async fn nothing_lost_nothing_doubled(s: &Setup, account: &str) -> usize {
             .unwrap();
         let ids: BTreeSet<_> = stored.iter().map(|e| e.event.event_id.clone()).collect();
         assert_eq!(ids.len(), stored.len(), "no event twice for {order}");
-        assert_eq!(stored.len(), truth.len(), "one event per status entry of {order}");
+        assert_eq!(
+            stored.len(),
+            truth.len(),
+            "one event per status entry of {order}"
+        );
         let sequences: Vec<u64> = stored.iter().filter_map(|e| e.event.sequence).collect();
         assert_eq!(sequences, (1..=stored.len() as u64).collect::<Vec<_>>());
         events += stored.len();
@@ -139,7 +145,12 @@ async fn poll_drivers_and_inbound_over_simulated_minutes_store_the_events() {
     );
     assert_eq!(
         settings.sources,
-        BTreeSet::from([SourceKind::Inbound, SourceKind::Poll, SourceKind::Reconcile, SourceKind::Drivers])
+        BTreeSet::from([
+            SourceKind::Inbound,
+            SourceKind::Poll,
+            SourceKind::Reconcile,
+            SourceKind::Drivers
+        ])
     );
     let mut runner = runner(&s, &settings, s.store.clone()).await;
     assert_eq!(runner.next_due(), t0(), "every source is due at once");
@@ -147,7 +158,10 @@ async fn poll_drivers_and_inbound_over_simulated_minutes_store_the_events() {
     // The first tick: inbound (empty queue), the poll's backfill (as the bucket allows), drivers.
     set_clock(&s, t0());
     let first = runner.tick(t0()).await.unwrap();
-    assert_eq!(first.ran, [SourceKind::Inbound, SourceKind::Poll, SourceKind::Drivers]);
+    assert_eq!(
+        first.ran,
+        [SourceKind::Inbound, SourceKind::Poll, SourceKind::Drivers]
+    );
     assert!(first.failed.is_empty(), "{:?}", first.failed);
 
     // A few simulated minutes; the office moves an order and OnTime notifies us of another.
@@ -156,7 +170,8 @@ async fn poll_drivers_and_inbound_over_simulated_minutes_store_the_events() {
     let (moved, notified) = (OrderId::from(orders[0]), OrderId::from(orders[1]));
     set_clock(&s, t0() + TimeDelta::minutes(3));
     s.move_to(moved, StatusLevel::Assigned, None).await;
-    s.move_to(notified, StatusLevel::AssignedInRoute, Some("Picked up")).await;
+    s.move_to(notified, StatusLevel::AssignedInRoute, Some("Picked up"))
+        .await;
     let inbound = ontime_sync::collect::inbound::Inbound::new(
         client(&s),
         s.store.clone(),
@@ -167,7 +182,10 @@ async fn poll_drivers_and_inbound_over_simulated_minutes_store_the_events() {
         Pinned(t0()),
     );
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://{}/inbound/{INBOUND_TOKEN}", listener.local_addr().unwrap());
+    let url = format!(
+        "http://{}/inbound/{INBOUND_TOKEN}",
+        listener.local_addr().unwrap()
+    );
     let server = tokio::spawn(axum::serve(listener, inbound.router()).into_future());
     let answer = reqwest::Client::new()
         .post(url)
@@ -181,7 +199,14 @@ async fn poll_drivers_and_inbound_over_simulated_minutes_store_the_events() {
     // The inbound queue is drained within a second of simulated time.
     let queued_at = t0() + TimeDelta::minutes(3);
     run_until(&s, &mut runner, queued_at + TimeDelta::seconds(1)).await;
-    assert!(s.store.cursors("acme", "inbound/", 10).await.unwrap().is_empty(), "drained");
+    assert!(
+        s.store
+            .cursors("acme", "inbound/", 10)
+            .await
+            .unwrap()
+            .is_empty(),
+        "drained"
+    );
     let picked: Vec<EventType> = s
         .store
         .timeline("acme", &Event::order_subject(notified))
@@ -194,9 +219,19 @@ async fn poll_drivers_and_inbound_over_simulated_minutes_store_the_events() {
 
     run_until(&s, &mut runner, t0() + TimeDelta::minutes(10)).await;
     let events = nothing_lost_nothing_doubled(&s, "acme").await;
-    let assigned = s.store.timeline("acme", &Event::order_subject(moved)).await.unwrap();
-    assert_eq!(assigned.last().unwrap().event.event_type, EventType::OrderAssigned);
-    assert_eq!(assigned.last().unwrap().event.time_precision, TimePrecision::Exact);
+    let assigned = s
+        .store
+        .timeline("acme", &Event::order_subject(moved))
+        .await
+        .unwrap();
+    assert_eq!(
+        assigned.last().unwrap().event.event_type,
+        EventType::OrderAssigned
+    );
+    assert_eq!(
+        assigned.last().unwrap().event.time_precision,
+        TimePrecision::Exact
+    );
 
     // Drivers: availability and several position windows.
     let driver_events = s
@@ -204,18 +239,174 @@ async fn poll_drivers_and_inbound_over_simulated_minutes_store_the_events() {
         .timeline("acme", &Event::driver_subject(driver.into()))
         .await
         .unwrap();
-    assert!(driver_events.iter().any(|e| e.event.event_type == EventType::DriverAvailabilityChanged));
+    assert!(
+        driver_events
+            .iter()
+            .any(|e| e.event.event_type == EventType::DriverAvailabilityChanged)
+    );
 
     // The status counts what the store holds, and the calls the simulator saw.
-    runner.write_status(t0() + TimeDelta::minutes(10)).await.unwrap();
+    runner
+        .write_status(t0() + TimeDelta::minutes(10))
+        .await
+        .unwrap();
     let status = runner.status();
     let counted: u64 = status.events_by_type.values().sum();
     assert_eq!(counted as usize, events + driver_events.len());
     // Every call the simulator counted for the key was the runner's or the office's.
     let counted_by_server = s.mock.quota(s.mock.api_key()).daily_used;
-    assert_eq!(status.calls_today, counted_by_server - s.office.quota().calls);
+    assert_eq!(
+        status.calls_today,
+        counted_by_server - s.office.quota().calls
+    );
     assert!(status.lag_seconds.is_some());
     assert!(status.last_error.is_none());
     let stored: serde_json::Value = s.store.cursor("acme", "status").await.unwrap().unwrap();
     assert_eq!(stored["calls_today"], status.calls_today);
+}
+
+#[tokio::test]
+async fn faults_for_minutes_back_the_source_off_and_nothing_is_lost_after_recovery() {
+    let s = setup().await;
+    let settings = settings(
+        &s,
+        "acme",
+        "plan = { daily = 86400, share = 0.8 }\nsources = [\"poll\"]",
+    );
+    let mut runner = runner(&s, &settings, s.store.clone()).await;
+    run_until(&s, &mut runner, t0() + TimeDelta::minutes(1)).await;
+    let orders = s.mock.store().order_ids();
+    let moved = OrderId::from(orders[2]);
+    s.move_to(moved, StatusLevel::Assigned, None).await;
+
+    // Three minutes of 503s: each failed poll waits twice as long as the one before.
+    s.mock.set_faults(vec![FaultRule::status(503, None)]);
+    let mut waits = Vec::new();
+    let end = t0() + TimeDelta::minutes(4);
+    loop {
+        let now = runner.next_due();
+        if now > end {
+            break;
+        }
+        set_clock(&s, now);
+        let report = runner.tick(now).await.unwrap();
+        assert_eq!(report.failed.len(), 1, "{report:?}");
+        waits.push((runner.next_due() - now).num_seconds());
+    }
+    assert_eq!(waits[..4], [5, 10, 20, 40], "{waits:?}");
+    let error = runner.status().last_error.clone().unwrap();
+    assert_eq!(error.source, "poll");
+    assert!(error.message.contains("503"), "{}", error.message);
+
+    // Then four minutes of 429s (the quota, as OnTime answers it).
+    s.mock.set_faults(vec![FaultRule::status(429, Some(60))]);
+    let mut failed = 0;
+    let end = t0() + TimeDelta::minutes(8);
+    while runner.next_due() <= end {
+        let now = runner.next_due();
+        set_clock(&s, now);
+        failed += runner.tick(now).await.unwrap().failed.len();
+    }
+    assert!(failed >= 1);
+    assert!(
+        runner
+            .status()
+            .last_error
+            .as_ref()
+            .unwrap()
+            .message
+            .contains("429")
+    );
+
+    // Recovery: the backoff (at most 5 minutes) runs out and the poll catches up.
+    s.mock.clear_faults();
+    run_until(&s, &mut runner, t0() + TimeDelta::minutes(15)).await;
+    assert_eq!(runner.status().sources["poll"].failures, 0, "recovered");
+    nothing_lost_nothing_doubled(&s, "acme").await;
+    let assigned = s
+        .store
+        .timeline("acme", &Event::order_subject(moved))
+        .await
+        .unwrap();
+    assert_eq!(
+        assigned.last().unwrap().event.event_type,
+        EventType::OrderAssigned
+    );
+
+    // The governor kept to the share: what accrues over the run plus one burst, at most.
+    let spent = s.mock.quota(s.mock.api_key()).daily_used - s.office.quota().calls;
+    let elapsed = 15.0 * 60.0;
+    let to_midnight = 9.0 * 3600.0;
+    let allowance = 86_400.0 * 0.8 / to_midnight * elapsed + 60.0;
+    assert!((spent as f64) <= allowance, "{spent} > {allowance}");
+    // The runner also counts the calls the faults answered (the simulator does not bill them):
+    // one per failed poll (its first finder call).
+    let refused = (waits.len() + failed) as u64;
+    assert_eq!(runner.status().calls_today, spent + refused);
+}
+
+#[tokio::test]
+async fn a_budget_short_poll_stores_provisional_events_made_exact_later_under_the_same_ids() {
+    let s = setup().await;
+    // 40,000 a day at 100 %: about 1.2 calls a second from 09:00 local; the bucket starts empty.
+    let settings = settings(
+        &s,
+        "acme",
+        "plan = { daily = 40000, share = 1.0 }\nsources = [\"poll\"]",
+    );
+    let mut runner = runner(&s, &settings, s.store.clone()).await;
+
+    // The first poll that runs has just the finder calls: every order found is provisional.
+    let mut provisional = BTreeMap::new();
+    while provisional.is_empty() {
+        let now = runner.next_due();
+        set_clock(&s, now);
+        runner.tick(now).await.unwrap();
+        let events = s
+            .store
+            .query(&ontime_sync::store::EventQuery {
+                account: Some("acme".to_owned()),
+                limit: 1000,
+                ..Default::default()
+            })
+            .await
+            .unwrap();
+        for stored in events {
+            assert_eq!(stored.event.time_precision, TimePrecision::Observed);
+            provisional.insert(stored.event.event_id.clone(), stored.position);
+        }
+    }
+    let pending = runner.status().cursors.poll_pending;
+    runner
+        .write_status(runner.status().last_tick_at.unwrap())
+        .await
+        .unwrap();
+    assert!(runner.status().cursors.poll_pending > 0 || pending > 0);
+
+    // Minutes later the budget has allowed every history: the same ids, exact, same positions.
+    run_until(&s, &mut runner, t0() + TimeDelta::minutes(5)).await;
+    for (id, position) in &provisional {
+        let stored = s
+            .store
+            .query(&ontime_sync::store::EventQuery {
+                account: Some("acme".to_owned()),
+                after: position - 1,
+                limit: 1,
+                ..Default::default()
+            })
+            .await
+            .unwrap();
+        assert_eq!(&stored[0].event.event_id, id);
+        assert_eq!(
+            stored[0].event.time_precision,
+            TimePrecision::Exact,
+            "{id:?}"
+        );
+    }
+    nothing_lost_nothing_doubled(&s, "acme").await;
+    runner
+        .write_status(t0() + TimeDelta::minutes(5))
+        .await
+        .unwrap();
+    assert_eq!(runner.status().cursors.poll_pending, 0);
 }
