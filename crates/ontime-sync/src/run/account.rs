@@ -38,11 +38,11 @@ use ontime::{UserFilter, UserId};
 use serde::{Deserialize, Serialize};
 
 use super::metrics::{Metrics, TypeLabels, WindowLabels};
-use crate::collect::inbound::{Inbound, InboundConfig};
+use crate::collect::inbound::{Inbound, InboundConfig, InboundToken};
 use crate::collect::{
     Clock, CollectError, DriverConfig, Drivers, Governor, PollConfig, PollCursor, Poller,
 };
-use crate::config::{AccountSettings, DriverIds, SourceKind};
+use crate::config::{AccountSettings, DriverIds, InboundSettings, SourceKind};
 use crate::event::AccountConfig;
 use crate::store::{Commit, EventQuery, EventStore, Fence, Store, StoreError};
 
@@ -599,6 +599,23 @@ impl<C: Clock + Clone + 'static> AccountRunner<C> {
             .len();
         Ok(summary)
     }
+}
+
+/// The inbound source's configuration from the file's settings.
+pub(crate) fn inbound_config(
+    settings: &InboundSettings,
+    token: InboundToken,
+    fence: Option<Fence>,
+) -> InboundConfig {
+    let mut config = InboundConfig::new(token);
+    if let Some(fields) = &settings.order_id_fields {
+        config.order_id_fields = fields.clone();
+    }
+    if let Some(fields) = &settings.tracking_number_fields {
+        config.tracking_number_fields = fields.clone();
+    }
+    config.fence = fence;
+    config
 }
 
 /// The wait after the `failures`-th failure in a row.

@@ -14,6 +14,8 @@ pub mod worker;
 
 pub use account::{AccountRunner, AccountStatus, TickReport};
 pub use metrics::Metrics;
+/// The shutdown signal [`Worker::run`] and [`http::serve`] stop on (re-exported from `tokio-util`).
+pub use tokio_util::sync::CancellationToken;
 pub use worker::{Worker, WorkerError};
 
 /// The message of an error with its causes (`a: b: c`), skipping causes already included.

@@ -26,9 +26,11 @@ use serde::Serialize;
 use tokio_util::sync::CancellationToken;
 
 use super::account::AccountRunner;
+use super::http::{HttpState, InboundRoute};
 use super::metrics::Metrics;
+use crate::collect::inbound::Inbound;
 use crate::collect::{Clock, CollectError};
-use crate::config::{AccountSettings, SyncConfig};
+use crate::config::{AccountSettings, SourceKind, SyncConfig};
 use crate::store::{EventStore, Lease, Store, StoreError};
 
 /// Why a worker could not start.
@@ -276,14 +278,13 @@ impl<C: Clock + Clone + 'static> Worker<C> {
                 continue;
             };
             match held.runner.tick(now).await {
-                Ok(report) => {
+                Ok(_) => {
                     let error = held
                         .runner
                         .status()
                         .last_error
                         .as_ref()
                         .map(|e| format!("{}: {}", e.source, e.message));
-                    let _ = report;
                     self.set_health(&account, |h| {
                         h.last_tick_at = Some(now);
                         h.last_error = error;
@@ -316,15 +317,61 @@ impl<C: Clock + Clone + 'static> Worker<C> {
             .fold(lease, DateTime::min)
     }
 
+    /// One pass at `now`: the lease round when due, then every runner that is due (what
+    /// [`run`](Self::run) does in a loop; tests call it in step mode).
+    pub async fn step(&mut self, now: DateTime<Utc>) {
+        if self.next_lease_round.is_none_or(|at| at <= now) {
+            self.lease_round(now).await;
+        }
+        self.tick(now).await;
+    }
+
+    /// The inbound endpoints of the accounts that have one (for [`super::http`]). Receiving
+    /// needs no lease (an entry is only queued; the lease holder drains it), so every
+    /// configured account answers, whoever holds it.
+    pub fn inbound_routes(&self) -> Vec<InboundRoute> {
+        self.accounts
+            .iter()
+            .filter(|(settings, _)| settings.sources.contains(&SourceKind::Inbound))
+            .filter_map(|(settings, client)| {
+                let inbound = settings.inbound.as_ref()?;
+                let token = inbound.token.clone()?;
+                let config = super::account::inbound_config(inbound, token.clone(), None);
+                let source = Inbound::new(
+                    client.clone(),
+                    self.store.clone(),
+                    settings.account_config(),
+                    config,
+                    self.clock.clone(),
+                );
+                Some(InboundRoute {
+                    account: settings.name.clone(),
+                    token,
+                    router: source.router(),
+                })
+            })
+            .collect()
+    }
+
+    /// What the HTTP endpoints need: the metrics, the health, the inbound routes; `/healthz`
+    /// turns `503` when no worker pass happened for `lease_ttl` (at least 30 s).
+    pub fn http_state(&self) -> HttpState {
+        let clock = self.clock.clone();
+        HttpState {
+            metrics: self.metrics.clone(),
+            health: self.health.clone(),
+            inbound: Arc::new(self.inbound_routes()),
+            stale_after: self.ttl.max(TimeDelta::seconds(30)),
+            now: Arc::new(move || clock.now()),
+        }
+    }
+
     /// Runs until `cancel`: lease rounds every `lease_ttl / 3`, runners as they are due; then
     /// finishes the step in progress and releases every lease.
     pub async fn run(mut self, cancel: CancellationToken) {
         loop {
             let now = self.clock.now();
-            if self.next_lease_round.is_none_or(|at| at <= now) {
-                self.lease_round(now).await;
-            }
-            self.tick(now).await;
+            self.step(now).await;
             if cancel.is_cancelled() {
                 break;
             }

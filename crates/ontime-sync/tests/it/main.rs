@@ -9,3 +9,4 @@ mod poll;
 mod runner;
 mod schema;
 mod store;
+mod worker;

@@ -106,15 +106,23 @@ async fn run_until(s: &Setup, runner: &mut AccountRunner<Pinned>, until: DateTim
 
 /// Every status entry of every order the poll knows has exactly one stored event.
 async fn nothing_lost_nothing_doubled(s: &Setup, account: &str) -> usize {
+    nothing_lost_nothing_doubled_in(s, &s.store, account).await
+}
+
+/// Like [`nothing_lost_nothing_doubled`], in `store`.
+pub(crate) async fn nothing_lost_nothing_doubled_in(
+    s: &Setup,
+    store: &Store,
+    account: &str,
+) -> usize {
     let cursor: PollCursor =
-        serde_json::from_value(s.store.cursor(account, "poll").await.unwrap().unwrap()).unwrap();
+        serde_json::from_value(store.cursor(account, "poll").await.unwrap().unwrap()).unwrap();
     let orders: BTreeSet<OrderId> = cursor.levels.values().flatten().copied().collect();
     assert!(!orders.is_empty());
     let mut events = 0;
     for order in &orders {
         let truth = s.office.orders().timeline(*order).await.unwrap();
-        let stored = s
-            .store
+        let stored = store
             .timeline(account, &Event::order_subject(*order))
             .await
             .unwrap();
