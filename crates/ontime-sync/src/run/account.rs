@@ -257,6 +257,10 @@ impl<C: Clock + Clone + 'static> AccountRunner<C> {
             (SourceKind::Drivers, drivers.is_some()),
         ] {
             if on {
+                // Series at zero from the start: a rate over a series that appears late is wrong.
+                let labels = Metrics::source(&name, kind.as_str());
+                metrics.calls.get_or_create(&labels);
+                metrics.errors.get_or_create(&labels);
                 schedule.insert(
                     kind,
                     Schedule {

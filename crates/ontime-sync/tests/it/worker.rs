@@ -213,7 +213,7 @@ async fn healthz_metrics_and_inbound_dispatch_by_token() {
         "ontime_sync_lag_seconds{account=\"acme\"}",
         "ontime_sync_ticks_total{account=\"acme\"}",
         "ontime_sync_leased{account=\"acme\"} 1",
-        "# TYPE ontime_sync_errors counter",
+        "ontime_sync_errors_total{account=\"acme\",source=\"poll\"} 0",
     ] {
         assert!(text.contains(series), "{series} missing from:\n{text}");
     }
