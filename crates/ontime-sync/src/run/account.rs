@@ -259,8 +259,8 @@ impl<C: Clock + Clone + 'static> AccountRunner<C> {
             if on {
                 // Series at zero from the start: a rate over a series that appears late is wrong.
                 let labels = Metrics::source(&name, kind.as_str());
-                metrics.calls.get_or_create(&labels);
-                metrics.errors.get_or_create(&labels);
+                metrics.calls.get_or_create(&labels).inc_by(0);
+                metrics.errors.get_or_create(&labels).inc_by(0);
                 schedule.insert(
                     kind,
                     Schedule {

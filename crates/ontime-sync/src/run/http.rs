@@ -151,6 +151,11 @@ async fn inbound(
             found = Some(route.router.clone());
         }
     }
+    // A fresh request for the account's own router: the outer route's path parameters would
+    // otherwise be added to its own.
+    let (mut parts, body) = request.into_parts();
+    parts.extensions = Default::default();
+    let request = Request::from_parts(parts, body);
     match found {
         Some(router) => match router.oneshot(request).await {
             Ok(response) => response,
