@@ -383,6 +383,13 @@ impl SyncConfig {
     }
 }
 
+/// A secret read, with where its source is named in the file (for errors about its value).
+struct ReadSecret {
+    value: Secret,
+    span: Range<usize>,
+    field: String,
+}
+
 struct Cx<'a> {
     file: &'a Path,
     text: &'a str,
@@ -528,7 +535,7 @@ impl Cx<'_> {
         what: &str,
         span: Range<usize>,
         (file_key, env_key): (&str, &str),
-    ) -> Result<(SecretSource, Option<(Secret, Range<usize>, String)>), ConfigError> {
+    ) -> Result<(SecretSource, Option<ReadSecret>), ConfigError> {
         let (source, at, key) = match (file, env) {
             (Some(_), Some(env)) => {
                 return Err(self.at(
@@ -579,7 +586,14 @@ impl Cx<'_> {
         if value.is_empty() {
             return Err(self.at(at, &field, format!("the {what} is empty")));
         }
-        Ok((source, Some((Secret(value), at, field))))
+        Ok((
+            source,
+            Some(ReadSecret {
+                value: Secret(value),
+                span: at,
+                field,
+            }),
+        ))
     }
 
     fn account(
@@ -688,9 +702,9 @@ impl Cx<'_> {
                     ("token_file", "token_env"),
                 )?;
                 let token = match token {
-                    Some((secret, at, field)) => Some(
-                        InboundToken::new(secret.0)
-                            .map_err(|e| self.at(at, field, e.to_string()))?,
+                    Some(read) => Some(
+                        InboundToken::new(read.value.0)
+                            .map_err(|e| self.at(read.span, read.field, e.to_string()))?,
                     ),
                     None => None,
                 };
@@ -707,7 +721,7 @@ impl Cx<'_> {
             name,
             url: raw.url.as_ref().map(|u| u.get_ref().clone()),
             api_key_source,
-            api_key: key.map(|(secret, _, _)| secret),
+            api_key: key.map(|read| read.value),
             time_zone,
             plan,
             sources,

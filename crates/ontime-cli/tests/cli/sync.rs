@@ -122,7 +122,7 @@ fn sync_run_serves_healthz_status_reads_the_store_and_sigterm_exits_zero() {
             .args(["sync", "status", "--json", "--config"])
             .arg(&config),
     );
-    let json: serde_json::Value = serde_json::from_str(&json.ok()).unwrap();
+    let json: serde_json::Value = serde_json::from_str(json.ok()).unwrap();
     assert_eq!(json["acme"]["worker"], "cli-test");
 
     // SIGTERM: the current step finishes, the lease is released, exit 0.
