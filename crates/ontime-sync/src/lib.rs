@@ -23,8 +23,11 @@
 //!
 //! - [`collect`]: the collector's sources and their budget. [`collect::governor`] paces an
 //!   account's OnTime calls (a share of the daily and monthly caps, spread to the reset, the
-//!   server's remaining count respected); [`collect::poll`] diffs the finder's per-level ID sets
-//!   against a stored cursor and fetches one status history per moved order;
+//!   server's remaining count respected); [`collect::exact`] is the exact fetch of one order
+//!   (history and record: drivers, tracking numbers, items) every order source shares;
+//!   [`collect::poll`] diffs the finder's per-level ID sets against a stored cursor and fetches
+//!   each moved order exactly; [`collect::reconcile`] checks active orders slowly for what a
+//!   poll cannot see (a new label within a level, a hand-over between drivers);
 //!   [`collect::drivers`] turns driver availability and position windows into events;
 //!   `collect::inbound` (feature `inbound`, default) is the endpoint OnTime's workflow
 //!   notifications call, queueing the orders they name durably for a fetch. Feature `store`.
@@ -73,7 +76,7 @@
 //!
 //! # Not built yet
 //!
-//! The slow reconcile, the loop that runs sources on the governor's advice (and renews leases),
+//! The loop that runs sources on the governor's advice (and renews leases),
 //! the `ontime sync` / `ontime events` commands and the delivery side (outbox relay, Standard
 //! Webhooks, NATS) come next, on top of these modules.
 //! This crate depends on the `ontime` facade only: every OnTime call will go through it.

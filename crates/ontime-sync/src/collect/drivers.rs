@@ -123,6 +123,8 @@ impl<S: EventStore> Drivers<S> {
         }
     }
 
+    routing!(DriverConfig);
+
     /// One round over every configured driver.
     pub async fn collect(
         &self,

@@ -257,6 +257,14 @@ impl Governor {
         true
     }
 
+    /// Whether `n` calls would be granted now ([`try_acquire`](Self::try_acquire) at the same
+    /// `now` succeeds), without taking them: a source that may need up to `n` calls for one
+    /// piece of work checks first, then takes each call as it makes it.
+    pub fn can_acquire(&mut self, n: u64, now: DateTime<Utc>) -> bool {
+        self.refill(now);
+        n <= self.left_now() && self.tokens >= n as f64
+    }
+
     /// When `n` calls will be available at the current rate (`now` if they are), or `None` when
     /// they will not be before the next reset (the budget is spent).
     pub fn available_at(&mut self, n: u64, now: DateTime<Utc>) -> Option<DateTime<Utc>> {

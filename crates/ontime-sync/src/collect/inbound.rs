@@ -26,8 +26,9 @@
 //! `{queue}order/{guid}` (or `{queue}tracking/{number}`), committed **before** the `202`. A
 //! crash after the answer loses nothing: [`Inbound::drain`] finds the entry on the next run.
 //! Notifications for an order already queued rewrite its entry (one fetch serves them all). The
-//! drain fetches the order's status history through the [`Governor`] like a poll-moved order
-//! (one call; a tracking number costs one more, to resolve it), and commits the events together
+//! drain fetches the order exactly through the [`Governor`] like a poll-moved order
+//! ([`super::exact`]: its history and its record, two calls, the record skipped when it cannot
+//! change anything; a tracking number costs one more, to resolve it), and commits the events together
 //! with the entry's removal in one transaction. The removal holds only while the entry is
 //! unchanged (each receipt has its own id): a notification that arrives while its order is
 //! being fetched keeps the entry, and the next drain fetches again.
@@ -35,7 +36,8 @@
 //! # Limits
 //!
 //! - The poll source does not know what the inbound source fetched: an order both notified and
-//!   seen moving by a poll is fetched twice (the store keeps each event once).
+//!   seen moving by a poll is fetched by both (the same events with the same ids: the store
+//!   keeps each once; the second fetch finds nothing new and skips the record, one call).
 //! - Entries are drained in name order, not arrival order.
 //! - A tracking number no order has (or several have) is logged and dropped.
 
@@ -56,9 +58,9 @@ use serde_json::Value;
 use sha2::{Digest, Sha256};
 
 use super::CollectError;
+use super::exact::{Exact, Fetcher};
 use super::governor::{Clock, Governor};
-use super::poll::history_events;
-use crate::event::{AccountConfig, Event};
+use crate::event::AccountConfig;
 use crate::store::{Commit, EventStore, Fence};
 
 /// The secret in the endpoint's path. `Debug` shows `InboundToken(<redacted>)`.
@@ -326,7 +328,24 @@ where
             .with_state(self.clone())
     }
 
-    /// Fetches the histories of queued orders while the governor allows (oldest names first),
+    /// The configuration.
+    pub fn config(&self) -> &InboundConfig {
+        &self.config
+    }
+
+    /// Makes the drain's later commits under `fence` (the endpoint's queue entries stay
+    /// unfenced). Only this handle changes: clones made before (the router's) keep theirs,
+    /// which they do not use.
+    pub fn set_fence(&mut self, fence: Option<Fence>) {
+        Arc::make_mut(&mut self.config).fence = fence;
+    }
+
+    /// Queues the events of later drains for `destinations`.
+    pub fn set_destinations(&mut self, destinations: Vec<String>) {
+        Arc::make_mut(&mut self.config).destinations = destinations;
+    }
+
+    /// Fetches queued orders exactly while the governor allows (oldest names first),
     /// committing each order's events with its entry's removal.
     pub async fn drain(
         &self,
@@ -342,11 +361,13 @@ where
         for (index, (name, value)) in entries.iter().enumerate() {
             let entry: QueuedOrder = serde_json::from_value(value.clone())
                 .map_err(|source| CollectError::cursor(name, source))?;
-            let cost = match entry.order {
-                Notified::Order(_) => 1,
-                Notified::TrackingNumber(_) => 2,
+            // The most this entry may cost: resolving a tracking number, the history, the
+            // record. Each call is taken from the governor as it is made.
+            let most = match entry.order {
+                Notified::Order(_) => 2,
+                Notified::TrackingNumber(_) => 3,
             };
-            if !governor.try_acquire(cost, now) {
+            if !governor.can_acquire(most, now) {
                 report.left = entries.len() - index;
                 break;
             }
@@ -356,6 +377,11 @@ where
             let order = match &entry.order {
                 Notified::Order(id) => *id,
                 Notified::TrackingNumber(number) => {
+                    if !governor.try_acquire(1, now) {
+                        // Not reached (the calls were allowed above); the entry stays queued.
+                        report.left = entries.len() - index;
+                        break;
+                    }
                     report.calls += 1;
                     match self.client.orders().resolve(number.as_str()).await {
                         Ok(id) => id,
@@ -372,25 +398,30 @@ where
                     }
                 }
             };
-            let stored: Vec<Event> = self
-                .store
-                .timeline(account, &Event::order_subject(order))
-                .await?
-                .into_iter()
-                .map(|s| s.event)
-                .collect();
-            report.calls += 1;
-            match history_events(&self.client, &self.account, order, &stored, now).await? {
-                Some(sorted) => {
+            let fetcher = Fetcher {
+                client: &self.client,
+                store: &self.store,
+                account: &self.account,
+            };
+            let stored = fetcher.stored(order).await?;
+            match fetcher.exact(order, None, &stored, governor, now).await? {
+                Exact::Derived { sorted, calls } => {
+                    report.calls += calls;
                     commit.events = sorted.events;
                     commit.upgrades = sorted.upgrades;
                     let outcome = self.store.commit(commit).await?;
                     report.stored += outcome.stored.len() + outcome.upgraded.len();
                     report.fetched.push(order);
                 }
-                None => {
+                Exact::Gone { calls } => {
+                    report.calls += calls;
                     self.store.commit(commit).await?;
                     report.gone.push(order);
+                }
+                Exact::NoBudget => {
+                    // Not reached (the calls were allowed above); the entry stays queued.
+                    report.left = entries.len() - index;
+                    break;
                 }
             }
         }

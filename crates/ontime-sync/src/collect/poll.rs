@@ -5,13 +5,18 @@
 //! call per watched level whatever the account's size. The previous poll's ID sets are stored as
 //! a cursor; an order that is in a level's set now and was not before *moved* (into that level).
 //!
-//! Each moved order gets **one** call: its status history (`client.orders().timeline(id)`), from
-//! which its events are derived with OnTime's exact times ([`derive_order_events`]) and sorted
-//! against the store ([`reconcile`]: events already stored are dropped, provisional ones are
-//! upgraded in place). When the [`Governor`] allows no call for it, the order gets a
+//! Each moved order gets one exact fetch ([`super::exact`]): its status history and its order
+//! record (two calls: the record names the driver, the tracking numbers and the items; it is
+//! skipped when it cannot change anything, see there), from which its events are derived with
+//! OnTime's exact times, actors and custody events ([`derive_order_events`]) and sorted against
+//! the store ([`reconcile`]: events already stored are dropped, provisional ones are upgraded
+//! in place). When the [`Governor`] does not allow both calls for it, the order gets a
 //! provisional event instead (time observed, see [`crate::event::provisional`]) and is kept in
-//! the cursor's `pending` list; later polls fetch its history first, when the budget allows, and
-//! that upgrades the provisional event.
+//! the cursor's `pending` list; later polls fetch it first, when the budget allows, and that
+//! upgrades the provisional event.
+//!
+//! [`derive_order_events`]: crate::event::derive_order_events
+//! [`reconcile`]: crate::event::reconcile
 //!
 //! Events and the new cursor are committed in one store transaction: a crash between the
 //! fetches and the commit leaves the previous cursor, so the next poll sees the same moves,
@@ -21,18 +26,17 @@
 //! # Limits
 //!
 //! - The first poll (no cursor yet) treats every order it finds as moved: that is the backfill,
-//!   one history per order, paced by the governor (the rest is pending).
-//! - The history names no driver and the poll fetches no order record (that would be a second
-//!   call per order): the derived events carry no actor, no tracking number, and no custody
-//!   events (they need the order's items). Workflow notifications and the slow reconcile add
-//!   those later.
+//!   one exact fetch per order, paced by the governor (the rest is pending).
+//! - The actor of a new step is the driver the record shows when the poll fetches it
+//!   ([`super::exact`]): a hand-over between two polls that also changed the level is seen,
+//!   one within a level is not (the slow reconcile, [`super::reconcile`], finds those).
 //! - A poll sees where an order is, not its path: moves that end where they started between
 //!   two polls (A→B→A) are invisible to the diff; they appear once a history of the order is
 //!   fetched for another reason.
 //! - Watching terminal levels (Delivered, Cancelled) makes the ID sets grow with the account's
 //!   whole history; watch them with care ([`PollConfig::levels`]).
 //! - An order that no watched level lists any more has *departed*: it went to a level not
-//!   watched (Cancelled, by default) or was deleted. It gets one history fetch like a moved
+//!   watched (Cancelled, by default) or was deleted. It gets one exact fetch like a moved
 //!   order (a cancellation then appears with its exact time; a deleted order's fetch answers
 //!   "not found": no events, nothing owed, [`PollBatch::gone`]). Without budget it gets no
 //!   provisional event (its level is unknown), only a pending entry.
@@ -44,11 +48,9 @@ use ontime::{OrderFilter, OrderId, StatusLevel};
 use serde::{Deserialize, Serialize};
 
 use super::CollectError;
+use super::exact::{Exact, Fetcher};
 use super::governor::Governor;
-use crate::event::{
-    AccountConfig, Event, OrderRef, OrderSource, Reconciled, StatusStep, derive_order_events,
-    provisional_status_event, reconcile,
-};
+use crate::event::{AccountConfig, OrderRef, provisional_status_event};
 use crate::store::{Commit, CommitOutcome, EventStore, Fence};
 
 /// What the poller watches and where its events go.
@@ -70,15 +72,10 @@ impl Default for PollConfig {
     /// The levels an order passes through before it is finished: Dispatched, Assigned,
     /// AssignedInRoute, Stored, UnassignedStored, plus Delivered; cursor `poll`; no destination.
     fn default() -> Self {
+        let mut levels = super::active_levels();
+        levels.push(StatusLevel::Delivered);
         Self {
-            levels: vec![
-                StatusLevel::Dispatched,
-                StatusLevel::Assigned,
-                StatusLevel::AssignedInRoute,
-                StatusLevel::Stored,
-                StatusLevel::UnassignedStored,
-                StatusLevel::Delivered,
-            ],
+            levels,
             cursor: "poll".to_owned(),
             destinations: Vec::new(),
             fence: None,
@@ -111,7 +108,7 @@ pub struct PollBatch {
     pub provisional: Vec<OrderId>,
     /// Orders whose history fetch answered "not found" (deleted in OnTime): no events.
     pub gone: Vec<OrderId>,
-    /// OnTime calls spent: one per level, one per fetched history.
+    /// OnTime calls spent: one per level, one or two per fetched order (history, record).
     pub calls: u64,
 }
 
@@ -149,6 +146,16 @@ impl<S: EventStore> Poller<S> {
         }
     }
 
+    routing!(PollConfig);
+
+    fn fetcher(&self) -> Fetcher<'_, S> {
+        Fetcher {
+            client: &self.client,
+            store: &self.store,
+            account: &self.account,
+        }
+    }
+
     /// Polls and commits (see [`collect`](Self::collect)); `None` when the governor allowed no
     /// finder calls now (nothing was called or committed). On an error nothing was committed:
     /// the next poll starts from the previous cursor.
@@ -164,7 +171,7 @@ impl<S: EventStore> Poller<S> {
         Ok(Some(PollReport { batch, outcome }))
     }
 
-    /// Lists the watched levels, diffs against the stored cursor, fetches the histories the
+    /// Lists the watched levels, diffs against the stored cursor, fetches the orders the
     /// governor allows and derives the events, without writing anything. `None` when the
     /// governor allows no finder calls now.
     pub async fn collect(
@@ -225,48 +232,49 @@ impl<S: EventStore> Poller<S> {
         let mut provisional = Vec::new();
         let mut gone = Vec::new();
         let mut calls = finder_calls;
+        let fetcher = self.fetcher();
         for order in due {
-            let subject = Event::order_subject(order);
-            let stored: Vec<Event> = self
-                .store
-                .timeline(account, &subject)
-                .await?
-                .into_iter()
-                .map(|s| s.event)
-                .collect();
-            if governor.try_acquire(1, now) {
-                calls += 1;
-                let Some(sorted) =
-                    history_events(&self.client, &self.account, order, &stored, now).await?
-                else {
+            let stored = fetcher.stored(order).await?;
+            match fetcher.exact(order, None, &stored, governor, now).await? {
+                Exact::Derived { sorted, calls: n } => {
+                    calls += n;
+                    commit.events.extend(sorted.events);
+                    commit.upgrades.extend(sorted.upgrades);
+                    cursor.pending.remove(&order);
+                    fetched.push(order);
+                }
+                Exact::Gone { calls: n } => {
                     // Deleted in OnTime: nothing to derive, nothing owed.
+                    calls += n;
                     cursor.pending.remove(&order);
                     gone.push(order);
-                    continue;
-                };
-                commit.events.extend(sorted.events);
-                commit.upgrades.extend(sorted.upgrades);
-                cursor.pending.remove(&order);
-                fetched.push(order);
-            } else if let Some(level) = moved.get(&order) {
-                let event = provisional_status_event(
-                    &self.account,
-                    OrderRef {
-                        id: order,
-                        tracking_number: None,
-                    },
-                    level,
-                    &stored,
-                    now,
-                );
-                commit.events.push(event);
-                cursor.pending.insert(order);
-                provisional.push(order);
-            } else if departed.contains(&order) {
-                // Its new level is unknown: no provisional event, only the debt.
-                cursor.pending.insert(order);
+                }
+                Exact::NoBudget => {
+                    if let Some(level) = moved.get(&order) {
+                        let tracking_number = stored
+                            .iter()
+                            .find_map(|e| e.order.as_ref().and_then(|o| o.tracking_number.clone()));
+                        let event = provisional_status_event(
+                            &self.account,
+                            OrderRef {
+                                id: order,
+                                tracking_number,
+                            },
+                            level,
+                            &stored,
+                            now,
+                        );
+                        commit.events.push(event);
+                        cursor.pending.insert(order);
+                        provisional.push(order);
+                    } else if departed.contains(&order) {
+                        // Its new level is unknown: no provisional event, only the debt.
+                        cursor.pending.insert(order);
+                    }
+                    // An owed history still without budget stays owed; its provisional event
+                    // exists.
+                }
             }
-            // An owed history still without budget stays owed; its provisional event exists.
         }
         governor.observe(&self.client.quota(), now);
 
@@ -283,38 +291,4 @@ impl<S: EventStore> Poller<S> {
             calls,
         }))
     }
-}
-
-/// One order's status history (one call), its events derived with OnTime's exact times and
-/// sorted against the order's `stored` events ([`reconcile`]). `None` when OnTime answers "not
-/// found" (the order was deleted).
-pub(crate) async fn history_events(
-    client: &ontime::Client,
-    account: &AccountConfig,
-    order: OrderId,
-    stored: &[Event],
-    now: DateTime<Utc>,
-) -> Result<Option<Reconciled>, ontime::Error> {
-    let history = match client.orders().timeline(order).await {
-        Ok(history) => history,
-        Err(ontime::Error::NotFound { .. }) => return Ok(None),
-        Err(error) => return Err(error),
-    };
-    let source = OrderSource {
-        order_id: order,
-        tracking_number: None,
-        items: Vec::new(),
-        steps: history
-            .into_iter()
-            .map(|status| StatusStep {
-                status,
-                driver: None,
-                observed_at: now,
-            })
-            .collect(),
-    };
-    Ok(Some(reconcile(
-        derive_order_events(account, &source),
-        stored,
-    )))
 }

@@ -5,7 +5,9 @@
 //!
 //! 1. the account's own [`LabelOverrides`] (label → type; customers name their statuses);
 //! 2. the cancelled levels (4 Cancelled, 5 CancelledBillable) → `order.cancelled`, whatever the label;
-//! 3. [`LABEL_RULES`]: a keyword contained in the label (ASCII case-insensitive);
+//! 3. [`LABEL_RULES`]: a keyword contained in the label (ASCII case-insensitive), except that an
+//!    in-transit keyword at a step with another driver than the previous step's is a transfer
+//!    (OnTime names level 2 "In Transit" by default: a hand-over mid-route carries that label);
 //! 4. the driver at this step compared with the previous step's ([`classify`]): another driver at
 //!    an assigned level → `order.transferred`; back to an unassigned level after a driver had it →
 //!    `order.unassigned`;
@@ -17,7 +19,7 @@
 //! | Cancelled (4), CancelledBillable (5) | —                                                     | `order.cancelled`      |
 //! | any                     | `exception`, `fail`, `not home`, `refused`, `damage`, `attempt`, `returned`, `lost` | `order.exception` |
 //! | any but Delivered (3)   | `picked up`, `pickup`, `collected`                                 | `order.picked_up`      |
-//! | any but Delivered (3)   | `out for delivery`, `in transit`                                   | `order.in_transit`     |
+//! | any but Delivered (3)   | `out for delivery`, `in transit`                                   | `order.in_transit` (`order.transferred` at 2 or 6 with another driver) |
 //! | Assigned (6), AssignedInRoute (2) | — (another driver than at the previous step)            | `order.transferred`    |
 //! | Dispatched (1), UnassignedStored (8) | — (a driver had it at the previous step)             | `order.unassigned`     |
 //! | None (0), Quoted (9)    | —                                                                  | `order.created`        |
@@ -237,17 +239,24 @@ pub fn classify(
     if matches!(level, Some(level::CANCELLED | level::CANCELLED_BILLABLE)) {
         return EventType::OrderCancelled;
     }
+    let transferred =
+        context.driver_changed && matches!(level, Some(level::ASSIGNED | level::ASSIGNED_IN_ROUTE));
     if let Some(label) = label {
         let lower = label.to_ascii_lowercase();
         for rule in LABEL_RULES {
             let excluded = level.is_some_and(|l| rule.except_levels.contains(&l));
             if !excluded && rule.keywords.iter().any(|k| lower.contains(k)) {
+                // "In Transit" (OnTime's own name of the level) says nothing a hand-over to
+                // another driver does not: the transfer is the news.
+                if transferred && rule.event_type == EventType::OrderInTransit {
+                    return EventType::OrderTransferred;
+                }
                 return rule.event_type;
             }
         }
     }
     match level {
-        Some(level::ASSIGNED | level::ASSIGNED_IN_ROUTE) if context.driver_changed => {
+        Some(level::ASSIGNED | level::ASSIGNED_IN_ROUTE) if transferred => {
             return EventType::OrderTransferred;
         }
         Some(level::DISPATCHED | level::UNASSIGNED_STORED) if context.had_driver => {
@@ -383,10 +392,27 @@ mod tests {
             classify(&none, Some(1), None, dropped),
             EventType::OrderUnassigned
         );
-        // A label still says more than the driver context.
+        // A label still says more than the driver context...
         assert_eq!(
             classify(&none, Some(2), Some("Attempt 2 failed"), changed),
             EventType::OrderException
+        );
+        assert_eq!(
+            classify(&none, Some(2), Some("Picked up"), changed),
+            EventType::OrderPickedUp
+        );
+        // ...except OnTime's default "In Transit": a hand-over mid-route is a transfer.
+        assert_eq!(
+            classify(&none, Some(2), Some("In Transit"), changed),
+            EventType::OrderTransferred
+        );
+        let same = Classification {
+            driver_changed: false,
+            ..changed
+        };
+        assert_eq!(
+            classify(&none, Some(2), Some("In Transit"), same),
+            EventType::OrderInTransit
         );
     }
 

@@ -11,7 +11,7 @@ use ontime_sync::event::{EventType, TimePrecision};
 use ontime_sync::store::{EventStore, Store};
 use serde_json::json;
 
-use super::poll::{Setup, account, rich, setup, t0};
+use super::poll::{Setup, account, rich, setup, status_events, t0};
 
 const TOKEN: &str = "s3cret-token-0123456789";
 
@@ -228,23 +228,27 @@ async fn a_queued_order_is_fetched_into_exact_events_even_after_a_restart() {
     let mut governor = rich(t0());
     let calls = s.collector.quota().calls;
     let report = restarted.drain(&mut governor, now).await.unwrap();
-    assert_eq!(s.collector.quota().calls - calls, 1, "one history call");
+    assert_eq!(s.collector.quota().calls - calls, 2, "history and record");
     assert_eq!(report.fetched, [order]);
-    assert_eq!(report.calls, 1);
+    assert_eq!(report.calls, 2);
 
     let history = s.office.orders().timeline(order).await.unwrap();
     let timeline = store
         .timeline("sim", &ontime_sync::event::Event::order_subject(order))
         .await
         .unwrap();
-    assert_eq!(timeline.len(), history.len(), "one event per history entry");
-    assert_eq!(report.stored, history.len());
+    assert_eq!(
+        status_events(&timeline).len(),
+        history.len(),
+        "one status event per history entry"
+    );
+    assert_eq!(report.stored, timeline.len());
     assert!(
         timeline
             .iter()
             .all(|e| e.event.time_precision == TimePrecision::Exact)
     );
-    let last = &timeline.last().unwrap().event;
+    let last = &status_events(&timeline).last().unwrap().event;
     assert_eq!(last.event_type, EventType::OrderAssigned);
     assert_eq!(last.occurred_at.to_rfc3339(), "2026-01-15T09:10:00-06:00");
     assert!(
@@ -287,7 +291,10 @@ async fn tracking_numbers_resolve_and_entries_wait_for_budget() {
     let order = s.office.orders().resolve("1000002").await.unwrap();
     assert_eq!(report.fetched, [order]);
     assert_eq!(report.unresolved, ["no-such"], "logged and dropped");
-    assert_eq!(report.calls, 3, "two resolutions, one history");
+    assert_eq!(
+        report.calls, 4,
+        "two resolutions, one history and one record"
+    );
     assert!(
         s.store
             .cursors("sim", "inbound/", 10)

@@ -6,6 +6,7 @@ mod events;
 mod fixtures;
 mod inbound;
 mod poll;
+mod reconcile;
 mod runner;
 mod schema;
 mod store;

@@ -8,7 +8,7 @@ use ontime::{OrderId, StatusChange, StatusLevel};
 use ontime_mock::{OnTimeMock, RunningMock};
 use ontime_sync::collect::{Governor, Plan, PollConfig, Poller};
 use ontime_sync::event::{AccountConfig, Event, EventType, TimePrecision};
-use ontime_sync::store::{EventStore, Store};
+use ontime_sync::store::{EventStore, Store, StoredEvent};
 
 use crate::fixtures::when;
 
@@ -75,7 +75,7 @@ async fn setup_with(
 }
 
 impl Setup {
-    fn poller(&self) -> Poller<Store> {
+    pub(crate) fn poller(&self) -> Poller<Store> {
         Poller::new(
             self.collector.clone(),
             self.store.clone(),
@@ -122,16 +122,17 @@ fn levels() -> u64 {
 }
 
 #[tokio::test]
-async fn polls_turn_moves_into_exact_events_at_one_history_call_per_moved_order() {
+async fn polls_turn_moves_into_exact_events_at_two_calls_per_moved_order() {
     let s = setup().await;
     let poller = s.poller();
     let mut governor = rich(t0());
 
-    // First poll: the backfill. Every order at a watched level is fetched once.
+    // First poll: the backfill. Every order at a watched level is fetched once: its history
+    // and its record (nothing stored yet: the record is needed for the tracking number).
     let calls = s.collector.quota().calls;
     let first = poller.poll(&mut governor, t0()).await.unwrap().unwrap();
     let spent = s.collector.quota().calls - calls;
-    assert_eq!(spent, levels() + first.batch.fetched.len() as u64);
+    assert_eq!(spent, levels() + 2 * first.batch.fetched.len() as u64);
     assert_eq!(first.batch.calls, spent);
     assert!(first.batch.provisional.is_empty());
     assert!(!first.batch.moved.is_empty(), "the seeded orders are found");
@@ -139,12 +140,12 @@ async fn polls_turn_moves_into_exact_events_at_one_history_call_per_moved_order(
         first.batch.fetched.iter().copied().collect::<BTreeSet<_>>(),
         first.batch.moved.keys().copied().collect::<BTreeSet<_>>()
     );
-    // Their events: one per history entry, all exact, nothing twice.
+    // Their status events: one per history entry, all exact, nothing twice.
     let mut entries = 0;
     for order in &first.batch.fetched {
         entries += s.office.orders().timeline(*order).await.unwrap().len();
     }
-    assert_eq!(first.outcome.stored.len(), entries);
+    assert_eq!(status_events(&first.outcome.stored).len(), entries);
     assert!(
         first
             .outcome
@@ -166,15 +167,13 @@ async fn polls_turn_moves_into_exact_events_at_one_history_call_per_moved_order(
 
     let calls = s.collector.quota().calls;
     let second = poller.poll(&mut governor, now).await.unwrap().unwrap();
-    assert_eq!(s.collector.quota().calls - calls, levels() + 2);
+    assert_eq!(s.collector.quota().calls - calls, levels() + 2 * 2);
     assert_eq!(
         second.batch.moved.keys().copied().collect::<Vec<_>>(),
         sorted([a, b])
     );
-    let mut new: Vec<(OrderId, EventType, String)> = second
-        .outcome
-        .stored
-        .iter()
+    let mut new: Vec<(OrderId, EventType, String)> = status_events(&second.outcome.stored)
+        .into_iter()
         .map(|e| {
             let event = &e.event;
             assert_eq!(event.time_precision, TimePrecision::Exact);
@@ -210,6 +209,14 @@ async fn polls_turn_moves_into_exact_events_at_one_history_call_per_moved_order(
     assert!(quiet.outcome.stored.is_empty());
 }
 
+/// The status events among `stored` (custody events left out).
+pub(crate) fn status_events(stored: &[StoredEvent]) -> Vec<&StoredEvent> {
+    stored
+        .iter()
+        .filter(|e| e.event.custody.is_none())
+        .collect()
+}
+
 fn sorted<const N: usize>(mut ids: [OrderId; N]) -> Vec<OrderId> {
     ids.sort();
     ids.to_vec()
@@ -236,10 +243,8 @@ async fn a_crash_between_fetch_and_commit_replays_to_the_same_events() {
     // The restarted poller sees the same move and stores the same events, once.
     let replay = poller.poll(&mut governor, now).await.unwrap().unwrap();
     assert_eq!(replay.batch.commit, lost.commit);
-    let stored: Vec<Event> = replay
-        .outcome
-        .stored
-        .iter()
+    let stored: Vec<Event> = status_events(&replay.outcome.stored)
+        .into_iter()
         .map(|s| s.event.clone())
         .collect();
     assert_eq!(stored.len(), 1);
@@ -301,10 +306,13 @@ async fn without_budget_a_move_is_provisional_and_upgraded_when_the_history_come
     let later = s.advance(1);
     let calls = s.collector.quota().calls;
     let paid = poller.poll(&mut rich(later), later).await.unwrap().unwrap();
-    assert_eq!(s.collector.quota().calls - calls, levels() + 1);
+    assert_eq!(s.collector.quota().calls - calls, levels() + 2);
     assert!(paid.batch.moved.is_empty());
     assert_eq!(paid.batch.fetched, vec![order]);
-    assert!(paid.outcome.stored.is_empty());
+    assert!(
+        status_events(&paid.outcome.stored).is_empty(),
+        "only custody"
+    );
     assert_eq!(paid.outcome.upgraded.len(), 1);
     let upgraded = &paid.outcome.upgraded[0];
     assert_eq!(upgraded.position, provisional.position);
@@ -333,11 +341,12 @@ async fn when_others_drain_the_account_the_poll_keeps_their_reserve() {
     }
     let calls = s.collector.quota().calls;
     let report = poller.poll(&mut governor, t0()).await.unwrap().unwrap();
-    // After the finder calls the server has 44 left: 4 above the others' 40. Four histories
-    // are fetched, the other moves stay provisional, and the account keeps its reserve.
+    // After the finder calls the server has 44 left: 4 above the others' 40. Two orders are
+    // fetched (history and record each), the other moves stay provisional, and the account
+    // keeps its reserve.
     let fetched = report.batch.fetched.len() as u64;
-    assert_eq!(fetched, 4);
-    assert_eq!(s.collector.quota().calls - calls, levels() + fetched);
+    assert_eq!(fetched, 2);
+    assert_eq!(s.collector.quota().calls - calls, levels() + 2 * fetched);
     assert_eq!(s.collector.quota().daily_remaining, Some(40));
     assert_eq!(
         report.batch.provisional.len() + report.batch.fetched.len(),
@@ -365,7 +374,7 @@ async fn an_order_leaving_the_watched_levels_is_fetched_and_its_cancellation_exa
 
     let calls = s.collector.quota().calls;
     let report = poller.poll(&mut governor, now).await.unwrap().unwrap();
-    assert_eq!(s.collector.quota().calls - calls, levels() + 1);
+    assert_eq!(s.collector.quota().calls - calls, levels() + 2);
     assert!(report.batch.moved.is_empty(), "Cancelled is not watched");
     assert_eq!(
         report.batch.departed.iter().copied().collect::<Vec<_>>(),
