@@ -19,7 +19,7 @@
 //! plan = { daily = 86400, monthly = 100000, share = 0.8 }
 //! sources = ["inbound", "poll", "reconcile", "drivers"]   # default: every one configured
 //! poll.levels = ["Dispatched", "Assigned", "AssignedInRoute", "Delivered"]
-//! reconcile.batch = 50
+//! reconcile.batch = 20              # orders checked per batch (default 20)
 //! drivers.ids = "all"               # or ["<guid>", …]
 //! drivers.position_interval = "5m"
 //! inbound.token_env = "ONTIME_ACME_INBOUND"               # or token_file
@@ -46,8 +46,8 @@ use ontime::{StatusLevel, UserId};
 use serde::Deserialize;
 use toml::Spanned;
 
-use crate::collect::Plan;
 use crate::collect::inbound::InboundToken;
+use crate::collect::{Plan, ReconcileConfig};
 use crate::event::LabelOverrides;
 
 /// An error in `sync.toml`: where (file, line, column, field) and what.
@@ -678,7 +678,7 @@ impl Cx<'_> {
                 return Err(self.at(b.span(), f("reconcile.batch"), "must be at least 1"));
             }
             Some(b) => *b.get_ref(),
-            None => 50,
+            None => ReconcileConfig::default().batch as u32,
         };
         let drivers = match &raw.drivers.ids {
             None => DriverIds::All,

@@ -5,7 +5,9 @@
 //! [`AccountRunner::tick`] runs, at the `now` it is given, every source that is due, in this
 //! order: the inbound queue (orders OnTime notified us of: the lowest lag), the poll (when its
 //! interval passed; the interval is the governor's [`Advice`](crate::collect::Advice) for one
-//! poll's calls), the reconcile, the drivers. Each step commits its own events with its cursor
+//! poll's calls), the reconcile (a batch at most every [`RECONCILE_EVERY`], a pause of
+//! [`RECONCILE_ROUND_PAUSE`] after a complete round; it only spends what the others leave), the
+//! drivers (a round at most every [`DRIVERS_EVERY`]). Each step commits its own events with its cursor
 //! (the sources do); the governor observes the server's quota after every step, also a failed
 //! one. Provisional events (a change seen without budget for its history) are upgraded by later
 //! polls as the budget allows: the poll's `pending` list does that.
@@ -41,6 +43,7 @@ use super::metrics::{Metrics, TypeLabels, WindowLabels};
 use crate::collect::inbound::{Inbound, InboundConfig, InboundToken};
 use crate::collect::{
     Clock, CollectError, DriverConfig, Drivers, Governor, PollConfig, PollCursor, Poller,
+    ReconcileConfig, Reconciler,
 };
 use crate::config::{AccountSettings, DriverIds, InboundSettings, SourceKind};
 use crate::event::AccountConfig;
@@ -58,6 +61,11 @@ pub const BACKOFF_CAP: TimeDelta = TimeDelta::minutes(5);
 pub const INBOUND_EVERY: TimeDelta = TimeDelta::seconds(1);
 /// The least time between two driver rounds.
 pub const DRIVERS_EVERY: TimeDelta = TimeDelta::seconds(60);
+/// The least time between two reconcile batches (the source is the slow one: it takes what
+/// the poll leaves of the budget).
+pub const RECONCILE_EVERY: TimeDelta = TimeDelta::seconds(30);
+/// The pause after a complete reconcile round, before the active orders are listed again.
+pub const RECONCILE_ROUND_PAUSE: TimeDelta = TimeDelta::minutes(5);
 /// Events read per page when counting what the sources stored.
 const COUNT_PAGE: u32 = 500;
 
@@ -168,6 +176,7 @@ pub struct AccountRunner<C> {
     inbound: Option<Inbound<Store, C>>,
     poller: Option<Poller<Store>>,
     poll_levels: u64,
+    reconciler: Option<Reconciler<Store>>,
     drivers: Option<DriverSource>,
     schedule: BTreeMap<SourceKind, Schedule>,
     metrics: Arc<Metrics>,
@@ -247,13 +256,19 @@ impl<C: Clock + Clone + 'static> AccountRunner<C> {
                 )),
             }
         });
-        if enabled(SourceKind::Reconcile) {
-            tracing::info!(account = %name, "the reconcile source is not available in this build yet; skipped");
-        }
+        let reconciler = enabled(SourceKind::Reconcile).then(|| {
+            let config = ReconcileConfig {
+                batch: settings.reconcile_batch as usize,
+                fence: fence.clone(),
+                ..ReconcileConfig::default()
+            };
+            Reconciler::new(client.clone(), store.clone(), account.clone(), config)
+        });
         let mut schedule = BTreeMap::new();
         for (kind, on) in [
             (SourceKind::Inbound, inbound.is_some()),
             (SourceKind::Poll, poller.is_some()),
+            (SourceKind::Reconcile, reconciler.is_some()),
             (SourceKind::Drivers, drivers.is_some()),
         ] {
             if on {
@@ -289,6 +304,7 @@ impl<C: Clock + Clone + 'static> AccountRunner<C> {
             fence,
             inbound,
             poller,
+            reconciler,
             drivers,
             schedule,
             metrics,
@@ -456,7 +472,18 @@ impl<C: Clock + Clone + 'static> AccountRunner<C> {
                     None => Ok(self.when_budget(self.poll_levels, now)),
                 }
             }
-            SourceKind::Reconcile => Ok(now + TimeDelta::hours(1)),
+            SourceKind::Reconcile => {
+                let reconciler = self.reconciler.as_ref().expect("scheduled");
+                match reconciler.reconcile(&mut self.governor, now).await? {
+                    Some(report) if report.round_complete => Ok(now + RECONCILE_ROUND_PAUSE),
+                    Some(report) => {
+                        let advice = self.governor.advice(report.calls.max(1), now);
+                        Ok(now + to_delta(advice.poll_interval).max(RECONCILE_EVERY))
+                    }
+                    // Two calls (a record and a history) are what one check may need.
+                    None => Ok(self.when_budget(2, now).max(now + RECONCILE_EVERY)),
+                }
+            }
             SourceKind::Drivers => {
                 if let Some(DriverSource::Unresolved(config)) = &self.drivers {
                     if !self.governor.try_acquire(1, now) {

@@ -13,7 +13,8 @@ use ontime_sync::store::{EventStore, Store};
 
 use super::poll::{setup, t0};
 use super::runner::{
-    INBOUND_TOKEN, Pinned, client, nothing_lost_nothing_doubled_in, set_clock, settings,
+    INBOUND_TOKEN, Pinned, client, last_order_event, nothing_lost_nothing_doubled_in, set_clock,
+    settings,
 };
 use crate::store::TestDb;
 
@@ -117,13 +118,9 @@ async fn a_lease_moves_when_its_worker_stops_without_releasing_and_nothing_is_do
     for account in ["north", "south"] {
         nothing_lost_nothing_doubled_in(&s, &db.store, account).await;
     }
-    let north_moved = db
-        .store
-        .timeline("north", &ontime_sync::event::Event::order_subject(moved))
-        .await
-        .unwrap();
+    let north_moved = last_order_event(&db.store, "north", moved).await;
     assert_eq!(
-        north_moved.last().unwrap().event.event_type,
+        north_moved.event_type,
         ontime_sync::event::EventType::OrderAssigned
     );
     // The status names the new holder.
