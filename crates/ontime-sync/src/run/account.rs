@@ -371,7 +371,8 @@ impl<C: Clock + Clone + 'static> AccountRunner<C> {
                     schedule.failures += 1;
                     let wait = backoff(schedule.failures);
                     schedule.next_due = now + wait;
-                    let message = crate::run::chain(&error);
+                    // The errors' messages include their causes (the facade redacts server texts and keys).
+                    let message = error.to_string();
                     tracing::warn!(
                         account = %self.name,
                         source = kind.as_str(),

@@ -17,18 +17,3 @@ pub use metrics::Metrics;
 /// The shutdown signal [`Worker::run`] and [`http::serve`] stop on (re-exported from `tokio-util`).
 pub use tokio_util::sync::CancellationToken;
 pub use worker::{Worker, WorkerError};
-
-/// The message of an error with its causes (`a: b: c`), skipping causes already included.
-pub(crate) fn chain(error: &dyn std::error::Error) -> String {
-    let mut message = error.to_string();
-    let mut source = error.source();
-    while let Some(cause) = source {
-        let text = cause.to_string();
-        if !message.contains(&text) {
-            message.push_str(": ");
-            message.push_str(&text);
-        }
-        source = cause.source();
-    }
-    message
-}

@@ -296,7 +296,7 @@ impl<C: Clock + Clone + 'static> Worker<C> {
                 }
                 Err(error) => {
                     // The counters or the status could not be written: the store is failing.
-                    tracing::warn!(%account, error = %super::chain(&error), "runner bookkeeping failed");
+                    tracing::warn!(%account, %error, "runner bookkeeping failed");
                     if let Ok(mut health) = self.health.lock() {
                         health.store_ok = false;
                     }
