@@ -186,7 +186,10 @@ impl SourceKind {
 /// Which drivers are watched.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum DriverIds {
-    /// Every driver the account lists (`"all"`; looked up when the source starts).
+    /// Every user the account lists (`"all"`; looked up once, one call, when the source starts).
+    /// OnTime's user finder cannot filter drivers: each user costs its round's calls (a user
+    /// without availability records answers "not found" and yields nothing). List the drivers
+    /// on larger accounts.
     All,
     /// These.
     List(Vec<UserId>),
@@ -473,7 +476,29 @@ impl Cx<'_> {
                     ),
                 ));
             }
-            accounts.push(self.account(account, &field)?);
+            let settings = self.account(account, &field)?;
+            // One token, one account: the endpoint finds the account by its token.
+            let token = settings.inbound.as_ref().and_then(|i| i.token.as_ref());
+            if let Some(token) = token {
+                let earlier = accounts.iter().position(|a: &AccountSettings| {
+                    a.inbound.as_ref().and_then(|i| i.token.as_ref()) == Some(token)
+                });
+                if let Some(first) = earlier {
+                    let span = account
+                        .get_ref()
+                        .inbound
+                        .as_ref()
+                        .map_or(0..0, |i| i.span());
+                    return Err(self.at(
+                        span,
+                        format!("{field}.inbound"),
+                        format!(
+                            "the same inbound token as account[{first}]: give each account its own"
+                        ),
+                    ));
+                }
+            }
+            accounts.push(settings);
         }
         if accounts.is_empty() {
             return Err(self.at(0..0, "account", "no [[account]] configured"));
@@ -644,6 +669,13 @@ impl Cx<'_> {
         })?;
         let plan = self.plan(&raw.plan, &f("plan"))?;
         let sources: BTreeSet<SourceKind> = match &raw.sources {
+            Some(list) if list.is_empty() => {
+                return Err(self.at(
+                    spanned.span(),
+                    f("sources"),
+                    "no source: name at least one of inbound, poll, reconcile, drivers",
+                ));
+            }
             Some(list) => list.iter().copied().collect(),
             None => SourceKind::ALL
                 .into_iter()

@@ -182,6 +182,7 @@ pub struct AccountRunner<C> {
     metrics: Arc<Metrics>,
     status: AccountStatus,
     status_written_at: Option<DateTime<Utc>>,
+    created: DateTime<Utc>,
 }
 
 impl<C> std::fmt::Debug for AccountRunner<C> {
@@ -310,6 +311,7 @@ impl<C: Clock + Clone + 'static> AccountRunner<C> {
             metrics,
             status,
             status_written_at: None,
+            created: now,
         })
     }
 
@@ -335,7 +337,9 @@ impl<C: Clock + Clone + 'static> AccountRunner<C> {
             .values()
             .map(|s| s.next_due)
             .min()
-            .unwrap_or_else(|| self.status.last_tick_at.unwrap_or_default() + TimeDelta::minutes(1))
+            .unwrap_or_else(|| {
+                self.status.last_tick_at.unwrap_or(self.created) + TimeDelta::minutes(1)
+            })
     }
 
     /// Runs every source due at `now` (see the [module documentation](self)). `Err` only for a

@@ -215,6 +215,16 @@ const CASES: &[(&str, &str, &str)] = &[
         "/etc/ontime/sync.toml:24:1: account[1].sources: the inbound source needs an inbound table",
     ),
     (
+        "sources = [\"poll\"]",
+        "sources = []",
+        "/etc/ontime/sync.toml:24:1: account[1].sources: no source",
+    ),
+    (
+        "sources = [\"poll\"]",
+        "sources = [\"poll\"]\ninbound.token_env = \"ACME_INBOUND\"",
+        "/etc/ontime/sync.toml:30:1: account[1].inbound: the same inbound token as account[0]",
+    ),
+    (
         "\"127.0.0.1:0\"",
         "\"localhost\"",
         "/etc/ontime/sync.toml:10:10: http.listen: not a socket address",
