@@ -854,6 +854,11 @@ fn status_level(text: &str) -> Option<StatusLevel> {
 impl AccountSettings {
     /// The facade client of this account (needs the key: loaded with [`Secrets::Read`]).
     pub fn client(&self) -> Result<ontime::Client, ontime::Error> {
+        self.client_builder().build()
+    }
+
+    /// The builder of [`client`](Self::client), to adjust (timeouts, retries) before building.
+    pub fn client_builder(&self) -> ontime::ClientBuilder {
         let mut builder = ontime::Client::builder();
         builder = match &self.url {
             Some(url) => builder.base_url(url.clone()),
@@ -862,7 +867,7 @@ impl AccountSettings {
         if let Some(key) = &self.api_key {
             builder = builder.api_key(key.expose().to_owned());
         }
-        builder.build()
+        builder
     }
 
     /// The event model's view of the account.

@@ -14,9 +14,13 @@
 //! progress finishes (cancellation is only looked at between steps), then every lease is
 //! released, so another worker may take the accounts over at once.
 //!
-//! Runners are ticked one after the other in the worker's task: a slow OnTime call of one account
-//! delays the others' steps (never their leases beyond the bound above, as long as a step takes
-//! less than `2/3 × lease_ttl`; the facade's request timeout keeps it so).
+//! Runners are ticked one after the other in the worker's task, between lease rounds: a slow
+//! OnTime call of one account delays the others' steps and the next renewal. [`Worker::new`]
+//! therefore bounds each call (request timeout `max(lease_ttl / 6, 5 s)`, the facade's retries
+//! within `lease_ttl / 6`, `Retry-After` beyond that not waited for: the runner's own backoff
+//! takes over). A step of many slow calls can still outlast `2/3 × lease_ttl`; its lease may
+//! then be taken over, and its commit is refused ([`StoreError::LeaseLost`]): nothing is
+//! written twice, the account moves. A `lease_ttl` of a few minutes makes that rare.
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
@@ -111,12 +115,21 @@ impl<C: Clock + Clone + 'static> Worker<C> {
         clock: C,
         metrics: Arc<Metrics>,
     ) -> Result<Self, WorkerError> {
+        // One OnTime call must not outlast the lease: the step it is part of would renew late.
+        let bound = (config.worker.lease_ttl / 6).max(std::time::Duration::from_secs(1));
+        let retry = ontime::RetryPolicy::default()
+            .max_attempts(3)
+            .max_elapsed(bound)
+            .max_retry_after(bound);
         let accounts = config
             .accounts
             .iter()
             .map(|settings| {
                 settings
-                    .client()
+                    .client_builder()
+                    .timeout(bound.max(std::time::Duration::from_secs(5)))
+                    .retry_policy(retry.clone())
+                    .build()
                     .map(|client| (settings.clone(), client))
                     .map_err(|source| WorkerError::Client {
                         account: settings.name.clone(),
