@@ -255,7 +255,17 @@ async fn healthz_metrics_and_inbound_dispatch_by_token() {
         404
     );
 
-    // No worker pass for too long: 503.
+    // The store stops answering: the next lease round says so, /healthz answers 503.
+    s.store.close().await;
+    worker.lease_round(last).await;
+    let health = web.get(format!("{base}/healthz")).send().await.unwrap();
+    assert_eq!(health.status().as_u16(), 503);
+    let body: serde_json::Value = health.json().await.unwrap();
+    assert_eq!(body["store_ok"], false);
+    assert_eq!(body["status"], "unhealthy");
+
+    // No worker pass for too long: 503 (with the store taken as fine again).
+    state.health.lock().unwrap().store_ok = true;
     cancel.cancel();
     server.await.unwrap().unwrap();
     let mut stale = state;
