@@ -154,10 +154,12 @@ async fn status(args: StatusArgs) -> Result<(), CliError> {
     let store = open(&config).await?;
     let mut statuses = Vec::new();
     for account in &config.accounts {
+        let failed = |e: ontime_sync::store::StoreError| CliError::new(Exit::Network, chain(&e));
+        let lease = store.lease(&account.name).await.map_err(failed)?;
         let value = store
             .cursor(&account.name, STATUS_CURSOR)
             .await
-            .map_err(|e| CliError::new(Exit::Network, chain(&e)))?;
+            .map_err(failed)?;
         let status = match value {
             Some(value) => Some(
                 serde_json::from_value::<AccountStatus>(value.clone()).map_err(|e| {
@@ -166,37 +168,51 @@ async fn status(args: StatusArgs) -> Result<(), CliError> {
             ),
             None => None,
         };
-        statuses.push((account.name.clone(), status));
+        statuses.push((account.name.clone(), lease, status));
     }
     store.close().await;
     let mut out = std::io::stdout().lock();
+    let now = Utc::now();
     if args.json {
         let object: serde_json::Map<String, serde_json::Value> = statuses
             .into_iter()
-            .map(|(name, status)| {
-                let value = status
-                    .map(|s| serde_json::to_value(s).unwrap_or_default())
-                    .unwrap_or(serde_json::Value::Null);
-                (name, value)
+            .map(|(name, lease, status)| {
+                let lease = lease.map(|l| {
+                    serde_json::json!({
+                        "worker": l.worker,
+                        "token": l.token,
+                        "held": l.expires_at > now,
+                        "expires_at": (l.expires_at > DateTime::<Utc>::MIN_UTC).then_some(l.expires_at),
+                    })
+                });
+                let status = status.map(|s| serde_json::to_value(s).unwrap_or_default());
+                (name, serde_json::json!({ "lease": lease, "status": status }))
             })
             .collect();
         let text = serde_json::to_string_pretty(&object).map_err(CliError::internal)?;
         writeln!(out, "{text}")?;
         return Ok(());
     }
-    let now = Utc::now();
-    for (name, status) in statuses {
+    for (name, lease, status) in statuses {
         writeln!(out, "{name}")?;
+        let holder = match lease {
+            Some(l) if l.expires_at > now => format!(
+                "{} (fencing token {}), renewed until {}",
+                l.worker,
+                l.token,
+                l.expires_at.format("%Y-%m-%dT%H:%M:%SZ")
+            ),
+            Some(l) => format!(
+                "none: released or expired (last {}, fencing token {})",
+                l.worker, l.token
+            ),
+            None => "none: never leased".to_owned(),
+        };
+        writeln!(out, "  lease holder:  {holder}")?;
         let Some(s) = status else {
             writeln!(out, "  no status yet: no runner has collected this account")?;
             continue;
         };
-        let holder = match (&s.worker, s.lease_token) {
-            (Some(worker), Some(token)) => format!("{worker} (fencing token {token})"),
-            (Some(worker), None) => worker.clone(),
-            _ => "-".to_owned(),
-        };
-        writeln!(out, "  lease holder:  {holder}")?;
         writeln!(out, "  updated:       {}", ago(s.updated_at, now))?;
         writeln!(
             out,

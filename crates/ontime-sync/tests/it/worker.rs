@@ -127,6 +127,8 @@ async fn a_lease_moves_when_its_worker_stops_without_releasing_and_nothing_is_do
     let status: serde_json::Value = db.store.cursor("north", "status").await.unwrap().unwrap();
     assert_eq!(status["worker"], "w2");
     assert_eq!(status["lease_token"], 2);
+    let lease = db.store.lease("north").await.unwrap().unwrap();
+    assert_eq!((lease.worker.as_str(), lease.token), ("w2", 2));
 
     // A graceful stop releases: another worker may take the accounts at once.
     w2.shutdown().await;
