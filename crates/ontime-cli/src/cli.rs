@@ -5,7 +5,7 @@ use clap::{CommandFactory, Parser, Subcommand};
 
 use crate::context::{Ctx, Global};
 use crate::error::{CliError, EXIT_CODES_HELP};
-use crate::{attachments, completions, customers, events, orders, records, users};
+use crate::{attachments, completions, customers, events, orders, records, sync, users};
 #[cfg(feature = "mock")]
 use crate::{demo, mock};
 
@@ -100,6 +100,9 @@ pub enum Command {
     Get(records::GetArgs),
     /// Find records of any type that has a finder
     Find(records::FindArgs),
+    /// Collect every change of OnTime accounts as events: run the daemon, show its status
+    #[command(subcommand)]
+    Sync(sync::SyncCommand),
     /// Run the OnTime simulator
     #[cfg(feature = "mock")]
     #[command(subcommand)]
@@ -126,6 +129,7 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
         Command::Users(cmd) => users::run(&ctx, cmd).await,
         Command::Get(args) => records::get(&ctx, args).await,
         Command::Find(args) => records::find(&ctx, args).await,
+        Command::Sync(cmd) => sync::run(cmd).await,
         #[cfg(feature = "mock")]
         Command::Mock(cmd) => mock::run(&ctx, cmd).await,
         Command::Events(cmd) => events::run(&ctx, cmd).await,

@@ -35,13 +35,14 @@ pub const EXIT_CODES_HELP: &str = "\
 Exit status:
   0  success
   1  any other failure (the server rejected the request (400), a file could not be written, ...)
-  2  usage: unknown command or option, malformed GUID, date or status, no API key or account
+  2  usage: unknown command or option, malformed GUID, date or status, no API key or account,
+     an invalid sync.toml (`ontime sync`)
   3  authentication: the API key was refused (401)
   4  permission: the API key may not do this (403)
   5  not found: no record with that ID, tracking number or name (404)
   6  network or server: connection failed, timed out, the server failed (5xx), or something
      other than the OnTime API answered (a redirect, a web page, an unknown URL, a body over
-     the size limit)
+     the size limit), or the event store cannot be opened (`ontime sync`)
   7  rate limited: the account's request quota is used up (429)
   8  outcome unknown: the request was sent but its answer was lost; check before retrying
      (a status change, attachment or position may already be stored)

@@ -4,7 +4,8 @@
 //! Where things are: `cli.rs` declares the command tree and sends each command to its module;
 //! commands run with a `context::Ctx` (shared options, output format, the client).
 //! - Commands: `orders/` (`read`, `status`, `write`, `documents`), `attachments`, `customers`,
-//!   `users`, `records` (`get`, `find`, `check` for any type), `demo/`, `mock`, `completions`.
+//!   `users`, `records` (`get`, `find`, `check` for any type), `sync` (the event collector
+//!   daemon and its status), `demo/`, `mock`, `completions`.
 //! - Shared by commands: `args` (parsing values), `listing` (finding, streaming and fetching
 //!   records), `edit` (`--set` on any record type), `download` (writing files).
 //! - Showing records: `fields` (field lists from the spec index), `views` (tables), `cells`
@@ -31,6 +32,7 @@ mod mock;
 mod orders;
 mod output;
 mod records;
+mod sync;
 mod terminal;
 mod users;
 mod views;

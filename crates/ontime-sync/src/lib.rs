@@ -32,6 +32,15 @@
 //!   `collect::inbound` (feature `inbound`, default) is the endpoint OnTime's workflow
 //!   notifications call, queueing the orders they name durably for a fetch. Feature `store`.
 //!
+//! - [`config`] and [`run`] (feature `run`, default): the daemon behind `ontime sync run`.
+//!   [`config`] reads `sync.toml` (every error names file:line:column and the field; secrets
+//!   only from files or the environment); [`run::AccountRunner`] schedules one account's
+//!   sources on its governor's advice with time passed in (step mode for tests and
+//!   benchmarks), backing failing sources off; [`run::Worker`] holds accounts under leases
+//!   (taken over within `lease_ttl + lease_ttl / 3` when a worker dies) and shuts down
+//!   cleanly; [`run::http`] serves `/healthz`, `/metrics` (Prometheus) and the inbound
+//!   endpoints of every account behind one listener.
+//!
 //! With the `schema` feature, `schema` generates the JSON Schema of events (`schemas/` in
 //! the repository is written from it by `cargo xtask codegen`).
 //!
@@ -76,16 +85,19 @@
 //!
 //! # Not built yet
 //!
-//! The loop that runs sources on the governor's advice (and renews leases),
-//! the `ontime sync` / `ontime events` commands and the delivery side (outbox relay, Standard
-//! Webhooks, NATS) come next, on top of these modules.
+//! The `ontime events` commands and the delivery side (outbox relay, Standard Webhooks, NATS)
+//! come next, on top of these modules.
 //! This crate depends on the `ontime` facade only: every OnTime call will go through it.
 
 #![warn(missing_docs)]
 
 #[cfg(feature = "store")]
 pub mod collect;
+#[cfg(feature = "run")]
+pub mod config;
 pub mod event;
+#[cfg(feature = "run")]
+pub mod run;
 #[cfg(feature = "schema")]
 pub mod schema;
 #[cfg(feature = "store")]

@@ -75,6 +75,8 @@ fn help_lists_every_command_and_the_exit_codes() {
         "orders status set",
         "orders timeline",
         "orders update",
+        "sync run",
+        "sync status",
         "users availability",
         "users find",
         "users get",

@@ -13,5 +13,6 @@ mod mock_serve;
 mod orders;
 mod records;
 mod spec_fields;
+mod sync;
 mod transport;
 mod writes;

@@ -135,6 +135,32 @@ pub(super) async fn release(pool: &AnyPool, lease: &Lease) -> Result<(), StoreEr
     Ok(())
 }
 
+/// The account's lease row as it is (held, expired or released), if it was ever taken.
+pub(super) async fn current(pool: &AnyPool, account: &str) -> Result<Option<Lease>, StoreError> {
+    use sqlx::Row;
+    let row = sqlx::query("SELECT worker, token, expires_at_us FROM leases WHERE account = $1")
+        .bind(account.to_owned())
+        .fetch_optional(pool)
+        .await
+        .map_err(StoreError::db("lease"))?;
+    row.map(|row| {
+        let read = |e: sqlx::Error| StoreError::Database {
+            operation: "lease",
+            source: e,
+        };
+        let expires: i64 = row.try_get("expires_at_us").map_err(read)?;
+        Ok(Lease {
+            account: account.to_owned(),
+            worker: row.try_get("worker").map_err(read)?,
+            token: row.try_get("token").map_err(read)?,
+            // A released lease expires at the earliest instant there is.
+            expires_at: DateTime::from_timestamp_micros(expires)
+                .unwrap_or(DateTime::<Utc>::MIN_UTC),
+        })
+    })
+    .transpose()
+}
+
 /// Inside a commit: locks the account's lease row if `fence` still holds it, else refuses.
 pub(super) async fn check(
     tx: &mut Transaction<'_, Any>,

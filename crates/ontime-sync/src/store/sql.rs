@@ -98,6 +98,13 @@ impl Store {
         self.engine
     }
 
+    /// The account's lease as it stands (its holder, fencing token and expiry; expired and
+    /// released leases too: compare `expires_at` with the time), `None` if never taken. For
+    /// status displays: a worker acts on [`EventStore::acquire_lease`] alone.
+    pub async fn lease(&self, account: &str) -> Result<Option<Lease>, StoreError> {
+        lease::current(&self.pool, account).await
+    }
+
     /// Closes the pool, waiting for connections to be returned.
     pub async fn close(&self) {
         self.pool.close().await;

@@ -21,10 +21,10 @@ use crate::fixtures::{ACCOUNT, account, lifecycle, seen, status, step};
 const DEFAULT_POSTGRES: &str = "postgres://postgres@127.0.0.1:5432/postgres";
 
 /// One test's database.
-struct TestDb {
+pub(crate) struct TestDb {
     /// Opens the store (again: a second handle is a second writer).
-    url: String,
-    store: Store,
+    pub(crate) url: String,
+    pub(crate) store: Store,
     cleanup: Cleanup,
     _dir: Option<tempfile::TempDir>,
 }
@@ -50,7 +50,7 @@ impl TestDb {
         }
     }
 
-    async fn postgres(test: &str) -> Option<Self> {
+    pub(crate) async fn postgres(test: &str) -> Option<Self> {
         sqlx::any::install_default_drivers();
         let admin_url = std::env::var("ONTIME_TEST_POSTGRES_URL")
             .unwrap_or_else(|_| DEFAULT_POSTGRES.to_owned());
@@ -99,7 +99,7 @@ impl TestDb {
         conn.close().await.ok();
     }
 
-    async fn finish(self) {
+    pub(crate) async fn finish(self) {
         self.store.close().await;
         // Dropping cleans up.
     }

@@ -1,0 +1,271 @@
+//! `ontime sync run` (the collector daemon) and `ontime sync status`, on `sync.toml`
+//! (`ontime_sync::config`).
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
+use clap::{Args, Subcommand};
+use ontime_sync::collect::SystemClock;
+use ontime_sync::config::{Secrets, SyncConfig};
+use ontime_sync::run::account::{AccountStatus, STATUS_CURSOR};
+use ontime_sync::run::{CancellationToken, Metrics, Worker, http};
+use ontime_sync::store::{EventStore, Store};
+
+use crate::error::{CliError, Exit, chain};
+
+const RUN_HELP: &str = "\
+Logs go to stderr (RUST_LOG filters them; default info). The first line on stderr is
+`ontime sync: listening on http://ADDR` (GET /healthz, GET /metrics, POST /inbound/{token}).
+
+Exit status: 0 after SIGTERM or Ctrl-C (the step in progress finishes, leases are released);
+2 when sync.toml is invalid (the message names file:line:column and the field); 6 when the
+store cannot be opened; 1 when the HTTP address cannot be bound.";
+
+#[derive(Subcommand, Debug)]
+pub enum SyncCommand {
+    /// Run the collector: every account of sync.toml, under leases, until SIGTERM or Ctrl-C
+    #[command(after_long_help = RUN_HELP)]
+    Run(ConfigArg),
+    /// Show each account's sync status from the store (works while a daemon runs elsewhere)
+    Status(StatusArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct ConfigArg {
+    /// The configuration file
+    #[arg(long, value_name = "PATH", default_value = "sync.toml", value_hint = clap::ValueHint::FilePath)]
+    config: PathBuf,
+}
+
+#[derive(Args, Debug)]
+pub struct StatusArgs {
+    #[command(flatten)]
+    config: ConfigArg,
+    /// One JSON object: account name → its stored status
+    #[arg(long)]
+    json: bool,
+}
+
+pub async fn run(cmd: SyncCommand) -> Result<(), CliError> {
+    match cmd {
+        SyncCommand::Run(args) => daemon(args).await,
+        SyncCommand::Status(args) => status(args).await,
+    }
+}
+
+fn load(args: &ConfigArg, secrets: Secrets) -> Result<SyncConfig, CliError> {
+    SyncConfig::load(&args.config, secrets).map_err(|e| CliError::usage(e.to_string()))
+}
+
+async fn open(config: &SyncConfig) -> Result<Store, CliError> {
+    Store::open(config.store.as_str()).await.map_err(|e| {
+        CliError::new(
+            Exit::Network,
+            format!("cannot open the store: {}", chain(&e)),
+        )
+        .with_hint("check [store] url in the configuration and that the database is running")
+    })
+}
+
+async fn daemon(args: ConfigArg) -> Result<(), CliError> {
+    init_logs();
+    let config = load(&args, Secrets::Read)?;
+    let store = open(&config).await?;
+    let metrics = Arc::new(Metrics::new());
+    let mut worker = Worker::new(&config, store.clone(), SystemClock, metrics)
+        .map_err(|e| CliError::usage(chain(&e)))?;
+    let listener = tokio::net::TcpListener::bind(config.http.listen)
+        .await
+        .map_err(|e| {
+            CliError::other(format!("cannot listen on {}: {e}", config.http.listen))
+                .with_hint("another program may use the port: change [http] listen")
+        })?;
+    let addr = listener.local_addr().map_err(CliError::internal)?;
+    let cancel = CancellationToken::new();
+    stop_on_signals(cancel.clone())?;
+    // The first pass (leases, first steps) before the address is announced: /healthz is
+    // meaningful from the first request on.
+    worker.step(Utc::now()).await;
+    let server = tokio::spawn(http::serve(
+        listener,
+        http::router(worker.http_state()),
+        cancel.clone(),
+    ));
+    eprintln!("ontime sync: listening on http://{addr}");
+    tracing::info!(
+        worker = worker.id(),
+        accounts = config.accounts.len(),
+        %addr,
+        "sync daemon started"
+    );
+    worker.run(cancel.clone()).await;
+    match server.await {
+        Ok(Ok(())) => {}
+        Ok(Err(e)) => tracing::warn!(error = %e, "HTTP server stopped with an error"),
+        Err(e) => tracing::warn!(error = %e, "HTTP server task failed"),
+    }
+    store.close().await;
+    tracing::info!("sync daemon stopped");
+    Ok(())
+}
+
+/// Logs at info on stderr unless `-v` already set a subscriber up; `RUST_LOG` filters.
+fn init_logs() {
+    use std::io::IsTerminal;
+    use tracing_subscriber::EnvFilter;
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal())
+        .try_init();
+}
+
+/// Cancels `cancel` on SIGTERM or Ctrl-C (SIGINT).
+fn stop_on_signals(cancel: CancellationToken) -> Result<(), CliError> {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        let cannot = |e: std::io::Error| CliError::other(format!("cannot listen for signals: {e}"));
+        let mut term = signal(SignalKind::terminate()).map_err(cannot)?;
+        let mut int = signal(SignalKind::interrupt()).map_err(cannot)?;
+        tokio::spawn(async move {
+            tokio::select! {
+                _ = term.recv() => tracing::info!("SIGTERM: stopping after the current step"),
+                _ = int.recv() => tracing::info!("SIGINT: stopping after the current step"),
+            }
+            cancel.cancel();
+        });
+    }
+    #[cfg(not(unix))]
+    {
+        tokio::spawn(async move {
+            let _ = tokio::signal::ctrl_c().await;
+            cancel.cancel();
+        });
+    }
+    Ok(())
+}
+
+async fn status(args: StatusArgs) -> Result<(), CliError> {
+    let config = load(&args.config, Secrets::Skip)?;
+    let store = open(&config).await?;
+    let mut statuses = Vec::new();
+    for account in &config.accounts {
+        let failed = |e: ontime_sync::store::StoreError| CliError::new(Exit::Network, chain(&e));
+        let lease = store.lease(&account.name).await.map_err(failed)?;
+        let value = store
+            .cursor(&account.name, STATUS_CURSOR)
+            .await
+            .map_err(failed)?;
+        let status = match value {
+            Some(value) => Some(
+                serde_json::from_value::<AccountStatus>(value.clone()).map_err(|e| {
+                    CliError::other(format!("account {}: unreadable status: {e}", account.name))
+                })?,
+            ),
+            None => None,
+        };
+        statuses.push((account.name.clone(), lease, status));
+    }
+    store.close().await;
+    let mut out = std::io::stdout().lock();
+    let now = Utc::now();
+    if args.json {
+        let object: serde_json::Map<String, serde_json::Value> = statuses
+            .into_iter()
+            .map(|(name, lease, status)| {
+                let lease = lease.map(|l| {
+                    serde_json::json!({
+                        "worker": l.worker,
+                        "token": l.token,
+                        "held": l.expires_at > now,
+                        "expires_at": (l.expires_at > DateTime::<Utc>::MIN_UTC).then_some(l.expires_at),
+                    })
+                });
+                let status = status.map(|s| serde_json::to_value(s).unwrap_or_default());
+                (name, serde_json::json!({ "lease": lease, "status": status }))
+            })
+            .collect();
+        let text = serde_json::to_string_pretty(&object).map_err(CliError::internal)?;
+        writeln!(out, "{text}")?;
+        return Ok(());
+    }
+    for (name, lease, status) in statuses {
+        writeln!(out, "{name}")?;
+        let holder = match lease {
+            Some(l) if l.expires_at > now => format!(
+                "{} (fencing token {}), renewed until {}",
+                l.worker,
+                l.token,
+                l.expires_at.format("%Y-%m-%dT%H:%M:%SZ")
+            ),
+            Some(l) => format!(
+                "none: released or expired (last {}, fencing token {})",
+                l.worker, l.token
+            ),
+            None => "none: never leased".to_owned(),
+        };
+        writeln!(out, "  lease holder:  {holder}")?;
+        let Some(s) = status else {
+            writeln!(out, "  no status yet: no runner has collected this account")?;
+            continue;
+        };
+        writeln!(out, "  updated:       {}", ago(s.updated_at, now))?;
+        writeln!(
+            out,
+            "  lag:           {}",
+            s.lag_seconds.map_or("-".to_owned(), |l| format!("{l} s"))
+        )?;
+        writeln!(
+            out,
+            "  calls today:   {} (projected {} for the day; {} left in our share)",
+            s.calls_today, s.projected_today, s.budget_left
+        )?;
+        let events: Vec<String> = s
+            .events_by_type
+            .iter()
+            .map(|(ty, n)| format!("{ty} {n}"))
+            .collect();
+        writeln!(
+            out,
+            "  events:        {}",
+            if events.is_empty() {
+                "-".to_owned()
+            } else {
+                events.join(", ")
+            }
+        )?;
+        writeln!(
+            out,
+            "  cursors:       poll {} orders, {} pending; inbound {} queued",
+            s.cursors.poll_orders, s.cursors.poll_pending, s.cursors.inbound_queued
+        )?;
+        let error = match &s.last_error {
+            Some(e) => format!("{} {}: {}", e.source, ago(Some(e.at), now), e.message),
+            None => "-".to_owned(),
+        };
+        writeln!(
+            out,
+            "  last error:    {}",
+            crate::terminal::escape_controls(&error, true)
+        )?;
+    }
+    Ok(())
+}
+
+fn ago(at: Option<DateTime<Utc>>, now: DateTime<Utc>) -> String {
+    match at {
+        Some(at) => {
+            let seconds = (now - at).num_seconds();
+            format!(
+                "{} ({} s ago)",
+                at.format("%Y-%m-%dT%H:%M:%SZ"),
+                seconds.max(0)
+            )
+        }
+        None => "-".to_owned(),
+    }
+}

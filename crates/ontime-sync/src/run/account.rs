@@ -1,0 +1,685 @@
+//! [`AccountRunner`]: one account's governor and sources, scheduled on the governor's advice.
+//!
+//! # A tick
+//!
+//! [`AccountRunner::tick`] runs, at the `now` it is given, every source that is due, in this
+//! order: the inbound queue (orders OnTime notified us of: the lowest lag), the poll (when its
+//! interval passed; the interval is the governor's [`Advice`](crate::collect::Advice) for one
+//! poll's calls), the reconcile (a batch at most every [`RECONCILE_EVERY`], a pause of
+//! [`RECONCILE_ROUND_PAUSE`] after a complete round; it only spends what the others leave), the
+//! drivers (a round at most every [`DRIVERS_EVERY`]). Each step commits its own events with its cursor
+//! (the sources do); the governor observes the server's quota after every step, also a failed
+//! one. Provisional events (a change seen without budget for its history) are upgraded by later
+//! polls as the budget allows: the poll's `pending` list does that.
+//!
+//! There is no hidden clock: `now` is passed in, [`AccountRunner::next_due`] says when the
+//! next source is due, so tests and benchmarks drive a simulated day step by step.
+//!
+//! # Errors
+//!
+//! A failing step (OnTime 5xx, 429, a timeout, a store failure) backs its source off
+//! exponentially — 5 s, 10 s, 20 s, … capped at 5 minutes — and is logged; the other sources go
+//! on. Nothing is lost: a failed step committed nothing, and its cursor is where the next try
+//! starts. Only a lost lease ([`StoreError::LeaseLost`]) ends the tick with an error: the
+//! runner must stop at once (the worker drops it).
+//!
+//! # Status
+//!
+//! An [`AccountStatus`] is kept in memory (for `/metrics` and `/healthz`) and written to the
+//! store as cursor [`STATUS_CURSOR`] at most every [`STATUS_EVERY`] of `now` (fenced like every
+//! commit), for `ontime sync status` from another machine. It is a separate commit from the
+//! sources' (they commit inside their steps); a crash between the two loses at most a few
+//! seconds of counters, never events.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::{DateTime, NaiveDate, TimeDelta, Utc};
+use ontime::{UserFilter, UserId};
+use serde::{Deserialize, Serialize};
+
+use super::metrics::{Metrics, TypeLabels, WindowLabels};
+use crate::collect::inbound::{Inbound, InboundConfig, InboundToken};
+use crate::collect::{
+    Clock, CollectError, DriverConfig, Drivers, Governor, PollConfig, PollCursor, Poller,
+    ReconcileConfig, Reconciler,
+};
+use crate::config::{AccountSettings, DriverIds, InboundSettings, SourceKind};
+use crate::event::AccountConfig;
+use crate::store::{Commit, EventQuery, EventStore, Fence, Store, StoreError};
+
+/// The cursor the runner's [`AccountStatus`] is written to.
+pub const STATUS_CURSOR: &str = "status";
+/// The least time between two status writes.
+pub const STATUS_EVERY: TimeDelta = TimeDelta::seconds(5);
+/// The first backoff of a failing source; doubled per failure.
+pub const BACKOFF_BASE: TimeDelta = TimeDelta::seconds(5);
+/// The longest backoff.
+pub const BACKOFF_CAP: TimeDelta = TimeDelta::minutes(5);
+/// How often the inbound queue is looked at (a store read, no OnTime call when empty).
+pub const INBOUND_EVERY: TimeDelta = TimeDelta::seconds(1);
+/// The least time between two driver rounds.
+pub const DRIVERS_EVERY: TimeDelta = TimeDelta::seconds(60);
+/// The least time between two reconcile batches (the source is the slow one: it takes what
+/// the poll leaves of the budget).
+pub const RECONCILE_EVERY: TimeDelta = TimeDelta::seconds(30);
+/// The pause after a complete reconcile round, before the active orders are listed again.
+pub const RECONCILE_ROUND_PAUSE: TimeDelta = TimeDelta::minutes(5);
+/// Events read per page when counting what the sources stored.
+const COUNT_PAGE: u32 = 500;
+
+/// The last failure of a source.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LastError {
+    /// The source.
+    pub source: String,
+    /// What failed (the facade's message: no key, server texts redacted).
+    pub message: String,
+    /// When.
+    pub at: DateTime<Utc>,
+}
+
+/// One source's schedule.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SourceStatus {
+    /// When it is due next.
+    pub next_due: Option<DateTime<Utc>>,
+    /// Failures in a row (0: healthy).
+    pub failures: u32,
+    /// OnTime calls it spent since the runner started.
+    pub calls: u64,
+}
+
+/// A summary of the collector's cursors.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CursorSummary {
+    /// Orders the poll's last ID sets hold.
+    pub poll_orders: usize,
+    /// Orders whose history is owed (provisional events waiting for an exact time).
+    pub poll_pending: usize,
+    /// Inbound notifications queued, not drained yet.
+    pub inbound_queued: usize,
+}
+
+/// What the runner knows about its account: for `/metrics`, `/healthz` and `ontime sync
+/// status` (stored as cursor [`STATUS_CURSOR`]).
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct AccountStatus {
+    /// The account.
+    pub account: String,
+    /// The worker that wrote this (the lease holder).
+    pub worker: Option<String>,
+    /// Its lease's fencing token.
+    pub lease_token: Option<i64>,
+    /// When this was written.
+    pub updated_at: Option<DateTime<Utc>>,
+    /// The last tick.
+    pub last_tick_at: Option<DateTime<Utc>>,
+    /// The UTC day `calls_today` counts (OnTime resets at 00:00 GMT).
+    pub day: Option<NaiveDate>,
+    /// OnTime calls spent today by this account's runners.
+    pub calls_today: u64,
+    /// `calls_today` extrapolated to the whole day at today's pace.
+    pub projected_today: u64,
+    /// Calls still ours before the next reset (the governor's view).
+    pub budget_left: u64,
+    /// Per source: schedule and calls.
+    pub sources: BTreeMap<String, SourceStatus>,
+    /// Events stored for the account, by type (counted since the first runner).
+    pub events_by_type: BTreeMap<String, u64>,
+    /// The store position up to which events were counted.
+    pub counted_until: u64,
+    /// The newest stored event's observed time.
+    pub newest_observed_at: Option<DateTime<Utc>>,
+    /// `updated_at − newest_observed_at`, seconds.
+    pub lag_seconds: Option<i64>,
+    /// The last failure.
+    pub last_error: Option<LastError>,
+    /// The cursors, summarised.
+    pub cursors: CursorSummary,
+}
+
+/// What one tick did.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct TickReport {
+    /// The sources that ran, in order.
+    pub ran: Vec<SourceKind>,
+    /// Sources whose step failed, with the message (each is backed off).
+    pub failed: Vec<(SourceKind, String)>,
+    /// OnTime calls spent.
+    pub calls: u64,
+    /// Events newly stored for the account during the tick.
+    pub stored: u64,
+}
+
+#[derive(Clone, Debug)]
+struct Schedule {
+    next_due: DateTime<Utc>,
+    failures: u32,
+}
+
+enum DriverSource {
+    /// `"all"`: the users are listed (one call) before the first round.
+    Unresolved(DriverConfig),
+    Ready(Drivers<Store>),
+}
+
+/// One account's governor and sources (see the [module documentation](self)).
+pub struct AccountRunner<C> {
+    name: String,
+    client: ontime::Client,
+    store: Store,
+    account: AccountConfig,
+    governor: Governor,
+    fence: Option<Fence>,
+    inbound: Option<Inbound<Store, C>>,
+    poller: Option<Poller<Store>>,
+    poll_levels: u64,
+    reconciler: Option<Reconciler<Store>>,
+    drivers: Option<DriverSource>,
+    schedule: BTreeMap<SourceKind, Schedule>,
+    metrics: Arc<Metrics>,
+    status: AccountStatus,
+    status_written_at: Option<DateTime<Utc>>,
+    created: DateTime<Utc>,
+}
+
+impl<C> std::fmt::Debug for AccountRunner<C> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AccountRunner")
+            .field("account", &self.name)
+            .field("fence", &self.fence)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<C: Clock + Clone + 'static> AccountRunner<C> {
+    /// The runner of `settings`' account: its sources (those configured and supported) commit
+    /// under `fence`, through `client`, into `store`; `clock` only stamps inbound receipts.
+    /// Reads the stored status (to go on counting) and is due at once.
+    pub async fn new(
+        settings: &AccountSettings,
+        client: ontime::Client,
+        store: Store,
+        clock: C,
+        fence: Option<Fence>,
+        metrics: Arc<Metrics>,
+        now: DateTime<Utc>,
+    ) -> Result<Self, CollectError> {
+        let account = settings.account_config();
+        let name = settings.name.clone();
+        let enabled = |kind| settings.sources.contains(&kind);
+        let inbound = match (&settings.inbound, enabled(SourceKind::Inbound)) {
+            (Some(inbound), true) => inbound.token.clone().map(|token| {
+                let mut config = InboundConfig::new(token);
+                if let Some(fields) = &inbound.order_id_fields {
+                    config.order_id_fields = fields.clone();
+                }
+                if let Some(fields) = &inbound.tracking_number_fields {
+                    config.tracking_number_fields = fields.clone();
+                }
+                config.fence = fence.clone();
+                Inbound::new(
+                    client.clone(),
+                    store.clone(),
+                    account.clone(),
+                    config,
+                    clock,
+                )
+            }),
+            _ => None,
+        };
+        let poller = enabled(SourceKind::Poll).then(|| {
+            let config = PollConfig {
+                levels: settings.poll_levels.clone(),
+                fence: fence.clone(),
+                ..PollConfig::default()
+            };
+            Poller::new(client.clone(), store.clone(), account.clone(), config)
+        });
+        let drivers = enabled(SourceKind::Drivers).then(|| {
+            let ids = match &settings.drivers {
+                DriverIds::All => Vec::new(),
+                DriverIds::List(ids) => ids.clone(),
+            };
+            let mut config = DriverConfig::new(ids);
+            config.position_interval =
+                TimeDelta::from_std(settings.position_interval).unwrap_or(TimeDelta::minutes(5));
+            config.fence = fence.clone();
+            match settings.drivers {
+                DriverIds::All => DriverSource::Unresolved(config),
+                DriverIds::List(_) => DriverSource::Ready(Drivers::new(
+                    client.clone(),
+                    store.clone(),
+                    account.clone(),
+                    config,
+                )),
+            }
+        });
+        let reconciler = enabled(SourceKind::Reconcile).then(|| {
+            let config = ReconcileConfig {
+                batch: settings.reconcile_batch as usize,
+                fence: fence.clone(),
+                ..ReconcileConfig::default()
+            };
+            Reconciler::new(client.clone(), store.clone(), account.clone(), config)
+        });
+        let mut schedule = BTreeMap::new();
+        for (kind, on) in [
+            (SourceKind::Inbound, inbound.is_some()),
+            (SourceKind::Poll, poller.is_some()),
+            (SourceKind::Reconcile, reconciler.is_some()),
+            (SourceKind::Drivers, drivers.is_some()),
+        ] {
+            if on {
+                // Series at zero from the start: a rate over a series that appears late is wrong.
+                let labels = Metrics::source(&name, kind.as_str());
+                metrics.calls.get_or_create(&labels).inc_by(0);
+                metrics.errors.get_or_create(&labels).inc_by(0);
+                schedule.insert(
+                    kind,
+                    Schedule {
+                        next_due: now,
+                        failures: 0,
+                    },
+                );
+            }
+        }
+        let mut status: AccountStatus = match store.cursor(&name, STATUS_CURSOR).await? {
+            // A status this build cannot read is started afresh: it is only counters.
+            Some(value) => serde_json::from_value(value).unwrap_or_default(),
+            None => AccountStatus::default(),
+        };
+        status.account = name.clone();
+        status.worker = fence.as_ref().map(|f| f.worker.clone());
+        status.lease_token = fence.as_ref().map(|f| f.token);
+        status.last_error = None;
+        Ok(Self {
+            poll_levels: settings.poll_levels.len() as u64,
+            name,
+            governor: Governor::new(settings.plan, now),
+            client,
+            store,
+            account,
+            fence,
+            inbound,
+            poller,
+            reconciler,
+            drivers,
+            schedule,
+            metrics,
+            status,
+            status_written_at: None,
+            created: now,
+        })
+    }
+
+    /// The account's name.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// The status as of the last tick.
+    pub fn status(&self) -> &AccountStatus {
+        &self.status
+    }
+
+    /// The governor (read it; the runner spends through it).
+    pub fn governor(&self) -> &Governor {
+        &self.governor
+    }
+
+    /// When the next source is due (never earlier than the soonest one; `now + 1 min` when no
+    /// source is configured).
+    pub fn next_due(&self) -> DateTime<Utc> {
+        self.schedule
+            .values()
+            .map(|s| s.next_due)
+            .min()
+            .unwrap_or_else(|| {
+                self.status.last_tick_at.unwrap_or(self.created) + TimeDelta::minutes(1)
+            })
+    }
+
+    /// Runs every source due at `now` (see the [module documentation](self)). `Err` only for a
+    /// lost lease: stop the runner.
+    pub async fn tick(&mut self, now: DateTime<Utc>) -> Result<TickReport, CollectError> {
+        let mut report = TickReport::default();
+        let due: Vec<SourceKind> = SourceKind::ALL
+            .into_iter()
+            .filter(|kind| self.schedule.get(kind).is_some_and(|s| s.next_due <= now))
+            .collect();
+        for kind in due {
+            let before = self.client.quota().calls;
+            let result = self.step(kind, now).await;
+            let spent = self.client.quota().calls.saturating_sub(before);
+            self.governor.observe(&self.client.quota(), now);
+            self.count_calls(kind, spent, now);
+            report.calls += spent;
+            report.ran.push(kind);
+            let schedule = self.schedule.get_mut(&kind).expect("scheduled source");
+            match result {
+                Ok(next) => {
+                    schedule.failures = 0;
+                    schedule.next_due = next.max(now + TimeDelta::milliseconds(1));
+                }
+                Err(CollectError::Store(StoreError::LeaseLost { account })) => {
+                    self.metrics
+                        .leased
+                        .get_or_create(&Metrics::account(&self.name))
+                        .set(0);
+                    return Err(CollectError::Store(StoreError::LeaseLost { account }));
+                }
+                Err(error) => {
+                    schedule.failures += 1;
+                    let wait = backoff(schedule.failures);
+                    schedule.next_due = now + wait;
+                    // The errors' messages include their causes (the facade redacts server texts and keys).
+                    let message = error.to_string();
+                    tracing::warn!(
+                        account = %self.name,
+                        source = kind.as_str(),
+                        failures = schedule.failures,
+                        retry_in_s = wait.num_seconds(),
+                        error = %message,
+                        "source step failed; backing off"
+                    );
+                    self.metrics
+                        .errors
+                        .get_or_create(&Metrics::source(&self.name, kind.as_str()))
+                        .inc();
+                    self.status.last_error = Some(LastError {
+                        source: kind.as_str().to_owned(),
+                        message: message.clone(),
+                        at: now,
+                    });
+                    report.failed.push((kind, message));
+                }
+            }
+        }
+        self.metrics
+            .ticks
+            .get_or_create(&Metrics::account(&self.name))
+            .inc();
+        self.status.last_tick_at = Some(now);
+        report.stored = self.count_events(now).await?;
+        self.update_gauges(now);
+        if self
+            .status_written_at
+            .is_none_or(|at| now - at >= STATUS_EVERY)
+        {
+            self.write_status(now).await?;
+        }
+        Ok(report)
+    }
+
+    /// Writes the status now (also done by [`tick`](Self::tick) every [`STATUS_EVERY`]).
+    pub async fn write_status(&mut self, now: DateTime<Utc>) -> Result<(), CollectError> {
+        self.status.cursors = self.cursor_summary().await?;
+        self.status.updated_at = Some(now);
+        self.status.lag_seconds = self
+            .status
+            .newest_observed_at
+            .map(|at| (now - at).num_seconds().max(0));
+        self.status.sources = self
+            .schedule
+            .iter()
+            .map(|(kind, s)| {
+                let calls = self
+                    .status
+                    .sources
+                    .get(kind.as_str())
+                    .map_or(0, |old| old.calls);
+                (
+                    kind.as_str().to_owned(),
+                    SourceStatus {
+                        next_due: Some(s.next_due),
+                        failures: s.failures,
+                        calls,
+                    },
+                )
+            })
+            .collect();
+        let value = serde_json::to_value(&self.status).map_err(|source| CollectError::Cursor {
+            name: STATUS_CURSOR.to_owned(),
+            source,
+        })?;
+        let mut commit = Commit::new(self.name.clone()).cursor(STATUS_CURSOR, value);
+        commit.fence = self.fence.clone();
+        self.store.commit(commit).await?;
+        self.status_written_at = Some(now);
+        Ok(())
+    }
+
+    async fn step(
+        &mut self,
+        kind: SourceKind,
+        now: DateTime<Utc>,
+    ) -> Result<DateTime<Utc>, CollectError> {
+        match kind {
+            SourceKind::Inbound => {
+                let inbound = self.inbound.as_ref().expect("scheduled");
+                let report = inbound.drain(&mut self.governor, now).await?;
+                Ok(if report.left > 0 {
+                    self.when_budget(1, now).max(now + INBOUND_EVERY)
+                } else {
+                    now + INBOUND_EVERY
+                })
+            }
+            SourceKind::Poll => {
+                let poller = self.poller.as_ref().expect("scheduled");
+                match poller.poll(&mut self.governor, now).await? {
+                    Some(_) => {
+                        let advice = self.governor.advice(self.poll_levels, now);
+                        Ok(now + to_delta(advice.poll_interval))
+                    }
+                    None => Ok(self.when_budget(self.poll_levels, now)),
+                }
+            }
+            SourceKind::Reconcile => {
+                let reconciler = self.reconciler.as_ref().expect("scheduled");
+                match reconciler.reconcile(&mut self.governor, now).await? {
+                    Some(report) if report.round_complete => Ok(now + RECONCILE_ROUND_PAUSE),
+                    Some(report) => {
+                        let advice = self.governor.advice(report.calls.max(1), now);
+                        Ok(now + to_delta(advice.poll_interval).max(RECONCILE_EVERY))
+                    }
+                    // Two calls (a record and a history) are what one check may need.
+                    None => Ok(self.when_budget(2, now).max(now + RECONCILE_EVERY)),
+                }
+            }
+            SourceKind::Drivers => {
+                if let Some(DriverSource::Unresolved(config)) = &self.drivers {
+                    if !self.governor.try_acquire(1, now) {
+                        return Ok(self.when_budget(1, now));
+                    }
+                    let users: Vec<UserId> = self.client.users().ids(UserFilter::new()).await?;
+                    let mut config = config.clone();
+                    config.drivers = users;
+                    self.drivers = Some(DriverSource::Ready(Drivers::new(
+                        self.client.clone(),
+                        self.store.clone(),
+                        self.account.clone(),
+                        config,
+                    )));
+                }
+                let Some(DriverSource::Ready(drivers)) = &self.drivers else {
+                    unreachable!("resolved above")
+                };
+                let report = drivers.collect(&mut self.governor, now).await?;
+                let round = (report.calls.max(1)).max(report.deferred.len() as u64);
+                let advice = self.governor.advice(round, now);
+                Ok(now + to_delta(advice.poll_interval).max(DRIVERS_EVERY))
+            }
+        }
+    }
+
+    /// When `calls` calls will be available (the next reset at the latest).
+    fn when_budget(&mut self, calls: u64, now: DateTime<Utc>) -> DateTime<Utc> {
+        self.governor
+            .available_at(calls, now)
+            .unwrap_or(now + TimeDelta::minutes(5))
+            .max(now + TimeDelta::seconds(1))
+    }
+
+    fn count_calls(&mut self, kind: SourceKind, spent: u64, now: DateTime<Utc>) {
+        self.metrics
+            .calls
+            .get_or_create(&Metrics::source(&self.name, kind.as_str()))
+            .inc_by(spent);
+        let today = now.date_naive();
+        if self.status.day != Some(today) {
+            self.status.day = Some(today);
+            self.status.calls_today = 0;
+        }
+        self.status.calls_today += spent;
+        self.status
+            .sources
+            .entry(kind.as_str().to_owned())
+            .or_default()
+            .calls += spent;
+    }
+
+    /// Counts the events stored since the last count (by type, newest observed time).
+    async fn count_events(&mut self, now: DateTime<Utc>) -> Result<u64, CollectError> {
+        let mut counted = 0;
+        // A bounded catch-up per tick: a long history is counted over a few ticks.
+        for _ in 0..20 {
+            let page = self
+                .store
+                .query(&EventQuery {
+                    after: self.status.counted_until,
+                    account: Some(self.name.clone()),
+                    limit: COUNT_PAGE,
+                    ..EventQuery::default()
+                })
+                .await?;
+            for stored in &page {
+                let ty = stored.event.event_type.as_str().to_owned();
+                self.metrics
+                    .events
+                    .get_or_create(&TypeLabels {
+                        account: self.name.clone(),
+                        r#type: ty.clone(),
+                    })
+                    .inc();
+                *self.status.events_by_type.entry(ty).or_default() += 1;
+                let observed = stored.event.observed_at;
+                if self.status.newest_observed_at.is_none_or(|n| observed > n) {
+                    self.status.newest_observed_at = Some(observed);
+                }
+                self.status.counted_until = stored.position;
+                counted += 1;
+            }
+            if page.len() < COUNT_PAGE as usize {
+                break;
+            }
+        }
+        if let Some(at) = self.status.newest_observed_at {
+            self.status.lag_seconds = Some((now - at).num_seconds().max(0));
+        }
+        Ok(counted)
+    }
+
+    fn update_gauges(&mut self, now: DateTime<Utc>) {
+        let left = self.governor.left(now);
+        self.status.budget_left = left;
+        let elapsed = (now - day_start(now)).num_seconds();
+        self.status.projected_today = if elapsed >= 60 {
+            (self.status.calls_today as f64 * 86_400.0 / elapsed as f64).round() as u64
+        } else {
+            self.status.calls_today
+        };
+        let window = |window: &str| WindowLabels {
+            account: self.name.clone(),
+            window: window.to_owned(),
+        };
+        self.metrics
+            .budget_left
+            .get_or_create(&window("ours"))
+            .set(i64::try_from(left).unwrap_or(i64::MAX));
+        let quota = self.client.quota();
+        for (name, remaining) in [
+            ("daily", quota.daily_remaining),
+            ("monthly", quota.monthly_remaining),
+        ] {
+            if let Some(remaining) = remaining {
+                self.metrics
+                    .budget_left
+                    .get_or_create(&window(name))
+                    .set(i64::try_from(remaining).unwrap_or(i64::MAX));
+            }
+        }
+        if let Some(lag) = self.status.lag_seconds {
+            self.metrics
+                .lag
+                .get_or_create(&Metrics::account(&self.name))
+                .set(lag);
+        }
+    }
+
+    async fn cursor_summary(&self) -> Result<CursorSummary, CollectError> {
+        let mut summary = CursorSummary::default();
+        if self.poller.is_some()
+            && let Some(value) = self.store.cursor(&self.name, "poll").await?
+            && let Ok(cursor) = serde_json::from_value::<PollCursor>(value)
+        {
+            summary.poll_orders = cursor.levels.values().map(|ids| ids.len()).sum();
+            summary.poll_pending = cursor.pending.len();
+        }
+        summary.inbound_queued = self
+            .store
+            .cursors(&self.name, "inbound/", 1000)
+            .await?
+            .len();
+        Ok(summary)
+    }
+}
+
+/// The inbound source's configuration from the file's settings.
+pub(crate) fn inbound_config(
+    settings: &InboundSettings,
+    token: InboundToken,
+    fence: Option<Fence>,
+) -> InboundConfig {
+    let mut config = InboundConfig::new(token);
+    if let Some(fields) = &settings.order_id_fields {
+        config.order_id_fields = fields.clone();
+    }
+    if let Some(fields) = &settings.tracking_number_fields {
+        config.tracking_number_fields = fields.clone();
+    }
+    config.fence = fence;
+    config
+}
+
+/// The wait after the `failures`-th failure in a row.
+pub fn backoff(failures: u32) -> TimeDelta {
+    let factor = 1i64 << failures.saturating_sub(1).min(16);
+    (BACKOFF_BASE * factor as i32).min(BACKOFF_CAP)
+}
+
+fn to_delta(duration: Duration) -> TimeDelta {
+    TimeDelta::from_std(duration).unwrap_or(TimeDelta::days(1))
+}
+
+fn day_start(now: DateTime<Utc>) -> DateTime<Utc> {
+    now.date_naive()
+        .and_hms_opt(0, 0, 0)
+        .map_or(now, |t| t.and_utc())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_doubles_and_is_capped() {
+        assert_eq!(backoff(1), TimeDelta::seconds(5));
+        assert_eq!(backoff(2), TimeDelta::seconds(10));
+        assert_eq!(backoff(4), TimeDelta::seconds(40));
+        assert_eq!(backoff(7), TimeDelta::minutes(5));
+        assert_eq!(backoff(1000), TimeDelta::minutes(5));
+    }
+}
