@@ -14,5 +14,6 @@ mod orders;
 mod records;
 mod spec_fields;
 mod sync;
+mod sync_crash;
 mod transport;
 mod writes;

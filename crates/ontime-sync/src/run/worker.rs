@@ -291,7 +291,11 @@ impl<C: Clock + Clone + 'static> Worker<C> {
                 continue;
             };
             match held.runner.tick(now).await {
-                Ok(_) => {
+                Ok(report) => {
+                    if report.stored > 0 {
+                        // A signal for operators and crash tests: new events are durable.
+                        tracing::debug!(%account, stored = report.stored, "events committed");
+                    }
                     let error = held
                         .runner
                         .status()
