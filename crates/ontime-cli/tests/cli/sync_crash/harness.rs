@@ -14,7 +14,7 @@ use ontime_mock::{ActivityConfig, Change, NotifyConfig, OnTimeMock, RunningMock,
 use ontime_sync::store::{EventQuery, EventStore, Store};
 
 /// Simulated seconds per real second: an order's lifecycle (hours) takes seconds.
-pub const SPEED: f64 = 1200.0;
+pub const SPEED: f64 = 500.0;
 /// New orders per simulated hour.
 pub const RATE: f64 = 30.0;
 /// The lease TTL of every worker (the least `sync.toml` allows).
@@ -114,7 +114,7 @@ impl Fleet {
         for account in &self.accounts {
             let activity = account.mock.activity().expect("activity on");
             self.rt
-                .block_on(tokio::time::timeout(timeout, activity.finished()))
+                .block_on(async { tokio::time::timeout(timeout, activity.finished()).await })
                 .unwrap_or_else(|_| {
                     panic!(
                         "{}: the activity did not finish within {timeout:?} ({} changes so far)",
@@ -280,8 +280,17 @@ impl Daemon {
         self.log
     }
 
-    /// SIGTERM and wait for exit 0 (the leases released).
+    /// Whether the daemon announced its address (its signal handlers are installed by then).
+    pub fn listening(&self) -> bool {
+        self.log.iter().any(|l| l.starts_with("ontime sync: listening on"))
+    }
+
+    /// SIGTERM (once the daemon listens: before that, SIGTERM kills it) and wait for exit 0
+    /// (the leases released).
     pub fn terminate(mut self) -> Vec<String> {
+        if !self.wait_until(Duration::from_secs(60), Self::listening) {
+            panic!("the daemon never listened: {:#?}", self.log);
+        }
         let term = Command::new("kill")
             .args(["-TERM", &self.child.id().to_string()])
             .status()
@@ -313,14 +322,22 @@ fn field(line: &str, name: &str) -> Option<String> {
     Some(value.trim_matches('"').to_owned())
 }
 
-/// The order status changes of a truth: status id → (order, seq).
-pub fn truth_statuses(truth: &[TruthChange]) -> BTreeMap<uuid::Uuid, uuid::Uuid> {
+/// The order status changes of a truth: status id → what it was (for messages).
+pub fn truth_statuses(truth: &[TruthChange]) -> BTreeMap<uuid::Uuid, String> {
     truth
         .iter()
         .filter_map(|c| match &c.change {
             Change::OrderStatus {
-                order, status_id, ..
-            } => Some((*status_id, *order)),
+                order,
+                status_id,
+                level,
+                label,
+                step,
+                ..
+            } => Some((
+                *status_id,
+                format!("#{} at {}: order {order} {step:?} level {level} {label:?}", c.seq, c.at),
+            )),
             _ => None,
         })
         .collect()
@@ -364,7 +381,7 @@ fn status_counts(events: &[ontime_sync::store::StoredEvent]) -> BTreeMap<String,
 }
 
 /// How many of `truth`'s status changes have an order event in the store.
-pub async fn caught(store: &Store, account: &str, truth: &BTreeMap<uuid::Uuid, uuid::Uuid>) -> usize {
+pub async fn caught(store: &Store, account: &str, truth: &BTreeMap<uuid::Uuid, String>) -> usize {
     let counts = status_counts(&all_events(store, account).await);
     truth
         .keys()
@@ -387,7 +404,7 @@ pub struct Verdict {
 pub async fn check(
     store: &Store,
     account: &str,
-    truth: &BTreeMap<uuid::Uuid, uuid::Uuid>,
+    truth: &BTreeMap<uuid::Uuid, String>,
 ) -> Verdict {
     let events = all_events(store, account).await;
     let counts = status_counts(&events);
@@ -443,7 +460,7 @@ pub fn wait_caught_up(
     store: &Store,
     daemon: &mut [&mut Daemon],
     account: &str,
-    truth: &BTreeMap<uuid::Uuid, uuid::Uuid>,
+    truth: &BTreeMap<uuid::Uuid, String>,
     timeout: Duration,
 ) {
     let deadline = Instant::now() + timeout;
@@ -453,12 +470,20 @@ pub fn wait_caught_up(
             return;
         }
         if Instant::now() >= deadline {
-            let logs: Vec<&String> = daemon
+            let events = fleet.block_on(all_events(store, account));
+            let counts = status_counts(&events);
+            let missing: Vec<&String> = truth
                 .iter()
-                .flat_map(|d| d.log.iter().rev().take(20))
+                .filter(|(id, _)| !counts.contains_key(&id.to_string()))
+                .map(|(_, what)| what)
+                .collect();
+            let logs: Vec<(Option<std::process::ExitStatus>, Vec<&String>)> = daemon
+                .iter_mut()
+                .map(|d| (d.exited(), d.log.iter().rev().take(30).collect()))
                 .collect();
             panic!(
-                "{account}: only {have} of {} status changes stored after {timeout:?}; last log lines: {logs:#?}",
+                "{account}: only {have} of {} status changes stored after {timeout:?}; missing: \
+                 {missing:#?}; last log lines: {logs:#?}",
                 truth.len()
             );
         }
