@@ -33,10 +33,11 @@
 //! - A poll sees where an order is, not its path: moves that end where they started between
 //!   two polls (A→B→A) are invisible to the diff; they appear once a history of the order is
 //!   fetched for another reason.
-//! - Watching terminal levels (Delivered, Cancelled) makes the ID sets grow with the account's
-//!   whole history; watch them with care ([`PollConfig::levels`]).
+//! - The default watches the terminal levels too (Delivered, Cancelled, CancelledBillable): an
+//!   order created and finished between two polls is seen where it ends. The ID sets then grow
+//!   with the account's whole history ([`PollConfig::levels`] can leave them out, at that cost).
 //! - An order that no watched level lists any more has *departed*: it went to a level not
-//!   watched (Cancelled, by default) or was deleted. It gets one exact fetch like a moved
+//!   watched or was deleted. It gets one exact fetch like a moved
 //!   order (a cancellation then appears with its exact time; a deleted order's fetch answers
 //!   "not found": no events, nothing owed, [`PollBatch::gone`]). Without budget it gets no
 //!   provisional event (its level is unknown), only a pending entry.
@@ -70,10 +71,19 @@ pub struct PollConfig {
 
 impl Default for PollConfig {
     /// The levels an order passes through before it is finished: Dispatched, Assigned,
-    /// AssignedInRoute, Stored, UnassignedStored, plus Delivered; cursor `poll`; no destination.
+    /// AssignedInRoute, Stored, UnassignedStored, plus the levels it ends at: Delivered,
+    /// Cancelled, CancelledBillable; cursor `poll`; no destination.
+    ///
+    /// Every order ends at a watched level, so an order whose whole life fell between two polls
+    /// (created and cancelled while the collector was down, its notifications lost) is still
+    /// seen when it lands; the crash tests of `ontime sync run` found that hole.
     fn default() -> Self {
         let mut levels = super::active_levels();
-        levels.push(StatusLevel::Delivered);
+        levels.extend([
+            StatusLevel::Delivered,
+            StatusLevel::Cancelled,
+            StatusLevel::CancelledBillable,
+        ]);
         Self {
             levels,
             cursor: "poll".to_owned(),

@@ -76,11 +76,15 @@ async fn setup_with(
 
 impl Setup {
     pub(crate) fn poller(&self) -> Poller<Store> {
+        self.poller_with(PollConfig::default())
+    }
+
+    pub(crate) fn poller_with(&self, config: PollConfig) -> Poller<Store> {
         Poller::new(
             self.collector.clone(),
             self.store.clone(),
             account(),
-            PollConfig::default(),
+            config,
         )
     }
 
@@ -365,7 +369,17 @@ async fn when_others_drain_the_account_the_poll_keeps_their_reserve() {
 #[tokio::test]
 async fn an_order_leaving_the_watched_levels_is_fetched_and_its_cancellation_exact() {
     let s = setup().await;
-    let poller = s.poller();
+    // Cancelled levels left out of the watch: the order departs.
+    let config = PollConfig {
+        levels: PollConfig::default()
+            .levels
+            .into_iter()
+            .filter(|l| !matches!(l, StatusLevel::Cancelled | StatusLevel::CancelledBillable))
+            .collect(),
+        ..PollConfig::default()
+    };
+    let levels = || config.levels.len() as u64;
+    let poller = s.poller_with(config.clone());
     let mut governor = rich(t0());
     let first = poller.poll(&mut governor, t0()).await.unwrap().unwrap();
     let order = *first.batch.moved.keys().next().unwrap();
@@ -399,6 +413,43 @@ async fn an_order_leaving_the_watched_levels_is_fetched_and_its_cancellation_exa
         .unwrap();
     assert!(quiet.batch.departed.is_empty());
     assert_eq!(s.collector.quota().calls - calls, levels());
+}
+
+/// An order the poll never saw at an active level (here: quoted), cancelled between two polls
+/// (a collector down, the notification lost): the default watches Cancelled, so it is seen.
+#[tokio::test]
+async fn an_order_cancelled_between_two_polls_unseen_before_is_caught_by_default() {
+    let s = setup().await;
+    let poller = s.poller();
+    let mut governor = rich(t0());
+    poller.poll(&mut governor, t0()).await.unwrap().unwrap();
+    let unseen = s
+        .office
+        .orders()
+        .ids(ontime::OrderFilter::new().status(StatusLevel::Quoted))
+        .await
+        .unwrap();
+    let order = *unseen.first().expect("the seed has quoted orders");
+    let now = s.advance(4);
+    s.move_to(order, StatusLevel::Cancelled, None).await;
+
+    let report = poller.poll(&mut governor, now).await.unwrap().unwrap();
+    assert!(report.batch.moved.contains_key(&order), "{:?}", report.batch);
+    let stored = s
+        .store
+        .timeline(ACCOUNT, &Event::order_subject(order))
+        .await
+        .unwrap();
+    let truth = s.office.orders().timeline(order).await.unwrap();
+    assert_eq!(stored.len(), truth.len(), "one event per status entry");
+    assert_eq!(
+        stored.last().map(when).unwrap(),
+        (
+            EventType::OrderCancelled,
+            "2026-01-15T09:04:00-06:00".to_owned(),
+            TimePrecision::Exact
+        )
+    );
 }
 
 #[tokio::test]
