@@ -5,7 +5,7 @@ use clap::{CommandFactory, Parser, Subcommand};
 
 use crate::context::{Ctx, Global};
 use crate::error::{CliError, EXIT_CODES_HELP};
-use crate::{attachments, completions, customers, orders, records, sync, users};
+use crate::{attachments, completions, customers, events, orders, records, sync, users};
 #[cfg(feature = "mock")]
 use crate::{demo, mock};
 
@@ -100,13 +100,16 @@ pub enum Command {
     Get(records::GetArgs),
     /// Find records of any type that has a finder
     Find(records::FindArgs),
-    /// Collect every change of OnTime accounts as events: run the daemon, show its status
-    #[command(subcommand)]
-    Sync(sync::SyncCommand),
     /// Run the OnTime simulator
     #[cfg(feature = "mock")]
     #[command(subcommand)]
     Mock(mock::MockCommand),
+    /// Collect every change of OnTime accounts as events: run the daemon, show its status
+    #[command(subcommand)]
+    Sync(sync::SyncCommand),
+    /// Stored events: tail (follow as NDJSON), timeline of an order, export by time range
+    #[command(subcommand)]
+    Events(events::EventsCommand),
     /// Print a shell completion script
     Completions(completions::CompletionsArgs),
     /// Print the man page, or write one page per command into a directory
@@ -129,6 +132,7 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
         Command::Sync(cmd) => sync::run(cmd).await,
         #[cfg(feature = "mock")]
         Command::Mock(cmd) => mock::run(&ctx, cmd).await,
+        Command::Events(cmd) => events::run(&ctx, cmd).await,
         Command::Completions(args) => completions::completions(Cli::command(), args),
         Command::Man(args) => completions::man(Cli::command(), args),
     }

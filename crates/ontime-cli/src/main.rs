@@ -24,6 +24,7 @@ mod download;
 mod edit;
 mod enums;
 mod error;
+mod events;
 mod fields;
 mod listing;
 #[cfg(feature = "mock")]

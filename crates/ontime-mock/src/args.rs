@@ -5,11 +5,12 @@
 //! The account's name and key are not here: the binary adds them as [`AccountArgs`], and
 //! `ontime` has global `--company` and `--api-key` flags of the same names.
 
+use std::path::PathBuf;
 use std::time::Duration;
 
-use chrono::{FixedOffset, NaiveDateTime};
+use chrono::{FixedOffset, NaiveDateTime, TimeDelta};
 
-use crate::{FaultRule, MockBuilder, OnTimeMock};
+use crate::{ActivityConfig, FaultRule, MockBuilder, NotifyConfig, NotifyTemplate, OnTimeMock};
 
 /// How to run a simulator: port, seeded data, clock, quotas, HTTP limits and faults.
 #[derive(clap::Args, Clone, Debug)]
@@ -70,6 +71,54 @@ pub struct ServeArgs {
     /// Example: --fault status,status=503,retry_after=2,p=0.1,op=orderPost
     #[arg(long = "fault", value_name = "RULE", value_parser = parse_fault)]
     pub faults: Vec<FaultRule>,
+    /// How fast the clock runs: simulated seconds per real second (60: a minute per second)
+    #[arg(long, value_name = "X", default_value_t = 1.0)]
+    pub clock_speed: f64,
+    /// Make the account live: RATE new orders per simulated hour, moved through courier
+    /// lifecycles, with drivers going on and off shift and reporting positions
+    #[arg(long, value_name = "RATE", help_heading = "Activity")]
+    pub activity: Option<f64>,
+    /// Stop creating orders after N (the activity ends once their lifecycles have)
+    #[arg(
+        long,
+        value_name = "N",
+        requires = "activity",
+        help_heading = "Activity"
+    )]
+    pub activity_orders: Option<usize>,
+    /// Seconds between a working driver's position reports
+    #[arg(
+        long,
+        value_name = "SECS",
+        default_value_t = 300,
+        requires = "activity",
+        help_heading = "Activity"
+    )]
+    pub position_interval: u32,
+    /// POST a workflow notification to this http:// URL on every order status change
+    #[arg(long, value_name = "URL", value_parser = parse_notify_url, requires = "activity", help_heading = "Activity")]
+    pub notify_url: Option<NotifyConfig>,
+    /// The notification body: a file, or the template itself. Placeholders: {{order_id}},
+    /// {{tracking_number}}, {{status}}, {{level}}, {{status_id}}, {{description}},
+    /// {{timestamp}}, {{driver_id}}, {{company}} [default: a small JSON object]
+    #[arg(long, value_name = "FILE|INLINE", value_parser = parse_template, requires = "notify_url", help_heading = "Activity")]
+    pub notify_template: Option<NotifyTemplate>,
+    /// The notification's Content-Type (application/x-www-form-urlencoded form-encodes values)
+    #[arg(
+        long,
+        value_name = "TYPE",
+        default_value = "application/json",
+        help_heading = "Activity"
+    )]
+    pub notify_content_type: String,
+    /// Append every change (NDJSON, one change a line, flushed as written) to FILE
+    #[arg(
+        long,
+        value_name = "FILE",
+        requires = "activity",
+        help_heading = "Activity"
+    )]
+    pub truth: Option<PathBuf>,
 }
 
 /// The simulated account's name and full-access key, for a command that has no flags of its
@@ -123,6 +172,29 @@ impl ServeArgs {
         for rule in &self.faults {
             builder = builder.fault(rule.clone());
         }
+        if self.clock_speed != 1.0 {
+            builder = builder.clock_speed(self.clock_speed);
+        }
+        if let Some(rate) = self.activity {
+            let mut activity = ActivityConfig::new(rate)
+                .position_interval(TimeDelta::seconds(i64::from(self.position_interval)));
+            if let Some(n) = self.activity_orders {
+                activity = activity.orders(n);
+            }
+            if let Some(notify) = &self.notify_url {
+                let mut notify = notify
+                    .clone()
+                    .content_type(self.notify_content_type.clone());
+                if let Some(template) = &self.notify_template {
+                    notify = notify.template(template.clone());
+                }
+                activity = activity.notify(notify);
+            }
+            if let Some(path) = &self.truth {
+                activity = activity.truth_file(path.clone());
+            }
+            builder = builder.activity(activity);
+        }
         builder
     }
 }
@@ -145,6 +217,22 @@ fn parse_time(s: &str) -> Result<NaiveDateTime, String> {
 
 fn parse_fault(s: &str) -> Result<FaultRule, String> {
     s.parse()
+}
+
+fn parse_notify_url(s: &str) -> Result<NotifyConfig, String> {
+    NotifyConfig::new(s).map_err(|e| e.to_string())
+}
+
+/// A template file's contents when `s` names a file, else `s` itself.
+fn parse_template(s: &str) -> Result<NotifyTemplate, String> {
+    let path = std::path::Path::new(s);
+    let text = if path.is_file() {
+        std::fs::read_to_string(path).map_err(|e| format!("cannot read {s}: {e}"))?
+    } else {
+        s.to_owned()
+    };
+    text.parse()
+        .map_err(|e: crate::TemplateError| e.to_string())
 }
 
 #[cfg(test)]
@@ -200,6 +288,75 @@ mod tests {
             .company("acme");
         let built = cmd.account.apply(cmd.serve.builder());
         assert_eq!(format!("{built:?}"), format!("{expected:?}"));
+    }
+
+    #[test]
+    fn activity_flags_reach_the_builder() {
+        let dir = std::env::temp_dir().join(format!("ontime-mock-args-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("dir");
+        let template = dir.join("body.txt");
+        std::fs::write(&template, "id={{order_id}}").expect("write");
+        let cmd = Cmd::try_parse_from([
+            "x",
+            "--clock-speed",
+            "60",
+            "--activity",
+            "12.5",
+            "--activity-orders",
+            "30",
+            "--position-interval",
+            "60",
+            "--notify-url",
+            "http://127.0.0.1:9/hook",
+            "--notify-template",
+            template.to_str().expect("utf-8"),
+            "--notify-content-type",
+            "application/x-www-form-urlencoded",
+            "--truth",
+            "truth.ndjson",
+        ])
+        .expect("parses");
+        let notify = NotifyConfig::new("http://127.0.0.1:9/hook")
+            .expect("url")
+            .content_type("application/x-www-form-urlencoded")
+            .template("id={{order_id}}".parse().expect("template"));
+        let expected = OnTimeMock::builder()
+            .port(8080)
+            .orders(1000)
+            .clock_speed(60.0)
+            .activity(
+                ActivityConfig::new(12.5)
+                    .position_interval(TimeDelta::seconds(60))
+                    .orders(30)
+                    .notify(notify)
+                    .truth_file("truth.ndjson"),
+            );
+        assert_eq!(
+            format!("{:?}", cmd.account.apply(cmd.serve.builder())),
+            format!("{expected:?}")
+        );
+        std::fs::remove_dir_all(&dir).expect("clean up");
+        for bad in [
+            vec!["x", "--activity-orders", "3"],
+            vec![
+                "x",
+                "--activity",
+                "1",
+                "--notify-url",
+                "https://example.com/",
+            ],
+            vec![
+                "x",
+                "--activity",
+                "1",
+                "--notify-url",
+                "http://h/",
+                "--notify-template",
+                "{{nope}}",
+            ],
+        ] {
+            assert!(Cmd::try_parse_from(&bad).is_err(), "{bad:?}");
+        }
     }
 
     #[test]

@@ -12,6 +12,7 @@ use chrono::{FixedOffset, NaiveDateTime};
 use tokio::sync::watch;
 use uuid::Uuid;
 
+use crate::activity::{Activity, ActivityConfig};
 use crate::auth::KeySpec;
 use crate::clock::MockClock;
 use crate::faults::{self, FaultRule};
@@ -52,6 +53,8 @@ pub struct MockBuilder {
     log_capacity: usize,
     response_cache: bool,
     limits: state::Limits,
+    clock_speed: f64,
+    activity: Option<ActivityConfig>,
 }
 
 impl Default for MockBuilder {
@@ -81,6 +84,8 @@ impl Default for MockBuilder {
                 max_body: DEFAULT_MAX_BODY_BYTES,
                 body_budget: DEFAULT_BODY_BUDGET_BYTES,
             },
+            clock_speed: 1.0,
+            activity: None,
         }
     }
 }
@@ -166,6 +171,22 @@ impl MockBuilder {
     /// ([`MockClock::advance`], [`MockClock::set`]).
     pub fn frozen_clock(mut self) -> Self {
         self.frozen_clock = true;
+        self
+    }
+
+    /// How fast the clock runs: `speed` simulated seconds per real second (default 1; 60 makes
+    /// a simulated minute pass every real second). More than 0, at most a year per second.
+    pub fn clock_speed(mut self, speed: f64) -> Self {
+        self.clock_speed = speed;
+        self
+    }
+
+    /// Makes the account live: orders, drivers, notifications and ground truth (see
+    /// [`ActivityConfig`]). With a frozen clock it moves only when stepped
+    /// ([`Activity::advance`](crate::Activity::advance)); with a running clock a background
+    /// task applies changes as the clock reaches them.
+    pub fn activity(mut self, config: ActivityConfig) -> Self {
+        self.activity = Some(config);
         self
     }
 
@@ -263,7 +284,14 @@ impl MockBuilder {
                 clock
             }
         };
-        let store = seed::build(self.seed, self.seed_version, self.orders, clock.now());
+        clock.set_speed(self.clock_speed)?;
+        if let Some(activity) = &self.activity {
+            activity.validate()?;
+        }
+        // The configured start, not the running clock's reading a moment later (which a fast
+        // clock would have moved on by seconds): same seed and start, same data.
+        let anchor = self.clock_start.unwrap_or_else(|| clock.now());
+        let store = seed::build(self.seed, self.seed_version, self.orders, anchor);
         let scoped_customer = store.customers.keys().next().copied().unwrap_or_default();
         let api_key = self.api_key.unwrap_or_else(|| key_from(self.seed, 1));
         let customer_key = self.customer_key.unwrap_or_else(|| key_from(self.seed, 2));
@@ -300,6 +328,7 @@ impl MockBuilder {
     /// Seeds the data, binds 127.0.0.1 and starts serving on the current tokio runtime.
     pub async fn start(self) -> Result<RunningMock, MockError> {
         let port = self.port;
+        let (seed, activity, clock_start) = (self.seed, self.activity.clone(), self.clock_start);
         let (shared, api_key, customer_key, scoped_customer) = self.shared()?;
         let listener = tokio::net::TcpListener::bind((Ipv4Addr::LOCALHOST, port))
             .await
@@ -310,6 +339,11 @@ impl MockBuilder {
         let base_url = format!("http://{addr}/sites/{}", shared.company);
         let _ = shared.spec.set(Bytes::from(spec_for(&base_url)));
         let (tx, rx) = watch::channel(false);
+        let activity = activity
+            .map(|config| {
+                Activity::start(shared.clone(), config, seed, clock_start, tx.subscribe())
+            })
+            .transpose()?;
         let router = server::router(shared.clone());
         let task = tokio::spawn(server::serve(
             listener,
@@ -325,6 +359,7 @@ impl MockBuilder {
             scoped_customer,
             shutdown: tx,
             task: Some(task),
+            activity,
         })
     }
 }
@@ -364,6 +399,8 @@ impl std::fmt::Debug for MockBuilder {
             .field("log_capacity", &self.log_capacity)
             .field("response_cache", &self.response_cache)
             .field("limits", &self.limits)
+            .field("clock_speed", &self.clock_speed)
+            .field("activity", &self.activity)
             .finish()
     }
 }

@@ -10,6 +10,8 @@ struct State {
     /// Local time at `since` (or the frozen time when `since` is `None`).
     base: NaiveDateTime,
     since: Option<Instant>,
+    /// Simulated seconds per real second while running (1 unless set).
+    speed: f64,
 }
 
 /// The mock's clock, in the account's time zone (date-times without offset, as OnTime writes
@@ -33,6 +35,7 @@ impl MockClock {
             state: Arc::new(Mutex::new(State {
                 base: start,
                 since: Some(Instant::now()),
+                speed: 1.0,
             })),
             offset,
         }
@@ -45,6 +48,7 @@ impl MockClock {
             state: Arc::new(Mutex::new(State {
                 base: start,
                 since: None,
+                speed: 1.0,
             })),
             offset,
         }
@@ -64,13 +68,7 @@ impl MockClock {
 
     /// The current account-local time.
     pub fn now(&self) -> NaiveDateTime {
-        let state = self.lock();
-        match state.since {
-            Some(since) => {
-                state.base + TimeDelta::from_std(since.elapsed()).unwrap_or(TimeDelta::zero())
-            }
-            None => state.base,
-        }
+        now_of(&self.lock())
     }
 
     /// The current time as UTC (the account's offset applied).
@@ -98,6 +96,26 @@ impl MockClock {
         }
     }
 
+    /// How many simulated seconds pass per real second while the clock runs (default 1).
+    pub fn speed(&self) -> f64 {
+        self.lock().speed
+    }
+
+    /// Makes the clock run `speed` times as fast as real time from now on (60: a simulated
+    /// minute per real second), without a jump. A frozen clock stays frozen and runs at this
+    /// speed once resumed. `speed` must be finite and more than zero.
+    pub fn set_speed(&self, speed: f64) -> Result<(), crate::MockError> {
+        check_speed(speed)?;
+        let mut state = self.lock();
+        let now = now_of(&state);
+        state.base = now;
+        if state.since.is_some() {
+            state.since = Some(Instant::now());
+        }
+        state.speed = speed;
+        Ok(())
+    }
+
     /// Stops the clock at its current time; only [`advance`](Self::advance) and
     /// [`set`](Self::set) move it afterwards.
     pub fn freeze(&self) {
@@ -118,6 +136,32 @@ impl MockClock {
     /// Whether the clock is frozen.
     pub fn is_frozen(&self) -> bool {
         self.lock().since.is_none()
+    }
+}
+
+/// The time `state` reads now.
+fn now_of(state: &State) -> NaiveDateTime {
+    match state.since {
+        Some(since) => {
+            let elapsed = since.elapsed().as_secs_f64() * state.speed;
+            let elapsed = Duration::try_from_secs_f64(elapsed).unwrap_or(Duration::MAX);
+            state.base + TimeDelta::from_std(elapsed).unwrap_or(TimeDelta::zero())
+        }
+        None => state.base,
+    }
+}
+
+/// The largest clock speed accepted (a simulated year per real second).
+pub(crate) const MAX_SPEED: f64 = 365.0 * 86_400.0;
+
+/// Checks a clock speed: finite, more than zero, at most [`MAX_SPEED`].
+pub(crate) fn check_speed(speed: f64) -> Result<(), crate::MockError> {
+    if speed.is_finite() && speed > 0.0 && speed <= MAX_SPEED {
+        Ok(())
+    } else {
+        Err(crate::MockError::Invalid(format!(
+            "a clock speed of {speed} (it must be more than 0 and at most {MAX_SPEED})"
+        )))
     }
 }
 
@@ -161,5 +205,24 @@ mod tests {
         clock.resume();
         assert!(!clock.is_frozen());
         assert!(clock.now() >= at(12));
+    }
+
+    #[test]
+    fn a_fast_clock_runs_faster_and_refuses_nonsense() {
+        let clock = MockClock::new(at(9), FixedOffset::east_opt(0).expect("offset"));
+        clock.set_speed(3600.0).expect("valid speed");
+        assert_eq!(clock.speed(), 3600.0);
+        // Real time has to pass here: no event stands for it.
+        std::thread::sleep(Duration::from_millis(20));
+        // 20 ms of real time at 3600x is at least 72 simulated seconds.
+        assert!(
+            clock.now() >= at(9) + TimeDelta::seconds(72),
+            "{}",
+            clock.now()
+        );
+        for bad in [0.0, -1.0, f64::NAN, f64::INFINITY, 1e12] {
+            assert!(clock.set_speed(bad).is_err(), "{bad}");
+        }
+        assert_eq!(clock.speed(), 3600.0);
     }
 }

@@ -42,6 +42,9 @@
 //!   one's record kind, access and handler.
 //! - `handlers`: the handlers, per resource (`handlers::orders`, `handlers::customers`, ...),
 //!   most of them the generic get/find/post of `handlers::generic`.
+//! - `activity` ([`ActivityConfig`], [`Activity`], [`TruthChange`], [`NotifyConfig`]): a
+//!   living account (orders through courier lifecycles, drivers' shifts and positions,
+//!   workflow notifications, ground truth), driven step by step or by a running clock.
 //! - `faults` ([`FaultRule`], [`FaultKind`]: which faults, when, and the `--fault` syntax),
 //!   `auth` ([`KeySpec`], [`RecordKind`]: scopes and permissions), `quota`, `log`
 //!   ([`LoggedRequest`]), `clock` ([`MockClock`]).
@@ -53,6 +56,7 @@
 
 #![warn(missing_docs)]
 
+mod activity;
 #[cfg(feature = "args")]
 mod args;
 mod assets;
@@ -76,6 +80,11 @@ mod state;
 mod store;
 mod words;
 
+pub use activity::{
+    Activity, ActivityConfig, ActivityError, Change, DEFAULT_TEMPLATE, Escape, Notification,
+    NotifyConfig, NotifyStats, NotifyTemplate, NotifyUrlError, PLACEHOLDERS, Step, TemplateError,
+    TruthChange,
+};
 #[cfg(feature = "args")]
 pub use args::{AccountArgs, ServeArgs};
 pub use auth::{Access, KeySpec, RecordKind};
@@ -144,4 +153,12 @@ pub enum MockError {
     /// A setting is invalid.
     #[error("invalid setting: {0}")]
     Invalid(String),
+    /// The activity's truth file cannot be opened.
+    #[error("cannot open the truth file {}: {source}", path.display())]
+    TruthFile {
+        /// The file.
+        path: std::path::PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
 }

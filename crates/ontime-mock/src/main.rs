@@ -67,8 +67,36 @@ async fn main() -> ExitCode {
     if mock.has_faults() {
         println!("fault rules are active");
     }
+    let activity = mock.activity();
+    if let Some(activity) = activity.clone() {
+        // A line to wait for: with --activity-orders the truth is final from here on.
+        tokio::spawn(async move {
+            activity.finished().await;
+            println!("activity finished: {} changes", activity.truth_len());
+        });
+    }
+    if activity.is_some() {
+        println!(
+            "activity: running at {}x{}",
+            mock.clock().speed(),
+            if mock.clock().is_frozen() {
+                " (frozen clock: nothing happens)"
+            } else {
+                ""
+            }
+        );
+    }
     stop.wait().await;
     println!("ontime-mock: stopping");
+    if let Some(activity) = activity {
+        let stats = activity.notify_stats();
+        println!(
+            "activity: {} changes; notifications {} sent, {} failed",
+            activity.truth_len(),
+            stats.sent,
+            stats.failed
+        );
+    }
     mock.shutdown().await;
     ExitCode::SUCCESS
 }

@@ -8,6 +8,7 @@ use std::sync::atomic::Ordering;
 use tokio::sync::watch;
 use uuid::Uuid;
 
+use crate::activity::Activity;
 use crate::auth::KeySpec;
 use crate::clock::MockClock;
 use crate::faults::FaultRule;
@@ -28,6 +29,7 @@ pub struct RunningMock {
     pub(crate) scoped_customer: Uuid,
     pub(crate) shutdown: watch::Sender<bool>,
     pub(crate) task: Option<tokio::task::JoinHandle<()>>,
+    pub(crate) activity: Option<Activity>,
 }
 
 impl RunningMock {
@@ -132,6 +134,12 @@ impl RunningMock {
     /// The mock clock (clones share it).
     pub fn clock(&self) -> MockClock {
         self.shared.clock.clone()
+    }
+
+    /// The living account's handle, when the simulator was built with
+    /// [`MockBuilder::activity`](crate::MockBuilder::activity).
+    pub fn activity(&self) -> Option<Activity> {
+        self.activity.clone()
     }
 
     /// Read access to the records.

@@ -5,6 +5,7 @@ mod attachments;
 mod common;
 mod demo;
 mod errors;
+mod events;
 mod exports;
 mod help;
 mod input;

@@ -77,7 +77,7 @@ impl Store {
         st
     }
 
-    fn next_tracking_number(&mut self) -> String {
+    pub(crate) fn next_tracking_number(&mut self) -> String {
         loop {
             let n = self.next_tracking;
             self.next_tracking += 1;
@@ -238,7 +238,7 @@ impl Store {
         Ok(o)
     }
 
-    /// `POST api/order/updateStatus`: appends a status change.
+    /// `POST api/order/updateStatus`: appends a status change; returns the new entry's ID.
     pub(crate) fn update_status(
         &mut self,
         idx: u32,
@@ -246,7 +246,7 @@ impl Store {
         label: Option<String>,
         description: Option<String>,
         at: NaiveDateTime,
-    ) {
+    ) -> Option<Uuid> {
         let current = self
             .order(idx)
             .status_level
@@ -266,9 +266,11 @@ impl Store {
             StatusLevel::Delivered => full.order.delivery_arrival_date = Some(dt(at)),
             _ => {}
         }
+        let status_id = status_id.map(Uuid::from);
         if let Some(id) = status_id {
-            self.status_index.insert(id.into(), idx);
+            self.status_index.insert(id, idx);
         }
+        status_id
     }
 
     /// A 400 fault when the order's numbers price to something that is not a number (values

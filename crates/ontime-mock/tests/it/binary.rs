@@ -169,3 +169,63 @@ fn binary_refuses_an_unknown_fault_key() {
     );
     assert!(out.stdout.is_empty(), "it never started: {out:?}");
 }
+
+#[tokio::test]
+async fn binary_runs_an_activity_and_writes_its_truth() {
+    let dir = std::env::temp_dir().join(format!("ontime-mock-bin-truth-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("dir");
+    let truth = dir.join("truth.ndjson");
+    let (mut child, mut lines) = Reaper::spawn(&[
+        "--port",
+        "0",
+        "--orders",
+        "300",
+        "--clock-start",
+        CLOCK_START,
+        "--clock-speed",
+        "72000",
+        "--activity",
+        "120",
+        "--activity-orders",
+        "3",
+        "--truth",
+        truth.to_str().expect("utf-8"),
+    ]);
+    let finished = lines
+        .by_ref()
+        .map_while(Result::ok)
+        .find(|l| l.starts_with("activity finished: "))
+        .expect("the binary says when the activity has finished");
+    let count: usize = finished
+        .trim_start_matches("activity finished: ")
+        .trim_end_matches(" changes")
+        .parse()
+        .expect("a count");
+    let text = std::fs::read_to_string(&truth).expect("truth file");
+    let changes: Vec<ontime_mock::TruthChange> = text
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("a change a line"))
+        .collect();
+    assert_eq!(changes.len(), count);
+    let created = changes
+        .iter()
+        .filter(|c| {
+            matches!(
+                c.change,
+                ontime_mock::Change::OrderStatus {
+                    step: ontime_mock::Step::Created,
+                    ..
+                }
+            )
+        })
+        .count();
+    assert_eq!(created, 3);
+    assert!(child.stop_with("INT").success());
+    let rest: Vec<String> = lines.map_while(Result::ok).collect();
+    assert!(
+        rest.iter()
+            .any(|l| l.starts_with(&format!("activity: {count} changes"))),
+        "{rest:?}"
+    );
+    std::fs::remove_dir_all(&dir).expect("clean up");
+}

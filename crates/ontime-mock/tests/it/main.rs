@@ -2,6 +2,7 @@
 //! binary to link): behaviour of every operation, the `ontime-mock` executable, fault injection,
 //! the operation table against the spec, and hardening against hostile clients.
 
+mod activity;
 mod behaviour;
 mod binary;
 mod common;

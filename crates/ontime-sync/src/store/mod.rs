@@ -37,6 +37,7 @@
 pub mod lease;
 mod migrations;
 mod postgres;
+mod script;
 mod sql;
 mod sqlite;
 
@@ -162,6 +163,16 @@ pub struct EventQuery {
     pub limit: u32,
 }
 
+/// Where a stored order's events are: the account and the subject (`order:{guid}`) to pass to
+/// [`EventStore::timeline`].
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct OrderSubject {
+    /// The account the events belong to.
+    pub account: String,
+    /// The order's subject, `order:{guid}`.
+    pub subject: String,
+}
+
 /// The store's operations. Implemented by [`Store`] for SQLite and Postgres.
 pub trait EventStore: Send + Sync {
     /// Stores the new events of `commit` and its cursor updates in one transaction (see the module
@@ -236,6 +247,21 @@ pub trait EventStore: Send + Sync {
         destination: &str,
         limit: u32,
     ) -> impl Future<Output = Result<Vec<StoredEvent>, StoreError>> + Send;
+
+    /// The last position committed (0 for an empty store): where a reader that wants only new
+    /// events starts.
+    fn last_position(&self) -> impl Future<Output = Result<Position, StoreError>> + Send;
+
+    /// The stored orders `order` names, in (account, subject) order: by ID, the accounts holding
+    /// events of that order; by tracking number, the orders whose events carry it
+    /// (`order.tracking_number`, compared exactly). Empty when the store has none. Restricted to
+    /// `account` when given. A tracking-number lookup reads every event's payload (there is no
+    /// index on it): meant for one-off lookups, not for a hot path.
+    fn locate_order(
+        &self,
+        account: Option<&str>,
+        order: &ontime::OrderRef,
+    ) -> impl Future<Output = Result<Vec<OrderSubject>, StoreError>> + Send;
 }
 
 /// What can go wrong in the store. Database URLs are never part of a message (they may hold a

@@ -8,9 +8,10 @@ use serde_json::Value;
 use sqlx::any::AnyRow;
 use sqlx::{Any, AnyPool, Row, Transaction};
 
+use super::script::{Arg, Script};
 use super::{
-    Commit, CommitOutcome, EventQuery, EventStore, Lease, Position, StoreError, StoredEvent, lease,
-    migrations, postgres, sqlite,
+    Commit, CommitOutcome, EventQuery, EventStore, Lease, OrderSubject, Position, StoreError,
+    StoredEvent, lease, migrations, postgres, sqlite,
 };
 use crate::event::{Event, TimePrecision};
 
@@ -84,6 +85,14 @@ impl Store {
         Ok(Self { pool, engine })
     }
 
+    /// A pool on the SQLite file at `path` (created if missing) with the connection settings the
+    /// store uses (WAL, `synchronous = NORMAL`, busy timeout, foreign keys) but without its
+    /// schema: for tools and benchmarks that compare other writes with the store's.
+    pub async fn sqlite_pool(path: &Path) -> Result<AnyPool, StoreError> {
+        install_drivers();
+        sqlite::open(path).await
+    }
+
     /// The engine this store runs on.
     pub fn engine(&self) -> Engine {
         self.engine
@@ -103,21 +112,13 @@ impl Store {
 
     async fn commit_in(
         tx: &mut Transaction<'_, Any>,
+        engine: Engine,
         mut commit: Commit,
     ) -> Result<CommitOutcome, StoreError> {
         let err = || StoreError::db("commit");
         if let Some(fence) = &commit.fence {
             lease::check(tx, &commit.account, fence).await?;
         }
-        // Lock the head first: writers queue here, so positions follow commit order, and no
-        // other writer can store an event between the duplicate check below and the insert.
-        let head: i64 = sqlx::query_scalar(
-            "UPDATE store_head SET position = position WHERE id = 1 RETURNING position",
-        )
-        .fetch_one(&mut **tx)
-        .await
-        .map_err(err())?;
-
         let mut outcome = CommitOutcome::default();
         let upgrades = std::mem::take(&mut commit.upgrades);
         let mut unstored = Vec::new();
@@ -133,25 +134,70 @@ impl Store {
             commit.events = unstored;
         }
 
-        let ids: Vec<String> = commit
-            .events
-            .iter()
-            .map(|e| e.event_id.as_str().to_owned())
-            .collect::<HashSet<_>>()
-            .into_iter()
-            .collect();
-        let mut known: HashSet<String> = HashSet::new();
+        // One script of lookups: lock the head first (writers queue here, so positions follow
+        // commit order, and no other writer can store an event between the duplicate check and
+        // the insert), then which event ids are stored and the subjects' last sequences. On
+        // SQLite it is one call into the driver; on Postgres the statements run in this order.
+        let ids: Vec<String> = distinct(commit.events.iter().map(|e| e.event_id.as_str()));
+        let subjects: Vec<String> = distinct(commit.events.iter().map(|e| e.subject.as_str()));
+        let mut lookups = Script::new(engine == Engine::Sqlite);
+        lookups.push(
+            "UPDATE store_head SET position = position WHERE id = 1
+             RETURNING CAST('h' AS TEXT) AS kind, CAST('' AS TEXT) AS name, position AS value"
+                .to_owned(),
+            Vec::new(),
+        );
         for chunk in ids.chunks(ROWS_PER_STATEMENT) {
-            let sql = format!(
-                "SELECT event_id FROM events WHERE event_id IN ({})",
-                placeholders(1, chunk.len())
+            let first = lookups
+                .next_placeholder(tx, chunk.len())
+                .await
+                .map_err(err())?;
+            lookups.push(
+                format!(
+                    "SELECT CAST('e' AS TEXT) AS kind, event_id AS name, CAST(0 AS BIGINT) AS value
+                     FROM events WHERE event_id IN ({})",
+                    placeholders(first, chunk.len())
+                ),
+                chunk.iter().cloned().map(Arg::Text).collect(),
             );
-            let mut query = sqlx::query_scalar::<_, String>(&sql);
-            for id in chunk {
-                query = query.bind(id.clone());
-            }
-            known.extend(query.fetch_all(&mut **tx).await.map_err(err())?);
         }
+        for chunk in subjects.chunks(ROWS_PER_STATEMENT) {
+            let first = lookups
+                .next_placeholder(tx, chunk.len() + 1)
+                .await
+                .map_err(err())?;
+            let mut args = vec![Arg::Text(commit.account.clone())];
+            args.extend(chunk.iter().cloned().map(Arg::Text));
+            lookups.push(
+                format!(
+                    "SELECT CAST('s' AS TEXT) AS kind, subject AS name, last_sequence AS value
+                     FROM subjects WHERE account = ${first} AND subject IN ({})",
+                    placeholders(first + 1, chunk.len())
+                ),
+                args,
+            );
+        }
+        let mut head = None;
+        let mut known: HashSet<String> = HashSet::new();
+        let mut last_sequences: HashMap<String, i64> = HashMap::new();
+        for row in lookups.fetch_all(tx).await.map_err(err())? {
+            let kind: String = row.try_get("kind").map_err(err())?;
+            let name: String = row.try_get("name").map_err(err())?;
+            let value: i64 = row.try_get("value").map_err(err())?;
+            match kind.as_str() {
+                "h" => head = Some(value),
+                "e" => {
+                    known.insert(name);
+                }
+                _ => {
+                    last_sequences.insert(name, value);
+                }
+            }
+        }
+        let head = head.ok_or_else(|| StoreError::Database {
+            operation: "commit",
+            source: sqlx::Error::RowNotFound,
+        })?;
 
         let mut fresh = Vec::new();
         for event in std::mem::take(&mut commit.events) {
@@ -162,34 +208,17 @@ impl Store {
                 outcome.duplicates.push(event.event_id);
             }
         }
-        if fresh.is_empty() {
-            Self::save_cursors(tx, &commit).await?;
-            return Ok(outcome);
-        }
 
-        let subjects: Vec<String> = fresh
-            .iter()
-            .map(|e| e.subject.clone())
-            .collect::<HashSet<_>>()
-            .into_iter()
-            .collect();
-        let mut sequences: HashMap<String, i64> = HashMap::new();
-        for chunk in subjects.chunks(ROWS_PER_STATEMENT) {
-            let sql = format!(
-                "SELECT subject, last_sequence FROM subjects WHERE account = $1 AND subject IN ({})",
-                placeholders(2, chunk.len())
-            );
-            let mut query = sqlx::query_as::<_, (String, i64)>(&sql).bind(commit.account.clone());
-            for subject in chunk {
-                query = query.bind(subject.clone());
-            }
-            sequences.extend(query.fetch_all(&mut **tx).await.map_err(err())?);
-        }
-
+        // One script of writes: events, outbox, subjects, head, cursors.
+        let mut writes = Script::new(engine == Engine::Sqlite);
         let mut position = head;
         let mut rows = Vec::with_capacity(fresh.len());
+        // The subjects this commit adds to, with their new last sequences.
+        let mut sequences: HashMap<String, i64> = HashMap::new();
         for mut event in fresh {
-            let sequence = sequences.entry(event.subject.clone()).or_insert(0);
+            let sequence = sequences
+                .entry(event.subject.clone())
+                .or_insert_with(|| last_sequences.get(&event.subject).copied().unwrap_or(0));
             *sequence += 1;
             position += 1;
             event.sequence = Some(*sequence as u64);
@@ -199,60 +228,83 @@ impl Store {
             })?;
             rows.push((position, event, payload));
         }
-
         for chunk in rows.chunks(ROWS_PER_STATEMENT) {
-            let sql = format!(
-                "INSERT INTO events (position, event_id, account, subject, sequence, event_type, occurred_at_us, payload) VALUES {}",
-                tuples(chunk.len(), 8)
-            );
-            let mut query = sqlx::query(&sql);
+            let first = writes
+                .next_placeholder(tx, chunk.len() * 8)
+                .await
+                .map_err(err())?;
+            let mut args = Vec::with_capacity(chunk.len() * 8);
             for (position, event, payload) in chunk {
-                query = query
-                    .bind(*position)
-                    .bind(event.event_id.as_str().to_owned())
-                    .bind(commit.account.clone())
-                    .bind(event.subject.clone())
-                    .bind(event.sequence.map_or(0, |s| s as i64))
-                    .bind(event.event_type.as_str())
-                    .bind(event.occurred_at.timestamp_micros())
-                    .bind(payload.clone());
+                args.extend([
+                    Arg::Int(*position),
+                    Arg::Text(event.event_id.as_str().to_owned()),
+                    Arg::Text(commit.account.clone()),
+                    Arg::Text(event.subject.clone()),
+                    Arg::Int(event.sequence.map_or(0, |s| s as i64)),
+                    Arg::Static(event.event_type.as_str()),
+                    Arg::Int(event.occurred_at.timestamp_micros()),
+                    Arg::Text(payload.clone()),
+                ]);
             }
-            query.execute(&mut **tx).await.map_err(err())?;
+            writes.push(
+                format!(
+                    "INSERT INTO events (position, event_id, account, subject, sequence, event_type, occurred_at_us, payload) VALUES {}",
+                    tuples(first, chunk.len(), 8)
+                ),
+                args,
+            );
             for destination in &commit.destinations {
-                let sql = format!(
-                    "INSERT INTO outbox (destination, position) VALUES {}",
-                    tuples(chunk.len(), 2)
+                let first = writes
+                    .next_placeholder(tx, chunk.len() * 2)
+                    .await
+                    .map_err(err())?;
+                writes.push(
+                    format!(
+                        "INSERT INTO outbox (destination, position) VALUES {}",
+                        tuples(first, chunk.len(), 2)
+                    ),
+                    chunk
+                        .iter()
+                        .flat_map(|(position, _, _)| {
+                            [Arg::Text(destination.clone()), Arg::Int(*position)]
+                        })
+                        .collect(),
                 );
-                let mut query = sqlx::query(&sql);
-                for (position, _, _) in chunk {
-                    query = query.bind(destination.clone()).bind(*position);
-                }
-                query.execute(&mut **tx).await.map_err(err())?;
             }
         }
-
         let touched: Vec<(&String, &i64)> = sequences.iter().collect();
         for chunk in touched.chunks(ROWS_PER_STATEMENT) {
-            let sql = format!(
-                "INSERT INTO subjects (account, subject, last_sequence) VALUES {}
-                 ON CONFLICT (account, subject) DO UPDATE SET last_sequence = excluded.last_sequence",
-                tuples(chunk.len(), 3)
+            let first = writes
+                .next_placeholder(tx, chunk.len() * 3)
+                .await
+                .map_err(err())?;
+            writes.push(
+                format!(
+                    "INSERT INTO subjects (account, subject, last_sequence) VALUES {}
+                     ON CONFLICT (account, subject) DO UPDATE SET last_sequence = excluded.last_sequence",
+                    tuples(first, chunk.len(), 3)
+                ),
+                chunk
+                    .iter()
+                    .flat_map(|(subject, last)| {
+                        [
+                            Arg::Text(commit.account.clone()),
+                            Arg::Text((*subject).clone()),
+                            Arg::Int(**last),
+                        ]
+                    })
+                    .collect(),
             );
-            let mut query = sqlx::query(&sql);
-            for (subject, last) in chunk {
-                query = query
-                    .bind(commit.account.clone())
-                    .bind((*subject).clone())
-                    .bind(**last);
-            }
-            query.execute(&mut **tx).await.map_err(err())?;
         }
-        sqlx::query("UPDATE store_head SET position = $1 WHERE id = 1")
-            .bind(position)
-            .execute(&mut **tx)
-            .await
-            .map_err(err())?;
-        Self::save_cursors(tx, &commit).await?;
+        if position != head {
+            let first = writes.next_placeholder(tx, 1).await.map_err(err())?;
+            writes.push(
+                format!("UPDATE store_head SET position = ${first} WHERE id = 1"),
+                vec![Arg::Int(position)],
+            );
+        }
+        Self::save_cursors(tx, &mut writes, &commit).await?;
+        writes.execute(tx).await.map_err(err())?;
         outcome.stored = rows
             .into_iter()
             .map(|(position, event, _)| StoredEvent {
@@ -320,23 +372,49 @@ impl Store {
         }))
     }
 
+    /// Adds the commit's cursor updates and removals to `script`.
     async fn save_cursors(
         tx: &mut Transaction<'_, Any>,
+        script: &mut Script,
         commit: &Commit,
     ) -> Result<(), StoreError> {
-        const SET: &str = "INSERT INTO cursors (account, name, value) VALUES ($1, $2, $3)
-             ON CONFLICT (account, name) DO UPDATE SET value = excluded.value";
+        fn set(a: usize) -> String {
+            format!(
+                "INSERT INTO cursors (account, name, value) VALUES (${a}, ${}, ${})
+                 ON CONFLICT (account, name) DO UPDATE SET value = excluded.value",
+                a + 1,
+                a + 2
+            )
+        }
         // Only while the value is the one read: an entry rewritten since stays.
-        const CLEAR: &str = "DELETE FROM cursors WHERE account = $1 AND name = $2 AND value = $3";
-        let set = commit.cursors.iter().map(|c| (SET, c));
-        for (sql, (name, value)) in set.chain(commit.cleared.iter().map(|c| (CLEAR, c))) {
-            sqlx::query(sql)
-                .bind(commit.account.clone())
-                .bind(name.clone())
-                .bind(value.to_string())
-                .execute(&mut **tx)
+        fn clear(a: usize) -> String {
+            format!(
+                "DELETE FROM cursors WHERE account = ${a} AND name = ${} AND value = ${}",
+                a + 1,
+                a + 2
+            )
+        }
+        let sets = commit
+            .cursors
+            .iter()
+            .map(|c| (set as fn(usize) -> String, c));
+        let clears = commit
+            .cleared
+            .iter()
+            .map(|c| (clear as fn(usize) -> String, c));
+        for (sql, (name, value)) in sets.chain(clears) {
+            let first = script
+                .next_placeholder(tx, 3)
                 .await
                 .map_err(StoreError::db("commit"))?;
+            script.push(
+                sql(first),
+                vec![
+                    Arg::Text(commit.account.clone()),
+                    Arg::Text(name.clone()),
+                    Arg::Text(value.to_string()),
+                ],
+            );
         }
         Ok(())
     }
@@ -373,12 +451,23 @@ fn placeholders(first: usize, count: usize) -> String {
         .join(", ")
 }
 
-/// `($1, $2), ($3, $4), ...`: `rows` tuples of `columns` numbered placeholders.
-fn tuples(rows: usize, columns: usize) -> String {
+/// `($first, $first+1), ($first+2, $first+3), ...`: `rows` tuples of `columns` numbered
+/// placeholders.
+fn tuples(first: usize, rows: usize, columns: usize) -> String {
     (0..rows)
-        .map(|row| format!("({})", placeholders(1 + row * columns, columns)))
+        .map(|row| format!("({})", placeholders(first + row * columns, columns)))
         .collect::<Vec<_>>()
         .join(", ")
+}
+
+/// The distinct values of `items`, in first-seen order (so the SQL text of a commit depends
+/// only on its contents).
+fn distinct<'a>(items: impl Iterator<Item = &'a str>) -> Vec<String> {
+    let mut seen = HashSet::new();
+    items
+        .filter(|item| seen.insert(*item))
+        .map(str::to_owned)
+        .collect()
 }
 
 fn install_drivers() {
@@ -421,7 +510,7 @@ impl EventStore for Store {
         }
         let mut tx = self.pool.begin().await.map_err(StoreError::db("commit"))?;
         // On error `tx` is dropped and rolled back: nothing of the commit remains.
-        let outcome = Self::commit_in(&mut tx, commit).await?;
+        let outcome = Self::commit_in(&mut tx, self.engine, commit).await?;
         tx.commit().await.map_err(StoreError::db("commit"))?;
         Ok(outcome)
     }
@@ -562,4 +651,85 @@ impl EventStore for Store {
         )
         .await
     }
+
+    async fn last_position(&self) -> Result<Position, StoreError> {
+        let head: i64 = sqlx::query_scalar("SELECT position FROM store_head WHERE id = 1")
+            .fetch_one(&self.pool)
+            .await
+            .map_err(StoreError::db("last position"))?;
+        Ok(head as Position)
+    }
+
+    async fn locate_order(
+        &self,
+        account: Option<&str>,
+        order: &ontime::OrderRef,
+    ) -> Result<Vec<OrderSubject>, StoreError> {
+        let err = StoreError::db("locate order");
+        match order {
+            ontime::OrderRef::Id(id) => {
+                let rows: Vec<(String, String)> = sqlx::query_as(
+                    "SELECT account, subject FROM subjects
+                     WHERE subject = $1 AND ($2 IS NULL OR account = $2) ORDER BY account",
+                )
+                .bind(Event::order_subject(*id))
+                .bind(account.map(str::to_owned))
+                .fetch_all(&self.pool)
+                .await
+                .map_err(err)?;
+                Ok(rows
+                    .into_iter()
+                    .map(|(account, subject)| OrderSubject { account, subject })
+                    .collect())
+            }
+            ontime::OrderRef::TrackingNumber(tracking_number) => {
+                // A coarse match on the payload's JSON text (the field as serde_json writes it;
+                // SQLite's LIKE ignores ASCII case), then the exact comparison on the event.
+                let json =
+                    serde_json::to_string(tracking_number).map_err(|e| StoreError::Corrupt {
+                        position: 0,
+                        reason: e.to_string(),
+                    })?;
+                let pattern = format!("%\"tracking_number\":{}%", like_escape(&json));
+                let rows = self
+                    .read_events(
+                        sqlx::query(
+                            "SELECT position, payload FROM events
+                             WHERE ($1 IS NULL OR account = $1) AND payload LIKE $2 ESCAPE '!'",
+                        )
+                        .bind(account.map(str::to_owned))
+                        .bind(pattern),
+                        "locate order",
+                    )
+                    .await?;
+                let found: std::collections::BTreeSet<OrderSubject> = rows
+                    .into_iter()
+                    .filter(|s| {
+                        s.event
+                            .order
+                            .as_ref()
+                            .and_then(|o| o.tracking_number.as_deref())
+                            == Some(tracking_number.as_str())
+                    })
+                    .map(|s| OrderSubject {
+                        account: s.event.account,
+                        subject: s.event.subject,
+                    })
+                    .collect();
+                Ok(found.into_iter().collect())
+            }
+        }
+    }
+}
+
+/// `text` as a literal inside a `LIKE … ESCAPE '!'` pattern.
+fn like_escape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        if matches!(c, '!' | '%' | '_') {
+            out.push('!');
+        }
+        out.push(c);
+    }
+    out
 }

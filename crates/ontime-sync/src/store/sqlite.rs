@@ -12,7 +12,7 @@ use super::StoreError;
 /// Pool size: SQLite has one writer at a time; a few connections let reads run beside it.
 const CONNECTIONS: u32 = 4;
 
-/// Opens (creating if missing) the SQLite file at `path`.
+/// Opens (creating if missing) the SQLite file at `path`, with the store's connection settings.
 pub(super) async fn open(path: &Path) -> Result<AnyPool, StoreError> {
     let path = path.to_str().ok_or(StoreError::UnsupportedLocation)?;
     let encoded: String = path

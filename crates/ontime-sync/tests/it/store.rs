@@ -174,12 +174,96 @@ suite!(
     concurrent_overlapping_writers_store_each_event_once,
     mixed_accounts_are_refused,
     a_large_commit_spans_several_statements,
+    a_commit_past_one_scripts_placeholders_is_still_one_transaction,
     a_provisional_event_is_upgraded_in_place,
     missed_transitions_are_new_and_the_provisional_takes_the_latest_visit,
     cursors_list_by_prefix_and_clear_only_while_unchanged,
     a_lease_expires_is_taken_over_and_fences_the_stale_worker,
     workers_racing_for_an_expired_lease_get_it_once,
+    orders_are_located_by_id_and_tracking_number,
 );
+
+/// `locate_order` finds an order's (account, subject) by ID and by exact tracking number (not by
+/// a LIKE wildcard or another case), per account; `last_position` follows commits.
+async fn orders_are_located_by_id_and_tracking_number(db: &TestDb) {
+    use ontime::OrderRef as Lookup;
+    use ontime_sync::store::OrderSubject;
+    assert_eq!(db.store.last_position().await.unwrap(), 0);
+    let mut first = lifecycle(31);
+    first.tracking_number = Some("TN_1%".into());
+    let mut second = lifecycle(32);
+    second.tracking_number = Some("tnx1%".into());
+    let mut third = lifecycle(33);
+    third.tracking_number = Some("tn_1%".into());
+    let mut stored = 0;
+    for source in [&first, &second, &third] {
+        let events = derive_order_events(&account(), source);
+        stored += events.len() as u64;
+        db.store
+            .commit(Commit::new(ACCOUNT).events(events))
+            .await
+            .unwrap();
+    }
+    // The same order in a second account.
+    let other = ontime_sync::event::AccountConfig::new("other", chrono_tz::UTC);
+    let events = derive_order_events(&other, &first);
+    stored += events.len() as u64;
+    db.store
+        .commit(Commit::new("other").events(events))
+        .await
+        .unwrap();
+    assert_eq!(db.store.last_position().await.unwrap(), stored);
+
+    let subject = Event::order_subject(first.order_id);
+    let both = vec![
+        OrderSubject {
+            account: ACCOUNT.into(),
+            subject: subject.clone(),
+        },
+        OrderSubject {
+            account: "other".into(),
+            subject: subject.clone(),
+        },
+    ];
+    let by_id = Lookup::Id(first.order_id);
+    assert_eq!(db.store.locate_order(None, &by_id).await.unwrap(), both);
+    assert_eq!(
+        db.store.locate_order(Some("other"), &by_id).await.unwrap(),
+        both[1..]
+    );
+    let by_number = Lookup::TrackingNumber("TN_1%".into());
+    assert_eq!(db.store.locate_order(None, &by_number).await.unwrap(), both);
+    assert_eq!(
+        db.store
+            .locate_order(Some(ACCOUNT), &by_number)
+            .await
+            .unwrap(),
+        both[..1]
+    );
+    let third_only = db
+        .store
+        .locate_order(None, &Lookup::TrackingNumber("tn_1%".into()))
+        .await
+        .unwrap();
+    assert_eq!(third_only.len(), 1);
+    assert_eq!(third_only[0].subject, Event::order_subject(third.order_id));
+    for absent in ["TN", "TN_1", "%", "1000031"] {
+        let none = db
+            .store
+            .locate_order(None, &Lookup::TrackingNumber(absent.into()))
+            .await
+            .unwrap();
+        assert!(none.is_empty(), "{absent}: {none:?}");
+    }
+    let unknown = Lookup::Id(crate::fixtures::order_id(99));
+    assert!(
+        db.store
+            .locate_order(None, &unknown)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+}
 
 /// Four workers ask for the same expired lease at once: exactly one gets it, with the next token.
 async fn workers_racing_for_an_expired_lease_get_it_once(db: &TestDb) {
@@ -420,6 +504,17 @@ async fn a_duplicate_event_is_stored_once(db: &TestDb) {
     assert_gapless(&stored);
 }
 
+/// Commits `commit` while the cursor table is away: the commit fails after its events were
+/// inserted (a database error).
+async fn fail_without_cursors_table(db: &TestDb, commit: Commit) {
+    db.execute("ALTER TABLE cursors RENAME TO cursors_away")
+        .await;
+    let error = db.store.commit(commit).await.unwrap_err();
+    db.execute("ALTER TABLE cursors_away RENAME TO cursors")
+        .await;
+    assert!(matches!(error, StoreError::Database { .. }), "{error}");
+}
+
 async fn a_failed_commit_leaves_neither_events_nor_cursor(db: &TestDb) {
     let e = events(2);
     db.store
@@ -430,17 +525,11 @@ async fn a_failed_commit_leaves_neither_events_nor_cursor(db: &TestDb) {
         )
         .await
         .unwrap();
-    // The cursor table disappears: the commit fails after its events were inserted.
-    db.execute("ALTER TABLE cursors RENAME TO cursors_away")
-        .await;
     let failing = Commit::new(ACCOUNT)
         .events(e[2..5].to_vec())
         .cursor("poll", json!({"at": 2}))
         .destination("erp");
-    let error = db.store.commit(failing.clone()).await.unwrap_err();
-    assert!(matches!(error, StoreError::Database { .. }), "{error}");
-    db.execute("ALTER TABLE cursors_away RENAME TO cursors")
-        .await;
+    fail_without_cursors_table(db, failing.clone()).await;
 
     assert_eq!(
         all(&db.store).await.len(),
@@ -727,6 +816,55 @@ async fn a_large_commit_spans_several_statements(db: &TestDb) {
     assert_eq!(ids, batch.iter().map(|e| &e.event_id).collect::<Vec<_>>());
     let queued = db.store.pending_deliveries("erp", 10_000).await.unwrap();
     assert_eq!(queued.len(), n - 300);
+}
+
+async fn a_commit_past_one_scripts_placeholders_is_still_one_transaction(db: &TestDb) {
+    // On SQLite a commit's writes go to the driver as one script of statements numbered on
+    // from each other, sent in parts when the numbering would pass 32,000. 5,000 events with
+    // two destinations bind 60,000 values: several parts. A failure in the last part (the
+    // cursor table is gone) leaves nothing of the earlier parts behind.
+    let mut batch = Vec::new();
+    for order in 1_000..1_500 {
+        batch.extend(events(order));
+    }
+    let n = batch.len();
+    assert!(n >= 5_000, "{n}");
+    let commit = Commit::new(ACCOUNT)
+        .events(batch.clone())
+        .cursor("poll", json!({"orders": 500}))
+        .destination("erp")
+        .destination("audit");
+    fail_without_cursors_table(db, commit.clone()).await;
+    assert!(
+        all(&db.store).await.is_empty(),
+        "no event of the failed commit"
+    );
+    assert!(
+        db.store
+            .pending_deliveries("erp", 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+
+    let outcome = db.store.commit(commit).await.unwrap();
+    assert_eq!(outcome.stored.len(), n);
+    let stored = all(&db.store).await;
+    assert_gapless(&stored);
+    let ids: Vec<_> = stored.iter().map(|s| &s.event.event_id).collect();
+    assert_eq!(ids, batch.iter().map(|e| &e.event_id).collect::<Vec<_>>());
+    for destination in ["erp", "audit"] {
+        let queued = db
+            .store
+            .pending_deliveries(destination, 10_000)
+            .await
+            .unwrap();
+        assert_eq!(queued.len(), n, "{destination}");
+    }
+    assert_eq!(
+        db.store.cursor(ACCOUNT, "poll").await.unwrap(),
+        Some(json!({"orders": 500}))
+    );
 }
 
 mod replays {
