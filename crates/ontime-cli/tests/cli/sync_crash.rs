@@ -55,7 +55,10 @@ fn kill_and_restart(test: &str, store_url: &str) {
         eprintln!(
             "{test}: kill {kill} at {:.1?}: {commits} commit lines (k = {k}), listening {listening}, truth {}",
             started.elapsed(),
-            fleet.accounts[0].mock.activity().map_or(0, |a| a.truth_len())
+            fleet.accounts[0]
+                .mock
+                .activity()
+                .map_or(0, |a| a.truth_len())
         );
         assert!(
             log.iter().all(|l| !l.contains("panicked")),
@@ -71,7 +74,9 @@ fn kill_and_restart(test: &str, store_url: &str) {
     let activity = account.mock.activity().expect("activity");
     let truth = truth_statuses(&activity.truth());
     let store = fleet
-        .block_on(Store::open(store_url_for_test(store_url, dir.path()).as_str()))
+        .block_on(Store::open(
+            store_url_for_test(store_url, dir.path()).as_str(),
+        ))
         .expect("open the store");
     wait_caught_up(
         &fleet,
@@ -215,7 +220,9 @@ fn many_workers_one_killed(workers: usize) {
         while taken.is_none() && Instant::now() < deadline {
             for d in daemons.iter_mut().flatten() {
                 d.wait_until(Duration::from_millis(50), |d| {
-                    d.acquired.iter().any(|(a, at)| a == account && *at > killed_at)
+                    d.acquired
+                        .iter()
+                        .any(|(a, at)| a == account && *at > killed_at)
                 });
                 if let Some((_, at)) = d
                     .acquired

@@ -435,7 +435,11 @@ async fn an_order_cancelled_between_two_polls_unseen_before_is_caught_by_default
     s.move_to(order, StatusLevel::Cancelled, None).await;
 
     let report = poller.poll(&mut governor, now).await.unwrap().unwrap();
-    assert!(report.batch.moved.contains_key(&order), "{:?}", report.batch);
+    assert!(
+        report.batch.moved.contains_key(&order),
+        "{:?}",
+        report.batch
+    );
     let stored = s
         .store
         .timeline(ACCOUNT, &Event::order_subject(order))

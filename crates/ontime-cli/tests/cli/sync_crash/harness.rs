@@ -282,7 +282,9 @@ impl Daemon {
 
     /// Whether the daemon announced its address (its signal handlers are installed by then).
     pub fn listening(&self) -> bool {
-        self.log.iter().any(|l| l.starts_with("ontime sync: listening on"))
+        self.log
+            .iter()
+            .any(|l| l.starts_with("ontime sync: listening on"))
     }
 
     /// SIGTERM (once the daemon listens: before that, SIGTERM kills it) and wait for exit 0
@@ -336,7 +338,10 @@ pub fn truth_statuses(truth: &[TruthChange]) -> BTreeMap<uuid::Uuid, String> {
                 ..
             } => Some((
                 *status_id,
-                format!("#{} at {}: order {order} {step:?} level {level} {label:?}", c.seq, c.at),
+                format!(
+                    "#{} at {}: order {order} {step:?} level {level} {label:?}",
+                    c.seq, c.at
+                ),
             )),
             _ => None,
         })
@@ -401,11 +406,7 @@ pub struct Verdict {
 /// The invariants after a crash run, for one account: every truth status change has exactly one
 /// order event (by `ontime.status_id`); no status id has two order events; no event id twice;
 /// every subject's sequence is 1, 2, … without gaps.
-pub async fn check(
-    store: &Store,
-    account: &str,
-    truth: &BTreeMap<uuid::Uuid, String>,
-) -> Verdict {
+pub async fn check(store: &Store, account: &str, truth: &BTreeMap<uuid::Uuid, String>) -> Verdict {
     let events = all_events(store, account).await;
     let counts = status_counts(&events);
     let lost: Vec<_> = truth
@@ -534,13 +535,11 @@ impl PgSchema {
             .build()
             .map_err(|e| e.to_string())?;
         rt.block_on(async {
-            let mut conn = tokio::time::timeout(
-                Duration::from_secs(5),
-                sqlx::AnyConnection::connect(url),
-            )
-            .await
-            .map_err(|_| "timed out".to_owned())?
-            .map_err(|e| e.to_string())?;
+            let mut conn =
+                tokio::time::timeout(Duration::from_secs(5), sqlx::AnyConnection::connect(url))
+                    .await
+                    .map_err(|_| "timed out".to_owned())?
+                    .map_err(|e| e.to_string())?;
             sqlx::raw_sql(sql)
                 .execute(&mut conn)
                 .await
