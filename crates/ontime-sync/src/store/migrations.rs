@@ -1,11 +1,32 @@
-//! The store's schema, versioned and embedded. Each migration is a list of statements that run
-//! unchanged on SQLite and Postgres; `schema_migrations` records what ran. Migrations run in one
-//! transaction on open (on Postgres under an advisory lock, so workers opening together do not
-//! race).
+//! The store's schema, versioned and embedded. Each migration is a list of statements;
+//! `schema_migrations` records what ran. Migrations run in one transaction on open (on Postgres
+//! under an advisory lock, so workers opening together do not race).
+//!
+//! # One logical schema, engine-specific storage
+//!
+//! Both engines get the same tables, columns, keys and unique constraints; the statement texts
+//! differ only where the storage of a key does ([`Statement::render`]):
+//!
+//! - `{int_key}`: an integer primary key. On SQLite `INTEGER PRIMARY KEY` (exactly that
+//!   spelling), which makes the column the rowid: the table is its own key, one b-tree instead
+//!   of a table plus a key index. On Postgres `BIGINT NOT NULL PRIMARY KEY`.
+//! - `{keyed}`: after a table whose primary key is not an integer. On SQLite `WITHOUT ROWID`
+//!   (the rows live in the key's b-tree: one tree written per row instead of two); on Postgres
+//!   nothing.
+//! - [`Statement::Postgres`]: the read indexes by type and time and by account and time. Postgres
+//!   plans `query` per call with the values bound (custom plans) and uses them; SQLite's planner
+//!   cannot use them for that query's optional filters (`$2 IS NULL OR account = $2`) and pages in
+//!   position order instead, so there they would be written on every insert and never read.
+//!
+//! The crate is unreleased (0.1 was never published), so migration 1 was changed in place to get
+//! this layout rather than rebuilt by a migration 3; a store file made by an earlier build of this
+//! branch still opens and works (the same columns and constraints), it only keeps the old storage.
+
+use std::borrow::Cow;
 
 use sqlx::{Any, Transaction};
 
-use super::StoreError;
+use super::{Engine, StoreError};
 
 /// One schema version.
 #[derive(Debug)]
@@ -14,8 +35,38 @@ pub struct Migration {
     pub version: i64,
     /// What it does.
     pub name: &'static str,
-    /// Its statements, valid on both engines.
-    pub statements: &'static [&'static str],
+    /// Its statements, in order.
+    pub statements: &'static [Statement],
+}
+
+/// One statement of a migration.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Statement {
+    /// Runs on both engines, after [`Statement::render`] fills in the storage words.
+    Both(&'static str),
+    /// Runs on Postgres only (an index SQLite's planner would not use).
+    Postgres(&'static str),
+}
+
+impl Statement {
+    /// The text to run on `engine` (`None`: nothing to run there), with `{int_key}` and
+    /// `{keyed}` replaced by that engine's words (see the module documentation).
+    pub fn render(self, engine: Engine) -> Option<Cow<'static, str>> {
+        let text = match (self, engine) {
+            (Statement::Both(text), _) | (Statement::Postgres(text), Engine::Postgres) => text,
+            (Statement::Postgres(_), Engine::Sqlite) => return None,
+        };
+        if !text.contains('{') {
+            return Some(Cow::Borrowed(text));
+        }
+        let (int_key, keyed) = match engine {
+            Engine::Sqlite => ("INTEGER PRIMARY KEY", " WITHOUT ROWID"),
+            Engine::Postgres => ("BIGINT NOT NULL PRIMARY KEY", ""),
+        };
+        Some(Cow::Owned(
+            text.replace("{int_key}", int_key).replace("{keyed}", keyed),
+        ))
+    }
 }
 
 /// Every migration, in version order. Never edit a released one: add the next.
@@ -24,10 +75,11 @@ pub const MIGRATIONS: &[Migration] = &[
         version: 1,
         name: "events, subjects, cursors, outbox",
         statements: &[
-            "CREATE TABLE store_head (id BIGINT NOT NULL PRIMARY KEY, position BIGINT NOT NULL)",
-            "INSERT INTO store_head (id, position) VALUES (1, 0)",
-            "CREATE TABLE events (
-            position BIGINT NOT NULL PRIMARY KEY,
+            Statement::Both("CREATE TABLE store_head (id {int_key}, position BIGINT NOT NULL)"),
+            Statement::Both("INSERT INTO store_head (id, position) VALUES (1, 0)"),
+            Statement::Both(
+                "CREATE TABLE events (
+            position {int_key},
             event_id TEXT NOT NULL UNIQUE,
             account TEXT NOT NULL,
             subject TEXT NOT NULL,
@@ -37,42 +89,55 @@ pub const MIGRATIONS: &[Migration] = &[
             payload TEXT NOT NULL,
             UNIQUE (account, subject, sequence)
         )",
-            "CREATE INDEX events_by_type_time ON events (event_type, occurred_at_us)",
-            "CREATE INDEX events_by_account_time ON events (account, occurred_at_us)",
-            "CREATE TABLE subjects (
+            ),
+            Statement::Postgres(
+                "CREATE INDEX events_by_type_time ON events (event_type, occurred_at_us)",
+            ),
+            Statement::Postgres(
+                "CREATE INDEX events_by_account_time ON events (account, occurred_at_us)",
+            ),
+            Statement::Both(
+                "CREATE TABLE subjects (
             account TEXT NOT NULL,
             subject TEXT NOT NULL,
             last_sequence BIGINT NOT NULL,
             PRIMARY KEY (account, subject)
-        )",
-            "CREATE TABLE cursors (
+        ){keyed}",
+            ),
+            Statement::Both(
+                "CREATE TABLE cursors (
             account TEXT NOT NULL,
             name TEXT NOT NULL,
             value TEXT NOT NULL,
             PRIMARY KEY (account, name)
-        )",
-            "CREATE TABLE outbox (
+        ){keyed}",
+            ),
+            Statement::Both(
+                "CREATE TABLE outbox (
             destination TEXT NOT NULL,
             position BIGINT NOT NULL REFERENCES events (position),
             attempts BIGINT NOT NULL DEFAULT 0,
             PRIMARY KEY (destination, position)
-        )",
+        ){keyed}",
+            ),
         ],
     },
     Migration {
         version: 2,
         name: "account leases with fencing tokens",
-        statements: &["CREATE TABLE leases (
+        statements: &[Statement::Both(
+            "CREATE TABLE leases (
             account TEXT NOT NULL PRIMARY KEY,
             worker TEXT NOT NULL,
             token BIGINT NOT NULL,
             expires_at_us BIGINT NOT NULL
-        )"],
+        ){keyed}",
+        )],
     },
 ];
 
 /// Brings the schema to the newest version inside `tx`.
-pub(super) async fn run(tx: &mut Transaction<'_, Any>) -> Result<(), StoreError> {
+pub(super) async fn run(tx: &mut Transaction<'_, Any>, engine: Engine) -> Result<(), StoreError> {
     let err = StoreError::db("migration");
     sqlx::query(
         "CREATE TABLE IF NOT EXISTS schema_migrations (version BIGINT NOT NULL PRIMARY KEY, name TEXT NOT NULL)",
@@ -94,7 +159,10 @@ pub(super) async fn run(tx: &mut Transaction<'_, Any>) -> Result<(), StoreError>
     }
     for migration in MIGRATIONS.iter().filter(|m| m.version > current) {
         for statement in migration.statements {
-            sqlx::query(statement)
+            let Some(statement) = statement.render(engine) else {
+                continue;
+            };
+            sqlx::query(&statement)
                 .execute(&mut **tx)
                 .await
                 .map_err(StoreError::db("migration"))?;

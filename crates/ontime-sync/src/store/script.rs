@@ -2,11 +2,19 @@
 //!
 //! A commit runs a handful of statements. On SQLite every statement is a call into the driver's
 //! worker thread and back (two thread wake-ups), which costs more than the statement itself for
-//! small commits; sqlx's SQLite driver runs a text of several statements in one call, and its
-//! numbered placeholders (`$N`) count across the whole text. So on SQLite a [`Script`] sends its
-//! statements as one text, numbered on from one statement to the next; on Postgres (whose
-//! prepared statements hold one statement each) it runs them one by one, each numbered from 1.
-//! Either way they run in the order pushed, inside the caller's transaction.
+//! small commits; on Postgres every statement is a round trip to the server. So a [`Script`]
+//! sends its statements as one text wherever the engine allows, numbering the placeholders
+//! (`$N`) on from one statement to the next ([`Join`]):
+//!
+//! - SQLite ([`Join::Statements`]): sqlx's SQLite driver runs a text of several statements in
+//!   one call, in order, and its placeholders count across the whole text.
+//! - Postgres (a prepared statement holds one statement): reads that need no order among
+//!   themselves become one `SELECT … UNION ALL SELECT …` ([`Join::Union`]); writes that do not
+//!   read each other's effects become one statement of data-modifying CTEs,
+//!   `WITH w1 AS (…), w2 AS (…) last` ([`Join::Cte`]), which Postgres runs as one statement
+//!   (constraints, such as a foreign key to a row another part inserts, are checked at its end).
+//!
+//! Either way they run inside the caller's transaction.
 
 use sqlx::any::AnyRow;
 use sqlx::{Any, Transaction};
@@ -23,10 +31,20 @@ pub(super) enum Arg {
     Static(&'static str),
 }
 
-/// Statements to run in order (see the module documentation).
+/// How a [`Script`] joins its statements into one text (see the module documentation).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum Join {
+    /// `s1; s2; …`, run in order (SQLite).
+    Statements,
+    /// `s1 UNION ALL s2 …`: `SELECT`s with the same columns (Postgres).
+    Union,
+    /// `WITH w1 AS (s1), … sN`: writes that do not depend on each other (Postgres).
+    Cte,
+}
+
+/// Statements sent as one text (see the module documentation).
 pub(super) struct Script {
-    /// Send the statements as one text (SQLite).
-    combine: bool,
+    join: Join,
     statements: Vec<(String, Vec<Arg>)>,
     /// Values bound by the statements not yet sent.
     bound: usize,
@@ -35,10 +53,10 @@ pub(super) struct Script {
 }
 
 impl Script {
-    /// An empty script; `combine`: send it as one text.
-    pub(super) fn new(combine: bool) -> Self {
+    /// An empty script whose statements are joined by `join`.
+    pub(super) fn new(join: Join) -> Self {
         Self {
-            combine,
+            join,
             statements: Vec::new(),
             bound: 0,
             rows: Vec::new(),
@@ -53,9 +71,6 @@ impl Script {
         tx: &mut Transaction<'_, Any>,
         count: usize,
     ) -> Result<usize, sqlx::Error> {
-        if !self.combine {
-            return Ok(1);
-        }
         if self.bound + count > MAX_PLACEHOLDERS && !self.statements.is_empty() {
             self.flush(tx).await?;
         }
@@ -88,22 +103,32 @@ impl Script {
         if statements.is_empty() {
             return Ok(());
         }
-        if self.combine {
-            let sql = statements
-                .iter()
-                .map(|(sql, _)| sql.as_str())
-                .collect::<Vec<_>>()
-                .join(";\n");
-            let args = statements.into_iter().flat_map(|(_, args)| args);
-            self.rows
-                .extend(bind(&sql, args).fetch_all(&mut **tx).await?);
-        } else {
-            for (sql, args) in statements {
-                self.rows
-                    .extend(bind(&sql, args).fetch_all(&mut **tx).await?);
-            }
-        }
+        let texts: Vec<&str> = statements.iter().map(|(sql, _)| sql.as_str()).collect();
+        let sql = join(self.join, &texts);
+        let args = statements.into_iter().flat_map(|(_, args)| args);
+        self.rows
+            .extend(bind(&sql, args).fetch_all(&mut **tx).await?);
         Ok(())
+    }
+}
+
+/// `texts` as one statement text, joined the way `join` says.
+fn join(join: Join, texts: &[&str]) -> String {
+    match join {
+        Join::Statements => texts.join(";\n"),
+        Join::Union => texts.join("\nUNION ALL\n"),
+        Join::Cte => match texts.split_last() {
+            Some((last, [])) => (*last).to_owned(),
+            Some((last, first)) => {
+                let parts: Vec<String> = first
+                    .iter()
+                    .enumerate()
+                    .map(|(n, text)| format!("w{n} AS ({text})"))
+                    .collect();
+                format!("WITH {}\n{last}", parts.join(",\n"))
+            }
+            None => String::new(),
+        },
     }
 }
 
@@ -120,4 +145,27 @@ fn bind(
         };
     }
     query
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn statements_join_as_one_text() {
+        let texts = ["INSERT INTO a VALUES ($1)", "UPDATE b SET c = $2"];
+        assert_eq!(
+            join(Join::Statements, &texts),
+            "INSERT INTO a VALUES ($1);\nUPDATE b SET c = $2"
+        );
+        assert_eq!(
+            join(Join::Cte, &texts),
+            "WITH w0 AS (INSERT INTO a VALUES ($1))\nUPDATE b SET c = $2"
+        );
+        assert_eq!(join(Join::Cte, &texts[..1]), "INSERT INTO a VALUES ($1)");
+        assert_eq!(
+            join(Join::Union, &["SELECT 1", "SELECT 2"]),
+            "SELECT 1\nUNION ALL\nSELECT 2"
+        );
+    }
 }

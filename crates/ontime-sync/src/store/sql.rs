@@ -8,7 +8,7 @@ use serde_json::Value;
 use sqlx::any::AnyRow;
 use sqlx::{Any, AnyPool, Row, Transaction};
 
-use super::script::{Arg, Script};
+use super::script::{Arg, Join, Script};
 use super::{
     Commit, CommitOutcome, EventQuery, EventStore, Lease, OrderSubject, Position, StoreError,
     StoredEvent, lease, migrations, postgres, sqlite,
@@ -41,6 +41,12 @@ impl std::fmt::Debug for Store {
             .finish_non_exhaustive()
     }
 }
+
+/// How a commit's transaction starts on Postgres: `BEGIN` and the lock on the head row in one
+/// round trip (a text without parameters, sent as one simple query). Every later statement of
+/// the transaction takes its snapshot after the lock was granted, so it sees every commit that
+/// came before.
+const POSTGRES_BEGIN: &str = "BEGIN; SELECT position FROM store_head WHERE id = 1 FOR UPDATE";
 
 /// The key of the advisory lock that serialises migrations on Postgres ("ontime-sync" in ASCII).
 const MIGRATION_LOCK: i64 = 0x6f6e_7469_6d65_7379;
@@ -80,7 +86,7 @@ impl Store {
                 .await
                 .map_err(StoreError::db("migration lock"))?;
         }
-        migrations::run(&mut tx).await?;
+        migrations::run(&mut tx, engine).await?;
         tx.commit().await.map_err(StoreError::db("migration"))?;
         Ok(Self { pool, engine })
     }
@@ -127,17 +133,30 @@ impl Store {
             commit.events = unstored;
         }
 
-        // One script of lookups: lock the head first (writers queue here, so positions follow
-        // commit order, and no other writer can store an event between the duplicate check and
-        // the insert), then which event ids are stored and the subjects' last sequences. On
-        // SQLite it is one call into the driver; on Postgres the statements run in this order.
+        // The lookups: the head (locked first: writers queue here, so positions follow commit
+        // order, and no other writer can store an event between the duplicate check and the
+        // insert), which event ids are stored, the subjects' last sequences. On SQLite one call
+        // into the driver, the `UPDATE` taking the write lock; on Postgres the head row was locked
+        // by the transaction's `BEGIN` ([`POSTGRES_BEGIN`]), so this is one `SELECT … UNION ALL`
+        // that sees every commit made before the lock was granted.
         let ids: Vec<String> = distinct(commit.events.iter().map(|e| e.event_id.as_str()));
         let subjects: Vec<String> = distinct(commit.events.iter().map(|e| e.subject.as_str()));
-        let mut lookups = Script::new(engine == Engine::Sqlite);
+        let mut lookups = Script::new(match engine {
+            Engine::Sqlite => Join::Statements,
+            Engine::Postgres => Join::Union,
+        });
         lookups.push(
-            "UPDATE store_head SET position = position WHERE id = 1
-             RETURNING CAST('h' AS TEXT) AS kind, CAST('' AS TEXT) AS name, position AS value"
-                .to_owned(),
+            match engine {
+                Engine::Sqlite => {
+                    "UPDATE store_head SET position = position WHERE id = 1
+                     RETURNING CAST('h' AS TEXT) AS kind, CAST('' AS TEXT) AS name, position AS value"
+                }
+                Engine::Postgres => {
+                    "SELECT CAST('h' AS TEXT) AS kind, CAST('' AS TEXT) AS name, position AS value
+                     FROM store_head WHERE id = 1"
+                }
+            }
+            .to_owned(),
             Vec::new(),
         );
         for chunk in ids.chunks(ROWS_PER_STATEMENT) {
@@ -202,8 +221,13 @@ impl Store {
             }
         }
 
-        // One script of writes: events, outbox, subjects, head, cursors.
-        let mut writes = Script::new(engine == Engine::Sqlite);
+        // One script of writes: events, outbox, subjects, head, cursors. None reads what another
+        // writes (cursor updates are netted first, see `save_cursors`), so on Postgres they are
+        // one statement of data-modifying CTEs.
+        let mut writes = Script::new(match engine {
+            Engine::Sqlite => Join::Statements,
+            Engine::Postgres => Join::Cte,
+        });
         let mut position = head;
         let mut rows = Vec::with_capacity(fresh.len());
         // The subjects this commit adds to, with their new last sequences.
@@ -365,48 +389,65 @@ impl Store {
         }))
     }
 
-    /// Adds the commit's cursor updates and removals to `script`.
+    /// Adds the commit's cursor updates and removals to `script`, netted ([`net_cursors`]):
+    /// one multi-row upsert and one `DELETE`, touching each cursor once.
     async fn save_cursors(
         tx: &mut Transaction<'_, Any>,
         script: &mut Script,
         commit: &Commit,
     ) -> Result<(), StoreError> {
-        fn set(a: usize) -> String {
-            format!(
-                "INSERT INTO cursors (account, name, value) VALUES (${a}, ${}, ${})
-                 ON CONFLICT (account, name) DO UPDATE SET value = excluded.value",
-                a + 1,
-                a + 2
-            )
-        }
-        // Only while the value is the one read: an entry rewritten since stays.
-        fn clear(a: usize) -> String {
-            format!(
-                "DELETE FROM cursors WHERE account = ${a} AND name = ${} AND value = ${}",
-                a + 1,
-                a + 2
-            )
-        }
-        let sets = commit
-            .cursors
-            .iter()
-            .map(|c| (set as fn(usize) -> String, c));
-        let clears = commit
-            .cleared
-            .iter()
-            .map(|c| (clear as fn(usize) -> String, c));
-        for (sql, (name, value)) in sets.chain(clears) {
+        let err = || StoreError::db("commit");
+        let (sets, clears) = net_cursors(commit);
+        for chunk in sets.chunks(ROWS_PER_STATEMENT) {
             let first = script
-                .next_placeholder(tx, 3)
+                .next_placeholder(tx, chunk.len() * 3)
                 .await
-                .map_err(StoreError::db("commit"))?;
+                .map_err(err())?;
             script.push(
-                sql(first),
-                vec![
-                    Arg::Text(commit.account.clone()),
-                    Arg::Text(name.clone()),
-                    Arg::Text(value.to_string()),
-                ],
+                format!(
+                    "INSERT INTO cursors (account, name, value) VALUES {}
+                     ON CONFLICT (account, name) DO UPDATE SET value = excluded.value",
+                    tuples(first, chunk.len(), 3)
+                ),
+                chunk
+                    .iter()
+                    .flat_map(|(name, value)| {
+                        [
+                            Arg::Text(commit.account.clone()),
+                            Arg::Text((*name).to_owned()),
+                            Arg::Text(value.clone()),
+                        ]
+                    })
+                    .collect(),
+            );
+        }
+        for chunk in clears.chunks(ROWS_PER_STATEMENT) {
+            let count = 1 + chunk.iter().map(|(_, v)| 1 + usize::from(v.is_some())).sum::<usize>();
+            let first = script.next_placeholder(tx, count).await.map_err(err())?;
+            let mut args = vec![Arg::Text(commit.account.clone())];
+            let mut terms = Vec::with_capacity(chunk.len());
+            let mut next = first + 1;
+            for (name, value) in chunk {
+                args.push(Arg::Text((*name).to_owned()));
+                match value {
+                    // Only while the value is the one read: an entry rewritten since stays.
+                    Some(value) => {
+                        terms.push(format!("(name = ${next} AND value = ${})", next + 1));
+                        args.push(Arg::Text(value.clone()));
+                        next += 2;
+                    }
+                    None => {
+                        terms.push(format!("name = ${next}"));
+                        next += 1;
+                    }
+                }
+            }
+            script.push(
+                format!(
+                    "DELETE FROM cursors WHERE account = ${first} AND ({})",
+                    terms.join(" OR ")
+                ),
+                args,
             );
         }
         Ok(())
@@ -423,6 +464,46 @@ impl Store {
             .map_err(StoreError::db(operation))?;
         rows.iter().map(stored_event).collect()
     }
+}
+
+/// The net effect of a commit's cursor updates ([`Commit::cursors`], in order) followed by its
+/// removals ([`Commit::cleared`], in order), as writes that touch each cursor once: the value
+/// to set per name (the last one given), and the names to delete, each with the value it must
+/// still hold (`None`: delete whatever it holds, because this commit set it to the value a
+/// removal names).
+fn net_cursors(commit: &Commit) -> (Vec<(&str, String)>, Vec<(&str, Option<String>)>) {
+    // Name → the value set (`None` once a removal took it out again), in first-seen order.
+    let mut sets: Vec<(&str, Option<String>)> = Vec::new();
+    let mut set_at: HashMap<&str, usize> = HashMap::new();
+    for (name, value) in &commit.cursors {
+        let value = Some(value.to_string());
+        match set_at.get(name.as_str()) {
+            Some(&at) => sets[at].1 = value,
+            None => {
+                set_at.insert(name, sets.len());
+                sets.push((name, value));
+            }
+        }
+    }
+    let mut clears: Vec<(&str, Option<String>)> = Vec::new();
+    for (name, value) in &commit.cleared {
+        let value = value.to_string();
+        match set_at.get(name.as_str()) {
+            // Set by this commit: removed when the removal names the value just set.
+            Some(&at) => {
+                if sets[at].1.as_deref() == Some(value.as_str()) {
+                    sets[at].1 = None;
+                    clears.push((name, None));
+                }
+            }
+            None => clears.push((name, Some(value))),
+        }
+    }
+    let sets = sets
+        .into_iter()
+        .filter_map(|(name, value)| value.map(|v| (name, v)))
+        .collect();
+    (sets, clears)
 }
 
 /// What happened to one upgrade.
@@ -501,7 +582,11 @@ impl EventStore for Store {
                 found: event.account.clone(),
             });
         }
-        let mut tx = self.pool.begin().await.map_err(StoreError::db("commit"))?;
+        let tx = match self.engine {
+            Engine::Sqlite => self.pool.begin().await,
+            Engine::Postgres => self.pool.begin_with(POSTGRES_BEGIN).await,
+        };
+        let mut tx = tx.map_err(StoreError::db("commit"))?;
         // On error `tx` is dropped and rolled back: nothing of the commit remains.
         let outcome = Self::commit_in(&mut tx, self.engine, commit).await?;
         tx.commit().await.map_err(StoreError::db("commit"))?;
