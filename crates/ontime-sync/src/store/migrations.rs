@@ -187,4 +187,33 @@ mod tests {
             assert_eq!(migration.version, index as i64 + 1, "{}", migration.name);
         }
     }
+
+    #[test]
+    fn statements_render_per_engine() {
+        let head = Statement::Both("CREATE TABLE t (id {int_key}, k TEXT){keyed}");
+        assert_eq!(
+            head.render(Engine::Sqlite).as_deref(),
+            Some("CREATE TABLE t (id INTEGER PRIMARY KEY, k TEXT) WITHOUT ROWID")
+        );
+        assert_eq!(
+            head.render(Engine::Postgres).as_deref(),
+            Some("CREATE TABLE t (id BIGINT NOT NULL PRIMARY KEY, k TEXT)")
+        );
+        let index = Statement::Postgres("CREATE INDEX i ON t (k)");
+        assert_eq!(index.render(Engine::Sqlite), None);
+        assert_eq!(
+            index.render(Engine::Postgres).as_deref(),
+            Some("CREATE INDEX i ON t (k)")
+        );
+        // No placeholder is left unreplaced in any migration.
+        for migration in MIGRATIONS {
+            for statement in migration.statements {
+                for engine in [Engine::Sqlite, Engine::Postgres] {
+                    if let Some(text) = statement.render(engine) {
+                        assert!(!text.contains('{'), "{}: {text}", migration.name);
+                    }
+                }
+            }
+        }
+    }
 }

@@ -811,3 +811,32 @@ fn like_escape(text: &str) -> String {
     }
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn cursor_updates_are_netted_in_order() {
+        let commit = Commit::new("a")
+            .cursor("x", json!(1))
+            .cursor("y", json!(2))
+            .cursor("x", json!(3))
+            .clear("y", json!(2))
+            .clear("y", json!(2))
+            .clear("x", json!(1))
+            .clear("z", json!(4))
+            .clear("z", json!(5));
+        let (sets, clears) = net_cursors(&commit);
+        assert_eq!(sets, [("x", "3".to_owned())]);
+        assert_eq!(
+            clears,
+            [
+                ("y", None),
+                ("z", Some("4".to_owned())),
+                ("z", Some("5".to_owned()))
+            ]
+        );
+    }
+}

@@ -181,6 +181,8 @@ suite!(
     a_lease_expires_is_taken_over_and_fences_the_stale_worker,
     workers_racing_for_an_expired_lease_get_it_once,
     orders_are_located_by_id_and_tracking_number,
+    cursor_updates_and_removals_in_one_commit_apply_in_order,
+    the_storage_layout_suits_the_engine,
 );
 
 /// `locate_order` finds an order's (account, subject) by ID and by exact tracking number (not by
@@ -425,6 +427,105 @@ async fn cursors_list_by_prefix_and_clear_only_while_unchanged(db: &TestDb) {
             ("q/c".to_owned(), serde_json::json!(3))
         ]
     );
+}
+
+/// One commit that sets a cursor twice, sets and removes another, removes one it did not set,
+/// and sets one while removing a stale value of it: the outcome is that of running the updates
+/// in order, then the removals in order (each cursor is written once per commit).
+async fn cursor_updates_and_removals_in_one_commit_apply_in_order(db: &TestDb) {
+    use serde_json::json;
+    let before = Commit::new(ACCOUNT)
+        .cursor("q/stale", json!(1))
+        .cursor("q/gone", json!(2))
+        .cursor("q/kept", json!(3))
+        .cursor("q/reset", json!(4));
+    db.store.commit(before).await.unwrap();
+    let commit = Commit::new(ACCOUNT)
+        .cursor("q/twice", json!("first"))
+        .cursor("q/twice", json!("second"))
+        .cursor("q/set-and-taken", json!(5))
+        .cursor("q/reset", json!(40))
+        .clear("q/set-and-taken", json!(5))
+        .clear("q/gone", json!(2))
+        .clear("q/kept", json!(99))
+        .clear("q/reset", json!(4))
+        .clear("q/never", json!(0));
+    db.store.commit(commit).await.unwrap();
+    let left: BTreeMap<String, serde_json::Value> = db
+        .store
+        .cursors(ACCOUNT, "q/", 100)
+        .await
+        .unwrap()
+        .into_iter()
+        .collect();
+    let expected: BTreeMap<String, serde_json::Value> = [
+        ("q/kept", json!(3)),
+        ("q/reset", json!(40)),
+        ("q/stale", json!(1)),
+        ("q/twice", json!("second")),
+    ]
+    .into_iter()
+    .map(|(n, v)| (n.to_owned(), v))
+    .collect();
+    assert_eq!(left, expected);
+
+    // A removal of the value a cursor is set to in the same commit removes it, also when it
+    // existed before with another value.
+    let commit = Commit::new(ACCOUNT)
+        .cursor("q/stale", json!(7))
+        .clear("q/stale", json!(7));
+    db.store.commit(commit).await.unwrap();
+    assert_eq!(db.store.cursor(ACCOUNT, "q/stale").await.unwrap(), None);
+}
+
+/// The schema's storage per engine: on SQLite the position is the rowid (no separate key
+/// index), the tables keyed by text keep their rows in the key (`WITHOUT ROWID`) and the read
+/// indexes SQLite's planner cannot use for `query` are absent; on Postgres those indexes exist.
+async fn the_storage_layout_suits_the_engine(db: &TestDb) {
+    let mut conn = sqlx::AnyConnection::connect(&db.url).await.unwrap();
+    if db.url.starts_with("sqlite:") {
+        let indexes: Vec<(String,)> = sqlx::query_as(
+            "SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'events' ORDER BY name",
+        )
+        .fetch_all(&mut conn)
+        .await
+        .unwrap();
+        // The two unique constraints (event_id; account, subject, sequence), nothing else.
+        assert_eq!(indexes.len(), 2, "{indexes:?}");
+        assert!(indexes.iter().all(|(n,)| n.starts_with("sqlite_autoindex_events")));
+        for table in ["subjects", "cursors", "outbox", "leases"] {
+            let (sql,): (String,) =
+                sqlx::query_as("SELECT sql FROM sqlite_master WHERE type = 'table' AND name = $1")
+                    .bind(table)
+                    .fetch_one(&mut conn)
+                    .await
+                    .unwrap();
+            assert!(sql.ends_with("WITHOUT ROWID"), "{table}: {sql}");
+        }
+        let (sql,): (String,) = sqlx::query_as(
+            "SELECT sql FROM sqlite_master WHERE type = 'table' AND name = 'events'",
+        )
+        .fetch_one(&mut conn)
+        .await
+        .unwrap();
+        assert!(sql.contains("position INTEGER PRIMARY KEY"), "{sql}");
+    } else {
+        let indexes: Vec<(String,)> = sqlx::query_as(
+            "SELECT CAST(indexname AS TEXT) FROM pg_indexes
+             WHERE schemaname = current_schema() AND tablename = 'events' ORDER BY indexname",
+        )
+        .fetch_all(&mut conn)
+        .await
+        .unwrap();
+        let names: Vec<&str> = indexes.iter().map(|(n,)| n.as_str()).collect();
+        assert!(names.contains(&"events_by_type_time"), "{names:?}");
+        assert!(names.contains(&"events_by_account_time"), "{names:?}");
+    }
+    conn.close().await.ok();
+    // And the store works on it.
+    let outcome = db.store.commit(Commit::new(ACCOUNT).events(events(60))).await.unwrap();
+    assert!(!outcome.stored.is_empty());
+    assert_gapless(&all(&db.store).await);
 }
 
 #[tokio::test]
