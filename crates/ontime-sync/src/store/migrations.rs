@@ -19,8 +19,9 @@
 //!   position order instead, so there they would be written on every insert and never read.
 //!
 //! The crate is unreleased (0.1 was never published), so migration 1 was changed in place to get
-//! this layout rather than rebuilt by a migration 3; a store file made by an earlier build of this
-//! branch still opens and works (the same columns and constraints), it only keeps the old storage.
+//! this layout rather than rebuilt by a migration 3. It also lost the `subjects` table (a
+//! subject's last sequence is the largest in the unique (subject, account, sequence) index of
+//! `events`, one index probe away, so the table only cost a write per subject and commit).
 
 use std::borrow::Cow;
 
@@ -73,7 +74,7 @@ impl Statement {
 pub const MIGRATIONS: &[Migration] = &[
     Migration {
         version: 1,
-        name: "events, subjects, cursors, outbox",
+        name: "events, cursors, outbox",
         statements: &[
             Statement::Both("CREATE TABLE store_head (id {int_key}, position BIGINT NOT NULL)"),
             Statement::Both("INSERT INTO store_head (id, position) VALUES (1, 0)"),
@@ -87,7 +88,7 @@ pub const MIGRATIONS: &[Migration] = &[
             event_type TEXT NOT NULL,
             occurred_at_us BIGINT NOT NULL,
             payload TEXT NOT NULL,
-            UNIQUE (account, subject, sequence)
+            UNIQUE (subject, account, sequence)
         )",
             ),
             Statement::Postgres(
@@ -95,14 +96,6 @@ pub const MIGRATIONS: &[Migration] = &[
             ),
             Statement::Postgres(
                 "CREATE INDEX events_by_account_time ON events (account, occurred_at_us)",
-            ),
-            Statement::Both(
-                "CREATE TABLE subjects (
-            account TEXT NOT NULL,
-            subject TEXT NOT NULL,
-            last_sequence BIGINT NOT NULL,
-            PRIMARY KEY (account, subject)
-        ){keyed}",
             ),
             Statement::Both(
                 "CREATE TABLE cursors (

@@ -182,8 +182,8 @@ impl Store {
             args.extend(chunk.iter().cloned().map(Arg::Text));
             lookups.push(
                 format!(
-                    "SELECT CAST('s' AS TEXT) AS kind, subject AS name, last_sequence AS value
-                     FROM subjects WHERE account = ${first} AND subject IN ({})",
+                    "SELECT CAST('s' AS TEXT) AS kind, subject AS name, MAX(sequence) AS value
+                     FROM events WHERE account = ${first} AND subject IN ({}) GROUP BY subject",
                     placeholders(first + 1, chunk.len())
                 ),
                 args,
@@ -221,7 +221,7 @@ impl Store {
             }
         }
 
-        // One script of writes: events, outbox, subjects, head, cursors. None reads what another
+        // One script of writes: events, outbox, head, cursors. None reads what another
         // writes (cursor updates are netted first, see `save_cursors`), so on Postgres they are
         // one statement of data-modifying CTEs.
         let mut writes = Script::new(match engine {
@@ -288,30 +288,6 @@ impl Store {
                         .collect(),
                 );
             }
-        }
-        let touched: Vec<(&String, &i64)> = sequences.iter().collect();
-        for chunk in touched.chunks(ROWS_PER_STATEMENT) {
-            let first = writes
-                .next_placeholder(tx, chunk.len() * 3)
-                .await
-                .map_err(err())?;
-            writes.push(
-                format!(
-                    "INSERT INTO subjects (account, subject, last_sequence) VALUES {}
-                     ON CONFLICT (account, subject) DO UPDATE SET last_sequence = excluded.last_sequence",
-                    tuples(first, chunk.len(), 3)
-                ),
-                chunk
-                    .iter()
-                    .flat_map(|(subject, last)| {
-                        [
-                            Arg::Text(commit.account.clone()),
-                            Arg::Text((*subject).clone()),
-                            Arg::Int(**last),
-                        ]
-                    })
-                    .collect(),
-            );
         }
         if position != head {
             let first = writes.next_placeholder(tx, 1).await.map_err(err())?;
@@ -747,7 +723,7 @@ impl EventStore for Store {
         match order {
             ontime::OrderRef::Id(id) => {
                 let rows: Vec<(String, String)> = sqlx::query_as(
-                    "SELECT account, subject FROM subjects
+                    "SELECT DISTINCT account, subject FROM events
                      WHERE subject = $1 AND ($2 IS NULL OR account = $2) ORDER BY account",
                 )
                 .bind(Event::order_subject(*id))
