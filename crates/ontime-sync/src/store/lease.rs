@@ -18,7 +18,7 @@
 //! process) the same tables and queries apply; leases there only matter between tasks.
 
 use chrono::{DateTime, TimeDelta, Utc};
-use sqlx::{Any, AnyPool, Transaction};
+use sqlx::{AnyConnection, AnyPool};
 
 use super::StoreError;
 
@@ -137,7 +137,7 @@ pub(super) async fn release(pool: &AnyPool, lease: &Lease) -> Result<(), StoreEr
 
 /// Inside a commit: locks the account's lease row if `fence` still holds it, else refuses.
 pub(super) async fn check(
-    tx: &mut Transaction<'_, Any>,
+    conn: &mut AnyConnection,
     account: &str,
     fence: &Fence,
 ) -> Result<(), StoreError> {
@@ -147,7 +147,7 @@ pub(super) async fn check(
     .bind(account.to_owned())
     .bind(fence.worker.clone())
     .bind(fence.token)
-    .execute(&mut **tx)
+    .execute(&mut *conn)
     .await
     .map_err(StoreError::db("commit"))?
     .rows_affected();

@@ -17,7 +17,7 @@
 //! Either way they run inside the caller's transaction.
 
 use sqlx::any::AnyRow;
-use sqlx::{Any, Transaction};
+use sqlx::{Any, AnyConnection};
 
 /// Highest placeholder number a combined text may use: below SQLite's default limit (32,766),
 /// whatever limit the linked library was built with.
@@ -68,11 +68,11 @@ impl Script {
     /// [`MAX_PLACEHOLDERS`].
     pub(super) async fn next_placeholder(
         &mut self,
-        tx: &mut Transaction<'_, Any>,
+        conn: &mut AnyConnection,
         count: usize,
     ) -> Result<usize, sqlx::Error> {
         if self.bound + count > MAX_PLACEHOLDERS && !self.statements.is_empty() {
-            self.flush(tx).await?;
+            self.flush(conn).await?;
         }
         Ok(self.bound + 1)
     }
@@ -86,18 +86,18 @@ impl Script {
     /// Runs what is pending; returns every row the script's statements returned, in order.
     pub(super) async fn fetch_all(
         mut self,
-        tx: &mut Transaction<'_, Any>,
+        conn: &mut AnyConnection,
     ) -> Result<Vec<AnyRow>, sqlx::Error> {
-        self.flush(tx).await?;
+        self.flush(conn).await?;
         Ok(self.rows)
     }
 
     /// Runs what is pending, for its effect.
-    pub(super) async fn execute(self, tx: &mut Transaction<'_, Any>) -> Result<(), sqlx::Error> {
-        self.fetch_all(tx).await.map(drop)
+    pub(super) async fn execute(self, conn: &mut AnyConnection) -> Result<(), sqlx::Error> {
+        self.fetch_all(conn).await.map(drop)
     }
 
-    async fn flush(&mut self, tx: &mut Transaction<'_, Any>) -> Result<(), sqlx::Error> {
+    async fn flush(&mut self, conn: &mut AnyConnection) -> Result<(), sqlx::Error> {
         let statements = std::mem::take(&mut self.statements);
         self.bound = 0;
         if statements.is_empty() {
@@ -107,7 +107,7 @@ impl Script {
         let sql = join(self.join, &texts);
         let args = statements.into_iter().flat_map(|(_, args)| args);
         self.rows
-            .extend(bind(&sql, args).fetch_all(&mut **tx).await?);
+            .extend(bind(&sql, args).fetch_all(&mut *conn).await?);
         Ok(())
     }
 }

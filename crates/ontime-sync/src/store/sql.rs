@@ -6,7 +6,7 @@ use std::path::Path;
 use chrono::{DateTime, TimeDelta, Utc};
 use serde_json::Value;
 use sqlx::any::AnyRow;
-use sqlx::{Any, AnyPool, Row, Transaction};
+use sqlx::{Any, AnyConnection, AnyPool, Row};
 
 use super::script::{Arg, Join, Script};
 use super::{
@@ -47,6 +47,51 @@ impl std::fmt::Debug for Store {
 /// the transaction takes its snapshot after the lock was granted, so it sees every commit that
 /// came before.
 const POSTGRES_BEGIN: &str = "BEGIN; SELECT position FROM store_head WHERE id = 1 FOR UPDATE";
+
+/// How a commit's transaction starts on SQLite: taking the write lock at once (writers queue in
+/// the busy timeout here, before reading anything they will write after).
+const SQLITE_BEGIN: &str = "BEGIN IMMEDIATE";
+
+/// A pooled SQLite connection inside a commit whose `BEGIN IMMEDIATE` and `COMMIT` are part of
+/// the commit's scripts, so the whole commit is two calls into the driver instead of four
+/// (sqlx's `Transaction` would send `BEGIN` and `COMMIT` as calls of their own). What sqlx's
+/// `Transaction` would do on failure, this does too: a failed commit is rolled back before the
+/// connection goes back to the pool, and a connection whose state is unknown (the rollback
+/// failed, or the commit's future was dropped mid-way) is closed instead, which rolls back
+/// whatever it had begun.
+struct SqliteCommit {
+    conn: sqlx::pool::PoolConnection<Any>,
+    /// Until [`SqliteCommit::finish`]: the connection may be inside the commit's transaction.
+    open: bool,
+}
+
+impl SqliteCommit {
+    /// Lets the connection go back to the pool, rolling back first unless the commit succeeded.
+    async fn finish(mut self, committed: bool) {
+        if !committed {
+            // Not in a transaction (the failure came before `BEGIN`, or ended it) is fine too.
+            let rolled_back = match sqlx::query("ROLLBACK").execute(&mut *self.conn).await {
+                Ok(_) => true,
+                Err(e) => e
+                    .as_database_error()
+                    .is_some_and(|e| e.message().contains("no transaction is active")),
+            };
+            if !rolled_back {
+                return; // Dropped while open: closed.
+            }
+        }
+        self.open = false;
+    }
+}
+
+impl Drop for SqliteCommit {
+    fn drop(&mut self) {
+        if self.open {
+            // Dropped mid-commit, or its rollback failed: its transaction may be open.
+            self.conn.close_on_drop();
+        }
+    }
+}
 
 /// The key of the advisory lock that serialises migrations on Postgres ("ontime-sync" in ASCII).
 const MIGRATION_LOCK: i64 = 0x6f6e_7469_6d65_7379;
@@ -109,20 +154,32 @@ impl Store {
         self.pool.close().await;
     }
 
+    /// The commit's statements on `conn`. On Postgres `conn` is inside a transaction begun with
+    /// [`POSTGRES_BEGIN`] and committed by the caller. On SQLite the transaction is part of the
+    /// statements (see [`SqliteCommit`]): `BEGIN IMMEDIATE` goes first (with the lookups, or alone
+    /// when a lease check or upgrades come before them) and `COMMIT` last, with the writes.
     async fn commit_in(
-        tx: &mut Transaction<'_, Any>,
+        conn: &mut AnyConnection,
         engine: Engine,
         mut commit: Commit,
     ) -> Result<CommitOutcome, StoreError> {
         let err = || StoreError::db("commit");
+        let mut begun = engine == Engine::Postgres;
+        if !begun && (commit.fence.is_some() || !commit.upgrades.is_empty()) {
+            sqlx::query(SQLITE_BEGIN)
+                .execute(&mut *conn)
+                .await
+                .map_err(err())?;
+            begun = true;
+        }
         if let Some(fence) = &commit.fence {
-            lease::check(tx, &commit.account, fence).await?;
+            lease::check(conn, &commit.account, fence).await?;
         }
         let mut outcome = CommitOutcome::default();
         let upgrades = std::mem::take(&mut commit.upgrades);
         let mut unstored = Vec::new();
         for event in upgrades {
-            match Self::upgrade(tx, &commit, event).await? {
+            match Self::upgrade(conn, &commit, event).await? {
                 Upgrade::Done(stored) => outcome.upgraded.push(stored),
                 Upgrade::AlreadyExact(id) => outcome.duplicates.push(id),
                 Upgrade::NotStored(event) => unstored.push(event),
@@ -133,35 +190,30 @@ impl Store {
             commit.events = unstored;
         }
 
-        // The lookups: the head (locked first: writers queue here, so positions follow commit
-        // order, and no other writer can store an event between the duplicate check and the
-        // insert), which event ids are stored, the subjects' last sequences. On SQLite one call
-        // into the driver, the `UPDATE` taking the write lock; on Postgres the head row was locked
-        // by the transaction's `BEGIN` ([`POSTGRES_BEGIN`]), so this is one `SELECT … UNION ALL`
-        // that sees every commit made before the lock was granted.
+        // The lookups: the head, which event ids are stored, the subjects' last sequences. The
+        // transaction holds the write lock already (SQLite: `BEGIN IMMEDIATE`; Postgres: the head
+        // row, locked by [`POSTGRES_BEGIN`]): writers queue there, so positions follow commit
+        // order and no other writer can store an event between the duplicate check and the
+        // insert. On SQLite one call into the driver (with the `BEGIN` unless it ran already); on
+        // Postgres one `SELECT … UNION ALL`, whose snapshot holds every earlier commit.
         let ids: Vec<String> = distinct(commit.events.iter().map(|e| e.event_id.as_str()));
         let subjects: Vec<String> = distinct(commit.events.iter().map(|e| e.subject.as_str()));
         let mut lookups = Script::new(match engine {
             Engine::Sqlite => Join::Statements,
             Engine::Postgres => Join::Union,
         });
+        if !begun {
+            lookups.push(SQLITE_BEGIN.to_owned(), Vec::new());
+        }
         lookups.push(
-            match engine {
-                Engine::Sqlite => {
-                    "UPDATE store_head SET position = position WHERE id = 1
-                     RETURNING CAST('h' AS TEXT) AS kind, CAST('' AS TEXT) AS name, position AS value"
-                }
-                Engine::Postgres => {
-                    "SELECT CAST('h' AS TEXT) AS kind, CAST('' AS TEXT) AS name, position AS value
-                     FROM store_head WHERE id = 1"
-                }
-            }
-            .to_owned(),
+            "SELECT CAST('h' AS TEXT) AS kind, CAST('' AS TEXT) AS name, position AS value
+             FROM store_head WHERE id = 1"
+                .to_owned(),
             Vec::new(),
         );
         for chunk in ids.chunks(ROWS_PER_STATEMENT) {
             let first = lookups
-                .next_placeholder(tx, chunk.len())
+                .next_placeholder(conn, chunk.len())
                 .await
                 .map_err(err())?;
             lookups.push(
@@ -175,7 +227,7 @@ impl Store {
         }
         for chunk in subjects.chunks(ROWS_PER_STATEMENT) {
             let first = lookups
-                .next_placeholder(tx, chunk.len() + 1)
+                .next_placeholder(conn, chunk.len() + 1)
                 .await
                 .map_err(err())?;
             let mut args = vec![Arg::Text(commit.account.clone())];
@@ -192,7 +244,7 @@ impl Store {
         let mut head = None;
         let mut known: HashSet<String> = HashSet::new();
         let mut last_sequences: HashMap<String, i64> = HashMap::new();
-        for row in lookups.fetch_all(tx).await.map_err(err())? {
+        for row in lookups.fetch_all(conn).await.map_err(err())? {
             let kind: String = row.try_get("kind").map_err(err())?;
             let name: String = row.try_get("name").map_err(err())?;
             let value: i64 = row.try_get("value").map_err(err())?;
@@ -247,7 +299,7 @@ impl Store {
         }
         for chunk in rows.chunks(ROWS_PER_STATEMENT) {
             let first = writes
-                .next_placeholder(tx, chunk.len() * 8)
+                .next_placeholder(conn, chunk.len() * 8)
                 .await
                 .map_err(err())?;
             let mut args = Vec::with_capacity(chunk.len() * 8);
@@ -272,7 +324,7 @@ impl Store {
             );
             for destination in &commit.destinations {
                 let first = writes
-                    .next_placeholder(tx, chunk.len() * 2)
+                    .next_placeholder(conn, chunk.len() * 2)
                     .await
                     .map_err(err())?;
                 writes.push(
@@ -290,14 +342,17 @@ impl Store {
             }
         }
         if position != head {
-            let first = writes.next_placeholder(tx, 1).await.map_err(err())?;
+            let first = writes.next_placeholder(conn, 1).await.map_err(err())?;
             writes.push(
                 format!("UPDATE store_head SET position = ${first} WHERE id = 1"),
                 vec![Arg::Int(position)],
             );
         }
-        Self::save_cursors(tx, &mut writes, &commit).await?;
-        writes.execute(tx).await.map_err(err())?;
+        Self::save_cursors(conn, &mut writes, &commit).await?;
+        if engine == Engine::Sqlite {
+            writes.push("COMMIT".to_owned(), Vec::new());
+        }
+        writes.execute(conn).await.map_err(err())?;
         outcome.stored = rows
             .into_iter()
             .map(|(position, event, _)| StoredEvent {
@@ -310,7 +365,7 @@ impl Store {
 
     /// Replaces the stored provisional row of `event` (same id) in place.
     async fn upgrade(
-        tx: &mut Transaction<'_, Any>,
+        conn: &mut AnyConnection,
         commit: &Commit,
         mut event: Event,
     ) -> Result<Upgrade, StoreError> {
@@ -320,7 +375,7 @@ impl Store {
         )
         .bind(event.event_id.as_str().to_owned())
         .bind(commit.account.clone())
-        .fetch_optional(&mut **tx)
+        .fetch_optional(&mut *conn)
         .await
         .map_err(err())?;
         let Some((position, sequence, payload)) = row else {
@@ -345,7 +400,7 @@ impl Store {
         .bind(event.occurred_at.timestamp_micros())
         .bind(payload)
         .bind(position)
-        .execute(&mut **tx)
+        .execute(&mut *conn)
         .await
         .map_err(err())?;
         for destination in &commit.destinations {
@@ -355,7 +410,7 @@ impl Store {
             )
             .bind(destination.clone())
             .bind(position)
-            .execute(&mut **tx)
+            .execute(&mut *conn)
             .await
             .map_err(err())?;
         }
@@ -368,7 +423,7 @@ impl Store {
     /// Adds the commit's cursor updates and removals to `script`, netted ([`net_cursors`]):
     /// one multi-row upsert and one `DELETE`, touching each cursor once.
     async fn save_cursors(
-        tx: &mut Transaction<'_, Any>,
+        conn: &mut AnyConnection,
         script: &mut Script,
         commit: &Commit,
     ) -> Result<(), StoreError> {
@@ -376,7 +431,7 @@ impl Store {
         let (sets, clears) = net_cursors(commit);
         for chunk in sets.chunks(ROWS_PER_STATEMENT) {
             let first = script
-                .next_placeholder(tx, chunk.len() * 3)
+                .next_placeholder(conn, chunk.len() * 3)
                 .await
                 .map_err(err())?;
             script.push(
@@ -399,7 +454,7 @@ impl Store {
         }
         for chunk in clears.chunks(ROWS_PER_STATEMENT) {
             let count = 1 + chunk.iter().map(|(_, v)| 1 + usize::from(v.is_some())).sum::<usize>();
-            let first = script.next_placeholder(tx, count).await.map_err(err())?;
+            let first = script.next_placeholder(conn, count).await.map_err(err())?;
             let mut args = vec![Arg::Text(commit.account.clone())];
             let mut terms = Vec::with_capacity(chunk.len());
             let mut next = first + 1;
@@ -558,15 +613,30 @@ impl EventStore for Store {
                 found: event.account.clone(),
             });
         }
-        let tx = match self.engine {
-            Engine::Sqlite => self.pool.begin().await,
-            Engine::Postgres => self.pool.begin_with(POSTGRES_BEGIN).await,
-        };
-        let mut tx = tx.map_err(StoreError::db("commit"))?;
-        // On error `tx` is dropped and rolled back: nothing of the commit remains.
-        let outcome = Self::commit_in(&mut tx, self.engine, commit).await?;
-        tx.commit().await.map_err(StoreError::db("commit"))?;
-        Ok(outcome)
+        match self.engine {
+            Engine::Postgres => {
+                let mut tx = self
+                    .pool
+                    .begin_with(POSTGRES_BEGIN)
+                    .await
+                    .map_err(StoreError::db("commit"))?;
+                // On error `tx` is dropped and rolled back: nothing of the commit remains.
+                let outcome = Self::commit_in(&mut tx, Engine::Postgres, commit).await?;
+                tx.commit().await.map_err(StoreError::db("commit"))?;
+                Ok(outcome)
+            }
+            Engine::Sqlite => {
+                let conn = self
+                    .pool
+                    .acquire()
+                    .await
+                    .map_err(StoreError::db("commit"))?;
+                let mut open = SqliteCommit { conn, open: true };
+                let result = Self::commit_in(&mut open.conn, Engine::Sqlite, commit).await;
+                open.finish(result.is_ok()).await;
+                result
+            }
+        }
     }
 
     async fn timeline(&self, account: &str, subject: &str) -> Result<Vec<StoredEvent>, StoreError> {

@@ -183,6 +183,7 @@ suite!(
     orders_are_located_by_id_and_tracking_number,
     cursor_updates_and_removals_in_one_commit_apply_in_order,
     the_storage_layout_suits_the_engine,
+    failed_commits_leave_no_transaction_open,
 );
 
 /// `locate_order` finds an order's (account, subject) by ID and by exact tracking number (not by
@@ -532,6 +533,86 @@ async fn the_storage_layout_suits_the_engine(db: &TestDb) {
     let outcome = db.store.commit(Commit::new(ACCOUNT).events(events(60))).await.unwrap();
     assert!(!outcome.stored.is_empty());
     assert_gapless(&all(&db.store).await);
+}
+
+/// Commits refused inside their transaction (a stale fence) on every pooled connection, then
+/// commits that succeed: each failure was rolled back before its connection went back to the
+/// pool (a connection left inside a transaction would fail the next `BEGIN`, or hide its
+/// writes from other handles).
+async fn failed_commits_leave_no_transaction_open(db: &TestDb) {
+    let stale = ontime_sync::store::Fence {
+        worker: "nobody".to_owned(),
+        token: 99,
+    };
+    for order in 70..80 {
+        let mut commit = Commit::new(ACCOUNT).events(events(order));
+        commit.fence = Some(stale.clone());
+        let error = db.store.commit(commit).await.unwrap_err();
+        assert!(matches!(error, StoreError::LeaseLost { .. }), "{error}");
+    }
+    let mut expected = 0;
+    for order in 80..90 {
+        let commit = Commit::new(ACCOUNT)
+            .events(events(order))
+            .cursor("after-failures", json!(order));
+        expected += db.store.commit(commit).await.unwrap().stored.len();
+    }
+    let other = db.another_writer().await;
+    let stored = all(&other).await;
+    assert_eq!(stored.len(), expected);
+    assert_gapless(&stored);
+    assert_eq!(
+        other.cursor(ACCOUNT, "after-failures").await.unwrap(),
+        Some(json!(89))
+    );
+    other.close().await;
+}
+
+/// A SQLite commit dropped while it waits for the write lock (its `BEGIN IMMEDIATE` still
+/// running in the driver) stores nothing, and the store stays usable: the write lock is free
+/// again and the commits after it all succeed. (Whether the dropped commit's `BEGIN` runs before
+/// or after those depends on SQLite's busy-handler timing, so this does not pin down the
+/// closing of its connection every time; with a wait before the probe, a connection returned
+/// to the pool unclosed was seen holding the lock.)
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_sqlite_commit_dropped_mid_way_leaves_no_transaction_open() {
+    let db = TestDb::sqlite().await;
+    let mut holder = sqlx::AnyConnection::connect(&db.url).await.unwrap();
+    sqlx::raw_sql("BEGIN IMMEDIATE")
+        .execute(&mut holder)
+        .await
+        .unwrap();
+    let dropped = tokio::time::timeout(
+        Duration::from_millis(200),
+        db.store.commit(Commit::new(ACCOUNT).events(events(90))),
+    )
+    .await;
+    assert!(dropped.is_err(), "the commit waited for the write lock");
+    sqlx::raw_sql("ROLLBACK")
+        .execute(&mut holder)
+        .await
+        .unwrap();
+    holder.close().await.unwrap();
+    // Take the write lock once more, waiting as the store's writers do: the dropped commit's
+    // `BEGIN` gets the lock before or after this, and must let it go either way (a connection
+    // left inside its transaction would hold it until the busy timeout fails this).
+    let mut probe = sqlx::AnyConnection::connect(&db.url).await.unwrap();
+    sqlx::raw_sql("PRAGMA busy_timeout = 30000; BEGIN IMMEDIATE; ROLLBACK")
+        .execute(&mut probe)
+        .await
+        .unwrap();
+    probe.close().await.unwrap();
+    let mut expected = 0;
+    for order in 91..99 {
+        let commit = Commit::new(ACCOUNT).events(events(order));
+        expected += db.store.commit(commit).await.unwrap().stored.len();
+    }
+    let other = db.another_writer().await;
+    let stored = all(&other).await;
+    assert_eq!(stored.len(), expected, "nothing of the dropped commit");
+    assert_gapless(&stored);
+    other.close().await;
+    db.finish().await;
 }
 
 #[tokio::test]
