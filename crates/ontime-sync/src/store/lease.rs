@@ -8,9 +8,10 @@
 //! refused with [`StoreError::LeaseLost`] and writes nothing; its
 //! renewals are refused the same way.
 //!
-//! The check is a row lock, not a read: the commit updates the lease row (`SET token = token`
-//! where worker and token match) before anything else, so a takeover waits for a commit in
-//! flight, and a commit after a takeover finds no matching row.
+//! The check is a row lock, not a read: right after taking the store's write lock (the head row
+//! on Postgres, `BEGIN IMMEDIATE` on SQLite) and before anything else, the commit updates the
+//! lease row (`SET token = token` where worker and token match), so a takeover waits for a
+//! commit in flight, and a commit after a takeover finds no matching row.
 //!
 //! Times are passed in (the workers' clocks, as the collector's governor does):
 //! workers must agree on the time to within a small part of the TTL. A worker past its expiry

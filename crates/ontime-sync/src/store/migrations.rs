@@ -13,10 +13,24 @@
 //! - `{keyed}`: after a table whose primary key is not an integer. On SQLite `WITHOUT ROWID`
 //!   (the rows live in the key's b-tree: one tree written per row instead of two); on Postgres
 //!   nothing.
-//! - [`Statement::Postgres`]: the read indexes by type and time and by account and time. Postgres
-//!   plans `query` per call with the values bound (custom plans) and uses them; SQLite's planner
-//!   cannot use them for that query's optional filters (`$2 IS NULL OR account = $2`) and pages in
-//!   position order instead, so there they would be written on every insert and never read.
+//!
+//! # Indexes
+//!
+//! Each index is written on every insert, so each one is there for a query the store runs:
+//! `event_id` (the duplicate check), (subject, account, sequence) ([`EventStore::timeline`],
+//! [`EventStore::locate_order`] by ID, a subject's last sequence), `position` (paging,
+//! [`EventStore::events_after`], [`EventStore::query`]), the outbox's key (pending deliveries).
+//! There are no indexes by type and time or by account and time: [`EventStore::query`] pages in
+//! position order with optional filters (`$2 IS NULL OR account = $2`), which SQLite's planner
+//! never serves from such an index, and for which Postgres' custom plans use one only to fetch
+//! and sort the whole filtered range on every page (worse than walking positions when an export
+//! pages through a range). An index for filtered paging would lead with the filter and end with
+//! the position, together with a query written to use it: add both when a workload needs them.
+//!
+//! [`EventStore::timeline`]: super::EventStore::timeline
+//! [`EventStore::locate_order`]: super::EventStore::locate_order
+//! [`EventStore::events_after`]: super::EventStore::events_after
+//! [`EventStore::query`]: super::EventStore::query
 //!
 //! The crate is unreleased (0.1 was never published), so migration 1 was changed in place to get
 //! this layout rather than rebuilt by a migration 3. It also lost the `subjects` table (a
@@ -40,33 +54,23 @@ pub struct Migration {
     pub statements: &'static [Statement],
 }
 
-/// One statement of a migration.
+/// One statement of a migration: the same text on both engines, but for the storage words
+/// [`Statement::render`] fills in.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Statement {
-    /// Runs on both engines, after [`Statement::render`] fills in the storage words.
-    Both(&'static str),
-    /// Runs on Postgres only (an index SQLite's planner would not use).
-    Postgres(&'static str),
-}
+pub struct Statement(pub &'static str);
 
 impl Statement {
-    /// The text to run on `engine` (`None`: nothing to run there), with `{int_key}` and
-    /// `{keyed}` replaced by that engine's words (see the module documentation).
-    pub fn render(self, engine: Engine) -> Option<Cow<'static, str>> {
-        let text = match (self, engine) {
-            (Statement::Both(text), _) | (Statement::Postgres(text), Engine::Postgres) => text,
-            (Statement::Postgres(_), Engine::Sqlite) => return None,
-        };
-        if !text.contains('{') {
-            return Some(Cow::Borrowed(text));
+    /// The text to run on `engine`, with `{int_key}` and `{keyed}` replaced by that engine's
+    /// words (see the module documentation).
+    pub fn render(self, engine: Engine) -> Cow<'static, str> {
+        if !self.0.contains('{') {
+            return Cow::Borrowed(self.0);
         }
         let (int_key, keyed) = match engine {
             Engine::Sqlite => ("INTEGER PRIMARY KEY", " WITHOUT ROWID"),
             Engine::Postgres => ("BIGINT NOT NULL PRIMARY KEY", ""),
         };
-        Some(Cow::Owned(
-            text.replace("{int_key}", int_key).replace("{keyed}", keyed),
-        ))
+        Cow::Owned(self.0.replace("{int_key}", int_key).replace("{keyed}", keyed))
     }
 }
 
@@ -76,9 +80,9 @@ pub const MIGRATIONS: &[Migration] = &[
         version: 1,
         name: "events, cursors, outbox",
         statements: &[
-            Statement::Both("CREATE TABLE store_head (id {int_key}, position BIGINT NOT NULL)"),
-            Statement::Both("INSERT INTO store_head (id, position) VALUES (1, 0)"),
-            Statement::Both(
+            Statement("CREATE TABLE store_head (id {int_key}, position BIGINT NOT NULL)"),
+            Statement("INSERT INTO store_head (id, position) VALUES (1, 0)"),
+            Statement(
                 "CREATE TABLE events (
             position {int_key},
             event_id TEXT NOT NULL UNIQUE,
@@ -91,13 +95,7 @@ pub const MIGRATIONS: &[Migration] = &[
             UNIQUE (subject, account, sequence)
         )",
             ),
-            Statement::Postgres(
-                "CREATE INDEX events_by_type_time ON events (event_type, occurred_at_us)",
-            ),
-            Statement::Postgres(
-                "CREATE INDEX events_by_account_time ON events (account, occurred_at_us)",
-            ),
-            Statement::Both(
+            Statement(
                 "CREATE TABLE cursors (
             account TEXT NOT NULL,
             name TEXT NOT NULL,
@@ -105,7 +103,7 @@ pub const MIGRATIONS: &[Migration] = &[
             PRIMARY KEY (account, name)
         ){keyed}",
             ),
-            Statement::Both(
+            Statement(
                 "CREATE TABLE outbox (
             destination TEXT NOT NULL,
             position BIGINT NOT NULL REFERENCES events (position),
@@ -118,7 +116,7 @@ pub const MIGRATIONS: &[Migration] = &[
     Migration {
         version: 2,
         name: "account leases with fencing tokens",
-        statements: &[Statement::Both(
+        statements: &[Statement(
             "CREATE TABLE leases (
             account TEXT NOT NULL PRIMARY KEY,
             worker TEXT NOT NULL,
@@ -152,10 +150,7 @@ pub(super) async fn run(tx: &mut Transaction<'_, Any>, engine: Engine) -> Result
     }
     for migration in MIGRATIONS.iter().filter(|m| m.version > current) {
         for statement in migration.statements {
-            let Some(statement) = statement.render(engine) else {
-                continue;
-            };
-            sqlx::query(&statement)
+            sqlx::query(&statement.render(engine))
                 .execute(&mut **tx)
                 .await
                 .map_err(StoreError::db("migration"))?;
@@ -183,28 +178,21 @@ mod tests {
 
     #[test]
     fn statements_render_per_engine() {
-        let head = Statement::Both("CREATE TABLE t (id {int_key}, k TEXT){keyed}");
+        let head = Statement("CREATE TABLE t (id {int_key}, k TEXT){keyed}");
         assert_eq!(
-            head.render(Engine::Sqlite).as_deref(),
-            Some("CREATE TABLE t (id INTEGER PRIMARY KEY, k TEXT) WITHOUT ROWID")
+            head.render(Engine::Sqlite),
+            "CREATE TABLE t (id INTEGER PRIMARY KEY, k TEXT) WITHOUT ROWID"
         );
         assert_eq!(
-            head.render(Engine::Postgres).as_deref(),
-            Some("CREATE TABLE t (id BIGINT NOT NULL PRIMARY KEY, k TEXT)")
-        );
-        let index = Statement::Postgres("CREATE INDEX i ON t (k)");
-        assert_eq!(index.render(Engine::Sqlite), None);
-        assert_eq!(
-            index.render(Engine::Postgres).as_deref(),
-            Some("CREATE INDEX i ON t (k)")
+            head.render(Engine::Postgres),
+            "CREATE TABLE t (id BIGINT NOT NULL PRIMARY KEY, k TEXT)"
         );
         // No placeholder is left unreplaced in any migration.
         for migration in MIGRATIONS {
             for statement in migration.statements {
                 for engine in [Engine::Sqlite, Engine::Postgres] {
-                    if let Some(text) = statement.render(engine) {
-                        assert!(!text.contains('{'), "{}: {text}", migration.name);
-                    }
+                    let text = statement.render(engine);
+                    assert!(!text.contains('{'), "{}: {text}", migration.name);
                 }
             }
         }

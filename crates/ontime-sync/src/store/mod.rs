@@ -19,7 +19,7 @@
 //! - `leases`: which worker holds which account ([`lease`]).
 //!
 //! How the tables are stored differs per engine where it pays (an integer key as SQLite's rowid,
-//! `WITHOUT ROWID`, read indexes only where the planner uses them): see `migrations`.
+//! `WITHOUT ROWID`); which indexes exist, and why no others: see `migrations`.
 //!
 //! # Commit order, positions and sequences
 //!

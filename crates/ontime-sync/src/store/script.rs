@@ -11,10 +11,11 @@
 //! - Postgres (a prepared statement holds one statement): reads that need no order among
 //!   themselves become one `SELECT … UNION ALL SELECT …` ([`Join::Union`]); writes that do not
 //!   read each other's effects become one statement of data-modifying CTEs,
-//!   `WITH w1 AS (…), w2 AS (…) last` ([`Join::Cte`]), which Postgres runs as one statement
+//!   `WITH w0 AS (…), w1 AS (…) last` ([`Join::Cte`]), which Postgres runs as one statement
 //!   (constraints, such as a foreign key to a row another part inserts, are checked at its end).
 //!
-//! Either way they run inside the caller's transaction.
+//! Either way they run in the order pushed, inside the caller's transaction (on SQLite the
+//! commit's own `BEGIN IMMEDIATE` and `COMMIT` are statements of its scripts: see `sql`).
 
 use sqlx::any::AnyRow;
 use sqlx::{Any, AnyConnection};
@@ -38,7 +39,7 @@ pub(super) enum Join {
     Statements,
     /// `s1 UNION ALL s2 …`: `SELECT`s with the same columns (Postgres).
     Union,
-    /// `WITH w1 AS (s1), … sN`: writes that do not depend on each other (Postgres).
+    /// `WITH w0 AS (s1), … sN`: writes that do not depend on each other (Postgres).
     Cte,
 }
 
