@@ -70,7 +70,11 @@ impl Statement {
             Engine::Sqlite => ("INTEGER PRIMARY KEY", " WITHOUT ROWID"),
             Engine::Postgres => ("BIGINT NOT NULL PRIMARY KEY", ""),
         };
-        Cow::Owned(self.0.replace("{int_key}", int_key).replace("{keyed}", keyed))
+        Cow::Owned(
+            self.0
+                .replace("{int_key}", int_key)
+                .replace("{keyed}", keyed),
+        )
     }
 }
 

@@ -453,7 +453,10 @@ impl Store {
             );
         }
         for chunk in clears.chunks(ROWS_PER_STATEMENT) {
-            let count = 1 + chunk.iter().map(|(_, v)| 1 + usize::from(v.is_some())).sum::<usize>();
+            let count = 1 + chunk
+                .iter()
+                .map(|(_, v)| 1 + usize::from(v.is_some()))
+                .sum::<usize>();
             let first = script.next_placeholder(conn, count).await.map_err(err())?;
             let mut args = vec![Arg::Text(commit.account.clone())];
             let mut terms = Vec::with_capacity(chunk.len());

@@ -493,7 +493,11 @@ async fn the_storage_layout_suits_the_engine(db: &TestDb) {
         .unwrap();
         // The two unique constraints (event_id; subject, account, sequence), nothing else.
         assert_eq!(indexes.len(), 2, "{indexes:?}");
-        assert!(indexes.iter().all(|(n,)| n.starts_with("sqlite_autoindex_events")));
+        assert!(
+            indexes
+                .iter()
+                .all(|(n,)| n.starts_with("sqlite_autoindex_events"))
+        );
         for table in ["cursors", "outbox", "leases"] {
             let (sql,): (String,) =
                 sqlx::query_as("SELECT sql FROM sqlite_master WHERE type = 'table' AND name = $1")
@@ -530,7 +534,11 @@ async fn the_storage_layout_suits_the_engine(db: &TestDb) {
     }
     conn.close().await.ok();
     // And the store works on it.
-    let outcome = db.store.commit(Commit::new(ACCOUNT).events(events(60))).await.unwrap();
+    let outcome = db
+        .store
+        .commit(Commit::new(ACCOUNT).events(events(60)))
+        .await
+        .unwrap();
     assert!(!outcome.stored.is_empty());
     assert_gapless(&all(&db.store).await);
 }
