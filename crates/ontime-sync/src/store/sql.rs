@@ -500,12 +500,17 @@ impl Store {
     }
 }
 
+/// A cursor to set: name, value (JSON text).
+type CursorSet<'a> = (&'a str, String);
+/// A cursor to delete: name, and the value (JSON text) it must still hold, if any.
+type CursorClear<'a> = (&'a str, Option<String>);
+
 /// The net effect of a commit's cursor updates ([`Commit::cursors`], in order) followed by its
 /// removals ([`Commit::cleared`], in order), as writes that touch each cursor once: the value
 /// to set per name (the last one given), and the names to delete, each with the value it must
 /// still hold (`None`: delete whatever it holds, because this commit set it to the value a
 /// removal names).
-fn net_cursors(commit: &Commit) -> (Vec<(&str, String)>, Vec<(&str, Option<String>)>) {
+fn net_cursors(commit: &Commit) -> (Vec<CursorSet<'_>>, Vec<CursorClear<'_>>) {
     // Name → the value set (`None` once a removal took it out again), in first-seen order.
     let mut sets: Vec<(&str, Option<String>)> = Vec::new();
     let mut set_at: HashMap<&str, usize> = HashMap::new();
