@@ -17,6 +17,8 @@
 //! Either way they run in the order pushed, inside the caller's transaction (on SQLite the
 //! commit's own `BEGIN IMMEDIATE` and `COMMIT` are statements of its scripts: see `sql`).
 
+use std::borrow::Cow;
+
 use sqlx::any::AnyRow;
 use sqlx::{Any, AnyConnection};
 
@@ -104,13 +106,50 @@ impl Script {
         if statements.is_empty() {
             return Ok(());
         }
-        let texts: Vec<&str> = statements.iter().map(|(sql, _)| sql.as_str()).collect();
+        let texts: Vec<Cow<'_, str>> = statements
+            .iter()
+            .map(|(sql, _)| match self.join {
+                Join::Statements => anonymous(sql),
+                Join::Union | Join::Cte => Cow::Borrowed(sql.as_str()),
+            })
+            .collect();
+        let texts: Vec<&str> = texts.iter().map(|t| t.as_ref()).collect();
         let sql = join(self.join, &texts);
         let args = statements.into_iter().flat_map(|(_, args)| args);
         self.rows
             .extend(bind(&sql, args).fetch_all(&mut *conn).await?);
         Ok(())
     }
+}
+
+/// `sql` with its numbered placeholders `$N` written as anonymous `?` when they appear in order,
+/// each once (`$k, $k+1, …`, as every script statement numbers them); else `sql` unchanged.
+///
+/// SQLite finds a numbered placeholder's number by walking the statement's list of named
+/// parameters (`sqlite3_bind_parameter_name`, which sqlx calls for every parameter): quadratic in
+/// the number of parameters, a noticeable part of a multi-row insert of a hundred events
+/// (800 parameters). Anonymous ones have no names to walk; sqlx binds them by position, counting
+/// on across the statements of one text as it does for `$N`.
+fn anonymous(sql: &str) -> Cow<'_, str> {
+    let mut out = String::with_capacity(sql.len());
+    let mut expected: Option<u64> = None;
+    let mut rest = sql;
+    while let Some(at) = rest.find('$') {
+        out.push_str(&rest[..at]);
+        let after = &rest[at + 1..];
+        let digits = after.bytes().take_while(u8::is_ascii_digit).count();
+        let Ok(number) = after[..digits].parse::<u64>() else {
+            return Cow::Borrowed(sql);
+        };
+        if expected.is_some_and(|e| e != number) {
+            return Cow::Borrowed(sql);
+        }
+        expected = Some(number + 1);
+        out.push('?');
+        rest = &after[digits..];
+    }
+    out.push_str(rest);
+    Cow::Owned(out)
 }
 
 /// `texts` as one statement text, joined the way `join` says.
@@ -151,6 +190,23 @@ fn bind(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn placeholders_in_order_become_anonymous() {
+        assert_eq!(
+            anonymous("INSERT INTO t VALUES ($4, $5), ($6, $7)"),
+            "INSERT INTO t VALUES (?, ?), (?, ?)"
+        );
+        assert_eq!(
+            anonymous("DELETE FROM c WHERE a = $1 AND (name = $2)"),
+            "DELETE FROM c WHERE a = ? AND (name = ?)"
+        );
+        assert_eq!(anonymous("SELECT 1"), "SELECT 1");
+        // Repeated or out of order: bound by number, so left as they are.
+        for sql in ["SELECT $1 IS NULL OR a = $1", "SELECT $2, $1", "SELECT '$x'"] {
+            assert_eq!(anonymous(sql), sql);
+        }
+    }
 
     #[test]
     fn statements_join_as_one_text() {
