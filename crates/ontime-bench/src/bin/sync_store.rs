@@ -326,6 +326,7 @@ const READ_INDEXES: [&str; 2] = [
 /// The baseline: the same rows, one transaction per batch, multi-row `INSERT`.
 struct Bare {
     pool: AnyPool,
+    engine: Engine,
     position: i64,
 }
 
@@ -344,7 +345,11 @@ impl Bare {
                 pool.execute(index).await?;
             }
         }
-        Ok(Self { pool, position: 0 })
+        Ok(Self {
+            pool,
+            engine,
+            position: 0,
+        })
     }
 
     /// Inserts `batches`; returns events/s.
@@ -367,6 +372,12 @@ impl Bare {
                     "INSERT INTO bare_events (position, event_id, account, subject, sequence, event_type, occurred_at_us, payload) VALUES {}",
                     tuples(chunk.len(), 8)
                 );
+                // On SQLite anonymous placeholders, as the store sends there (SQLite resolves
+                // numbered ones by a walk per parameter, quadratic in a multi-row insert).
+                let sql = match self.engine {
+                    Engine::Sqlite => anonymous(&sql),
+                    Engine::Postgres => sql,
+                };
                 let mut query = sqlx::query(&sql);
                 for (position, event, payload) in chunk {
                     query = query
@@ -385,6 +396,21 @@ impl Bare {
         }
         Ok(events as f64 / started.elapsed().as_secs_f64())
     }
+}
+
+/// `sql` with every `$N` written `?` (the bare insert numbers its placeholders in order).
+fn anonymous(sql: &str) -> String {
+    let mut out = String::with_capacity(sql.len());
+    let mut chars = sql.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c == '$' {
+            out.push('?');
+            while chars.next_if(char::is_ascii_digit).is_some() {}
+        } else {
+            out.push(c);
+        }
+    }
+    out
 }
 
 /// `($1, ..., $columns), (...), ...`: `rows` tuples of numbered placeholders.
@@ -800,5 +826,7 @@ mod tests {
     fn tuples_number_placeholders_row_by_row() {
         assert_eq!(tuples(2, 3), "($1, $2, $3), ($4, $5, $6)");
         assert_eq!(tuples(1, 1), "($1)");
+        assert_eq!(anonymous(&tuples(2, 2)), "(?, ?), (?, ?)");
+        assert_eq!(anonymous(&tuples(1, 12)).matches('?').count(), 12);
     }
 }

@@ -203,7 +203,11 @@ mod tests {
         );
         assert_eq!(anonymous("SELECT 1"), "SELECT 1");
         // Repeated or out of order: bound by number, so left as they are.
-        for sql in ["SELECT $1 IS NULL OR a = $1", "SELECT $2, $1", "SELECT '$x'"] {
+        for sql in [
+            "SELECT $1 IS NULL OR a = $1",
+            "SELECT $2, $1",
+            "SELECT '$x'",
+        ] {
             assert_eq!(anonymous(sql), sql);
         }
     }
