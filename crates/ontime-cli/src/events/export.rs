@@ -87,7 +87,7 @@ pub async fn run(ctx: &Ctx, args: ExportArgs) -> Result<(), CliError> {
             from.to_rfc3339()
         )));
     }
-    let location = Location::parse(&args.store.store)?;
+    let location = args.store.location()?;
     let store = location.open().await?;
     let (writer, target) = Target::open(args.output_file.as_deref())?;
     let mut out = EventWriter::new(format, writer)?;
