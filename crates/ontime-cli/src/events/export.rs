@@ -12,7 +12,7 @@ use clap::Args;
 use ontime_sync::event::resolve_local_time;
 use ontime_sync::store::{EventQuery, EventStore};
 
-use super::location::{Location, store_error};
+use super::location::store_error;
 use super::write::EventWriter;
 use super::{FilterArgs, StoreArg, TimeZoneArg, columns};
 use crate::context::Ctx;

@@ -79,11 +79,9 @@ impl StoreArg {
     pub fn location(&self) -> Result<location::Location, CliError> {
         match &self.config {
             Some(file) => {
-                let config = ontime_sync::config::SyncConfig::load(
-                    file,
-                    ontime_sync::config::Secrets::Skip,
-                )
-                .map_err(|e| CliError::usage(e.to_string()))?;
+                let config =
+                    ontime_sync::config::SyncConfig::load(file, ontime_sync::config::Secrets::Skip)
+                        .map_err(|e| CliError::usage(e.to_string()))?;
                 location::Location::parse(config.store.as_str())
             }
             None => location::Location::parse(&self.store),

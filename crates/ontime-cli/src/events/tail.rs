@@ -9,7 +9,7 @@ use std::time::Duration;
 use clap::Args;
 use ontime_sync::store::{EventQuery, EventStore, Position, Store, StoredEvent};
 
-use super::location::{Location, store_error};
+use super::location::store_error;
 use super::write::EventWriter;
 use super::{FilterArgs, StoreArg};
 use crate::context::Ctx;

@@ -274,7 +274,7 @@ fn the_store_can_be_named_by_the_sync_config() {
     let config = f.dir.path().join("sync.toml");
     std::fs::write(
         &config,
-        "[store]\nurl = \"sqlite://events.db\"\n\n[[account]]\nname = \"acme\"\napi_key_env = \"ONTIME_TEST_UNSET_KEY\"\ntime_zone = \"UTC\"\n",
+        "[store]\nurl = \"sqlite://events.db\"\n\n[[account]]\nname = \"acme\"\napi_key_env = \"ONTIME_TEST_UNSET_KEY\"\ntime_zone = \"UTC\"\nplan = { daily = 86400 }\n",
     )
     .unwrap();
     let config = config.display().to_string();

@@ -17,8 +17,8 @@ mod builder;
 mod transport;
 
 pub use builder::ClientBuilder;
-pub use transport::CallEvent;
 pub(crate) use builder::DefaultAccount;
+pub use transport::CallEvent;
 
 pub use ontime_raw::hooks::{DEFAULT_MAX_BODY_BYTES, DEFAULT_MAX_ERROR_BODY_BYTES};
 
