@@ -85,8 +85,8 @@
 //!
 //! # Not built yet
 //!
-//! The `ontime events` commands and the delivery side (outbox relay, Standard Webhooks, NATS)
-//! come next, on top of these modules.
+//! The delivery side (outbox relay, Standard Webhooks, NATS JetStream, redaction policies)
+//! comes next, on top of these modules.
 //! This crate depends on the `ontime` facade only: every OnTime call will go through it.
 
 #![warn(missing_docs)]

@@ -82,7 +82,7 @@ pub use actions::{
     Attachment, CodRequirement, Document, OrderRef, ReportKind, SignatureRequirement, StatusChange,
 };
 pub use client::{
-    AuthScheme, Client, ClientBuilder, DEFAULT_HOST, DEFAULT_MAX_BODY_BYTES,
+    AuthScheme, CallEvent, Client, ClientBuilder, DEFAULT_HOST, DEFAULT_MAX_BODY_BYTES,
     DEFAULT_MAX_ERROR_BODY_BYTES, MAX_CONCURRENCY,
 };
 pub use error::{ConfigErrorKind, Error, Retried};

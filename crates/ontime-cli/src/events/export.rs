@@ -12,7 +12,7 @@ use clap::Args;
 use ontime_sync::event::resolve_local_time;
 use ontime_sync::store::{EventQuery, EventStore};
 
-use super::location::{Location, store_error};
+use super::location::store_error;
 use super::write::EventWriter;
 use super::{FilterArgs, StoreArg, TimeZoneArg, columns};
 use crate::context::Ctx;
@@ -87,7 +87,7 @@ pub async fn run(ctx: &Ctx, args: ExportArgs) -> Result<(), CliError> {
             from.to_rfc3339()
         )));
     }
-    let location = Location::parse(&args.store.store)?;
+    let location = args.store.location()?;
     let store = location.open().await?;
     let (writer, target) = Target::open(args.output_file.as_deref())?;
     let mut out = EventWriter::new(format, writer)?;

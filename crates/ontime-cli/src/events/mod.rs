@@ -29,7 +29,7 @@ const EVENTS_EXIT_CODES: &str = "\
 Exit status of the events commands:
   0  success (also when the reader closes the output, as `head` does)
   1  the store failed or holds an unreadable event
-  2  usage: a bad --store location, --type, --from/--to time or --time-zone
+  2  usage: a bad --store location or --config file, --type, --from/--to time or --time-zone
   5  not found: no store file at the --store path (nothing is created), or (timeline) no
      order with that ID or tracking number in the store nor in OnTime
   6  network: the Postgres server (or OnTime) could not be reached
@@ -67,6 +67,26 @@ pub struct StoreArg {
         default_value = "ontime-events.db"
     )]
     pub store: String,
+    /// Read the store's location from this sync.toml's `[store] url` (as `ontime sync run`
+    /// writes it; a relative SQLite path is relative to the file) instead of --store
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<std::path::PathBuf>,
+}
+
+impl StoreArg {
+    /// Where the store is: `--config`'s `[store] url` when given (its keys are not read), else
+    /// `--store`.
+    pub fn location(&self) -> Result<location::Location, CliError> {
+        match &self.config {
+            Some(file) => {
+                let config =
+                    ontime_sync::config::SyncConfig::load(file, ontime_sync::config::Secrets::Skip)
+                        .map_err(|e| CliError::usage(e.to_string()))?;
+                location::Location::parse(config.store.as_str())
+            }
+            None => location::Location::parse(&self.store),
+        }
+    }
 }
 
 /// Which events: by account and type.

@@ -9,7 +9,7 @@ use std::time::Duration;
 use clap::Args;
 use ontime_sync::store::{EventQuery, EventStore, Position, Store, StoredEvent};
 
-use super::location::{Location, store_error};
+use super::location::store_error;
 use super::write::EventWriter;
 use super::{FilterArgs, StoreArg};
 use crate::context::Ctx;
@@ -65,7 +65,7 @@ pub async fn run(ctx: &Ctx, args: TailArgs) -> Result<(), CliError> {
             );
         }
     };
-    let location = Location::parse(&args.store.store)?;
+    let location = args.store.location()?;
     let store = location.open().await?;
     // Following, signals are watched from the start (one that arrives during a query is not
     // lost) and end the loop cleanly; a one-off dump keeps the default (Ctrl-C ends it).

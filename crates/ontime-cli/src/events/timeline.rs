@@ -48,7 +48,7 @@ pub async fn run(ctx: &Ctx, args: TimelineArgs) -> Result<(), CliError> {
     } else {
         OrderRef::parse(&args.order)
     };
-    let location = Location::parse(&args.store.store)?;
+    let location = args.store.location()?;
     if location.is_missing() {
         eprintln!(
             "note: no {} exists; reading the order from OnTime",

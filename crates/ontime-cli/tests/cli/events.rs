@@ -266,6 +266,38 @@ fn tail_prints_stored_events_in_order_and_resumes_after_a_position() {
 /// More events than one store page (500 for tail, 1,000 for export): paging and the backward
 /// windows of `--last` cross page boundaries without losing or repeating an event.
 #[test]
+fn the_store_can_be_named_by_the_sync_config() {
+    let f = Fixture::new();
+    let total = events(1).len() + events(2).len();
+    // The config sync run uses: a relative SQLite path, relative to the file; a key source that
+    // is not set (the events commands read no key).
+    let config = f.dir.path().join("sync.toml");
+    std::fs::write(
+        &config,
+        "[store]\nurl = \"sqlite://events.db\"\n\n[[account]]\nname = \"acme\"\napi_key_env = \"ONTIME_TEST_UNSET_KEY\"\ntime_zone = \"UTC\"\nplan = { daily = 86400 }\n",
+    )
+    .unwrap();
+    let config = config.display().to_string();
+    let run = |args: &[&str]| {
+        let mut cmd = ontime();
+        cmd.current_dir(std::env::temp_dir())
+            .env_remove("ONTIME_SYNC_STORE")
+            .args(["events"])
+            .args(args)
+            .args(["--config", &config]);
+        Run::of(&mut cmd)
+    };
+    let all = lines(run(&["tail", "--from-start", "--no-follow"]).ok());
+    assert_eq!(positions(&all), (1..=total as u64).collect::<Vec<_>>());
+    // A config error names the file, line and field, exit 2.
+    std::fs::write(f.dir.path().join("sync.toml"), "[store]\nurl = 5\n").unwrap();
+    let bad = run(&["tail", "--from-start", "--no-follow"]);
+    assert_eq!(bad.code, 2, "{}", bad.transcript());
+    assert!(bad.stderr.contains("sync.toml:2:"), "{}", bad.stderr);
+    assert!(bad.stderr.contains("store.url"), "{}", bad.stderr);
+}
+
+#[test]
 fn paging_crosses_page_boundaries() {
     let f = Fixture::new();
     let mut total = events(1).len() + events(2).len();

@@ -3,6 +3,7 @@
 //! | series | labels | what |
 //! |---|---|---|
 //! | `ontime_sync_calls_total` | account, source | OnTime HTTP calls (every attempt) spent by a source |
+//! | `ontime_sync_requests_total` | account, operation, status | OnTime HTTP calls by the spec's operation id (`ordersGet`, …) and status class (`2xx`, `4xx`, `429`, `5xx`, `none` when no response came) |
 //! | `ontime_sync_budget_left` | account, window (`daily`, `monthly`) | calls still ours before the reset (the governor's view; `monthly` only on plans with a monthly cap) |
 //! | `ontime_sync_events_stored_total` | account, type | events newly stored for the account, by type |
 //! | `ontime_sync_lag_seconds` | account | now − the newest stored event's observed time |
@@ -11,8 +12,9 @@
 //! | `ontime_sync_leased` | account | 1 while this worker holds the account's lease |
 //!
 //! Calls are counted per source from the account client's call counter ([`ontime::Quota::calls`])
-//! around each step: the facade has no per-operation hook, and a runner's steps run one at a time
-//! per client, so the difference is exactly the step's calls (retries included).
+//! around each step (a runner's steps run one at a time per client, so the difference is exactly
+//! the step's calls, retries included), and per operation by the client's
+//! [`on_call`](ontime::ClientBuilder::on_call) hook ([`Metrics::record_call`]).
 
 use std::sync::Mutex;
 
@@ -36,6 +38,17 @@ pub struct SourceLabels {
     pub account: String,
     /// `inbound`, `poll`, `reconcile`, `drivers`.
     pub source: String,
+}
+
+/// Labels: the account, an OnTime operation and the answer's status class.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct OperationLabels {
+    /// The account's name.
+    pub account: String,
+    /// The spec's operation id (`ordersGet`, `orderStatusChangesGet`, …).
+    pub operation: String,
+    /// `2xx`, `3xx`, `4xx`, `429`, `5xx`, or `none` when no response came.
+    pub status: String,
 }
 
 /// Labels: the account and an event type.
@@ -62,6 +75,8 @@ pub struct WindowLabels {
 pub struct Metrics {
     /// `ontime_sync_calls_total`.
     pub calls: Family<SourceLabels, Counter>,
+    /// `ontime_sync_requests_total`.
+    pub requests: Family<OperationLabels, Counter>,
     /// `ontime_sync_budget_left`.
     pub budget_left: Family<WindowLabels, Gauge>,
     /// `ontime_sync_events_stored_total`.
@@ -87,6 +102,7 @@ impl Metrics {
     /// Every series, registered, at zero.
     pub fn new() -> Self {
         let calls = Family::<SourceLabels, Counter>::default();
+        let requests = Family::<OperationLabels, Counter>::default();
         let budget_left = Family::<WindowLabels, Gauge>::default();
         let events = Family::<TypeLabels, Counter>::default();
         let lag = Family::<AccountLabel, Gauge>::default();
@@ -95,6 +111,11 @@ impl Metrics {
         let leased = Family::<AccountLabel, Gauge>::default();
         let mut registry = Registry::with_prefix("ontime_sync");
         registry.register("calls", "OnTime calls spent, by source", calls.clone());
+        registry.register(
+            "requests",
+            "OnTime calls, by operation and status class",
+            requests.clone(),
+        );
         registry.register(
             "budget_left",
             "OnTime calls still ours before the reset",
@@ -119,6 +140,7 @@ impl Metrics {
         );
         Self {
             calls,
+            requests,
             budget_left,
             events,
             lag,
@@ -127,6 +149,26 @@ impl Metrics {
             leased,
             registry: Mutex::new(registry),
         }
+    }
+
+    /// Counts one OnTime call of `account` (the client's [`on_call`](ontime::ClientBuilder::on_call)
+    /// hook).
+    pub fn record_call(&self, account: &str, call: &ontime::CallEvent) {
+        let status = match call.status {
+            None => "none",
+            Some(429) => "429",
+            Some(200..=299) => "2xx",
+            Some(300..=399) => "3xx",
+            Some(400..=499) => "4xx",
+            Some(_) => "5xx",
+        };
+        self.requests
+            .get_or_create(&OperationLabels {
+                account: account.to_owned(),
+                operation: call.operation.id().to_owned(),
+                status: status.to_owned(),
+            })
+            .inc();
     }
 
     /// The Prometheus text exposition of every series.

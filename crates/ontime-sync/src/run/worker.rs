@@ -125,8 +125,10 @@ impl<C: Clock + Clone + 'static> Worker<C> {
             .accounts
             .iter()
             .map(|settings| {
+                let (calls, account) = (metrics.clone(), settings.name.clone());
                 settings
                     .client_builder()
+                    .on_call(move |call| calls.record_call(&account, call))
                     .timeout(bound.max(std::time::Duration::from_secs(5)))
                     .retry_policy(retry.clone())
                     .build()

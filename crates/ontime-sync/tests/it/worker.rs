@@ -281,3 +281,28 @@ async fn healthz_metrics_and_inbound_dispatch_by_token() {
     cancel.cancel();
     server.await.unwrap().unwrap();
 }
+
+#[tokio::test]
+async fn metrics_count_calls_by_operation_and_status_class() {
+    let s = setup().await;
+    let metrics = Arc::new(Metrics::new());
+    let counted = metrics.clone();
+    let client = ontime::Client::builder()
+        .base_url(s.mock.base_url())
+        .api_key(s.mock.api_key())
+        .retry_policy(ontime::RetryPolicy::none())
+        .on_call(move |call| counted.record_call("acme", call))
+        .build()
+        .unwrap();
+    let order = OrderId::from(s.mock.store().order_ids()[0]);
+    client.orders().get(order).await.unwrap();
+    client.orders().get(order).await.unwrap();
+    assert!(client.orders().get(OrderId::new_random()).await.is_err());
+    let text = metrics.encode();
+    for line in [
+        "ontime_sync_requests_total{account=\"acme\",operation=\"ordersGet\",status=\"2xx\"} 2",
+        "ontime_sync_requests_total{account=\"acme\",operation=\"ordersGet\",status=\"4xx\"} 1",
+    ] {
+        assert!(text.contains(line), "{line} missing from:\n{text}");
+    }
+}

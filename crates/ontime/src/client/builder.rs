@@ -13,7 +13,7 @@ use crate::quota::QuotaTracker;
 use crate::retry::{RetryEvent, RetryHook, RetryPolicy};
 use crate::{ConfigErrorKind, Error, Result};
 
-use super::transport::CallObserver;
+use super::transport::{CallEvent, CallHook, CallObserver};
 use super::{ApiKey, AuthScheme, Client, DEFAULT_HOST, Inner, MAX_CONCURRENCY};
 
 /// Configures a [`Client`]. Start with [`Client::builder`].
@@ -32,6 +32,7 @@ pub struct ClientBuilder {
     quota_guard: bool,
     limits: BodyLimits,
     on_retry: Option<RetryHook>,
+    on_call: Option<CallHook>,
     /// The account used when no setter chose one ([`from_env`](Self::from_env) sets it).
     pub(crate) default_account: Option<DefaultAccount>,
 }
@@ -62,6 +63,7 @@ impl Default for ClientBuilder {
             quota_guard: false,
             limits: BodyLimits::default(),
             on_retry: None,
+            on_call: None,
             default_account: None,
         }
     }
@@ -184,6 +186,27 @@ impl ClientBuilder {
         self
     }
 
+    /// Calls `callback` after every HTTP exchange with OnTime (each attempt of a retried call),
+    /// with the operation, the status (or `None` when no response came) and the time it took:
+    /// for metrics by operation. Keep it quick; it runs on the request's task.
+    ///
+    /// ```
+    /// # use std::sync::{Arc, Mutex};
+    /// # use std::collections::BTreeMap;
+    /// let calls = Arc::new(Mutex::new(BTreeMap::<&'static str, u64>::new()));
+    /// let seen = calls.clone();
+    /// let client = ontime::Client::builder()
+    ///     .company_id("acme")
+    ///     .api_key("key")
+    ///     .on_call(move |call| *seen.lock().unwrap().entry(call.operation.id()).or_default() += 1)
+    ///     .build();
+    /// # assert!(client.is_ok());
+    /// ```
+    pub fn on_call(mut self, callback: impl Fn(&CallEvent) + Send + Sync + 'static) -> Self {
+        self.on_call = Some(CallHook(Arc::new(callback)));
+        self
+    }
+
     /// Checks the configuration and builds the client.
     pub fn build(self) -> Result<Client> {
         let account = match (&self.base_url, &self.company_id, &self.default_account) {
@@ -283,6 +306,7 @@ impl ClientBuilder {
             .observer(Arc::new(CallObserver {
                 quota: quota.clone(),
                 redactor: redactor.clone(),
+                on_call: self.on_call,
             }));
         Ok(Client {
             inner: Arc::new(Inner {

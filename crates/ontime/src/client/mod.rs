@@ -18,6 +18,7 @@ mod transport;
 
 pub use builder::ClientBuilder;
 pub(crate) use builder::DefaultAccount;
+pub use transport::CallEvent;
 
 pub use ontime_raw::hooks::{DEFAULT_MAX_BODY_BYTES, DEFAULT_MAX_ERROR_BODY_BYTES};
 

@@ -258,6 +258,31 @@ fn loggable_url(url: &reqwest::Url, redactor: &Redactor) -> String {
 pub(super) struct CallObserver {
     pub(super) quota: Arc<QuotaTracker>,
     pub(super) redactor: Redactor,
+    pub(super) on_call: Option<CallHook>,
+}
+
+/// One HTTP exchange with OnTime, as [`ClientBuilder::on_call`](crate::ClientBuilder::on_call)
+/// callbacks see it: every attempt (a retried call is several), counted like
+/// [`Quota::calls`](crate::Quota::calls).
+#[derive(Debug, Clone, Copy)]
+#[non_exhaustive]
+pub struct CallEvent {
+    /// The operation called.
+    pub operation: Operation,
+    /// The HTTP status, or `None` when no response came (refused, reset, timed out).
+    pub status: Option<u16>,
+    /// From sending the request to its response's headers (or the transport failure).
+    pub elapsed: Duration,
+}
+
+/// A callback run after every HTTP exchange.
+#[derive(Clone)]
+pub(crate) struct CallHook(pub(crate) Arc<dyn Fn(&CallEvent) + Send + Sync>);
+
+impl std::fmt::Debug for CallHook {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("CallHook")
+    }
 }
 
 impl Observer for CallObserver {
@@ -275,8 +300,19 @@ impl Observer for CallObserver {
         });
     }
 
-    fn on_response(&self, _operation: Operation, outcome: Outcome<'_>, _elapsed: Duration) {
+    fn on_response(&self, operation: Operation, outcome: Outcome<'_>, elapsed: Duration) {
         self.quota.record_call();
+        if let Some(hook) = &self.on_call {
+            let status = match outcome {
+                Outcome::Response { status, .. } => Some(status.as_u16()),
+                Outcome::Transport(_) => None,
+            };
+            (hook.0)(&CallEvent {
+                operation,
+                status,
+                elapsed,
+            });
+        }
         if let Outcome::Response { status, headers } = outcome {
             self.quota.update(headers);
             let retry_after = retry_after(headers);
