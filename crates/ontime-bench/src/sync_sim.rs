@@ -406,11 +406,11 @@ pub struct Recall {
     pub driver_missing: Vec<(String, uuid::Uuid, NaiveDateTime)>,
     /// Driver changes matched more than once.
     pub driver_doubled: usize,
-    /// Stored driver events not in the truth that happened before the activity started (each
-    /// driver's state and positions as the first round found them).
+    /// Stored driver events not in the truth that happened before the activity started or as
+    /// it started (each driver's state and positions as the first round found them).
     pub driver_baseline: usize,
-    /// Stored driver events after the start that match no truth change.
-    pub driver_invented: usize,
+    /// Stored driver events after the start that match no truth change (driver, time, value).
+    pub driver_invented: Vec<(uuid::Uuid, NaiveDateTime, String)>,
     /// Found driver events with an exact time.
     pub driver_exact: usize,
     /// Subjects whose sequences are not 1..n.
@@ -431,6 +431,14 @@ impl Recall {
         (self.order_found + self.driver_found) as f64 / all as f64
     }
 
+    /// Found order status changes over the truth's (1.0 with none).
+    pub fn order_recall(&self) -> f64 {
+        if self.order_changes == 0 {
+            return 1.0;
+        }
+        self.order_found as f64 / self.order_changes as f64
+    }
+
     /// Found changes with an exact time over all truth changes.
     pub fn exact_share(&self) -> f64 {
         let all = self.order_changes + self.driver_changes;
@@ -447,7 +455,7 @@ impl Recall {
             && self.order_invented == 0
             && self.order_provisional == 0
             && self.driver_doubled == 0
-            && self.driver_invented == 0
+            && self.driver_invented.is_empty()
             && self.sequence_gaps.is_empty()
     }
 }
@@ -604,10 +612,12 @@ pub fn evaluate(outcome: &Outcome) -> Recall {
         if matched.contains(key) {
             continue;
         }
-        if utc(key.1) < outcome.start {
+        if utc(key.1) <= outcome.start {
             recall.driver_baseline += events.len();
         } else {
-            recall.driver_invented += events.len();
+            for _ in events.iter() {
+                recall.driver_invented.push(key.clone());
+            }
         }
     }
 
