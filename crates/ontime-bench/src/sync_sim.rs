@@ -396,6 +396,13 @@ pub struct Recall {
     pub wrong_time: usize,
     /// Found order events with an exact time.
     pub order_exact: usize,
+    /// In-transit steps stored as `order.transferred`, unassignments stored as
+    /// `order.submitted`: the order was first fetched after a later change of driver, and a
+    /// step seen for the first time gets the driver the record shows then (`collect::exact`,
+    /// "the assigned driver when observed"), so the step looks like a change of driver (or
+    /// like no driver ever being there). A documented limit of sources that fetch late (the poll), not of
+    /// sources that fetch at each change (inbound).
+    pub driver_seen_late: usize,
     /// `Transferred` steps, and those stored as `order.transferred`.
     pub transfers: (usize, usize),
     /// Truth availability changes and positions.
@@ -531,7 +538,14 @@ pub fn evaluate(outcome: &Outcome) -> Recall {
                 // is in transit: counted in `transfers`, not as a wrong type.
                 let transfer_seen_as_move =
                     *step == Step::Transferred && event.event_type == EventType::OrderInTransit;
-                if event.event_type != expected && !transfer_seen_as_move {
+                let seen_late = matches!(
+                    (*step, event.event_type),
+                    (Step::InTransit, EventType::OrderTransferred)
+                        | (Step::Unassigned, EventType::OrderSubmitted)
+                );
+                if seen_late {
+                    recall.driver_seen_late += 1;
+                } else if event.event_type != expected && !transfer_seen_as_move {
                     recall.wrong_type.push((*step, event.event_type));
                 }
                 if event.time_precision == TimePrecision::Exact {

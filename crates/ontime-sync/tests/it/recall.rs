@@ -107,6 +107,7 @@ async fn inbound_alone_stores_every_status_change_within_a_tick() {
     // Every transfer is seen as one: each order is fetched at each of its changes.
     assert_eq!(recall.transfers.0, recall.transfers.1, "{:?}", recall.transfers);
     assert!(recall.transfers.0 > 0, "the stretch has transfers");
+    assert_eq!(recall.driver_seen_late, 0);
 }
 
 #[tokio::test]
@@ -136,6 +137,7 @@ async fn every_source_stores_every_order_and_driver_change() {
     assert_eq!(recall.order_exact, recall.order_changes);
     assert_eq!(recall.driver_exact, recall.driver_changes);
     assert_eq!(recall.transfers.0, recall.transfers.1, "{:?}", recall.transfers);
+    assert_eq!(recall.driver_seen_late, 0);
 }
 
 #[tokio::test]
@@ -164,7 +166,6 @@ async fn a_small_plan_still_stores_everything_upgrading_provisional_events_in_pl
         .budget(6_000);
     scenario.drain = TimeDelta::hours(2);
     let (outcome, recall) = run_sqlite(&scenario).await;
-    eprintln!("calls {:?} ticks {} events {} found {} of {} provisional {}", outcome.calls, outcome.ticks, outcome.events.len(), recall.order_found, recall.order_changes, recall.order_provisional);
     assert_complete(&outcome, &recall, false);
     assert_eq!(recall.order_exact, recall.order_changes);
     assert!(
@@ -191,5 +192,9 @@ fn report_transfers(what: &str, recall: &Recall) {
     assert!(all > 0, "the stretch has transfers");
     // What share of transfers a source sees as such depends on whether it fetched the order
     // between the pickup and the hand-over; the rest are stored as in transit (no wrong type).
-    eprintln!("{what}: {seen} of {all} transfers stored as order.transferred");
+    eprintln!(
+        "{what}: {seen} of {all} transfers stored as order.transferred; {} in-transit steps \
+         carry a driver seen later",
+        recall.driver_seen_late
+    );
 }
