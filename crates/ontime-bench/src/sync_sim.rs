@@ -115,8 +115,13 @@ pub struct Outcome {
     pub first_observed: BTreeSet<u64>,
     /// OnTime calls the runner spent, per source.
     pub calls: BTreeMap<String, u64>,
+    /// OnTime calls the runner spent per UTC day (the quota's window).
+    pub calls_by_day: BTreeMap<chrono::NaiveDate, u64>,
     /// Requests the simulator answered 429 (over its quota).
     pub refused: u64,
+    /// Finder requests (`GET /api/orders`) the simulator answered: the poll's (and the
+    /// reconcile's listings).
+    pub finder_calls: u64,
     /// Requests the simulator counted against the quota (the runner's only: nobody else calls).
     pub server_calls: u64,
     /// Notifications the simulator sent (and that were accepted).
@@ -267,7 +272,9 @@ pub async fn run(scenario: &Scenario, store: Store) -> Result<Outcome, SimError>
         stored_at: HashMap::new(),
         first_observed: BTreeSet::new(),
         calls: BTreeMap::new(),
+        calls_by_day: BTreeMap::new(),
         refused: 0,
+        finder_calls: 0,
         server_calls: 0,
         notified: 0,
         ticks: 0,
@@ -291,6 +298,7 @@ pub async fn run(scenario: &Scenario, store: Store) -> Result<Outcome, SimError>
         clock.set(now);
         let report = runner.tick(now).await?;
         outcome.ticks += 1;
+        *outcome.calls_by_day.entry(now.date_naive()).or_default() += report.calls;
         if report.stored > 0 || inbound_on {
             seen_until = record(&store, seen_until, now, &mut outcome).await?;
         }
@@ -319,6 +327,10 @@ pub async fn run(scenario: &Scenario, store: Store) -> Result<Outcome, SimError>
         return Err("the simulator's request log overflowed: 429s cannot be counted".into());
     }
     outcome.refused = requests.iter().filter(|r| r.status == 429).count() as u64;
+    outcome.finder_calls = requests
+        .iter()
+        .filter(|r| r.operation == Some(ontime_mock::Operation::OrdersFind))
+        .count() as u64;
     Ok(outcome)
 }
 
@@ -424,7 +436,8 @@ pub struct Recall {
     pub sequence_gaps: Vec<String>,
     /// Lag (seconds) from each found change (orders and drivers) to the tick that stored it.
     pub lags: Vec<f64>,
-    /// Lags of the found order changes alone.
+    /// Lags of the found order changes alone (driver changes are read in rounds: a position
+    /// waits for its driver's next position window).
     pub order_lags: Vec<f64>,
 }
 
