@@ -100,13 +100,13 @@ pub enum Command {
     Get(records::GetArgs),
     /// Find records of any type that has a finder
     Find(records::FindArgs),
-    /// Collect every change of OnTime accounts as events: run the daemon, show its status
-    #[command(subcommand)]
-    Sync(sync::SyncCommand),
     /// Run the OnTime simulator
     #[cfg(feature = "mock")]
     #[command(subcommand)]
     Mock(mock::MockCommand),
+    /// Collect every change of OnTime accounts as events: run the daemon, show its status
+    #[command(subcommand)]
+    Sync(sync::SyncCommand),
     /// Stored events: tail (follow as NDJSON), timeline of an order, export by time range
     #[command(subcommand)]
     Events(events::EventsCommand),

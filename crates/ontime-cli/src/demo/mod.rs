@@ -2,8 +2,10 @@
 //! goes through the `ontime` facade, as an integration would; the simulator only provides the
 //! account. The account's clock is frozen and its data seeded, so the tour prints the same thing
 //! every time (except the simulator's port and the timings). The steps are in `steps.rs`, how
-//! they print in `tour.rs`.
+//! they print in `tour.rs`; the event feed (a second, living simulated account collected by
+//! `ontime-sync` into a SQLite store) in `feed.rs`.
 
+mod feed;
 mod steps;
 mod tour;
 
@@ -85,6 +87,12 @@ pub async fn run(_ctx: &Ctx, args: DemoArgs) -> Result<(), CliError> {
     let (created_id, created_tn) = steps::create(&mut d, &sample).await?;
     steps::attachments(&mut d, created_id, &created_tn).await?;
     steps::driver(&mut d).await?;
+    let dir = feed::store_dir()?;
+    let fed = feed::feed(&mut d.tour, args.seed, now, &dir, args.keep).await;
+    if !args.keep {
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+    fed?;
     steps::summary(&mut d, started);
 
     let Demo { mut tour, mock, .. } = d;

@@ -71,7 +71,7 @@ impl Tour {
     pub fn table(&mut self, text: &str) {
         self.line("");
         for line in text.lines() {
-            self.line(format!("    {line}"));
+            self.line(format!("    {line}").trim_end());
         }
         self.line("");
     }

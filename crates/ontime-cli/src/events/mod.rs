@@ -10,7 +10,7 @@
 //! `location.rs` how the store is named and opened (never created by a read); in `columns.rs`
 //! the flat CSV columns; in `write.rs` how events are printed.
 
-mod columns;
+pub(crate) mod columns;
 mod export;
 mod location;
 mod tail;

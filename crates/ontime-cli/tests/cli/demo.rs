@@ -16,10 +16,25 @@ fn demo_tours_the_sdk_deterministically() {
         "Create an order",
         "upload and download an attachment",
         "availability and positions",
+        "The feed: every change as an event",
         "Requests and quota",
     ] {
         assert!(run.stdout.contains(step), "missing step {step}");
     }
+    // The feed accounts for the simulator's ground truth: every status change one event.
+    let line = run
+        .stdout
+        .lines()
+        .find(|l| l.contains("ground truth has"))
+        .expect("the feed's recall line");
+    let numbers: Vec<String> = line
+        .split(|c: char| !(c.is_ascii_digit() || c == ','))
+        .filter(|w| w.chars().any(|c| c.is_ascii_digit()))
+        .map(str::to_owned)
+        .collect();
+    assert_eq!(numbers.len(), 2, "{line}");
+    assert_eq!(numbers[0], numbers[1], "{line}");
+    assert!(run.stdout.contains("order.transferred"), "{}", run.stdout);
     // The same seed gives the same tour.
     let again = Run::of(ontime().arg("demo"));
     let strip = |s: &str| {
