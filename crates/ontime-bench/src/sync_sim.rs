@@ -23,7 +23,9 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, Ordering};
 
 use chrono::{DateTime, FixedOffset, NaiveDateTime, TimeDelta, Utc};
-use ontime_mock::{ActivityConfig, Change, NotifyConfig, OnTimeMock, RunningMock, Step, TruthChange};
+use ontime_mock::{
+    ActivityConfig, Change, NotifyConfig, OnTimeMock, RunningMock, Step, TruthChange,
+};
 use ontime_sync::collect::Clock;
 use ontime_sync::collect::inbound::{Inbound, InboundConfig, InboundToken};
 use ontime_sync::config::{AccountSettings, Secrets, SourceKind, SyncConfig};
@@ -156,7 +158,11 @@ impl Clock for SimClock {
     async fn sleep_until(&self, _at: DateTime<Utc>) {}
 }
 
-fn settings(scenario: &Scenario, mock: &RunningMock, drivers: &[uuid::Uuid]) -> Result<AccountSettings, SimError> {
+fn settings(
+    scenario: &Scenario,
+    mock: &RunningMock,
+    drivers: &[uuid::Uuid],
+) -> Result<AccountSettings, SimError> {
     let sources: Vec<String> = scenario
         .sources
         .iter()
@@ -206,10 +212,7 @@ inbound.token_env = "{TOKEN_ENV}"
 pub async fn run(scenario: &Scenario, store: Store) -> Result<Outcome, SimError> {
     let inbound_on = scenario.sources.contains(&SourceKind::Inbound);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-    let notify_url = format!(
-        "http://{}/inbound/{INBOUND_TOKEN}",
-        listener.local_addr()?
-    );
+    let notify_url = format!("http://{}/inbound/{INBOUND_TOKEN}", listener.local_addr()?);
     let mut activity = ActivityConfig::new(scenario.rate)
         .seed(scenario.seed)
         .orders(scenario.orders)
@@ -526,9 +529,7 @@ pub fn evaluate(outcome: &Outcome) -> Recall {
     let mut truth_ids = BTreeSet::new();
     for change in &outcome.truth {
         let Change::OrderStatus {
-            status_id,
-            step,
-            ..
+            status_id, step, ..
         } = &change.change
         else {
             continue;
@@ -576,7 +577,10 @@ pub fn evaluate(outcome: &Outcome) -> Recall {
             Some(_) => recall.order_doubled.push(*status_id),
         }
     }
-    recall.order_invented = by_status.keys().filter(|id| !truth_ids.contains(id)).count();
+    recall.order_invented = by_status
+        .keys()
+        .filter(|id| !truth_ids.contains(id))
+        .count();
 
     // Drivers: by driver, time and value.
     type Key = (uuid::Uuid, NaiveDateTime, String);
@@ -617,9 +621,7 @@ pub fn evaluate(outcome: &Outcome) -> Recall {
         };
         recall.driver_changes += 1;
         match stored_drivers.get(&key).map(Vec::as_slice) {
-            None | Some([]) => recall
-                .driver_missing
-                .push((kind.to_owned(), key.0, key.1)),
+            None | Some([]) => recall.driver_missing.push((kind.to_owned(), key.0, key.1)),
             Some([stored]) => {
                 recall.driver_found += 1;
                 if stored.event.time_precision == TimePrecision::Exact {

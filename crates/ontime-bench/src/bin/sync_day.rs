@@ -94,7 +94,13 @@ async fn day(quick: bool) -> Result<(), BoxError> {
             let outcome = run(&scenario, store).await?;
             let recall = evaluate(&outcome);
             let mode = if inbound { "inbound" } else { "poll" };
-            all_pass &= figures(&format!("{mode}_{label}"), budget, inbound, &outcome, &recall);
+            all_pass &= figures(
+                &format!("{mode}_{label}"),
+                budget,
+                inbound,
+                &outcome,
+                &recall,
+            );
             info(
                 NAME,
                 &format!(
@@ -107,7 +113,14 @@ async fn day(quick: bool) -> Result<(), BoxError> {
             );
         }
     }
-    info(NAME, if all_pass { "all figures pass" } else { "some figures fail" });
+    info(
+        NAME,
+        if all_pass {
+            "all figures pass"
+        } else {
+            "some figures fail"
+        },
+    );
     Ok(())
 }
 
@@ -115,7 +128,14 @@ async fn day(quick: bool) -> Result<(), BoxError> {
 fn figures(run: &str, budget: u64, inbound: bool, outcome: &Outcome, recall: &Recall) -> bool {
     let mut pass = true;
     let value = recall.recall();
-    pass &= report(NAME, &format!("recall_{run}"), value, "1.0", recall.is_complete()).pass;
+    pass &= report(
+        NAME,
+        &format!("recall_{run}"),
+        value,
+        "1.0",
+        recall.is_complete(),
+    )
+    .pass;
     info(
         NAME,
         &format!(
@@ -145,9 +165,19 @@ fn figures(run: &str, budget: u64, inbound: bool, outcome: &Outcome, recall: &Re
 
     let exact = recall.exact_share();
     if budget >= 86_400 {
-        pass &= report(NAME, &format!("exact_share_{run}"), exact, "1.0", exact >= 1.0).pass;
+        pass &= report(
+            NAME,
+            &format!("exact_share_{run}"),
+            exact,
+            "1.0",
+            exact >= 1.0,
+        )
+        .pass;
     } else {
-        info(NAME, &format!("{run}: exact share {exact:.4} (no goal at this budget)"));
+        info(
+            NAME,
+            &format!("{run}: exact share {exact:.4} (no goal at this budget)"),
+        );
     }
 
     let p50 = percentile(&recall.order_lags, 50.0).unwrap_or(f64::NAN);
@@ -196,7 +226,14 @@ fn figures(run: &str, budget: u64, inbound: bool, outcome: &Outcome, recall: &Re
 
     let floor = floor(outcome, inbound);
     let ratio = spent as f64 / floor.max(1.0);
-    pass &= report(NAME, &format!("calls_per_floor_{run}"), ratio, "<=1.2", ratio <= 1.2).pass;
+    pass &= report(
+        NAME,
+        &format!("calls_per_floor_{run}"),
+        ratio,
+        "<=1.2",
+        ratio <= 1.2,
+    )
+    .pass;
     info(
         NAME,
         &format!(

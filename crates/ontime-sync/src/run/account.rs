@@ -669,7 +669,12 @@ fn poll_cost(levels: u64, report: &crate::collect::PollReport, burst: u64) -> u6
         .commit
         .cursors
         .iter()
-        .find_map(|(_, value)| value.get("pending").and_then(|p| p.as_array()).map(Vec::len))
+        .find_map(|(_, value)| {
+            value
+                .get("pending")
+                .and_then(|p| p.as_array())
+                .map(Vec::len)
+        })
         .unwrap_or(0);
     let owed = (report.batch.fetched.len() + pending) as u64;
     (levels + 2 * owed).clamp(2 * levels, burst.max(2 * levels))

@@ -50,14 +50,14 @@ async fn run_sqlite(scenario: &Scenario) -> (Outcome, Recall) {
 fn no_availability_flip_flop_within(outcome: &Outcome, round: TimeDelta) {
     let mut last = std::collections::HashMap::new();
     for change in &outcome.truth {
-        if let Change::Availability { user, .. } = change.change {
-            if let Some(before) = last.insert(user, change.at) {
-                assert!(
-                    change.at - before > round,
-                    "driver {user} changed availability twice within {round}: at {before} and {}",
-                    change.at
-                );
-            }
+        if let Change::Availability { user, .. } = change.change
+            && let Some(before) = last.insert(user, change.at)
+        {
+            assert!(
+                change.at - before > round,
+                "driver {user} changed availability twice within {round}: at {before} and {}",
+                change.at
+            );
         }
     }
 }
@@ -70,22 +70,49 @@ fn assert_complete(outcome: &Outcome, recall: &Recall, drivers: bool) {
         outcome.finished_at - outcome.start >= TimeDelta::hours(5),
         "a stretch of hours"
     );
-    assert!(recall.order_missing.is_empty(), "missing {:?}", recall.order_missing);
-    assert!(recall.order_doubled.is_empty(), "doubled {:?}", recall.order_doubled);
+    assert!(
+        recall.order_missing.is_empty(),
+        "missing {:?}",
+        recall.order_missing
+    );
+    assert!(
+        recall.order_doubled.is_empty(),
+        "doubled {:?}",
+        recall.order_doubled
+    );
     assert_eq!(recall.order_invented, 0, "invented order events");
     assert_eq!(recall.order_provisional, 0, "provisional events left");
     assert_eq!(recall.order_found, recall.order_changes);
-    assert!(recall.wrong_type.is_empty(), "types: {:?}", recall.wrong_type);
+    assert!(
+        recall.wrong_type.is_empty(),
+        "types: {:?}",
+        recall.wrong_type
+    );
     assert_eq!(recall.wrong_time, 0, "exact times are OnTime's");
-    assert!(recall.sequence_gaps.is_empty(), "gaps: {:?}", recall.sequence_gaps);
+    assert!(
+        recall.sequence_gaps.is_empty(),
+        "gaps: {:?}",
+        recall.sequence_gaps
+    );
     if drivers {
         no_availability_flip_flop_within(outcome, DRIVERS_EVERY);
         assert!(recall.driver_changes > 100, "{recall:?}");
-        assert!(recall.driver_missing.is_empty(), "missing {:?}", &recall.driver_missing[..recall.driver_missing.len().min(5)]);
+        assert!(
+            recall.driver_missing.is_empty(),
+            "missing {:?}",
+            &recall.driver_missing[..recall.driver_missing.len().min(5)]
+        );
         assert_eq!(recall.driver_doubled, 0);
-        assert!(recall.driver_invented.is_empty(), "invented {:?}", recall.driver_invented);
+        assert!(
+            recall.driver_invented.is_empty(),
+            "invented {:?}",
+            recall.driver_invented
+        );
         assert_eq!(recall.driver_found, recall.driver_changes);
-        assert!(recall.driver_baseline <= outcome.drivers.len() * 2, "{recall:?}");
+        assert!(
+            recall.driver_baseline <= outcome.drivers.len() * 2,
+            "{recall:?}"
+        );
         assert_eq!(recall.recall(), 1.0);
     } else {
         assert_eq!(recall.driver_found, 0);
@@ -99,13 +126,20 @@ async fn inbound_alone_stores_every_status_change_within_a_tick() {
     let scenario = Scenario::new(ORDERS, RATE).sources(&[SourceKind::Inbound]);
     let (outcome, recall) = run_sqlite(&scenario).await;
     assert_complete(&outcome, &recall, false);
-    assert_eq!(outcome.notified as usize, recall.order_changes, "one notification per change");
+    assert_eq!(
+        outcome.notified as usize, recall.order_changes,
+        "one notification per change"
+    );
     assert_eq!(recall.order_exact, recall.order_changes);
     // Stored by the first tick after the notification: within one 5 s step.
     let p100 = percentile(&recall.order_lags, 100.0).unwrap();
     assert!(p100 <= 5.0, "lag {p100}");
     // Every transfer is seen as one: each order is fetched at each of its changes.
-    assert_eq!(recall.transfers.0, recall.transfers.1, "{:?}", recall.transfers);
+    assert_eq!(
+        recall.transfers.0, recall.transfers.1,
+        "{:?}",
+        recall.transfers
+    );
     assert!(recall.transfers.0 > 0, "the stretch has transfers");
     assert_eq!(recall.driver_seen_late, 0);
 }
@@ -121,8 +155,7 @@ async fn poll_alone_stores_every_status_change() {
 
 #[tokio::test]
 async fn poll_and_reconcile_store_every_status_change() {
-    let scenario =
-        Scenario::new(ORDERS, RATE).sources(&[SourceKind::Poll, SourceKind::Reconcile]);
+    let scenario = Scenario::new(ORDERS, RATE).sources(&[SourceKind::Poll, SourceKind::Reconcile]);
     let (outcome, recall) = run_sqlite(&scenario).await;
     assert_complete(&outcome, &recall, false);
     assert_eq!(recall.order_exact, recall.order_changes);
@@ -136,7 +169,11 @@ async fn every_source_stores_every_order_and_driver_change() {
     assert_complete(&outcome, &recall, true);
     assert_eq!(recall.order_exact, recall.order_changes);
     assert_eq!(recall.driver_exact, recall.driver_changes);
-    assert_eq!(recall.transfers.0, recall.transfers.1, "{:?}", recall.transfers);
+    assert_eq!(
+        recall.transfers.0, recall.transfers.1,
+        "{:?}",
+        recall.transfers
+    );
     assert_eq!(recall.driver_seen_late, 0);
 }
 
