@@ -447,28 +447,23 @@ pub struct Recall {
 impl Recall {
     /// Found changes (orders and drivers) over all truth changes (1.0 with no truth).
     pub fn recall(&self) -> f64 {
-        let all = self.order_changes + self.driver_changes;
-        if all == 0 {
-            return 1.0;
-        }
-        (self.order_found + self.driver_found) as f64 / all as f64
+        share(
+            self.order_found + self.driver_found,
+            self.order_changes + self.driver_changes,
+        )
     }
 
     /// Found order status changes over the truth's (1.0 with none).
     pub fn order_recall(&self) -> f64 {
-        if self.order_changes == 0 {
-            return 1.0;
-        }
-        self.order_found as f64 / self.order_changes as f64
+        share(self.order_found, self.order_changes)
     }
 
     /// Found changes with an exact time over all truth changes.
     pub fn exact_share(&self) -> f64 {
-        let all = self.order_changes + self.driver_changes;
-        if all == 0 {
-            return 1.0;
-        }
-        (self.order_exact + self.driver_exact) as f64 / all as f64
+        share(
+            self.order_exact + self.driver_exact,
+            self.order_changes + self.driver_changes,
+        )
     }
 
     /// Whether nothing is missing, doubled or invented and every sequence is gapless.
@@ -480,6 +475,15 @@ impl Recall {
             && self.driver_doubled == 0
             && self.driver_invented.is_empty()
             && self.sequence_gaps.is_empty()
+    }
+}
+
+/// `part / all`, 1.0 when `all` is 0 (nothing to find: nothing missed).
+fn share(part: usize, all: usize) -> f64 {
+    if all == 0 {
+        1.0
+    } else {
+        part as f64 / all as f64
     }
 }
 
