@@ -113,8 +113,9 @@ pub struct Outcome {
     pub events: Vec<StoredEvent>,
     /// Per stored position: the time of the tick that first stored it.
     pub stored_at: HashMap<u64, DateTime<Utc>>,
-    /// Per stored position: whether it was first stored as a provisional (observed) event.
-    pub first_observed: BTreeSet<u64>,
+    /// The positions first stored with an observed time (provisional events), with the id
+    /// they were stored under.
+    pub first_observed: BTreeMap<u64, ontime_sync::event::EventId>,
     /// OnTime calls the runner spent, per source.
     pub calls: BTreeMap<String, u64>,
     /// OnTime calls the runner spent per UTC day (the quota's window).
@@ -273,7 +274,7 @@ pub async fn run(scenario: &Scenario, store: Store) -> Result<Outcome, SimError>
         truth: Vec::new(),
         events: Vec::new(),
         stored_at: HashMap::new(),
-        first_observed: BTreeSet::new(),
+        first_observed: BTreeMap::new(),
         calls: BTreeMap::new(),
         calls_by_day: BTreeMap::new(),
         refused: 0,
@@ -356,7 +357,9 @@ async fn record(
         for stored in &page {
             outcome.stored_at.insert(stored.position, now);
             if stored.event.time_precision == TimePrecision::Observed {
-                outcome.first_observed.insert(stored.position);
+                outcome
+                    .first_observed
+                    .insert(stored.position, stored.event.event_id.clone());
             }
             after = stored.position;
         }

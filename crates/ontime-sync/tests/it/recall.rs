@@ -211,7 +211,8 @@ async fn a_small_plan_still_stores_everything_upgrading_provisional_events_in_pl
     );
     // Upgraded in place: every position first stored provisional now holds an exact event.
     for stored in &outcome.events {
-        if outcome.first_observed.contains(&stored.position) {
+        if let Some(id) = outcome.first_observed.get(&stored.position) {
+            assert_eq!(&stored.event.event_id, id, "the same id");
             assert_eq!(stored.event.time_precision, TimePrecision::Exact);
         }
     }
