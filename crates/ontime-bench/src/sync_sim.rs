@@ -341,43 +341,36 @@ pub async fn run(scenario: &Scenario, store: Store) -> Result<Outcome, SimError>
 /// Notes the events stored after `after` as stored at `now`; returns the last position.
 async fn record(
     store: &Store,
-    mut after: u64,
+    after: u64,
     now: DateTime<Utc>,
     outcome: &mut Outcome,
 ) -> Result<u64, SimError> {
-    loop {
-        let page = store
-            .query(&EventQuery {
-                after,
-                account: Some(ACCOUNT.to_owned()),
-                limit: 1_000,
-                ..EventQuery::default()
-            })
-            .await?;
-        for stored in &page {
-            outcome.stored_at.insert(stored.position, now);
-            if stored.event.time_precision == TimePrecision::Observed {
-                outcome
-                    .first_observed
-                    .insert(stored.position, stored.event.event_id.clone());
-            }
-            after = stored.position;
-        }
-        if page.len() < 1_000 {
-            return Ok(after);
+    let page = events_after(store, after).await?;
+    for stored in &page {
+        outcome.stored_at.insert(stored.position, now);
+        if stored.event.time_precision == TimePrecision::Observed {
+            outcome
+                .first_observed
+                .insert(stored.position, stored.event.event_id.clone());
         }
     }
+    Ok(page.last().map_or(after, |s| s.position))
 }
 
 async fn all_events(store: &Store) -> Result<Vec<StoredEvent>, SimError> {
+    events_after(store, 0).await
+}
+
+/// Every event of the account stored after position `after`, in store order.
+async fn events_after(store: &Store, mut after: u64) -> Result<Vec<StoredEvent>, SimError> {
+    const PAGE: u32 = 1_000;
     let mut out = Vec::new();
-    let mut after = 0;
     loop {
         let page = store
             .query(&EventQuery {
                 after,
                 account: Some(ACCOUNT.to_owned()),
-                limit: 1_000,
+                limit: PAGE,
                 ..EventQuery::default()
             })
             .await?;
@@ -385,7 +378,7 @@ async fn all_events(store: &Store) -> Result<Vec<StoredEvent>, SimError> {
             return Ok(out);
         };
         after = last.position;
-        let full = page.len() == 1_000;
+        let full = page.len() == PAGE as usize;
         out.extend(page);
         if !full {
             return Ok(out);
