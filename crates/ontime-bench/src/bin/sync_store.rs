@@ -10,9 +10,10 @@
 //!   duplicate check, no sequence, no cursor, no outbox. Goal ≥ 0.5 (the bookkeeping costs at
 //!   most as much as the writes). Rounds of the two sides alternate (and which side goes first
 //!   alternates too); the figure is the median of the per-round ratios ([`paired_ratio`]).
+//!   The bare table's key is stored as the store stores `events.position` (SQLite's rowid).
 //!   Absolute events/s are printed as `INFO` lines, and so is the ratio to a bare insert into a
-//!   table that also carries the store's two read indexes (by type and time, by account and
-//!   time): what the store's own bookkeeping costs beside the indexes its queries need.
+//!   table that also carries two read indexes (by type and time, by account and time; the store
+//!   dropped them as unused): what such indexes would cost beside the bookkeeping.
 //! - `peak_rss_mib_1m_events` (`peak_rss_mib_100k_events` with `--quick`): peak RSS (`VmHWM`)
 //!   of a child process that commits 1,000,000 events (100,000) into a fresh SQLite store in
 //!   per-poll batches. Goal ≤ 64 MiB: memory does not grow with history. `INFO` lines give the
@@ -44,7 +45,7 @@ use ontime_bench::{info, paired_ratio, peak_rss_bytes, quick, report};
 use ontime_sync::event::{
     AccountConfig, Event, ItemRef, OrderSource, StatusStep, derive_order_events, position_event,
 };
-use ontime_sync::store::{Commit, EventStore, Store};
+use ontime_sync::store::{Commit, Engine, EventStore, Store};
 use serde_json::json;
 use sqlx::any::AnyPoolOptions;
 use sqlx::{AnyPool, Connection, Executor};
@@ -299,9 +300,12 @@ async fn store_side(store: &Store, batches: Vec<Vec<Event>>) -> Result<f64, BoxE
     Ok(events as f64 / started.elapsed().as_secs_f64())
 }
 
-/// A table with the store's event columns and only a primary key.
+/// A table with the store's event columns and only a primary key, stored the way the store
+/// stores its own (`{int_key}`: on SQLite `INTEGER PRIMARY KEY`, the rowid, as the store's
+/// `events.position`; on Postgres `BIGINT NOT NULL PRIMARY KEY`), so the ratio measures the
+/// store's bookkeeping, not a cheaper key layout on one side.
 const BARE_TABLE: &str = "CREATE TABLE bare_events (
-    position BIGINT NOT NULL PRIMARY KEY,
+    position {int_key},
     event_id TEXT NOT NULL,
     account TEXT NOT NULL,
     subject TEXT NOT NULL,
@@ -311,8 +315,9 @@ const BARE_TABLE: &str = "CREATE TABLE bare_events (
     payload TEXT NOT NULL
 )";
 
-/// The store's two read indexes (by type and time, by account and time), which serve queries
-/// rather than the bookkeeping: an `INFO` comparison adds them to the bare table.
+/// Two read indexes (by type and time, by account and time) the store had until its queries were
+/// found not to use them (see its `migrations` module): an `INFO` comparison adds them to the
+/// bare table, to show what such indexes cost beside the bookkeeping.
 const READ_INDEXES: [&str; 2] = [
     "CREATE INDEX bare_events_by_type_time ON bare_events (event_type, occurred_at_us)",
     "CREATE INDEX bare_events_by_account_time ON bare_events (account, occurred_at_us)",
@@ -321,19 +326,30 @@ const READ_INDEXES: [&str; 2] = [
 /// The baseline: the same rows, one transaction per batch, multi-row `INSERT`.
 struct Bare {
     pool: AnyPool,
+    engine: Engine,
     position: i64,
 }
 
 impl Bare {
-    /// The bare table in `pool`'s database, with the store's read indexes when `read_indexes`.
-    async fn new(pool: AnyPool, read_indexes: bool) -> Result<Self, BoxError> {
-        pool.execute(BARE_TABLE).await?;
+    /// The bare table in `pool`'s database (on `engine`), with the read indexes when
+    /// `read_indexes`.
+    async fn new(pool: AnyPool, engine: Engine, read_indexes: bool) -> Result<Self, BoxError> {
+        let int_key = match engine {
+            Engine::Sqlite => "INTEGER PRIMARY KEY",
+            Engine::Postgres => "BIGINT NOT NULL PRIMARY KEY",
+        };
+        pool.execute(BARE_TABLE.replace("{int_key}", int_key).as_str())
+            .await?;
         if read_indexes {
             for index in READ_INDEXES {
                 pool.execute(index).await?;
             }
         }
-        Ok(Self { pool, position: 0 })
+        Ok(Self {
+            pool,
+            engine,
+            position: 0,
+        })
     }
 
     /// Inserts `batches`; returns events/s.
@@ -356,6 +372,12 @@ impl Bare {
                     "INSERT INTO bare_events (position, event_id, account, subject, sequence, event_type, occurred_at_us, payload) VALUES {}",
                     tuples(chunk.len(), 8)
                 );
+                // On SQLite anonymous placeholders, as the store sends there (SQLite resolves
+                // numbered ones by a walk per parameter, quadratic in a multi-row insert).
+                let sql = match self.engine {
+                    Engine::Sqlite => anonymous(&sql),
+                    Engine::Postgres => sql,
+                };
                 let mut query = sqlx::query(&sql);
                 for (position, event, payload) in chunk {
                     query = query
@@ -376,6 +398,21 @@ impl Bare {
     }
 }
 
+/// `sql` with every `$N` written `?` (the bare insert numbers its placeholders in order).
+fn anonymous(sql: &str) -> String {
+    let mut out = String::with_capacity(sql.len());
+    let mut chars = sql.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c == '$' {
+            out.push('?');
+            while chars.next_if(char::is_ascii_digit).is_some() {}
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
 /// `($1, ..., $columns), (...), ...`: `rows` tuples of numbered placeholders.
 fn tuples(rows: usize, columns: usize) -> String {
     (0..rows)
@@ -394,7 +431,7 @@ fn tuples(rows: usize, columns: usize) -> String {
 struct Round {
     store: f64,
     bare: f64,
-    /// The bare insert into a table with the store's read indexes.
+    /// The bare insert into a table with the two read indexes.
     indexed: f64,
 }
 
@@ -476,7 +513,7 @@ fn summarise(engine: &str, shape: Shape, rounds: &[Round], batch_events: f64) {
         info(
             NAME,
             &format!(
-                "{engine} {}: store / bare insert into a table with the store's two read indexes = {:.3} ({}); that bare insert {:.0} events/s",
+                "{engine} {}: store / bare insert into a table with two read indexes (type/time, account/time) = {:.3} ({}); that bare insert {:.0} events/s",
                 shape.name(),
                 ratio.median,
                 ratio.spread_text(),
@@ -503,11 +540,13 @@ async fn sqlite_ratios(plan: &Plan) -> Result<(), BoxError> {
         let store = Store::open_sqlite(&dir.path().join("store.db")).await?;
         let mut bare = Bare::new(
             Store::sqlite_pool(&dir.path().join("bare.db")).await?,
+            Engine::Sqlite,
             false,
         )
         .await?;
         let mut indexed = Bare::new(
             Store::sqlite_pool(&dir.path().join("indexed.db")).await?,
+            Engine::Sqlite,
             true,
         )
         .await?;
@@ -637,8 +676,10 @@ async fn postgres_ratios(plan: &Plan) -> Result<(), BoxError> {
                 .connect(&schema)
                 .await
         };
-        let mut bare = Bare::new(pool(schemas.url(&names[1])).await?, false).await?;
-        let mut indexed = Bare::new(pool(schemas.url(&names[2])).await?, true).await?;
+        let mut bare =
+            Bare::new(pool(schemas.url(&names[1])).await?, Engine::Postgres, false).await?;
+        let mut indexed =
+            Bare::new(pool(schemas.url(&names[2])).await?, Engine::Postgres, true).await?;
         let pairs = compare(&store, &mut bare, &mut indexed, shape, plan).await?;
         store.close().await;
         bare.pool.close().await;
@@ -785,5 +826,7 @@ mod tests {
     fn tuples_number_placeholders_row_by_row() {
         assert_eq!(tuples(2, 3), "($1, $2, $3), ($4, $5, $6)");
         assert_eq!(tuples(1, 1), "($1)");
+        assert_eq!(anonymous(&tuples(2, 2)), "(?, ?), (?, ?)");
+        assert_eq!(anonymous(&tuples(1, 12)).matches('?').count(), 12);
     }
 }

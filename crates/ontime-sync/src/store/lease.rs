@@ -8,9 +8,10 @@
 //! refused with [`StoreError::LeaseLost`] and writes nothing; its
 //! renewals are refused the same way.
 //!
-//! The check is a row lock, not a read: the commit updates the lease row (`SET token = token`
-//! where worker and token match) before anything else, so a takeover waits for a commit in
-//! flight, and a commit after a takeover finds no matching row.
+//! The check is a row lock, not a read: right after taking the store's write lock (the head row
+//! on Postgres, `BEGIN IMMEDIATE` on SQLite) and before anything else, the commit updates the
+//! lease row (`SET token = token` where worker and token match), so a takeover waits for a
+//! commit in flight, and a commit after a takeover finds no matching row.
 //!
 //! Times are passed in (the workers' clocks, as the collector's governor does):
 //! workers must agree on the time to within a small part of the TTL. A worker past its expiry
@@ -18,7 +19,7 @@
 //! process) the same tables and queries apply; leases there only matter between tasks.
 
 use chrono::{DateTime, TimeDelta, Utc};
-use sqlx::{Any, AnyPool, Transaction};
+use sqlx::{AnyConnection, AnyPool};
 
 use super::StoreError;
 
@@ -163,7 +164,7 @@ pub(super) async fn current(pool: &AnyPool, account: &str) -> Result<Option<Leas
 
 /// Inside a commit: locks the account's lease row if `fence` still holds it, else refuses.
 pub(super) async fn check(
-    tx: &mut Transaction<'_, Any>,
+    conn: &mut AnyConnection,
     account: &str,
     fence: &Fence,
 ) -> Result<(), StoreError> {
@@ -173,7 +174,7 @@ pub(super) async fn check(
     .bind(account.to_owned())
     .bind(fence.worker.clone())
     .bind(fence.token)
-    .execute(&mut **tx)
+    .execute(&mut *conn)
     .await
     .map_err(StoreError::db("commit"))?
     .rows_affected();

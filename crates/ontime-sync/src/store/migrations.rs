@@ -1,11 +1,47 @@
-//! The store's schema, versioned and embedded. Each migration is a list of statements that run
-//! unchanged on SQLite and Postgres; `schema_migrations` records what ran. Migrations run in one
-//! transaction on open (on Postgres under an advisory lock, so workers opening together do not
-//! race).
+//! The store's schema, versioned and embedded. Each migration is a list of statements;
+//! `schema_migrations` records what ran. Migrations run in one transaction on open (on Postgres
+//! under an advisory lock, so workers opening together do not race).
+//!
+//! # One logical schema, engine-specific storage
+//!
+//! Both engines get the same tables, columns, keys and unique constraints; the statement texts
+//! differ only where the storage of a key does ([`Statement::render`]):
+//!
+//! - `{int_key}`: an integer primary key. On SQLite `INTEGER PRIMARY KEY` (exactly that
+//!   spelling), which makes the column the rowid: the table is its own key, one b-tree instead
+//!   of a table plus a key index. On Postgres `BIGINT NOT NULL PRIMARY KEY`.
+//! - `{keyed}`: after a table whose primary key is not an integer. On SQLite `WITHOUT ROWID`
+//!   (the rows live in the key's b-tree: one tree written per row instead of two); on Postgres
+//!   nothing.
+//!
+//! # Indexes
+//!
+//! Each index is written on every insert, so each one is there for a query the store runs:
+//! `event_id` (the duplicate check), (subject, account, sequence) ([`EventStore::timeline`],
+//! [`EventStore::locate_order`] by ID, a subject's last sequence), `position` (paging,
+//! [`EventStore::events_after`], [`EventStore::query`]), the outbox's key (pending deliveries).
+//! There are no indexes by type and time or by account and time: [`EventStore::query`] pages in
+//! position order with optional filters (`$2 IS NULL OR account = $2`), which SQLite's planner
+//! never serves from such an index, and for which Postgres' custom plans use one only to fetch
+//! and sort the whole filtered range on every page (worse than walking positions when an export
+//! pages through a range). An index for filtered paging would lead with the filter and end with
+//! the position, together with a query written to use it: add both when a workload needs them.
+//!
+//! [`EventStore::timeline`]: super::EventStore::timeline
+//! [`EventStore::locate_order`]: super::EventStore::locate_order
+//! [`EventStore::events_after`]: super::EventStore::events_after
+//! [`EventStore::query`]: super::EventStore::query
+//!
+//! The crate is unreleased (0.1 was never published), so migration 1 was changed in place to get
+//! this layout rather than rebuilt by a migration 3. It also lost the `subjects` table (a
+//! subject's last sequence is the largest in the unique (subject, account, sequence) index of
+//! `events`, one index probe away, so the table only cost a write per subject and commit).
+
+use std::borrow::Cow;
 
 use sqlx::{Any, Transaction};
 
-use super::StoreError;
+use super::{Engine, StoreError};
 
 /// One schema version.
 #[derive(Debug)]
@@ -14,20 +50,45 @@ pub struct Migration {
     pub version: i64,
     /// What it does.
     pub name: &'static str,
-    /// Its statements, valid on both engines.
-    pub statements: &'static [&'static str],
+    /// Its statements, in order.
+    pub statements: &'static [Statement],
+}
+
+/// One statement of a migration: the same text on both engines, but for the storage words
+/// [`Statement::render`] fills in.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Statement(pub &'static str);
+
+impl Statement {
+    /// The text to run on `engine`, with `{int_key}` and `{keyed}` replaced by that engine's
+    /// words (see the module documentation).
+    pub fn render(self, engine: Engine) -> Cow<'static, str> {
+        if !self.0.contains('{') {
+            return Cow::Borrowed(self.0);
+        }
+        let (int_key, keyed) = match engine {
+            Engine::Sqlite => ("INTEGER PRIMARY KEY", " WITHOUT ROWID"),
+            Engine::Postgres => ("BIGINT NOT NULL PRIMARY KEY", ""),
+        };
+        Cow::Owned(
+            self.0
+                .replace("{int_key}", int_key)
+                .replace("{keyed}", keyed),
+        )
+    }
 }
 
 /// Every migration, in version order. Never edit a released one: add the next.
 pub const MIGRATIONS: &[Migration] = &[
     Migration {
         version: 1,
-        name: "events, subjects, cursors, outbox",
+        name: "events, cursors, outbox",
         statements: &[
-            "CREATE TABLE store_head (id BIGINT NOT NULL PRIMARY KEY, position BIGINT NOT NULL)",
-            "INSERT INTO store_head (id, position) VALUES (1, 0)",
-            "CREATE TABLE events (
-            position BIGINT NOT NULL PRIMARY KEY,
+            Statement("CREATE TABLE store_head (id {int_key}, position BIGINT NOT NULL)"),
+            Statement("INSERT INTO store_head (id, position) VALUES (1, 0)"),
+            Statement(
+                "CREATE TABLE events (
+            position {int_key},
             event_id TEXT NOT NULL UNIQUE,
             account TEXT NOT NULL,
             subject TEXT NOT NULL,
@@ -35,44 +96,43 @@ pub const MIGRATIONS: &[Migration] = &[
             event_type TEXT NOT NULL,
             occurred_at_us BIGINT NOT NULL,
             payload TEXT NOT NULL,
-            UNIQUE (account, subject, sequence)
+            UNIQUE (subject, account, sequence)
         )",
-            "CREATE INDEX events_by_type_time ON events (event_type, occurred_at_us)",
-            "CREATE INDEX events_by_account_time ON events (account, occurred_at_us)",
-            "CREATE TABLE subjects (
-            account TEXT NOT NULL,
-            subject TEXT NOT NULL,
-            last_sequence BIGINT NOT NULL,
-            PRIMARY KEY (account, subject)
-        )",
-            "CREATE TABLE cursors (
+            ),
+            Statement(
+                "CREATE TABLE cursors (
             account TEXT NOT NULL,
             name TEXT NOT NULL,
             value TEXT NOT NULL,
             PRIMARY KEY (account, name)
-        )",
-            "CREATE TABLE outbox (
+        ){keyed}",
+            ),
+            Statement(
+                "CREATE TABLE outbox (
             destination TEXT NOT NULL,
             position BIGINT NOT NULL REFERENCES events (position),
             attempts BIGINT NOT NULL DEFAULT 0,
             PRIMARY KEY (destination, position)
-        )",
+        ){keyed}",
+            ),
         ],
     },
     Migration {
         version: 2,
         name: "account leases with fencing tokens",
-        statements: &["CREATE TABLE leases (
+        statements: &[Statement(
+            "CREATE TABLE leases (
             account TEXT NOT NULL PRIMARY KEY,
             worker TEXT NOT NULL,
             token BIGINT NOT NULL,
             expires_at_us BIGINT NOT NULL
-        )"],
+        ){keyed}",
+        )],
     },
 ];
 
 /// Brings the schema to the newest version inside `tx`.
-pub(super) async fn run(tx: &mut Transaction<'_, Any>) -> Result<(), StoreError> {
+pub(super) async fn run(tx: &mut Transaction<'_, Any>, engine: Engine) -> Result<(), StoreError> {
     let err = StoreError::db("migration");
     sqlx::query(
         "CREATE TABLE IF NOT EXISTS schema_migrations (version BIGINT NOT NULL PRIMARY KEY, name TEXT NOT NULL)",
@@ -94,7 +154,7 @@ pub(super) async fn run(tx: &mut Transaction<'_, Any>) -> Result<(), StoreError>
     }
     for migration in MIGRATIONS.iter().filter(|m| m.version > current) {
         for statement in migration.statements {
-            sqlx::query(statement)
+            sqlx::query(&statement.render(engine))
                 .execute(&mut **tx)
                 .await
                 .map_err(StoreError::db("migration"))?;
@@ -117,6 +177,28 @@ mod tests {
     fn versions_count_up_from_one() {
         for (index, migration) in MIGRATIONS.iter().enumerate() {
             assert_eq!(migration.version, index as i64 + 1, "{}", migration.name);
+        }
+    }
+
+    #[test]
+    fn statements_render_per_engine() {
+        let head = Statement("CREATE TABLE t (id {int_key}, k TEXT){keyed}");
+        assert_eq!(
+            head.render(Engine::Sqlite),
+            "CREATE TABLE t (id INTEGER PRIMARY KEY, k TEXT) WITHOUT ROWID"
+        );
+        assert_eq!(
+            head.render(Engine::Postgres),
+            "CREATE TABLE t (id BIGINT NOT NULL PRIMARY KEY, k TEXT)"
+        );
+        // No placeholder is left unreplaced in any migration.
+        for migration in MIGRATIONS {
+            for statement in migration.statements {
+                for engine in [Engine::Sqlite, Engine::Postgres] {
+                    let text = statement.render(engine);
+                    assert!(!text.contains('{'), "{}: {text}", migration.name);
+                }
+            }
         }
     }
 }

@@ -10,21 +10,32 @@
 //!
 //! - `events`: one row per event; `event_id` is unique (re-inserting a stored event does
 //!   nothing), `position` is the global position in commit order, `sequence` counts per
-//!   (account, subject) from 1 without gaps; the event itself as JSON.
-//! - `subjects`: the last sequence number per (account, subject).
+//!   (account, subject) from 1 without gaps, unique with them (the index that serves
+//!   [`EventStore::timeline`], [`EventStore::locate_order`] by ID and the last sequence of a
+//!   subject); the event itself as JSON.
 //! - `cursors`: collector state, (account, name) → JSON.
 //! - `outbox`: per destination, the positions still to deliver.
-//! - `store_head`: the last global position; the row every commit locks first.
+//! - `store_head`: the last global position; on Postgres the row every commit locks first.
+//! - `leases`: which worker holds which account ([`lease`]).
+//!
+//! How the tables are stored differs per engine where it pays (an integer key as SQLite's rowid,
+//! `WITHOUT ROWID`); which indexes exist, and why no others: see `migrations`.
 //!
 //! # Commit order, positions and sequences
 //!
-//! [`EventStore::commit`] runs in one transaction: lock `store_head`, look up which of the
+//! [`EventStore::commit`] runs in one transaction: take the store's write lock (Postgres: the
+//! `store_head` row; SQLite: `BEGIN IMMEDIATE`), look up which of the
 //! commit's `event_id`s are stored already (those, and repeats within the commit, are reported as
-//! duplicates and change nothing), give each new event the next global position and the next
-//! sequence of its subject, insert them and queue them in the outbox of every destination
-//! (multi-row statements: a handful of round trips per commit, whatever its size), update the
-//! subjects' last sequences, the head and the cursors, commit. The unique `event_id` stays as
-//! the last line of defence: a row that slipped past the check fails the whole commit. Locking the head first serialises writers, so
+//! duplicates and change nothing) and the last sequence of each of its subjects, give each new
+//! event the next global position and the next sequence of its subject, insert them and queue
+//! them in the outbox of every destination, update the head and the cursors, commit. The
+//! statements are multi-row and sent together: on SQLite two calls into the driver in all
+//! (`BEGIN IMMEDIATE` goes with the lookups, `COMMIT` with the writes); on Postgres four round trips in all (`BEGIN` with the lock on the head,
+//! one `SELECT` of the lookups, one statement of all writes, `COMMIT`), whatever the commit's
+//! size (see `script`). A fenced commit adds one statement (the lease check), an upgrade of a
+//! provisional event a few. The unique
+//! `event_id` stays as the last line of defence: a row that slipped past the check fails the
+//! whole commit. Taking the write lock first serialises writers, so
 //! positions follow commit order (a reader paging with [`EventStore::events_after`] never sees a
 //! later position before an earlier one commits) and sequences have no gaps, also with several
 //! writers on one Postgres. A transaction that fails leaves nothing behind: neither the events

@@ -6,9 +6,9 @@ use std::path::Path;
 use chrono::{DateTime, TimeDelta, Utc};
 use serde_json::Value;
 use sqlx::any::AnyRow;
-use sqlx::{Any, AnyPool, Row, Transaction};
+use sqlx::{Any, AnyConnection, AnyPool, Row};
 
-use super::script::{Arg, Script};
+use super::script::{Arg, Join, Script};
 use super::{
     Commit, CommitOutcome, EventQuery, EventStore, Lease, OrderSubject, Position, StoreError,
     StoredEvent, lease, migrations, postgres, sqlite,
@@ -39,6 +39,57 @@ impl std::fmt::Debug for Store {
         f.debug_struct("Store")
             .field("engine", &self.engine)
             .finish_non_exhaustive()
+    }
+}
+
+/// How a commit's transaction starts on Postgres: `BEGIN` and the lock on the head row in one
+/// round trip (a text without parameters, sent as one simple query). Every later statement of
+/// the transaction takes its snapshot after the lock was granted, so it sees every commit that
+/// came before.
+const POSTGRES_BEGIN: &str = "BEGIN; SELECT position FROM store_head WHERE id = 1 FOR UPDATE";
+
+/// How a commit's transaction starts on SQLite: taking the write lock at once (writers queue in
+/// the busy timeout here, before reading anything they will write after).
+const SQLITE_BEGIN: &str = "BEGIN IMMEDIATE";
+
+/// A pooled SQLite connection inside a commit whose `BEGIN IMMEDIATE` and `COMMIT` are part of
+/// the commit's scripts, so the whole commit is two calls into the driver instead of four
+/// (sqlx's `Transaction` would send `BEGIN` and `COMMIT` as calls of their own). What sqlx's
+/// `Transaction` would do on failure, this does too: a failed commit is rolled back before the
+/// connection goes back to the pool, and a connection whose state is unknown (the rollback
+/// failed, or the commit's future was dropped mid-way) is closed instead, which rolls back
+/// whatever it had begun.
+struct SqliteCommit {
+    conn: sqlx::pool::PoolConnection<Any>,
+    /// Until [`SqliteCommit::finish`]: the connection may be inside the commit's transaction.
+    open: bool,
+}
+
+impl SqliteCommit {
+    /// Lets the connection go back to the pool, rolling back first unless the commit succeeded.
+    async fn finish(mut self, committed: bool) {
+        if !committed {
+            // Not in a transaction (the failure came before `BEGIN`, or ended it) is fine too.
+            let rolled_back = match sqlx::query("ROLLBACK").execute(&mut *self.conn).await {
+                Ok(_) => true,
+                Err(e) => e
+                    .as_database_error()
+                    .is_some_and(|e| e.message().contains("no transaction is active")),
+            };
+            if !rolled_back {
+                return; // Dropped while open: closed.
+            }
+        }
+        self.open = false;
+    }
+}
+
+impl Drop for SqliteCommit {
+    fn drop(&mut self) {
+        if self.open {
+            // Dropped mid-commit, or its rollback failed: its transaction may be open.
+            self.conn.close_on_drop();
+        }
     }
 }
 
@@ -80,7 +131,7 @@ impl Store {
                 .await
                 .map_err(StoreError::db("migration lock"))?;
         }
-        migrations::run(&mut tx).await?;
+        migrations::run(&mut tx, engine).await?;
         tx.commit().await.map_err(StoreError::db("migration"))?;
         Ok(Self { pool, engine })
     }
@@ -110,20 +161,32 @@ impl Store {
         self.pool.close().await;
     }
 
+    /// The commit's statements on `conn`. On Postgres `conn` is inside a transaction begun with
+    /// [`POSTGRES_BEGIN`] and committed by the caller. On SQLite the transaction is part of the
+    /// statements (see [`SqliteCommit`]): `BEGIN IMMEDIATE` goes first (with the lookups, or alone
+    /// when a lease check or upgrades come before them) and `COMMIT` last, with the writes.
     async fn commit_in(
-        tx: &mut Transaction<'_, Any>,
+        conn: &mut AnyConnection,
         engine: Engine,
         mut commit: Commit,
     ) -> Result<CommitOutcome, StoreError> {
         let err = || StoreError::db("commit");
+        let mut begun = engine == Engine::Postgres;
+        if !begun && (commit.fence.is_some() || !commit.upgrades.is_empty()) {
+            sqlx::query(SQLITE_BEGIN)
+                .execute(&mut *conn)
+                .await
+                .map_err(err())?;
+            begun = true;
+        }
         if let Some(fence) = &commit.fence {
-            lease::check(tx, &commit.account, fence).await?;
+            lease::check(conn, &commit.account, fence).await?;
         }
         let mut outcome = CommitOutcome::default();
         let upgrades = std::mem::take(&mut commit.upgrades);
         let mut unstored = Vec::new();
         for event in upgrades {
-            match Self::upgrade(tx, &commit, event).await? {
+            match Self::upgrade(conn, &commit, event).await? {
                 Upgrade::Done(stored) => outcome.upgraded.push(stored),
                 Upgrade::AlreadyExact(id) => outcome.duplicates.push(id),
                 Upgrade::NotStored(event) => unstored.push(event),
@@ -134,22 +197,30 @@ impl Store {
             commit.events = unstored;
         }
 
-        // One script of lookups: lock the head first (writers queue here, so positions follow
-        // commit order, and no other writer can store an event between the duplicate check and
-        // the insert), then which event ids are stored and the subjects' last sequences. On
-        // SQLite it is one call into the driver; on Postgres the statements run in this order.
+        // The lookups: the head, which event ids are stored, the subjects' last sequences. The
+        // transaction holds the write lock already (SQLite: `BEGIN IMMEDIATE`; Postgres: the head
+        // row, locked by [`POSTGRES_BEGIN`]): writers queue there, so positions follow commit
+        // order and no other writer can store an event between the duplicate check and the
+        // insert. On SQLite one call into the driver (with the `BEGIN` unless it ran already); on
+        // Postgres one `SELECT … UNION ALL`, whose snapshot holds every earlier commit.
         let ids: Vec<String> = distinct(commit.events.iter().map(|e| e.event_id.as_str()));
         let subjects: Vec<String> = distinct(commit.events.iter().map(|e| e.subject.as_str()));
-        let mut lookups = Script::new(engine == Engine::Sqlite);
+        let mut lookups = Script::new(match engine {
+            Engine::Sqlite => Join::Statements,
+            Engine::Postgres => Join::Union,
+        });
+        if !begun {
+            lookups.push(SQLITE_BEGIN.to_owned(), Vec::new());
+        }
         lookups.push(
-            "UPDATE store_head SET position = position WHERE id = 1
-             RETURNING CAST('h' AS TEXT) AS kind, CAST('' AS TEXT) AS name, position AS value"
+            "SELECT CAST('h' AS TEXT) AS kind, CAST('' AS TEXT) AS name, position AS value
+             FROM store_head WHERE id = 1"
                 .to_owned(),
             Vec::new(),
         );
         for chunk in ids.chunks(ROWS_PER_STATEMENT) {
             let first = lookups
-                .next_placeholder(tx, chunk.len())
+                .next_placeholder(conn, chunk.len())
                 .await
                 .map_err(err())?;
             lookups.push(
@@ -163,15 +234,15 @@ impl Store {
         }
         for chunk in subjects.chunks(ROWS_PER_STATEMENT) {
             let first = lookups
-                .next_placeholder(tx, chunk.len() + 1)
+                .next_placeholder(conn, chunk.len() + 1)
                 .await
                 .map_err(err())?;
             let mut args = vec![Arg::Text(commit.account.clone())];
             args.extend(chunk.iter().cloned().map(Arg::Text));
             lookups.push(
                 format!(
-                    "SELECT CAST('s' AS TEXT) AS kind, subject AS name, last_sequence AS value
-                     FROM subjects WHERE account = ${first} AND subject IN ({})",
+                    "SELECT CAST('s' AS TEXT) AS kind, subject AS name, MAX(sequence) AS value
+                     FROM events WHERE account = ${first} AND subject IN ({}) GROUP BY subject",
                     placeholders(first + 1, chunk.len())
                 ),
                 args,
@@ -180,7 +251,7 @@ impl Store {
         let mut head = None;
         let mut known: HashSet<String> = HashSet::new();
         let mut last_sequences: HashMap<String, i64> = HashMap::new();
-        for row in lookups.fetch_all(tx).await.map_err(err())? {
+        for row in lookups.fetch_all(conn).await.map_err(err())? {
             let kind: String = row.try_get("kind").map_err(err())?;
             let name: String = row.try_get("name").map_err(err())?;
             let value: i64 = row.try_get("value").map_err(err())?;
@@ -209,8 +280,13 @@ impl Store {
             }
         }
 
-        // One script of writes: events, outbox, subjects, head, cursors.
-        let mut writes = Script::new(engine == Engine::Sqlite);
+        // One script of writes: events, outbox, head, cursors. None reads what another
+        // writes (cursor updates are netted first, see `save_cursors`), so on Postgres they are
+        // one statement of data-modifying CTEs.
+        let mut writes = Script::new(match engine {
+            Engine::Sqlite => Join::Statements,
+            Engine::Postgres => Join::Cte,
+        });
         let mut position = head;
         let mut rows = Vec::with_capacity(fresh.len());
         // The subjects this commit adds to, with their new last sequences.
@@ -230,7 +306,7 @@ impl Store {
         }
         for chunk in rows.chunks(ROWS_PER_STATEMENT) {
             let first = writes
-                .next_placeholder(tx, chunk.len() * 8)
+                .next_placeholder(conn, chunk.len() * 8)
                 .await
                 .map_err(err())?;
             let mut args = Vec::with_capacity(chunk.len() * 8);
@@ -255,7 +331,7 @@ impl Store {
             );
             for destination in &commit.destinations {
                 let first = writes
-                    .next_placeholder(tx, chunk.len() * 2)
+                    .next_placeholder(conn, chunk.len() * 2)
                     .await
                     .map_err(err())?;
                 writes.push(
@@ -272,39 +348,18 @@ impl Store {
                 );
             }
         }
-        let touched: Vec<(&String, &i64)> = sequences.iter().collect();
-        for chunk in touched.chunks(ROWS_PER_STATEMENT) {
-            let first = writes
-                .next_placeholder(tx, chunk.len() * 3)
-                .await
-                .map_err(err())?;
-            writes.push(
-                format!(
-                    "INSERT INTO subjects (account, subject, last_sequence) VALUES {}
-                     ON CONFLICT (account, subject) DO UPDATE SET last_sequence = excluded.last_sequence",
-                    tuples(first, chunk.len(), 3)
-                ),
-                chunk
-                    .iter()
-                    .flat_map(|(subject, last)| {
-                        [
-                            Arg::Text(commit.account.clone()),
-                            Arg::Text((*subject).clone()),
-                            Arg::Int(**last),
-                        ]
-                    })
-                    .collect(),
-            );
-        }
         if position != head {
-            let first = writes.next_placeholder(tx, 1).await.map_err(err())?;
+            let first = writes.next_placeholder(conn, 1).await.map_err(err())?;
             writes.push(
                 format!("UPDATE store_head SET position = ${first} WHERE id = 1"),
                 vec![Arg::Int(position)],
             );
         }
-        Self::save_cursors(tx, &mut writes, &commit).await?;
-        writes.execute(tx).await.map_err(err())?;
+        Self::save_cursors(conn, &mut writes, &commit).await?;
+        if engine == Engine::Sqlite {
+            writes.push("COMMIT".to_owned(), Vec::new());
+        }
+        writes.execute(conn).await.map_err(err())?;
         outcome.stored = rows
             .into_iter()
             .map(|(position, event, _)| StoredEvent {
@@ -317,7 +372,7 @@ impl Store {
 
     /// Replaces the stored provisional row of `event` (same id) in place.
     async fn upgrade(
-        tx: &mut Transaction<'_, Any>,
+        conn: &mut AnyConnection,
         commit: &Commit,
         mut event: Event,
     ) -> Result<Upgrade, StoreError> {
@@ -327,7 +382,7 @@ impl Store {
         )
         .bind(event.event_id.as_str().to_owned())
         .bind(commit.account.clone())
-        .fetch_optional(&mut **tx)
+        .fetch_optional(&mut *conn)
         .await
         .map_err(err())?;
         let Some((position, sequence, payload)) = row else {
@@ -352,7 +407,7 @@ impl Store {
         .bind(event.occurred_at.timestamp_micros())
         .bind(payload)
         .bind(position)
-        .execute(&mut **tx)
+        .execute(&mut *conn)
         .await
         .map_err(err())?;
         for destination in &commit.destinations {
@@ -362,7 +417,7 @@ impl Store {
             )
             .bind(destination.clone())
             .bind(position)
-            .execute(&mut **tx)
+            .execute(&mut *conn)
             .await
             .map_err(err())?;
         }
@@ -372,48 +427,68 @@ impl Store {
         }))
     }
 
-    /// Adds the commit's cursor updates and removals to `script`.
+    /// Adds the commit's cursor updates and removals to `script`, netted ([`net_cursors`]):
+    /// one multi-row upsert and one `DELETE`, touching each cursor once.
     async fn save_cursors(
-        tx: &mut Transaction<'_, Any>,
+        conn: &mut AnyConnection,
         script: &mut Script,
         commit: &Commit,
     ) -> Result<(), StoreError> {
-        fn set(a: usize) -> String {
-            format!(
-                "INSERT INTO cursors (account, name, value) VALUES (${a}, ${}, ${})
-                 ON CONFLICT (account, name) DO UPDATE SET value = excluded.value",
-                a + 1,
-                a + 2
-            )
-        }
-        // Only while the value is the one read: an entry rewritten since stays.
-        fn clear(a: usize) -> String {
-            format!(
-                "DELETE FROM cursors WHERE account = ${a} AND name = ${} AND value = ${}",
-                a + 1,
-                a + 2
-            )
-        }
-        let sets = commit
-            .cursors
-            .iter()
-            .map(|c| (set as fn(usize) -> String, c));
-        let clears = commit
-            .cleared
-            .iter()
-            .map(|c| (clear as fn(usize) -> String, c));
-        for (sql, (name, value)) in sets.chain(clears) {
+        let err = || StoreError::db("commit");
+        let (sets, clears) = net_cursors(commit);
+        for chunk in sets.chunks(ROWS_PER_STATEMENT) {
             let first = script
-                .next_placeholder(tx, 3)
+                .next_placeholder(conn, chunk.len() * 3)
                 .await
-                .map_err(StoreError::db("commit"))?;
+                .map_err(err())?;
             script.push(
-                sql(first),
-                vec![
-                    Arg::Text(commit.account.clone()),
-                    Arg::Text(name.clone()),
-                    Arg::Text(value.to_string()),
-                ],
+                format!(
+                    "INSERT INTO cursors (account, name, value) VALUES {}
+                     ON CONFLICT (account, name) DO UPDATE SET value = excluded.value",
+                    tuples(first, chunk.len(), 3)
+                ),
+                chunk
+                    .iter()
+                    .flat_map(|(name, value)| {
+                        [
+                            Arg::Text(commit.account.clone()),
+                            Arg::Text((*name).to_owned()),
+                            Arg::Text(value.clone()),
+                        ]
+                    })
+                    .collect(),
+            );
+        }
+        for chunk in clears.chunks(ROWS_PER_STATEMENT) {
+            let count = 1 + chunk
+                .iter()
+                .map(|(_, v)| 1 + usize::from(v.is_some()))
+                .sum::<usize>();
+            let first = script.next_placeholder(conn, count).await.map_err(err())?;
+            let mut args = vec![Arg::Text(commit.account.clone())];
+            let mut terms = Vec::with_capacity(chunk.len());
+            let mut next = first + 1;
+            for (name, value) in chunk {
+                args.push(Arg::Text((*name).to_owned()));
+                match value {
+                    // Only while the value is the one read: an entry rewritten since stays.
+                    Some(value) => {
+                        terms.push(format!("(name = ${next} AND value = ${})", next + 1));
+                        args.push(Arg::Text(value.clone()));
+                        next += 2;
+                    }
+                    None => {
+                        terms.push(format!("name = ${next}"));
+                        next += 1;
+                    }
+                }
+            }
+            script.push(
+                format!(
+                    "DELETE FROM cursors WHERE account = ${first} AND ({})",
+                    terms.join(" OR ")
+                ),
+                args,
             );
         }
         Ok(())
@@ -430,6 +505,51 @@ impl Store {
             .map_err(StoreError::db(operation))?;
         rows.iter().map(stored_event).collect()
     }
+}
+
+/// A cursor to set: name, value (JSON text).
+type CursorSet<'a> = (&'a str, String);
+/// A cursor to delete: name, and the value (JSON text) it must still hold, if any.
+type CursorClear<'a> = (&'a str, Option<String>);
+
+/// The net effect of a commit's cursor updates ([`Commit::cursors`], in order) followed by its
+/// removals ([`Commit::cleared`], in order), as writes that touch each cursor once: the value
+/// to set per name (the last one given), and the names to delete, each with the value it must
+/// still hold (`None`: delete whatever it holds, because this commit set it to the value a
+/// removal names).
+fn net_cursors(commit: &Commit) -> (Vec<CursorSet<'_>>, Vec<CursorClear<'_>>) {
+    // Name → the value set (`None` once a removal took it out again), in first-seen order.
+    let mut sets: Vec<(&str, Option<String>)> = Vec::new();
+    let mut set_at: HashMap<&str, usize> = HashMap::new();
+    for (name, value) in &commit.cursors {
+        let value = Some(value.to_string());
+        match set_at.get(name.as_str()) {
+            Some(&at) => sets[at].1 = value,
+            None => {
+                set_at.insert(name, sets.len());
+                sets.push((name, value));
+            }
+        }
+    }
+    let mut clears: Vec<(&str, Option<String>)> = Vec::new();
+    for (name, value) in &commit.cleared {
+        let value = value.to_string();
+        match set_at.get(name.as_str()) {
+            // Set by this commit: removed when the removal names the value just set.
+            Some(&at) => {
+                if sets[at].1.as_deref() == Some(value.as_str()) {
+                    sets[at].1 = None;
+                    clears.push((name, None));
+                }
+            }
+            None => clears.push((name, Some(value))),
+        }
+    }
+    let sets = sets
+        .into_iter()
+        .filter_map(|(name, value)| value.map(|v| (name, v)))
+        .collect();
+    (sets, clears)
 }
 
 /// What happened to one upgrade.
@@ -508,11 +628,30 @@ impl EventStore for Store {
                 found: event.account.clone(),
             });
         }
-        let mut tx = self.pool.begin().await.map_err(StoreError::db("commit"))?;
-        // On error `tx` is dropped and rolled back: nothing of the commit remains.
-        let outcome = Self::commit_in(&mut tx, self.engine, commit).await?;
-        tx.commit().await.map_err(StoreError::db("commit"))?;
-        Ok(outcome)
+        match self.engine {
+            Engine::Postgres => {
+                let mut tx = self
+                    .pool
+                    .begin_with(POSTGRES_BEGIN)
+                    .await
+                    .map_err(StoreError::db("commit"))?;
+                // On error `tx` is dropped and rolled back: nothing of the commit remains.
+                let outcome = Self::commit_in(&mut tx, Engine::Postgres, commit).await?;
+                tx.commit().await.map_err(StoreError::db("commit"))?;
+                Ok(outcome)
+            }
+            Engine::Sqlite => {
+                let conn = self
+                    .pool
+                    .acquire()
+                    .await
+                    .map_err(StoreError::db("commit"))?;
+                let mut open = SqliteCommit { conn, open: true };
+                let result = Self::commit_in(&mut open.conn, Engine::Sqlite, commit).await;
+                open.finish(result.is_ok()).await;
+                result
+            }
+        }
     }
 
     async fn timeline(&self, account: &str, subject: &str) -> Result<Vec<StoredEvent>, StoreError> {
@@ -669,7 +808,7 @@ impl EventStore for Store {
         match order {
             ontime::OrderRef::Id(id) => {
                 let rows: Vec<(String, String)> = sqlx::query_as(
-                    "SELECT account, subject FROM subjects
+                    "SELECT DISTINCT account, subject FROM events
                      WHERE subject = $1 AND ($2 IS NULL OR account = $2) ORDER BY account",
                 )
                 .bind(Event::order_subject(*id))
@@ -732,4 +871,33 @@ fn like_escape(text: &str) -> String {
         out.push(c);
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn cursor_updates_are_netted_in_order() {
+        let commit = Commit::new("a")
+            .cursor("x", json!(1))
+            .cursor("y", json!(2))
+            .cursor("x", json!(3))
+            .clear("y", json!(2))
+            .clear("y", json!(2))
+            .clear("x", json!(1))
+            .clear("z", json!(4))
+            .clear("z", json!(5));
+        let (sets, clears) = net_cursors(&commit);
+        assert_eq!(sets, [("x", "3".to_owned())]);
+        assert_eq!(
+            clears,
+            [
+                ("y", None),
+                ("z", Some("4".to_owned())),
+                ("z", Some("5".to_owned()))
+            ]
+        );
+    }
 }

@@ -181,6 +181,9 @@ suite!(
     a_lease_expires_is_taken_over_and_fences_the_stale_worker,
     workers_racing_for_an_expired_lease_get_it_once,
     orders_are_located_by_id_and_tracking_number,
+    cursor_updates_and_removals_in_one_commit_apply_in_order,
+    the_storage_layout_suits_the_engine,
+    failed_commits_leave_no_transaction_open,
 );
 
 /// `locate_order` finds an order's (account, subject) by ID and by exact tracking number (not by
@@ -425,6 +428,199 @@ async fn cursors_list_by_prefix_and_clear_only_while_unchanged(db: &TestDb) {
             ("q/c".to_owned(), serde_json::json!(3))
         ]
     );
+}
+
+/// One commit that sets a cursor twice, sets and removes another, removes one it did not set,
+/// and sets one while removing a stale value of it: the outcome is that of running the updates
+/// in order, then the removals in order (each cursor is written once per commit).
+async fn cursor_updates_and_removals_in_one_commit_apply_in_order(db: &TestDb) {
+    use serde_json::json;
+    let before = Commit::new(ACCOUNT)
+        .cursor("q/stale", json!(1))
+        .cursor("q/gone", json!(2))
+        .cursor("q/kept", json!(3))
+        .cursor("q/reset", json!(4));
+    db.store.commit(before).await.unwrap();
+    let commit = Commit::new(ACCOUNT)
+        .cursor("q/twice", json!("first"))
+        .cursor("q/twice", json!("second"))
+        .cursor("q/set-and-taken", json!(5))
+        .cursor("q/reset", json!(40))
+        .clear("q/set-and-taken", json!(5))
+        .clear("q/gone", json!(2))
+        .clear("q/kept", json!(99))
+        .clear("q/reset", json!(4))
+        .clear("q/never", json!(0));
+    db.store.commit(commit).await.unwrap();
+    let left: BTreeMap<String, serde_json::Value> = db
+        .store
+        .cursors(ACCOUNT, "q/", 100)
+        .await
+        .unwrap()
+        .into_iter()
+        .collect();
+    let expected: BTreeMap<String, serde_json::Value> = [
+        ("q/kept", json!(3)),
+        ("q/reset", json!(40)),
+        ("q/stale", json!(1)),
+        ("q/twice", json!("second")),
+    ]
+    .into_iter()
+    .map(|(n, v)| (n.to_owned(), v))
+    .collect();
+    assert_eq!(left, expected);
+
+    // A removal of the value a cursor is set to in the same commit removes it, also when it
+    // existed before with another value.
+    let commit = Commit::new(ACCOUNT)
+        .cursor("q/stale", json!(7))
+        .clear("q/stale", json!(7));
+    db.store.commit(commit).await.unwrap();
+    assert_eq!(db.store.cursor(ACCOUNT, "q/stale").await.unwrap(), None);
+}
+
+/// The schema's storage per engine: on SQLite the position is the rowid (no separate key
+/// index) and the tables keyed by text keep their rows in the key (`WITHOUT ROWID`); on both,
+/// `events` carries only the indexes its queries use (position, event_id, subject key).
+async fn the_storage_layout_suits_the_engine(db: &TestDb) {
+    let mut conn = sqlx::AnyConnection::connect(&db.url).await.unwrap();
+    if db.url.starts_with("sqlite:") {
+        let indexes: Vec<(String,)> = sqlx::query_as(
+            "SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'events' ORDER BY name",
+        )
+        .fetch_all(&mut conn)
+        .await
+        .unwrap();
+        // The two unique constraints (event_id; subject, account, sequence), nothing else.
+        assert_eq!(indexes.len(), 2, "{indexes:?}");
+        assert!(
+            indexes
+                .iter()
+                .all(|(n,)| n.starts_with("sqlite_autoindex_events"))
+        );
+        for table in ["cursors", "outbox", "leases"] {
+            let (sql,): (String,) =
+                sqlx::query_as("SELECT sql FROM sqlite_master WHERE type = 'table' AND name = $1")
+                    .bind(table)
+                    .fetch_one(&mut conn)
+                    .await
+                    .unwrap();
+            assert!(sql.ends_with("WITHOUT ROWID"), "{table}: {sql}");
+        }
+        let (sql,): (String,) = sqlx::query_as(
+            "SELECT sql FROM sqlite_master WHERE type = 'table' AND name = 'events'",
+        )
+        .fetch_one(&mut conn)
+        .await
+        .unwrap();
+        assert!(sql.contains("position INTEGER PRIMARY KEY"), "{sql}");
+        let (subjects,): (i64,) =
+            sqlx::query_as("SELECT COUNT(*) FROM sqlite_master WHERE name = 'subjects'")
+                .fetch_one(&mut conn)
+                .await
+                .unwrap();
+        assert_eq!(subjects, 0, "last sequences come from the events' index");
+    } else {
+        let indexes: Vec<(String,)> = sqlx::query_as(
+            "SELECT CAST(indexname AS TEXT) FROM pg_indexes
+             WHERE schemaname = current_schema() AND tablename = 'events' ORDER BY indexname",
+        )
+        .fetch_all(&mut conn)
+        .await
+        .unwrap();
+        // The primary key and the two unique constraints.
+        assert_eq!(indexes.len(), 3, "{indexes:?}");
+        assert!(indexes.iter().any(|(n,)| n == "events_pkey"), "{indexes:?}");
+    }
+    conn.close().await.ok();
+    // And the store works on it.
+    let outcome = db
+        .store
+        .commit(Commit::new(ACCOUNT).events(events(60)))
+        .await
+        .unwrap();
+    assert!(!outcome.stored.is_empty());
+    assert_gapless(&all(&db.store).await);
+}
+
+/// Commits refused inside their transaction (a stale fence) on every pooled connection, then
+/// commits that succeed: each failure was rolled back before its connection went back to the
+/// pool (a connection left inside a transaction would fail the next `BEGIN`, or hide its
+/// writes from other handles).
+async fn failed_commits_leave_no_transaction_open(db: &TestDb) {
+    let stale = ontime_sync::store::Fence {
+        worker: "nobody".to_owned(),
+        token: 99,
+    };
+    for order in 70..80 {
+        let mut commit = Commit::new(ACCOUNT).events(events(order));
+        commit.fence = Some(stale.clone());
+        let error = db.store.commit(commit).await.unwrap_err();
+        assert!(matches!(error, StoreError::LeaseLost { .. }), "{error}");
+    }
+    let mut expected = 0;
+    for order in 80..90 {
+        let commit = Commit::new(ACCOUNT)
+            .events(events(order))
+            .cursor("after-failures", json!(order));
+        expected += db.store.commit(commit).await.unwrap().stored.len();
+    }
+    let other = db.another_writer().await;
+    let stored = all(&other).await;
+    assert_eq!(stored.len(), expected);
+    assert_gapless(&stored);
+    assert_eq!(
+        other.cursor(ACCOUNT, "after-failures").await.unwrap(),
+        Some(json!(89))
+    );
+    other.close().await;
+}
+
+/// A SQLite commit dropped while it waits for the write lock (its `BEGIN IMMEDIATE` still
+/// running in the driver) stores nothing, and the store stays usable: the write lock is free
+/// again and the commits after it all succeed. (Whether the dropped commit's `BEGIN` runs before
+/// or after those depends on SQLite's busy-handler timing, so this does not pin down the
+/// closing of its connection every time; with a wait before the probe, a connection returned
+/// to the pool unclosed was seen holding the lock.)
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_sqlite_commit_dropped_mid_way_leaves_no_transaction_open() {
+    let db = TestDb::sqlite().await;
+    let mut holder = sqlx::AnyConnection::connect(&db.url).await.unwrap();
+    sqlx::raw_sql("BEGIN IMMEDIATE")
+        .execute(&mut holder)
+        .await
+        .unwrap();
+    let dropped = tokio::time::timeout(
+        Duration::from_millis(200),
+        db.store.commit(Commit::new(ACCOUNT).events(events(90))),
+    )
+    .await;
+    assert!(dropped.is_err(), "the commit waited for the write lock");
+    sqlx::raw_sql("ROLLBACK")
+        .execute(&mut holder)
+        .await
+        .unwrap();
+    holder.close().await.unwrap();
+    // Take the write lock once more, waiting as the store's writers do: the dropped commit's
+    // `BEGIN` gets the lock before or after this, and must let it go either way (a connection
+    // left inside its transaction would hold it until the busy timeout fails this).
+    let mut probe = sqlx::AnyConnection::connect(&db.url).await.unwrap();
+    sqlx::raw_sql("PRAGMA busy_timeout = 30000; BEGIN IMMEDIATE; ROLLBACK")
+        .execute(&mut probe)
+        .await
+        .unwrap();
+    probe.close().await.unwrap();
+    let mut expected = 0;
+    for order in 91..99 {
+        let commit = Commit::new(ACCOUNT).events(events(order));
+        expected += db.store.commit(commit).await.unwrap().stored.len();
+    }
+    let other = db.another_writer().await;
+    let stored = all(&other).await;
+    assert_eq!(stored.len(), expected, "nothing of the dropped commit");
+    assert_gapless(&stored);
+    other.close().await;
+    db.finish().await;
 }
 
 #[tokio::test]
