@@ -313,6 +313,7 @@ pub fn paired_ratio(pairs: &[(f64, f64)]) -> Option<PairedRatio> {
 }
 
 pub mod callgrind;
+pub mod sync_sim;
 
 #[cfg(test)]
 mod tests {

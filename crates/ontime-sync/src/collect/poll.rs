@@ -260,7 +260,16 @@ impl<S: EventStore> Poller<S> {
                     gone.push(order);
                 }
                 Exact::NoBudget => {
-                    if let Some(level) = moved.get(&order) {
+                    if let Some(level) = moved.get(&order)
+                        && already_at(&stored, level)
+                    {
+                        // Another source (a notification, the reconcile) stored the change
+                        // that put the order at this level before the poll saw it: a
+                        // provisional event would be a second one that no history entry
+                        // matches. Only the history is owed (for what the poll cannot see
+                        // between its two looks).
+                        cursor.pending.insert(order);
+                    } else if let Some(level) = moved.get(&order) {
                         let tracking_number = stored
                             .iter()
                             .find_map(|e| e.order.as_ref().and_then(|o| o.tracking_number.clone()));
@@ -301,4 +310,15 @@ impl<S: EventStore> Poller<S> {
             calls,
         }))
     }
+}
+
+/// Whether the order's latest stored status event (by sequence) is at `level`: the store
+/// already holds the change a poll sees as a move to `level`.
+fn already_at(stored: &[crate::event::Event], level: &StatusLevel) -> bool {
+    stored
+        .iter()
+        .filter(|e| e.order.is_some() && e.event_type.as_str().starts_with("order."))
+        .max_by_key(|e| e.sequence)
+        .and_then(|e| e.ontime.as_ref())
+        .is_some_and(|o| o.level_code.is_some() && o.level_code == level.code())
 }

@@ -470,8 +470,9 @@ impl<C: Clock + Clone + 'static> AccountRunner<C> {
             SourceKind::Poll => {
                 let poller = self.poller.as_ref().expect("scheduled");
                 match poller.poll(&mut self.governor, now).await? {
-                    Some(_) => {
-                        let advice = self.governor.advice(self.poll_levels, now);
+                    Some(report) => {
+                        let cost = poll_cost(self.poll_levels, &report, self.governor.plan().burst);
+                        let advice = self.governor.advice(cost, now);
                         Ok(now + to_delta(advice.poll_interval))
                     }
                     None => Ok(self.when_budget(self.poll_levels, now)),
@@ -652,6 +653,31 @@ pub(crate) fn inbound_config(
     }
     config.fence = fence;
     config
+}
+
+/// The calls the next poll is paced for: its finder calls (`levels`) and two per order it
+/// fetched or still owes a history (the last poll's work, as the cursor it committed says),
+/// at least twice the finder calls and at most a `burst`.
+///
+/// Pacing polls on their finder calls alone would let the finder calls take the whole rate:
+/// the bucket would be empty at every poll and no history would ever be fetched (every change
+/// provisional, never upgraded, on a small plan). At least half the rate is kept for fetches;
+/// more when the last poll had more to fetch, up to what the bucket can hold.
+fn poll_cost(levels: u64, report: &crate::collect::PollReport, burst: u64) -> u64 {
+    let pending = report
+        .batch
+        .commit
+        .cursors
+        .iter()
+        .find_map(|(_, value)| {
+            value
+                .get("pending")
+                .and_then(|p| p.as_array())
+                .map(Vec::len)
+        })
+        .unwrap_or(0);
+    let owed = (report.batch.fetched.len() + pending) as u64;
+    (levels + 2 * owed).clamp(2 * levels, burst.max(2 * levels))
 }
 
 /// The wait after the `failures`-th failure in a row.

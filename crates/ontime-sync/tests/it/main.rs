@@ -6,8 +6,13 @@ mod events;
 mod fixtures;
 mod inbound;
 mod poll;
+mod recall;
 mod reconcile;
 mod runner;
 mod schema;
 mod store;
+/// The simulated-day harness, shared with the `sync_day` benchmark (which uses all of it).
+#[allow(dead_code)]
+#[path = "../../../ontime-bench/src/sync_sim.rs"]
+mod sync_sim;
 mod worker;
