@@ -402,6 +402,7 @@ where
                 client: &self.client,
                 store: &self.store,
                 account: &self.account,
+                history_only: false,
             };
             let stored = fetcher.stored(order).await?;
             match fetcher.exact(order, None, &stored, governor, now).await? {
