@@ -176,6 +176,9 @@ pub struct AccountRunner<C> {
     inbound: Option<Inbound<Store, C>>,
     poller: Option<Poller<Store>>,
     poll_levels: u64,
+    /// Histories the poll owed after its last poll (its cursor's `pending`): while it owes
+    /// any, the budget is short and the reconcile leaves the calls to the poll.
+    poll_owed: u64,
     reconciler: Option<Reconciler<Store>>,
     drivers: Option<DriverSource>,
     schedule: BTreeMap<SourceKind, Schedule>,
@@ -297,6 +300,7 @@ impl<C: Clock + Clone + 'static> AccountRunner<C> {
         status.last_error = None;
         Ok(Self {
             poll_levels: settings.poll_levels.len() as u64,
+            poll_owed: 0,
             name,
             governor: Governor::new(settings.plan, now),
             client,
@@ -471,6 +475,7 @@ impl<C: Clock + Clone + 'static> AccountRunner<C> {
                 let poller = self.poller.as_ref().expect("scheduled");
                 match poller.poll(&mut self.governor, now).await? {
                     Some(report) => {
+                        self.poll_owed = owed(&report);
                         let cost = poll_cost(self.poll_levels, &report, self.governor.plan().burst);
                         let advice = self.governor.advice(cost, now);
                         Ok(now + to_delta(advice.poll_interval))
@@ -479,6 +484,12 @@ impl<C: Clock + Clone + 'static> AccountRunner<C> {
                 }
             }
             SourceKind::Reconcile => {
+                if self.poll_owed > 0 {
+                    // A short budget: the poll's owed histories (each order's one read once
+                    // it is final) come first; a final history also shows what the reconcile
+                    // looks for (labels within a level).
+                    return Ok(now + RECONCILE_EVERY);
+                }
                 let reconciler = self.reconciler.as_ref().expect("scheduled");
                 match reconciler.reconcile(&mut self.governor, now).await? {
                     Some(report) if report.round_complete => Ok(now + RECONCILE_ROUND_PAUSE),
@@ -664,7 +675,13 @@ pub(crate) fn inbound_config(
 /// provisional, never upgraded, on a small plan). At least half the rate is kept for fetches;
 /// more when the last poll had more to fetch, up to what the bucket can hold.
 fn poll_cost(levels: u64, report: &crate::collect::PollReport, burst: u64) -> u64 {
-    let pending = report
+    let owed = report.batch.fetched.len() as u64 + owed(report);
+    (levels + 2 * owed).clamp(2 * levels, burst.max(2 * levels))
+}
+
+/// The histories a committed poll still owes (its cursor's `pending` list).
+fn owed(report: &crate::collect::PollReport) -> u64 {
+    report
         .batch
         .commit
         .cursors
@@ -675,9 +692,7 @@ fn poll_cost(levels: u64, report: &crate::collect::PollReport, burst: u64) -> u6
                 .and_then(|p| p.as_array())
                 .map(Vec::len)
         })
-        .unwrap_or(0);
-    let owed = (report.batch.fetched.len() + pending) as u64;
-    (levels + 2 * owed).clamp(2 * levels, burst.max(2 * levels))
+        .unwrap_or(0) as u64
 }
 
 /// The wait after the `failures`-th failure in a row.
