@@ -674,9 +674,22 @@ pub(crate) fn inbound_config(
 /// the bucket would be empty at every poll and no history would ever be fetched (every change
 /// provisional, never upgraded, on a small plan). At least half the rate is kept for fetches;
 /// more when the last poll had more to fetch, up to what the bucket can hold.
+///
+/// While the poll owes histories (a short budget: the poll defers the histories of orders
+/// still active and reads each once it is final, one call), the owed ones cost nothing now:
+/// the next poll is paced for its finder calls twice plus the history calls this one spent.
+/// Polls then stay frequent enough to see an order between its creation and its cancellation
+/// (a level not watched), and leave room for about one history per order.
 fn poll_cost(levels: u64, report: &crate::collect::PollReport, burst: u64) -> u64 {
-    let owed = report.batch.fetched.len() as u64 + owed(report);
-    (levels + 2 * owed).clamp(2 * levels, burst.max(2 * levels))
+    let floor = 2 * levels;
+    let ceiling = burst.max(floor);
+    let owed = owed(report);
+    if owed > 0 {
+        let histories = report.batch.calls.saturating_sub(levels);
+        return (floor + histories).clamp(floor, ceiling);
+    }
+    let owed = report.batch.fetched.len() as u64;
+    (levels + 2 * owed).clamp(floor, ceiling)
 }
 
 /// The histories a committed poll still owes (its cursor's `pending` list).

@@ -254,7 +254,12 @@ async fn a_short_plan_defers_histories_until_final_and_still_stores_everything()
     let spent: u64 = outcome.calls.values().sum();
     eprintln!(
         "short plan: {spent} calls {:?}, {} of {} changes, {} provisional left, ticks {}, end {}",
-        outcome.calls, recall.order_found, recall.order_changes, recall.order_provisional, outcome.ticks, outcome.end
+        outcome.calls,
+        recall.order_found,
+        recall.order_changes,
+        recall.order_provisional,
+        outcome.ticks,
+        outcome.end
     );
     assert!(
         (spent as usize) < 2 * recall.order_changes,
