@@ -464,6 +464,14 @@ impl<C: Clock + Clone + 'static> AccountRunner<C> {
         match kind {
             SourceKind::Inbound => {
                 let inbound = self.inbound.as_ref().expect("scheduled");
+                if self.poll_owed > 0
+                    && let Some(poller) = &self.poller
+                {
+                    // A short budget: the notified orders become the poll's owed histories
+                    // (read once each is final) instead of two calls per notification, which
+                    // would leave nothing to the poll.
+                    inbound.defer_to_poll(&poller.config().cursor).await?;
+                }
                 let report = inbound.drain(&mut self.governor, now).await?;
                 Ok(if report.left > 0 {
                     self.when_budget(1, now).max(now + INBOUND_EVERY)

@@ -271,3 +271,29 @@ async fn a_short_plan_defers_histories_until_final_and_still_stores_everything()
     assert!(!outcome.first_observed.is_empty(), "provisional first");
     assert!(outcome.server_calls <= 1_000);
 }
+
+/// The same short plan with notifications: the inbound drain would spend two calls per
+/// notification and leave nothing to the poll; at a short budget the notified orders become
+/// the poll's owed histories instead, and every change is still stored exactly once.
+#[tokio::test]
+async fn a_short_plan_with_notifications_hands_them_to_the_poll_and_stores_everything() {
+    let mut scenario = Scenario::new(ORDERS, RATE)
+        .sources(&[SourceKind::Inbound, SourceKind::Poll, SourceKind::Reconcile])
+        .budget(1_000);
+    scenario.drain = TimeDelta::hours(4);
+    let (outcome, recall) = run_sqlite(&scenario).await;
+    let spent: u64 = outcome.calls.values().sum();
+    eprintln!(
+        "short plan, inbound: {spent} calls {:?}, {} of {} changes, {} provisional left",
+        outcome.calls, recall.order_found, recall.order_changes, recall.order_provisional
+    );
+    assert!(outcome.notified as usize >= recall.order_changes, "notified");
+    assert!(
+        (spent as usize) < 2 * recall.order_changes,
+        "the plan is short: {spent} calls for {} changes",
+        recall.order_changes
+    );
+    assert_complete(&outcome, &recall, false);
+    assert_eq!(recall.order_exact, recall.order_changes);
+    assert!(outcome.server_calls <= 1_000);
+}
