@@ -179,6 +179,9 @@ pub struct AccountRunner<C> {
     /// Histories the poll owed after its last poll (its cursor's `pending`): while it owes
     /// any, the budget is short and the reconcile leaves the calls to the poll.
     poll_owed: u64,
+    /// Whether the last poll found no budget for its finder calls: the inbound drain then
+    /// leaves the calls to it.
+    poll_waiting: bool,
     reconciler: Option<Reconciler<Store>>,
     drivers: Option<DriverSource>,
     schedule: BTreeMap<SourceKind, Schedule>,
@@ -301,6 +304,7 @@ impl<C: Clock + Clone + 'static> AccountRunner<C> {
         Ok(Self {
             poll_levels: settings.poll_levels.len() as u64,
             poll_owed: 0,
+            poll_waiting: false,
             name,
             governor: Governor::new(settings.plan, now),
             client,
@@ -464,13 +468,18 @@ impl<C: Clock + Clone + 'static> AccountRunner<C> {
         match kind {
             SourceKind::Inbound => {
                 let inbound = self.inbound.as_ref().expect("scheduled");
-                if self.poll_owed > 0
+                if (self.poll_owed > 0 || self.poll_waiting)
                     && let Some(poller) = &self.poller
                 {
                     // A short budget: the notified orders become the poll's owed histories
                     // (read once each is final) instead of two calls per notification, which
                     // would leave nothing to the poll.
                     inbound.defer_to_poll(&poller.config().cursor).await?;
+                    if self.poll_waiting {
+                        // The poll waits for its finder calls: the drain (tracking numbers
+                        // only now) does not take them first.
+                        return Ok(now + INBOUND_EVERY);
+                    }
                 }
                 let report = inbound.drain(&mut self.governor, now).await?;
                 Ok(if report.left > 0 {
@@ -483,12 +492,16 @@ impl<C: Clock + Clone + 'static> AccountRunner<C> {
                 let poller = self.poller.as_ref().expect("scheduled");
                 match poller.poll(&mut self.governor, now).await? {
                     Some(report) => {
+                        self.poll_waiting = false;
                         self.poll_owed = owed(&report);
                         let cost = poll_cost(self.poll_levels, &report, self.governor.plan().burst);
                         let advice = self.governor.advice(cost, now);
                         Ok(now + to_delta(advice.poll_interval))
                     }
-                    None => Ok(self.when_budget(self.poll_levels, now)),
+                    None => {
+                        self.poll_waiting = true;
+                        Ok(self.when_budget(self.poll_levels, now))
+                    }
                 }
             }
             SourceKind::Reconcile => {

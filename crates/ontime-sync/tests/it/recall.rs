@@ -287,7 +287,10 @@ async fn a_short_plan_with_notifications_hands_them_to_the_poll_and_stores_every
         "short plan, inbound: {spent} calls {:?}, {} of {} changes, {} provisional left",
         outcome.calls, recall.order_found, recall.order_changes, recall.order_provisional
     );
-    assert!(outcome.notified as usize >= recall.order_changes, "notified");
+    assert!(
+        outcome.notified as usize >= recall.order_changes,
+        "notified"
+    );
     assert!(
         (spent as usize) < 2 * recall.order_changes,
         "the plan is short: {spent} calls for {} changes",
