@@ -15,6 +15,20 @@
 //! the cursor's `pending` list; later polls fetch it first, when the budget allows, and that
 //! upgrades the provisional event.
 //!
+//! # A short budget
+//!
+//! When the governor cannot cover two calls for every order due in this poll (or
+//! [`Advice::exact_fetches`](super::Advice::exact_fetches) says defer), the poll spends one call
+//! per order, once: an order still at an active level (Dispatched … UnassignedStored) gets its
+//! provisional event and stays owed, without a call (it will move again); an order that is
+//! final (at a watched finished level such as Delivered, or listed by no watched level) gets its
+//! history alone (no record, [`super::exact`]), finals first. Every entry of that history is
+//! stored (same-level labels too), provisional events upgraded in place. What is lost at such a
+//! budget: the drivers of those steps (actor unknown), their custody events, and timeliness
+//! (a change is exact only once its order is final). An order created and finished at a level
+//! not watched (Cancelled) between two polls is still invisible: polls must stay frequent (the
+//! runner paces them on their finder calls and the history calls spent, not on what is owed).
+//!
 //! [`derive_order_events`]: crate::event::derive_order_events
 //! [`reconcile`]: crate::event::reconcile
 //!

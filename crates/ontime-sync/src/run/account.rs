@@ -12,6 +12,17 @@
 //! one. Provisional events (a change seen without budget for its history) are upgraded by later
 //! polls as the budget allows: the poll's `pending` list does that.
 //!
+//! # A short budget
+//!
+//! While the poll owes histories (its `pending` list is not empty) or waits for budget for its
+//! finder calls, the budget is short and the poll comes first: the reconcile waits, the inbound
+//! drain hands the notified orders to the poll as owed histories
+//! ([`Inbound::defer_to_poll`](crate::collect::inbound::Inbound::defer_to_poll): no call; the
+//! poll reads each order's history once it is final, see [`crate::collect::poll`]) and skips
+//! its fetches while the poll waits, and polls are paced on their finder calls and the history
+//! calls they spent, so they stay frequent; driver rounds are paced for a third of the rate
+//! (their position windows grow instead).
+//!
 //! There is no hidden clock: `now` is passed in, [`AccountRunner::next_due`] says when the
 //! next source is due, so tests and benchmarks drive a simulated day step by step.
 //!
@@ -542,6 +553,14 @@ impl<C: Clock + Clone + 'static> AccountRunner<C> {
                 };
                 let report = drivers.collect(&mut self.governor, now).await?;
                 let round = (report.calls.max(1)).max(report.deferred.len() as u64);
+                // A short budget: rounds are paced for a third of the rate (the poll's owed
+                // histories come first); a round's position windows simply grow (one call
+                // per driver for any number of positions).
+                let round = if self.poll_owed > 0 || self.poll_waiting {
+                    3 * round
+                } else {
+                    round
+                };
                 let advice = self.governor.advice(round, now);
                 Ok(now + to_delta(advice.poll_interval).max(DRIVERS_EVERY))
             }
