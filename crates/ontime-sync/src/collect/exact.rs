@@ -39,6 +39,13 @@
 //! a stored event already carries the order's tracking number. Such steps have no actor and no
 //! custody events, and their tracking number is known: the record would change nothing.
 //!
+//! # History only (a short budget)
+//!
+//! A fetcher made with `history_only` never fetches the record: one call per order. The new
+//! steps then get no driver (the actor stays unknown for good: a re-fetch keeps the stored
+//! driver), no custody events, and only the tracking number a stored event already carries.
+//! The poll uses it when the budget cannot cover two calls per change (see [`super::poll`]).
+//!
 //! # Items
 //!
 //! Custody events are derived for the new steps only, for the items the record lists now (each
@@ -93,6 +100,9 @@ pub(crate) struct Fetcher<'a, S> {
     pub(crate) client: &'a ontime::Client,
     pub(crate) store: &'a S,
     pub(crate) account: &'a AccountConfig,
+    /// Fetch the history alone, never the record (a short budget: one call per order). New
+    /// steps then carry no driver and no custody events, and keep the stored tracking number.
+    pub(crate) history_only: bool,
 }
 
 impl<S: EventStore> Fetcher<'_, S> {
@@ -115,7 +125,11 @@ impl<S: EventStore> Fetcher<'_, S> {
         now: DateTime<Utc>,
     ) -> Result<Exact, ontime::Error> {
         let (client, account) = (self.client, self.account);
-        let most = if record.is_some() { 1 } else { 2 };
+        let most = if record.is_some() || self.history_only {
+            1
+        } else {
+            2
+        };
         if !governor.can_acquire(most, now) || !governor.try_acquire(1, now) {
             return Ok(Exact::NoBudget);
         }
@@ -173,7 +187,7 @@ impl<S: EventStore> Fetcher<'_, S> {
         let fetched;
         let record = match record {
             Some(record) => Some(record),
-            None if needs_record => {
+            None if needs_record && !self.history_only => {
                 if !governor.try_acquire(1, now) {
                     // Not reached (both calls were allowed above); without the record the drivers
                     // would be stored wrong for good, so nothing is derived.

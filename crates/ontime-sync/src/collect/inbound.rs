@@ -345,6 +345,42 @@ where
         Arc::make_mut(&mut self.config).destinations = destinations;
     }
 
+    /// A short budget (see [`super::poll`]): hands the queued orders named by ID to the poll
+    /// as owed histories (added to the `pending` list of the poll cursor `poll_cursor`),
+    /// removing their entries in the same commit, without a call. The poll then treats them
+    /// like orders it saw move: a history read once each is final (the queue and the poll's
+    /// list both keep each order once). Entries naming a tracking number stay queued (they
+    /// need a call to resolve). Returns how many orders were handed over.
+    pub async fn defer_to_poll(&self, poll_cursor: &str) -> Result<usize, CollectError> {
+        let account = &self.account.account;
+        let entries = self
+            .store
+            .cursors(account, &self.config.queue, 1000)
+            .await?;
+        let mut cursor: super::PollCursor =
+            super::load_cursor(&self.store, account, poll_cursor).await?;
+        let mut commit = Commit::new(account.clone());
+        commit.fence = self.config.fence.clone();
+        let mut handed = 0;
+        for (name, value) in &entries {
+            let entry: QueuedOrder = serde_json::from_value(value.clone())
+                .map_err(|source| CollectError::cursor(name, source))?;
+            if let Notified::Order(id) = entry.order {
+                cursor.pending.insert(id);
+                commit.cleared.push((name.clone(), value.clone()));
+                handed += 1;
+            }
+        }
+        if handed == 0 {
+            return Ok(0);
+        }
+        let value = serde_json::to_value(&cursor)
+            .map_err(|source| CollectError::cursor(poll_cursor, source))?;
+        commit.cursors.push((poll_cursor.to_owned(), value));
+        self.store.commit(commit).await?;
+        Ok(handed)
+    }
+
     /// Fetches queued orders exactly while the governor allows (oldest names first),
     /// committing each order's events with its entry's removal.
     pub async fn drain(
@@ -402,6 +438,7 @@ where
                 client: &self.client,
                 store: &self.store,
                 account: &self.account,
+                history_only: false,
             };
             let stored = fetcher.stored(order).await?;
             match fetcher.exact(order, None, &stored, governor, now).await? {

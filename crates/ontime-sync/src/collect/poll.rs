@@ -15,6 +15,20 @@
 //! the cursor's `pending` list; later polls fetch it first, when the budget allows, and that
 //! upgrades the provisional event.
 //!
+//! # A short budget
+//!
+//! When the governor cannot cover two calls for every order due in this poll (or
+//! [`Advice::exact_fetches`](super::Advice::exact_fetches) says defer), the poll spends one call
+//! per order, once: an order still at an active level (Dispatched … UnassignedStored) gets its
+//! provisional event and stays owed, without a call (it will move again); an order that is
+//! final (at a watched finished level such as Delivered, or listed by no watched level) gets its
+//! history alone (no record, [`super::exact`]), finals first. Every entry of that history is
+//! stored (same-level labels too), provisional events upgraded in place. What is lost at such a
+//! budget: the drivers of those steps (actor unknown), their custody events, and timeliness
+//! (a change is exact only once its order is final). An order created and finished at a level
+//! not watched (Cancelled) between two polls is still invisible: polls must stay frequent (the
+//! runner paces them on their finder calls and the history calls spent, not on what is owed).
+//!
 //! [`derive_order_events`]: crate::event::derive_order_events
 //! [`reconcile`]: crate::event::reconcile
 //!
@@ -158,11 +172,12 @@ impl<S: EventStore> Poller<S> {
 
     routing!(PollConfig);
 
-    fn fetcher(&self) -> Fetcher<'_, S> {
+    fn fetcher(&self, history_only: bool) -> Fetcher<'_, S> {
         Fetcher {
             client: &self.client,
             store: &self.store,
             account: &self.account,
+            history_only,
         }
     }
 
@@ -235,6 +250,26 @@ impl<S: EventStore> Poller<S> {
         due.extend(moved.keys().filter(|id| !previous.pending.contains(id)));
         due.extend(departed.iter().filter(|id| !previous.pending.contains(id)));
 
+        // A short budget: not every due order can get its two calls now (or the governor says
+        // defer). Then an order still at an active level only gets its provisional event and
+        // stays owed (it will move again: its history is read once it is final), and a final
+        // one (at a finished level, or listed nowhere) gets its history alone, finals first.
+        let active: BTreeSet<i64> = super::active_levels()
+            .iter()
+            .filter_map(StatusLevel::code)
+            .collect();
+        let is_active = |id: &OrderId| {
+            cursor
+                .levels
+                .iter()
+                .any(|(code, ids)| active.contains(code) && ids.contains(id))
+        };
+        let short = !governor.can_acquire(2 * due.len() as u64, now)
+            || !governor.advice(finder_calls, now).exact_fetches;
+        if short {
+            due.sort_by_key(is_active);
+        }
+
         let mut commit = Commit::new(account.clone());
         commit.destinations = self.config.destinations.clone();
         commit.fence = self.config.fence.clone();
@@ -242,10 +277,15 @@ impl<S: EventStore> Poller<S> {
         let mut provisional = Vec::new();
         let mut gone = Vec::new();
         let mut calls = finder_calls;
-        let fetcher = self.fetcher();
+        let fetcher = self.fetcher(short);
         for order in due {
             let stored = fetcher.stored(order).await?;
-            match fetcher.exact(order, None, &stored, governor, now).await? {
+            let exact = if short && is_active(&order) {
+                Exact::NoBudget
+            } else {
+                fetcher.exact(order, None, &stored, governor, now).await?
+            };
+            match exact {
                 Exact::Derived { sorted, calls: n } => {
                     calls += n;
                     commit.events.extend(sorted.events);

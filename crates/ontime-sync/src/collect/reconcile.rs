@@ -302,6 +302,7 @@ impl<S: EventStore> Reconciler<S> {
             client: &self.client,
             store: &self.store,
             account: &self.account,
+            history_only: false,
         };
         let stored = fetcher.stored(order).await?;
         let steps = StoredSteps::new(&stored);

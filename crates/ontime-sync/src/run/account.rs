@@ -12,6 +12,17 @@
 //! one. Provisional events (a change seen without budget for its history) are upgraded by later
 //! polls as the budget allows: the poll's `pending` list does that.
 //!
+//! # A short budget
+//!
+//! While the poll owes histories (its `pending` list is not empty) or waits for budget for its
+//! finder calls, the budget is short and the poll comes first: the reconcile waits, the inbound
+//! drain hands the notified orders to the poll as owed histories
+//! ([`Inbound::defer_to_poll`](crate::collect::inbound::Inbound::defer_to_poll): no call; the
+//! poll reads each order's history once it is final, see [`crate::collect::poll`]) and skips
+//! its fetches while the poll waits, and polls are paced on their finder calls and the history
+//! calls they spent, so they stay frequent; driver rounds are paced for a third of the rate
+//! (their position windows grow instead).
+//!
 //! There is no hidden clock: `now` is passed in, [`AccountRunner::next_due`] says when the
 //! next source is due, so tests and benchmarks drive a simulated day step by step.
 //!
@@ -176,6 +187,12 @@ pub struct AccountRunner<C> {
     inbound: Option<Inbound<Store, C>>,
     poller: Option<Poller<Store>>,
     poll_levels: u64,
+    /// Histories the poll owed after its last poll (its cursor's `pending`): while it owes
+    /// any, the budget is short and the reconcile leaves the calls to the poll.
+    poll_owed: u64,
+    /// Whether the last poll found no budget for its finder calls: the inbound drain then
+    /// leaves the calls to it.
+    poll_waiting: bool,
     reconciler: Option<Reconciler<Store>>,
     drivers: Option<DriverSource>,
     schedule: BTreeMap<SourceKind, Schedule>,
@@ -297,6 +314,8 @@ impl<C: Clock + Clone + 'static> AccountRunner<C> {
         status.last_error = None;
         Ok(Self {
             poll_levels: settings.poll_levels.len() as u64,
+            poll_owed: 0,
+            poll_waiting: false,
             name,
             governor: Governor::new(settings.plan, now),
             client,
@@ -460,6 +479,19 @@ impl<C: Clock + Clone + 'static> AccountRunner<C> {
         match kind {
             SourceKind::Inbound => {
                 let inbound = self.inbound.as_ref().expect("scheduled");
+                if (self.poll_owed > 0 || self.poll_waiting)
+                    && let Some(poller) = &self.poller
+                {
+                    // A short budget: the notified orders become the poll's owed histories
+                    // (read once each is final) instead of two calls per notification, which
+                    // would leave nothing to the poll.
+                    inbound.defer_to_poll(&poller.config().cursor).await?;
+                    if self.poll_waiting {
+                        // The poll waits for its finder calls: the drain (tracking numbers
+                        // only now) does not take them first.
+                        return Ok(now + INBOUND_EVERY);
+                    }
+                }
                 let report = inbound.drain(&mut self.governor, now).await?;
                 Ok(if report.left > 0 {
                     self.when_budget(1, now).max(now + INBOUND_EVERY)
@@ -471,14 +503,25 @@ impl<C: Clock + Clone + 'static> AccountRunner<C> {
                 let poller = self.poller.as_ref().expect("scheduled");
                 match poller.poll(&mut self.governor, now).await? {
                     Some(report) => {
+                        self.poll_waiting = false;
+                        self.poll_owed = owed(&report);
                         let cost = poll_cost(self.poll_levels, &report, self.governor.plan().burst);
                         let advice = self.governor.advice(cost, now);
                         Ok(now + to_delta(advice.poll_interval))
                     }
-                    None => Ok(self.when_budget(self.poll_levels, now)),
+                    None => {
+                        self.poll_waiting = true;
+                        Ok(self.when_budget(self.poll_levels, now))
+                    }
                 }
             }
             SourceKind::Reconcile => {
+                if self.poll_owed > 0 {
+                    // A short budget: the poll's owed histories (each order's one read once
+                    // it is final) come first; a final history also shows what the reconcile
+                    // looks for (labels within a level).
+                    return Ok(now + RECONCILE_EVERY);
+                }
                 let reconciler = self.reconciler.as_ref().expect("scheduled");
                 match reconciler.reconcile(&mut self.governor, now).await? {
                     Some(report) if report.round_complete => Ok(now + RECONCILE_ROUND_PAUSE),
@@ -510,6 +553,14 @@ impl<C: Clock + Clone + 'static> AccountRunner<C> {
                 };
                 let report = drivers.collect(&mut self.governor, now).await?;
                 let round = (report.calls.max(1)).max(report.deferred.len() as u64);
+                // A short budget: rounds are paced for a third of the rate (the poll's owed
+                // histories come first); a round's position windows simply grow (one call
+                // per driver for any number of positions).
+                let round = if self.poll_owed > 0 || self.poll_waiting {
+                    3 * round
+                } else {
+                    round
+                };
                 let advice = self.governor.advice(round, now);
                 Ok(now + to_delta(advice.poll_interval).max(DRIVERS_EVERY))
             }
@@ -663,8 +714,27 @@ pub(crate) fn inbound_config(
 /// the bucket would be empty at every poll and no history would ever be fetched (every change
 /// provisional, never upgraded, on a small plan). At least half the rate is kept for fetches;
 /// more when the last poll had more to fetch, up to what the bucket can hold.
+///
+/// While the poll owes histories (a short budget: the poll defers the histories of orders
+/// still active and reads each once it is final, one call), the owed ones cost nothing now:
+/// the next poll is paced for its finder calls twice plus the history calls this one spent.
+/// Polls then stay frequent enough to see an order between its creation and its cancellation
+/// (a level not watched), and leave room for about one history per order.
 fn poll_cost(levels: u64, report: &crate::collect::PollReport, burst: u64) -> u64 {
-    let pending = report
+    let floor = 2 * levels;
+    let ceiling = burst.max(floor);
+    let owed = owed(report);
+    if owed > 0 {
+        let histories = report.batch.calls.saturating_sub(levels);
+        return (floor + histories).clamp(floor, ceiling);
+    }
+    let owed = report.batch.fetched.len() as u64;
+    (levels + 2 * owed).clamp(floor, ceiling)
+}
+
+/// The histories a committed poll still owes (its cursor's `pending` list).
+fn owed(report: &crate::collect::PollReport) -> u64 {
+    report
         .batch
         .commit
         .cursors
@@ -675,9 +745,7 @@ fn poll_cost(levels: u64, report: &crate::collect::PollReport, burst: u64) -> u6
                 .and_then(|p| p.as_array())
                 .map(Vec::len)
         })
-        .unwrap_or(0);
-    let owed = (report.batch.fetched.len() + pending) as u64;
-    (levels + 2 * owed).clamp(2 * levels, burst.max(2 * levels))
+        .unwrap_or(0) as u64
 }
 
 /// The wait after the `failures`-th failure in a row.

@@ -345,13 +345,13 @@ async fn when_others_drain_the_account_the_poll_keeps_their_reserve() {
     }
     let calls = s.collector.quota().calls;
     let report = poller.poll(&mut governor, t0()).await.unwrap().unwrap();
-    // After the finder calls (8 levels) the server has 42 left: 2 above the others' 40. One
-    // order is fetched (history and record), the other moves stay provisional, and the
-    // account keeps its reserve.
+    // After the finder calls (8 levels) the server has 42 left: 2 above the others' 40. The
+    // budget is short: two final orders get their history alone (one call each), the other moves
+    // stay provisional (the active ones owed until final), and the account keeps its reserve.
     let fetched = report.batch.fetched.len() as u64;
     assert_eq!(levels(), 8);
-    assert_eq!(fetched, 1);
-    assert_eq!(s.collector.quota().calls - calls, levels() + 2 * fetched);
+    assert_eq!(fetched, 2);
+    assert_eq!(s.collector.quota().calls - calls, levels() + fetched);
     assert_eq!(s.collector.quota().daily_remaining, Some(40));
     assert_eq!(
         report.batch.provisional.len() + report.batch.fetched.len(),
