@@ -25,9 +25,10 @@
 //! history alone (no record, [`super::exact`]), finals first. Every entry of that history is
 //! stored (same-level labels too), provisional events upgraded in place. What is lost at such a
 //! budget: the drivers of those steps (actor unknown), their custody events, and timeliness
-//! (a change is exact only once its order is final). An order created and finished at a level
-//! not watched (Cancelled) between two polls is still invisible: polls must stay frequent (the
-//! runner paces them on their finder calls and the history calls spent, not on what is owed).
+//! (a change is exact only once its order is final). Polls must stay frequent (the runner paces
+//! them on their finder calls and the history calls spent, not on what is owed): an order that
+//! goes through several levels between two polls shows only its last one until its history is
+//! read.
 //!
 //! [`derive_order_events`]: crate::event::derive_order_events
 //! [`reconcile`]: crate::event::reconcile
