@@ -140,7 +140,12 @@ fn sync_run_serves_healthz_status_reads_the_store_and_sigterm_exits_zero() {
         .recv_timeout(Duration::from_secs(60))
         .expect("the daemon stops after SIGTERM")
         .unwrap();
-    let rest: Vec<String> = lines.try_iter().collect();
+    // Every line up to the end of stderr: the reader thread ends (dropping its sender) when
+    // the pipe closes, which can be after `wait` returned.
+    let mut rest = Vec::new();
+    while let Ok(line) = lines.recv_timeout(Duration::from_secs(30)) {
+        rest.push(line);
+    }
     assert_eq!(exit.code(), Some(0), "{rest:#?}");
     assert!(
         rest.iter().any(|l| l.contains("lease released")),
