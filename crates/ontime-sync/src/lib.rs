@@ -95,6 +95,8 @@
 pub mod collect;
 #[cfg(feature = "run")]
 pub mod config;
+#[cfg(feature = "deliver")]
+pub mod deliver;
 pub mod event;
 #[cfg(feature = "run")]
 pub mod run;

@@ -47,6 +47,7 @@
 
 pub mod lease;
 mod migrations;
+pub mod outbox;
 mod postgres;
 mod script;
 mod sql;
