@@ -82,13 +82,16 @@
 //!   [`Event`]. Pseudonymised ids are `psn_…` strings where the schema has GUIDs: receivers of
 //!   pseudonymised bodies must read those fields as strings.
 //! - `event_id` is unchanged: it is the idempotency key (`webhook-id`, `Nats-Msg-Id`) and the
-//!   handle operators use to redeliver. It is a SHA-256 over the event's source; for driver
-//!   events that source includes the driver's GUID (and, for positions, the exact
-//!   coordinates). A receiver that already knows a driver's GUID could therefore confirm
-//!   which driver events belong to that driver by recomputing ids, and test candidate
-//!   coordinates. Receivers do not learn GUIDs from a redacted body, so this needs data from
-//!   elsewhere; destinations where it matters should not receive driver events at all
-//!   (their event-type filter).
+//!   handle operators use to redeliver. **Known limit:** it is a SHA-256 over the event's
+//!   source, and for driver events that source holds the driver's GUID and, for positions, the
+//!   exact coordinates. Whoever knows a driver's GUID (from the body, when `driver_id` is
+//!   kept, or from elsewhere) can recompute ids: confirm which driver events are that
+//!   driver's, and recover a rounded position's exact coordinates by trying the candidates
+//!   inside the rounding cell (10,000 at 3 decimals for OnTime's 5-decimal positions). So rounding protects positions only where driver ids
+//!   are dropped or pseudonymised and GUIDs are not known to the receiver. Until destinations
+//!   get ids of their own (a keyed id per destination, used in the body and in the transport's
+//!   headers alike), send `driver.position` events only to destinations that may see exact
+//!   positions, or to none (the destination's event-type filter).
 //!
 //! # In `sync.toml`
 //!
