@@ -442,3 +442,42 @@ fn the_reference_python_package_agrees() {
         .collect();
     assert_eq!(verdicts, expected, "{stdout}");
 }
+
+/// The example receiver (examples/webhook_receiver.rs), its router driven in-process.
+#[allow(dead_code)]
+#[path = "../../examples/webhook_receiver.rs"]
+mod webhook_receiver;
+
+#[tokio::test]
+async fn the_example_receiver_verifies_upserts_by_id_and_answers_202() {
+    use tower::ServiceExt as _;
+
+    let secret = WebhookSecret::generate();
+    let receiver = webhook_receiver::Receiver::new(Verifier::new(secret.clone()));
+    let app = webhook_receiver::router(receiver.clone());
+    let send = |headers: Vec<(&'static str, String)>, body: &'static str| {
+        let mut request = axum::http::Request::post("/webhooks");
+        for (name, value) in headers {
+            request = request.header(name, value);
+        }
+        app.clone()
+            .oneshot(request.body(axum::body::Body::from(body)).unwrap())
+    };
+    let ts = Utc::now().timestamp();
+    let body = r#"{"event_id":"evt_42","type":"order.delivered","sequence":3}"#;
+    let signed = |id: &str| {
+        let sig = signature_header([&secret], id, ts, body.as_bytes());
+        headers(id, &ts.to_string(), &sig)
+    };
+    assert_eq!(send(signed("evt_42"), body).await.unwrap().status(), 202);
+    // The sender's retry: accepted again, stored once.
+    assert_eq!(send(signed("evt_42"), body).await.unwrap().status(), 202);
+    assert_eq!(receiver.events().len(), 1);
+    assert_eq!(receiver.events()["evt_42"]["sequence"], 3);
+    // Signed for another id than the header says, and no headers at all: refused, not stored.
+    let mut forged = signed("evt_42");
+    forged[0].1 = "evt_43".into();
+    assert_eq!(send(forged, body).await.unwrap().status(), 401);
+    assert_eq!(send(vec![], body).await.unwrap().status(), 400);
+    assert_eq!(receiver.events().len(), 1);
+}
