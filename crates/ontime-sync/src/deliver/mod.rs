@@ -7,8 +7,10 @@
 //! [`Sink`] and records the [`Outcome`]: done, retried later, or the destination gone.
 //!
 //! - [`signature`]: Standard Webhooks v1 secrets and signatures.
+//! - [`verify`]: the receiving side: verify a signed request, recognise replays.
 
 pub mod signature;
+pub mod verify;
 
 use std::future::Future;
 use std::time::Duration;

@@ -4,6 +4,9 @@
 //! `webhook-timestamp` (Unix seconds of the attempt) and `webhook-signature`, a space-separated
 //! list of `v1,<base64 of HMAC-SHA256(secret, "{id}.{timestamp}.{body}")>`, one per secret in
 //! use (two during a rotation).
+//!
+//! This module is the sending side's half (secrets, [`signature_header`]); receivers verify
+//! with [`super::verify::Verifier`], which also documents what a receiver must do.
 
 use std::fmt;
 
