@@ -7,8 +7,14 @@
 //! [`Sink`] and records the [`Outcome`]: done, retried later, or the destination gone.
 //!
 //! - [`signature`]: Standard Webhooks v1 secrets and signatures.
+//! - [`schedule`]: when a failed delivery is retried, when it is dead-lettered.
+//! - [`webhook`]: the Standard Webhooks sink (HTTP POST, signed, target safety).
+//! - [`dispatch`]: the dispatcher that drives any sink from the outbox.
 
+pub mod dispatch;
+pub mod schedule;
 pub mod signature;
+pub mod webhook;
 
 use std::future::Future;
 use std::time::Duration;
