@@ -276,6 +276,41 @@ fn refused_v6(ip: Ipv6Addr) -> Option<(&'static str, bool)> {
     }
 }
 
+/// Checks that `url` is `http(s)://` with a host, and that a host written as an IP address is
+/// one the endpoint may reach (names are checked when resolved, at every connection).
+pub fn check_target(url: &Url, allow_private: bool) -> Result<(), WebhookError> {
+    let invalid = |reason| WebhookError::InvalidUrl {
+        url: display_url(url),
+        reason,
+    };
+    if !matches!(url.scheme(), "http" | "https") {
+        return Err(invalid("not an http:// or https:// URL"));
+    }
+    let Some(host) = url.host_str().filter(|h| !h.is_empty()) else {
+        return Err(invalid("no host"));
+    };
+    // An IPv6 literal is written in brackets; a name never parses as an address.
+    let literal = host
+        .trim_start_matches('[')
+        .trim_end_matches(']')
+        .parse::<IpAddr>()
+        .ok();
+    if let Some(ip) = literal
+        && let Some((kind, allowable)) = refused_kind(ip)
+        && !(allowable && allow_private)
+    {
+        return Err(TargetRefused {
+            host: host.to_owned(),
+            address: ip,
+            kind,
+            resolved: false,
+            allowable,
+        }
+        .into());
+    }
+    Ok(())
+}
+
 /// The client's DNS resolver: the system's, with refused addresses dropped.
 struct GuardedResolver {
     allow_private: bool,
@@ -335,44 +370,7 @@ impl<C: Clock> WebhookSink<C> {
     /// reference for a `Retry-After` date). Refuses a URL that is not `http(s)://`, and an IP
     /// literal the endpoint may not reach.
     pub fn new(endpoint: WebhookEndpoint, clock: C) -> Result<Self, WebhookError> {
-        let url = &endpoint.url;
-        let invalid = |reason| WebhookError::InvalidUrl {
-            url: display_url(url),
-            reason,
-        };
-        if !matches!(url.scheme(), "http" | "https") {
-            return Err(invalid("not an http:// or https:// URL"));
-        }
-        let Some(host) = url.host_str().filter(|h| !h.is_empty()) else {
-            return Err(invalid("no host"));
-        };
-        // An IPv6 literal is written in brackets; a name never parses as an address.
-        let literal = host
-            .trim_start_matches('[')
-            .trim_end_matches(']')
-            .parse::<IpAddr>()
-            .ok();
-        if let Some(ip) = literal
-            && let Some((kind, allowable)) = refused_kind(ip)
-            && !(allowable && endpoint.allow_private)
-        {
-            return Err(TargetRefused {
-                host: url.host_str().unwrap_or_default().to_owned(),
-                address: ip,
-                kind,
-                resolved: false,
-                allowable,
-            }
-            .into());
-        }
-        if endpoint
-            .keys
-            .active(DateTime::<Utc>::MIN_UTC)
-            .next()
-            .is_none()
-        {
-            return Err(WebhookError::NoCurrentSecret);
-        }
+        check_target(&endpoint.url, endpoint.allow_private)?;
         let client = reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
             .no_proxy()
