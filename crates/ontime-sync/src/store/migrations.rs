@@ -66,14 +66,23 @@ impl Statement {
         if !self.0.contains('{') {
             return Cow::Borrowed(self.0);
         }
-        let (int_key, keyed) = match engine {
-            Engine::Sqlite => ("INTEGER PRIMARY KEY", " WITHOUT ROWID"),
-            Engine::Postgres => ("BIGINT NOT NULL PRIMARY KEY", ""),
+        let (int_key, keyed, now_us) = match engine {
+            Engine::Sqlite => (
+                "INTEGER PRIMARY KEY",
+                " WITHOUT ROWID",
+                "CAST((julianday('now') - 2440587.5) * 86400000000.0 AS BIGINT)",
+            ),
+            Engine::Postgres => (
+                "BIGINT NOT NULL PRIMARY KEY",
+                "",
+                "CAST(EXTRACT(EPOCH FROM clock_timestamp()) * 1000000 AS BIGINT)",
+            ),
         };
         Cow::Owned(
             self.0
                 .replace("{int_key}", int_key)
-                .replace("{keyed}", keyed),
+                .replace("{keyed}", keyed)
+                .replace("{now_us}", now_us),
         )
     }
 }
@@ -128,6 +137,45 @@ pub const MIGRATIONS: &[Migration] = &[
             expires_at_us BIGINT NOT NULL
         ){keyed}",
         )],
+    },
+    Migration {
+        version: 3,
+        name: "delivery claims, dead letters, destinations",
+        statements: &[
+            Statement("ALTER TABLE outbox ADD COLUMN subject TEXT NOT NULL DEFAULT ''"),
+            Statement("ALTER TABLE outbox ADD COLUMN queued_at_us BIGINT NOT NULL DEFAULT 0"),
+            Statement("ALTER TABLE outbox ADD COLUMN next_attempt_at_us BIGINT NOT NULL DEFAULT 0"),
+            Statement("ALTER TABLE outbox ADD COLUMN claimed_by TEXT"),
+            Statement("ALTER TABLE outbox ADD COLUMN claim_until_us BIGINT"),
+            Statement("ALTER TABLE outbox ADD COLUMN last_error TEXT"),
+            // Rows queued before this version: their subject from the event, queued now, due now.
+            Statement(
+                "UPDATE outbox SET
+            subject = (SELECT e.subject FROM events e WHERE e.position = outbox.position),
+            queued_at_us = {now_us}",
+            ),
+            Statement("CREATE INDEX outbox_subject ON outbox (destination, subject, position)"),
+            Statement(
+                "CREATE TABLE dead_letters (
+            destination TEXT NOT NULL,
+            position BIGINT NOT NULL REFERENCES events (position),
+            attempts BIGINT NOT NULL,
+            reason TEXT NOT NULL,
+            dead_at_us BIGINT NOT NULL,
+            PRIMARY KEY (destination, position)
+        ){keyed}",
+            ),
+            Statement(
+                "CREATE TABLE destinations (
+            name TEXT NOT NULL PRIMARY KEY,
+            disabled_at_us BIGINT,
+            disabled_reason TEXT,
+            failing_since_us BIGINT,
+            last_error TEXT,
+            last_success_at_us BIGINT
+        ){keyed}",
+            ),
+        ],
     },
 ];
 

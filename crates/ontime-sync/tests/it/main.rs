@@ -5,6 +5,7 @@ mod drivers;
 mod events;
 mod fixtures;
 mod inbound;
+mod outbox;
 mod poll;
 mod recall;
 mod reconcile;
