@@ -427,16 +427,37 @@ impl<S: DeliveryStore, K: Sink> Dispatcher<S, K> {
             decisions.push((claim, decision));
         }
 
+        // Completions in one call (one transaction on the store), failures side by side.
         let store = &self.store;
-        let results = join_all(decisions.iter().map(|(claim, decision)| async move {
-            match decision {
-                Decision::Complete => store.complete_delivery(claim, now).await,
-                Decision::Retry(at, reason) => store.retry_delivery(claim, *at, reason, now).await,
-                Decision::Dead(reason) => store.dead_letter(claim, reason, now).await,
+        let completed: Vec<Claim> = decisions
+            .iter()
+            .filter(|(_, d)| matches!(d, Decision::Complete))
+            .map(|(claim, _)| (*claim).clone())
+            .collect();
+        let completing = async {
+            if completed.is_empty() {
+                Ok(())
+            } else {
+                store.complete_deliveries(&completed, now).await
             }
-        }))
-        .await;
-        let first_error = results.into_iter().find_map(Result::err);
+        };
+        let failing = join_all(
+            decisions
+                .iter()
+                .filter_map(|(claim, decision)| match decision {
+                    Decision::Complete => None,
+                    Decision::Retry(at, reason) => {
+                        Some(Either::Left(store.retry_delivery(claim, *at, reason, now)))
+                    }
+                    Decision::Dead(reason) => {
+                        Some(Either::Right(store.dead_letter(claim, reason, now)))
+                    }
+                }),
+        );
+        let (completed, failed) = futures::join!(completing, failing);
+        let first_error = std::iter::once(completed)
+            .chain(failed)
+            .find_map(Result::err);
 
         let failed = report.counts.retried + report.counts.dead > 0;
         if let Some(reason) = gone {

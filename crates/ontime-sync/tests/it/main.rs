@@ -1,6 +1,7 @@
 //! The one integration-test binary of ontime-sync.
 
 mod config;
+mod dispatch;
 mod drivers;
 mod events;
 mod fixtures;
