@@ -81,9 +81,9 @@ mod store;
 mod words;
 
 pub use activity::{
-    Activity, ActivityConfig, ActivityError, Change, DEFAULT_TEMPLATE, Escape, Notification,
-    NotifyConfig, NotifyStats, NotifyTemplate, NotifyUrlError, PLACEHOLDERS, Step, TemplateError,
-    TruthChange,
+    Activity, ActivityConfig, ActivityError, Change, DEFAULT_TEMPLATE, Escape, KnownPerson,
+    Notification, NotifyConfig, NotifyStats, NotifyTemplate, NotifyUrlError, PLACEHOLDERS,
+    PersonalData, Step, TemplateError, TruthChange,
 };
 #[cfg(feature = "args")]
 pub use args::{AccountArgs, ServeArgs};

@@ -98,6 +98,8 @@ pub mod config;
 #[cfg(feature = "deliver")]
 pub mod deliver;
 pub mod event;
+#[cfg(feature = "deliver")]
+pub mod policy;
 #[cfg(feature = "run")]
 pub mod run;
 #[cfg(feature = "schema")]

@@ -23,6 +23,8 @@ struct Leg {
 pub(crate) struct DriverSim {
     pub user: Uuid,
     pub name: String,
+    /// Known personal details seeded for data-minimisation tests.
+    pub known: Option<super::KnownPerson>,
     pub on_shift: bool,
     /// Orders assigned to the driver and not finished.
     pub active: u32,
@@ -38,6 +40,7 @@ impl DriverSim {
         Self {
             user,
             name,
+            known: None,
             on_shift,
             active: 0,
             reporting: false,

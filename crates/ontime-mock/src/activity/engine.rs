@@ -19,6 +19,7 @@ use uuid::Uuid;
 use super::drivers::{self, DriverSim, Point, round5};
 use super::lifecycle::{self, DriverChange, Plan, Shares, Stage, Transition};
 use super::notify::Notification;
+use super::personal::PersonalData;
 use super::truth::{Change, Step, TruthChange, TruthFile};
 use crate::state::Shared;
 use crate::store::{F_SIGNATURE, Store, blank, dt};
@@ -32,6 +33,8 @@ pub(crate) struct Settings {
     pub orders: Option<usize>,
     pub position_interval: TimeDelta,
     pub shares: Shares,
+    /// Known personal values to seed (none by default).
+    pub personal: Option<PersonalData>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -162,12 +165,12 @@ impl Engine {
     ) -> Self {
         let rng = ChaCha8Rng::seed_from_u64(settings.seed ^ 0xac71_7177_0000_0001);
         let (drivers, customers, locations) = {
-            let store = shared.read();
-            (
-                initial_drivers(&store),
-                ordering_customers(&store),
-                located(&store),
-            )
+            let mut store = shared.write();
+            let mut drivers = initial_drivers(&store);
+            if let Some(personal) = &settings.personal {
+                seed_personal(&mut store, &mut drivers, personal);
+            }
+            (drivers, ordering_customers(&store), located(&store))
         };
         let mut engine = Self {
             shared,
@@ -504,18 +507,35 @@ impl Engine {
             d.map(|d| self.drivers[d].name.clone())
                 .unwrap_or_else(|| "a driver".to_owned())
         };
+        // With known personal values, how a dispatcher would note how to reach the driver.
+        let reach = |d: Option<usize>| {
+            d.and_then(|d| self.drivers[d].known.as_ref())
+                .map(|p| format!(", call {} or write to {}", p.phone, p.email))
+                .unwrap_or_default()
+        };
+        let signer = self
+            .settings
+            .personal
+            .as_ref()
+            .and_then(|p| p.signer(n))
+            .unwrap_or(&self.orders[n].recipient);
         match tr.step {
             Step::Created => "Order submitted".to_owned(),
-            Step::Assigned => format!("Assigned to {}", name(after)),
+            Step::Assigned => format!("Assigned to {}{}", name(after), reach(after)),
             Step::Unassigned => format!("Unassigned from {}", name(before)),
             Step::PickedUp => format!("Picked up by {}", name(after)),
             Step::InTransit => format!("On the way with {}", name(after)),
-            Step::Transferred => format!("Transferred from {} to {}", name(before), name(after)),
-            Step::Delivered => format!("Delivered, signed by {}", self.orders[n].recipient),
+            Step::Transferred => format!(
+                "Transferred from {} to {}{}",
+                name(before),
+                name(after),
+                reach(after)
+            ),
+            Step::Delivered => format!("Delivered, signed by {signer}"),
             Step::Exception if tr.level == 3 => {
                 "Returned to the sender after a failed delivery".to_owned()
             }
-            Step::Exception => format!("{} ({})", tr.label, name(after)),
+            Step::Exception => format!("{} ({}{})", tr.label, name(after), reach(after)),
             Step::Cancelled => "Cancelled at the customer's request".to_owned(),
         }
     }
@@ -641,6 +661,12 @@ impl Engine {
         };
         let user = self.drivers[d].user;
         let (lat, lng) = self.drivers[d].position_at(at);
+        let status = match (&self.drivers[d].known, going_on) {
+            (None, true) => "On shift".to_owned(),
+            (None, false) => "Off duty".to_owned(),
+            (Some(p), true) => format!("On shift: {} ({})", p.full_name(), p.phone),
+            (Some(p), false) => format!("Off duty, {} reads {}", p.first_name, p.email),
+        };
         {
             let mut store = self.shared.write();
             let id = match store.availability.get(&user).and_then(|a| a.id) {
@@ -654,7 +680,7 @@ impl Engine {
             a.id = Some(id);
             a.user_id = Some(user.into());
             a.is_available = Some(going_on);
-            a.current_status = Some(if going_on { "On shift" } else { "Off duty" }.to_owned());
+            a.current_status = Some(status);
             a.last_status_change = Some(dt(at));
             a.next_availability_change = Some(dt(at + next));
             a.latitude = Some(lat);
@@ -742,6 +768,23 @@ fn initial_drivers(store: &Store) -> Vec<DriverSim> {
             ))
         })
         .collect()
+}
+
+/// Puts the known personal values into the first drivers' records and the activity's view of
+/// them (names in descriptions, contact details in texts).
+fn seed_personal(store: &mut Store, drivers: &mut [DriverSim], personal: &PersonalData) {
+    for (driver, person) in drivers.iter_mut().zip(&personal.drivers) {
+        if let Some(row) = store.users.get_mut(&driver.user) {
+            let user = &mut row.rec;
+            user.first_name = Some(person.first_name.clone());
+            user.last_name = Some(person.last_name.clone());
+            user.mobile_number = Some(person.phone.clone());
+            user.sms_number = Some(person.phone.clone());
+            user.email = Some(person.email.clone());
+        }
+        driver.name = person.full_name();
+        driver.known = Some(person.clone());
+    }
 }
 
 /// Active customers with their default price set and contacts.

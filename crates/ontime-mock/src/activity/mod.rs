@@ -86,12 +86,14 @@ mod drivers;
 mod engine;
 mod lifecycle;
 mod notify;
+mod personal;
 mod truth;
 
 pub use notify::{
     DEFAULT_TEMPLATE, Escape, Notification, NotifyConfig, NotifyStats, NotifyTemplate,
     NotifyUrlError, PLACEHOLDERS, TemplateError,
 };
+pub use personal::{KnownPerson, PersonalData};
 pub use truth::{Change, Step, TruthChange};
 
 use engine::{Batch, Engine, Recorder, Settings};
@@ -108,6 +110,7 @@ pub struct ActivityConfig {
     shares: Shares,
     notify: Option<NotifyConfig>,
     truth_file: Option<PathBuf>,
+    personal: Option<PersonalData>,
 }
 
 impl ActivityConfig {
@@ -129,6 +132,7 @@ impl ActivityConfig {
             },
             notify: None,
             truth_file: None,
+            personal: None,
         }
     }
 
@@ -184,6 +188,14 @@ impl ActivityConfig {
     /// Append every change to this NDJSON file (created if missing), flushed per change.
     pub fn truth_file(mut self, path: impl Into<PathBuf>) -> Self {
         self.truth_file = Some(path.into());
+        self
+    }
+
+    /// Seed known personal values (driver names, phones, e-mails, signers) into the drivers'
+    /// records, status descriptions and availability texts, for tests that look for personal
+    /// data where it must not be (see [`PersonalData`]). The changes made stay the same.
+    pub fn personal(mut self, data: PersonalData) -> Self {
+        self.personal = Some(data);
         self
     }
 
@@ -287,6 +299,7 @@ impl Activity {
             orders: config.orders,
             position_interval: config.position_interval,
             shares: config.shares,
+            personal: config.personal.clone(),
         };
         let start = crate::clock::whole_seconds(start.unwrap_or_else(|| shared.clock.now()));
         let engine = Engine::new(

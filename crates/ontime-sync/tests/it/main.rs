@@ -7,6 +7,7 @@ mod events;
 mod fixtures;
 mod inbound;
 mod outbox;
+mod policy;
 mod poll;
 mod recall;
 mod reconcile;
