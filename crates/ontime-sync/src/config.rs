@@ -43,6 +43,9 @@
 //! disable_after = "5d"              # failing this long without a success disables it; or "never"
 //! concurrency = 32                  # deliveries in flight (default 32)
 //! allow_private = false             # loopback/private/link-local targets (default refused)
+//! pseudonym_key_env = "ERP_PSEUDONYM_KEY"   # or pseudonym_key_file: the redaction's HMAC key
+//! policy = { position = { round = 3 } }    # the redaction policy (default: no personal data);
+//!                                   # see crate::policy for the fields and rules
 //! ```
 //!
 //! Every error names the file, the line and column, and the field as a dotted path:
@@ -69,6 +72,7 @@ use reqwest::Url;
 
 use crate::collect::inbound::InboundToken;
 use crate::collect::{Clock, Plan, ReconcileConfig};
+use crate::deliver::dispatch::Dispatcher;
 use crate::deliver::dispatch::{
     DEFAULT_CONCURRENCY, DEFAULT_DISABLE_AFTER, DispatchSettings, EventFilter, claim_ttl_for,
 };
@@ -79,6 +83,8 @@ use crate::deliver::webhook::{
     WebhookError, WebhookSink, check_target, display_url,
 };
 use crate::event::LabelOverrides;
+use crate::policy::{PolicyError, PseudonymKey, RedactionPolicy, Redactor};
+use crate::store::outbox::DeliveryStore;
 
 /// An error in `sync.toml`: where (file, line, column, field) and what.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
@@ -183,6 +189,39 @@ pub struct WebhookSettings {
     pub disable_after: Option<Duration>,
     /// Deliveries in flight.
     pub concurrency: u32,
+    /// What of each event it may receive.
+    pub policy: RedactionPolicy,
+    /// Where its pseudonymisation key comes from, if it has one.
+    pub pseudonym_key_source: Option<SecretSource>,
+    /// The key, when loaded with [`Secrets::Read`] (its `Debug` is redacted).
+    pub pseudonym_key: Option<PseudonymKey>,
+}
+
+/// Why a destination's dispatcher could not be made.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum DestinationError {
+    /// The file was loaded with [`Secrets::Skip`]: no secret, no key.
+    #[error("destination {0:?}: its secrets were not read (load the config with Secrets::Read)")]
+    SecretsNotRead(String),
+    /// The webhook sink refused the endpoint.
+    #[error("destination {name:?}: {source}")]
+    Webhook {
+        /// The destination.
+        name: String,
+        /// Why.
+        #[source]
+        source: WebhookError,
+    },
+    /// The redaction policy cannot be applied.
+    #[error("destination {name:?}: {source}")]
+    Policy {
+        /// The destination.
+        name: String,
+        /// Why.
+        #[source]
+        source: PolicyError,
+    },
 }
 
 impl fmt::Debug for WebhookSettings {
@@ -198,6 +237,9 @@ impl fmt::Debug for WebhookSettings {
             .field("schedule", &self.schedule)
             .field("disable_after", &self.disable_after)
             .field("concurrency", &self.concurrency)
+            .field("policy", &self.policy)
+            .field("pseudonym_key_source", &self.pseudonym_key_source)
+            .field("pseudonym_key", &self.pseudonym_key)
             .finish()
     }
 }
@@ -243,6 +285,41 @@ impl WebhookSettings {
     pub fn sink<C: Clock>(&self, clock: C) -> Result<WebhookSink<C>, WebhookError> {
         let endpoint = self.endpoint().ok_or(WebhookError::NoCurrentSecret)?;
         WebhookSink::new(endpoint, clock)
+    }
+
+    /// The redactor of its bodies: its policy with its key (loaded with [`Secrets::Read`]
+    /// when the policy needs the key).
+    pub fn redactor(&self) -> Result<Redactor, DestinationError> {
+        Redactor::new(self.policy.clone(), self.pseudonym_key.clone()).map_err(|source| {
+            DestinationError::Policy {
+                name: self.name.clone(),
+                source,
+            }
+        })
+    }
+
+    /// Everything wired: this endpoint's dispatcher on `store`, claiming as `worker`, its sink
+    /// on `clock`, its bodies rendered by its [`redactor`](Self::redactor).
+    pub fn dispatcher<S: DeliveryStore, C: Clock>(
+        &self,
+        store: S,
+        clock: C,
+        worker: impl Into<String>,
+    ) -> Result<Dispatcher<S, WebhookSink<C>>, DestinationError> {
+        let endpoint = self
+            .endpoint()
+            .ok_or_else(|| DestinationError::SecretsNotRead(self.name.clone()))?;
+        let sink =
+            WebhookSink::new(endpoint, clock).map_err(|source| DestinationError::Webhook {
+                name: self.name.clone(),
+                source,
+            })?;
+        Ok(Dispatcher::new(
+            store,
+            sink,
+            self.redactor()?,
+            self.dispatch_settings(worker),
+        ))
     }
 
     /// The dispatcher's settings for this endpoint, claimed as `worker` (ordered claims; a
@@ -419,6 +496,9 @@ struct RawWebhook {
     max_retry_after: Option<Spanned<String>>,
     disable_after: Option<Spanned<String>>,
     concurrency: Option<Spanned<u32>>,
+    policy: Option<Spanned<RedactionPolicy>>,
+    pseudonym_key_file: Option<Spanned<String>>,
+    pseudonym_key_env: Option<Spanned<String>>,
 }
 
 #[derive(Deserialize)]
@@ -867,6 +947,39 @@ impl Cx<'_> {
             Some(c) => *c.get_ref(),
             None => DEFAULT_CONCURRENCY,
         };
+        let policy = raw
+            .policy
+            .as_ref()
+            .map_or_else(RedactionPolicy::default, |p| p.get_ref().clone());
+        let (pseudonym_key_source, pseudonym_key) =
+            match (&raw.pseudonym_key_file, &raw.pseudonym_key_env) {
+                (None, None) => (None, None),
+                (file, env) => {
+                    let (source, read) = self.secret(
+                        file,
+                        env,
+                        field,
+                        "pseudonymisation key",
+                        spanned.span(),
+                        ("pseudonym_key_file", "pseudonym_key_env"),
+                    )?;
+                    let key = match read {
+                        Some(read) => Some(
+                            PseudonymKey::from_text(read.value.expose())
+                                .map_err(|e| self.at(read.span, read.field, e.to_string()))?,
+                        ),
+                        None => None,
+                    };
+                    (Some(source), key)
+                }
+            };
+        // Pseudonymising needs a key: checked whether or not the key was read now.
+        if pseudonym_key_source.is_none()
+            && let Err(e) = Redactor::new(policy.clone(), None)
+        {
+            let span = raw.policy.as_ref().map_or(spanned.span(), |p| p.span());
+            return Err(self.at(span, f("policy"), e.to_string()));
+        }
         Ok(WebhookSettings {
             name,
             url,
@@ -878,6 +991,9 @@ impl Cx<'_> {
             schedule,
             disable_after,
             concurrency,
+            policy,
+            pseudonym_key_source,
+            pseudonym_key,
         })
     }
 

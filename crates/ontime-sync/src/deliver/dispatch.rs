@@ -52,7 +52,8 @@ use crate::store::StoreError;
 use crate::store::outbox::{Claim, DeliveryStore};
 
 /// Turns a stored event into the bytes a destination receives (the destination's redaction
-/// policy applied). Any `Fn(&Event) -> Vec<u8>` is one.
+/// policy applied): a [`Redactor`](crate::policy::Redactor) is one, and so is any
+/// `Fn(&Event) -> Vec<u8>`.
 pub trait Render: Send + Sync {
     /// The body for `event`.
     fn render(&self, event: &Event) -> Vec<u8>;
@@ -64,6 +65,13 @@ where
 {
     fn render(&self, event: &Event) -> Vec<u8> {
         self(event)
+    }
+}
+
+/// A destination's redactor renders its bodies: the policy applied, then compact JSON.
+impl Render for crate::policy::Redactor {
+    fn render(&self, event: &Event) -> Vec<u8> {
+        self.to_body(event)
     }
 }
 

@@ -265,6 +265,7 @@ fn every_error_names_file_line_column_and_field() {
 
 const WHSEC_NEW: &str = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
 const WHSEC_OLD: &str = "whsec_C2FVsBQIhrscChlQIMV+b5sSYspob7oD";
+const PSEUDO_KEY: &str = "pseudonym-key-never-shown-0123456789";
 
 fn webhook_env(name: &str) -> Option<String> {
     match name {
@@ -272,6 +273,7 @@ fn webhook_env(name: &str) -> Option<String> {
         "ERP_OLD" => Some(WHSEC_OLD.to_owned()),
         "NOT_A_SECRET" => Some("whsec_!!!".to_owned()),
         "SHORT_SECRET" => Some("whsec_c2hvcnQ=".to_owned()),
+        "ERP_PSEUDO" => Some(PSEUDO_KEY.to_owned()),
         other => env(other),
     }
 }
@@ -286,7 +288,7 @@ fn parse_hooks(text: &str) -> Result<SyncConfig, String> {
     .map_err(|e| e.to_string())
 }
 
-/// GOOD (lines 1–29) plus two endpoints (lines 31 and 48).
+/// GOOD (lines 1–29) plus two endpoints (from lines 31 and 48 on).
 fn hooks() -> String {
     format!(
         "{GOOD}{}",
@@ -313,6 +315,8 @@ name = "local"
 url = "http://127.0.0.1:8080/in"
 allow_private = true
 secrets = [{ env = "ERP_SECRET" }]
+pseudonym_key_env = "ERP_PSEUDO"
+policy = { position = { round = 3 }, tracking_number = "pseudonymise" }
 "#
     )
 }
@@ -366,6 +370,21 @@ fn webhooks_are_read_with_defaults() {
     assert_eq!(local.accounts, None);
     assert!(local.allow_private);
 
+    // Redaction: the default sends no personal data; a policy table and a key from the env.
+    use ontime_sync::policy::{Field, FieldRule, PositionRule, RedactionPolicy};
+    assert_eq!(erp.policy, RedactionPolicy::default());
+    assert!(erp.pseudonym_key.is_none());
+    assert_eq!(
+        local.policy.rule(Field::TrackingNumber),
+        FieldRule::Pseudonymise
+    );
+    assert_eq!(
+        local.policy.position,
+        PositionRule::Round(3.try_into().unwrap())
+    );
+    assert!(local.pseudonym_key.is_some());
+    assert!(local.redactor().unwrap().has_key());
+
     // Without secrets read, nothing is needed from the environment and no endpoint is built.
     let skipped =
         SyncConfig::parse(Path::new("sync.toml"), &hooks(), Secrets::Skip, &|_| None).unwrap();
@@ -382,6 +401,7 @@ fn webhook_secrets_and_tokens_stay_out_of_debug_and_errors() {
         WHSEC_OLD,
         "MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw",
         "token=abc",
+        PSEUDO_KEY,
     ] {
         assert!(!debug.contains(secret), "{secret} in {debug}");
     }
@@ -536,6 +556,26 @@ const WEBHOOK_CASES: &[(&str, &str, &str)] = &[
         "concurrency = 8",
         "concurrency = 0",
         "/etc/ontime/sync.toml:46:15: webhook[0].concurrency: must be between 1 and 1024",
+    ),
+    (
+        "tracking_number = \"pseudonymise\"",
+        "phone = \"keep\"",
+        "/etc/ontime/sync.toml:54:38: webhook[1].policy.phone: unknown field `phone`",
+    ),
+    (
+        "pseudonym_key_env = \"ERP_PSEUDO\"\n",
+        "",
+        "/etc/ontime/sync.toml:53:10: webhook[1].policy: tracking_number = \"pseudonymise\" needs a pseudonymisation key",
+    ),
+    (
+        "pseudonym_key_env = \"ERP_PSEUDO\"",
+        "pseudonym_key_env = \"SHORT_TOKEN\"",
+        "/etc/ontime/sync.toml:53:21: webhook[1].pseudonym_key_env: the pseudonymisation key has 5 bytes; it needs at least 32",
+    ),
+    (
+        "pseudonym_key_env = \"ERP_PSEUDO\"",
+        "pseudonym_key_env = \"ERP_PSEUDO\"\npseudonym_key_file = \"k\"",
+        "/etc/ontime/sync.toml:53:21: webhook[1].pseudonym_key_env: give either pseudonym_key_file or pseudonym_key_env, not both",
     ),
     (
         "concurrency = 8",

@@ -75,6 +75,7 @@ struct Received {
     subject: String,
     sequence: u64,
     status: u16,
+    body: Bytes,
 }
 
 /// What the receiver is told about a request, to choose its answer.
@@ -222,6 +223,7 @@ impl ReceiverState {
             subject: event["subject"].as_str().unwrap_or_default().to_owned(),
             sequence: event["sequence"].as_u64().unwrap_or_default(),
             status,
+            body: body.clone(),
         });
         drop(log);
         self.in_flight.fetch_sub(1, Ordering::SeqCst);
@@ -913,4 +915,74 @@ async fn two_dispatchers_on_postgres_share_one_outbox_without_duplicates() {
     assert_eq!(health(&db.store).await.backlog, 0);
     other.close().await;
     db.finish().await;
+}
+
+#[tokio::test]
+async fn a_configured_webhook_is_wired_with_its_redaction_policy() {
+    use ontime_sync::config::{Secrets, SyncConfig};
+
+    let (store, _dir) = sqlite().await;
+    let events = commit_orders(&store, 1..3).await;
+    let secret = WebhookSecret::generate();
+    let receiver = Receiver::start(&[&secret], |_| ok()).await;
+    let toml = format!(
+        r#"
+[store]
+url = "sqlite://events.db"
+
+[[account]]
+name = "{ACCOUNT}"
+api_key_env = "KEY"
+time_zone = "America/Chicago"
+plan = {{ daily = 1000 }}
+
+[[webhook]]
+name = "{HOOK}"
+url = "http://{}/in"
+allow_private = true
+secrets = [{{ env = "HOOK_SECRET" }}]
+event_types = ["order.*"]
+policy = {{ tracking_number = "drop" }}
+"#,
+        receiver.addr
+    );
+    let exposed = secret.expose();
+    let env = move |name: &str| match name {
+        "KEY" => Some("api-key".to_owned()),
+        "HOOK_SECRET" => Some(exposed.clone()),
+        _ => None,
+    };
+    let config = SyncConfig::parse(
+        std::path::Path::new("/tmp/sync.toml"),
+        &toml,
+        Secrets::Read,
+        &env,
+    )
+    .unwrap();
+    assert_eq!(config.destinations_for(ACCOUNT), [HOOK]);
+    let clock = SimClock::new(t0());
+    let mut dispatcher = config.webhooks[0]
+        .dispatcher(store.clone(), clock.clone(), "w1")
+        .unwrap();
+    drive(&mut dispatcher, &clock, t0(), t0(), TimeDelta::minutes(1)).await;
+    let orders: Vec<&Event> = events
+        .iter()
+        .filter(|e| e.event_type.as_str().starts_with("order."))
+        .collect();
+    assert_eq!(receiver.accepted().len(), orders.len());
+    let tracking: Vec<String> = events
+        .iter()
+        .filter_map(|e| e.order.as_ref()?.tracking_number.clone())
+        .collect();
+    assert!(!tracking.is_empty());
+    for r in receiver.log() {
+        assert_eq!(r.verified, [true]);
+        let body = String::from_utf8(r.body.to_vec()).unwrap();
+        assert!(!body.contains("tracking_number"), "{body}");
+        assert!(
+            tracking.iter().all(|t| !body.contains(t.as_str())),
+            "{body}"
+        );
+        assert!(body.contains(&r.id), "the body is the event: {body}");
+    }
 }
