@@ -12,50 +12,21 @@ use ontime_sync::store::{Commit, EventStore, MIGRATIONS, Position, Store, StoreE
 use sqlx::Connection;
 
 use crate::fixtures::{ACCOUNT, account, lifecycle, seen};
-use crate::store::TestDb;
+use crate::store::{TestDb, suite};
 
 const HOOK: &str = "hook";
 
-/// Runs each case on SQLite and on Postgres (as the store suite does).
-macro_rules! suite {
-    ($($case:ident),* $(,)?) => {
-        mod sqlite {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $case() {
-                    let db = crate::store::TestDb::sqlite().await;
-                    super::$case(&db).await;
-                    db.finish().await;
-                }
-            )*
-        }
-        mod postgres {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $case() {
-                    let Some(db) =
-                        crate::store::TestDb::postgres(concat!("outbox_", stringify!($case))).await
-                    else {
-                        return;
-                    };
-                    super::$case(&db).await;
-                    db.finish().await;
-                }
-            )*
-        }
-    };
-}
-
+// Each case on SQLite and on Postgres, as in the store suite.
 suite!(
-    concurrent_claimers_take_disjoint_deliveries,
-    an_expired_claim_is_claimed_again_and_a_late_result_is_safe,
-    ordered_claims_take_each_subjects_oldest_delivery,
-    a_retry_is_due_at_its_time_with_its_attempt_counted,
-    dead_letters_are_redelivered_from_a_time_on,
-    an_event_is_redelivered_also_after_delivery,
-    health_tracks_backlog_failures_and_successes,
+    claims_are_disjoint_between_claimers,
+    expired_claims_are_taken_over,
+    ordered_claims_take_subject_heads,
+    retries_are_due_at_their_time,
+    dead_letters_redeliver_since,
+    delivered_events_redeliver,
+    health_tracks_backlog_and_failures,
     a_disabled_destination_gets_no_claims,
-    a_store_queued_before_claims_upgrades_and_delivers,
+    schema_2_outbox_upgrades,
 );
 
 fn t(seconds: i64) -> DateTime<Utc> {
@@ -116,7 +87,7 @@ async fn health(store: &Store, destination: &str) -> ontime_sync::store::outbox:
 /// Two handles (two pools: on Postgres two sets of connections, as two dispatcher processes)
 /// claim and complete concurrently until nothing is left: every delivery is claimed exactly
 /// once, and the outbox ends empty.
-async fn concurrent_claimers_take_disjoint_deliveries(db: &TestDb) {
+async fn claims_are_disjoint_between_claimers(db: &TestDb) {
     let mut queued = Vec::new();
     for batch in 0..10u128 {
         queued.extend(queue(&db.store, batch * 20..batch * 20 + 20, &[HOOK], t(0)).await);
@@ -179,7 +150,7 @@ async fn concurrent_claimers_take_disjoint_deliveries(db: &TestDb) {
 /// them. The first dispatcher's late results: a retry or dead letter no longer applies (the
 /// deliveries are the other's now), a complete still removes them (they were delivered), and
 /// the second complete is a no-op.
-async fn an_expired_claim_is_claimed_again_and_a_late_result_is_safe(db: &TestDb) {
+async fn expired_claims_are_taken_over(db: &TestDb) {
     let queued = queue(&db.store, [1], &[HOOK], t(0)).await;
     let first = claim(&db.store, "a", 100, false, t(1)).await;
     assert_eq!(positions(&first), queued);
@@ -221,7 +192,7 @@ async fn an_expired_claim_is_claimed_again_and_a_late_result_is_safe(db: &TestDb
 /// An ordered claim takes only the oldest waiting delivery of each subject; a claimed, retried
 /// or otherwise waiting earlier delivery holds the later ones back, a dead-lettered one does
 /// not. Unordered claims take everything due.
-async fn ordered_claims_take_each_subjects_oldest_delivery(db: &TestDb) {
+async fn ordered_claims_take_subject_heads(db: &TestDb) {
     queue(&db.store, [1, 2], &[HOOK], t(0)).await;
     let stored = db.store.events_after(0, 1_000).await.unwrap();
     let mut per_subject: BTreeMap<String, Vec<Position>> = BTreeMap::new();
@@ -299,7 +270,7 @@ async fn ordered_claims_take_each_subjects_oldest_delivery(db: &TestDb) {
 
 /// A retried delivery is not claimable before its due time, then comes back with its attempt
 /// counted; the reason is recorded on the destination.
-async fn a_retry_is_due_at_its_time_with_its_attempt_counted(db: &TestDb) {
+async fn retries_are_due_at_their_time(db: &TestDb) {
     let queued = queue(&db.store, [3], &[HOOK], t(0)).await;
     let first = claim(&db.store, "a", 1, false, t(0)).await;
     assert_eq!(positions(&first), vec![queued[0]]);
@@ -334,7 +305,7 @@ async fn a_retry_is_due_at_its_time_with_its_attempt_counted(db: &TestDb) {
 
 /// Dead letters leave the backlog and do not come back by themselves; `FailedSince` queues
 /// those dead-lettered from a time on again, due now with their attempts from zero.
-async fn dead_letters_are_redelivered_from_a_time_on(db: &TestDb) {
+async fn dead_letters_redeliver_since(db: &TestDb) {
     let queued = queue(&db.store, [4], &[HOOK, "other"], t(0)).await;
     let claims = claim(&db.store, "a", 3, false, t(1)).await;
     assert_eq!(claims.len(), 3);
@@ -371,17 +342,7 @@ async fn dead_letters_are_redelivered_from_a_time_on(db: &TestDb) {
         queued.len() as u64
     );
 
-    let requeued = db
-        .store
-        .redeliver(
-            &Redeliver::FailedSince {
-                destination: HOOK.to_owned(),
-                since: t(20),
-            },
-            t(20_000),
-        )
-        .await
-        .unwrap();
+    let requeued = failed_since(&db.store, t(20), t(20_000)).await;
     assert_eq!(requeued, 2);
     let h = health(&db.store, HOOK).await;
     assert_eq!(h.dead_letters, 1, "the one before `since` stays");
@@ -400,24 +361,22 @@ async fn dead_letters_are_redelivered_from_a_time_on(db: &TestDb) {
         "the same event (same webhook-id)"
     );
     // Nothing dead-lettered since then: nothing to do.
-    let none = db
-        .store
-        .redeliver(
-            &Redeliver::FailedSince {
-                destination: HOOK.to_owned(),
-                since: t(21_000),
-            },
-            t(21_000),
-        )
-        .await
-        .unwrap();
+    let none = failed_since(&db.store, t(21_000), t(21_000)).await;
     assert_eq!(none, 0);
+}
+
+async fn failed_since(store: &Store, since: DateTime<Utc>, now: DateTime<Utc>) -> u64 {
+    let what = Redeliver::FailedSince {
+        destination: HOOK.to_owned(),
+        since,
+    };
+    store.redeliver(&what, now).await.unwrap()
 }
 
 /// An event delivered already is queued again on request (at-least-once, same id), to the
 /// destinations named or, when none are, to every destination the store knows; one still
 /// waiting counts once and is made due now; an unknown id is an error.
-async fn an_event_is_redelivered_also_after_delivery(db: &TestDb) {
+async fn delivered_events_redeliver(db: &TestDb) {
     let queued = queue(&db.store, [5], &[HOOK, "erp"], t(0)).await;
     for destination in [HOOK, "erp"] {
         let claims = db
@@ -484,7 +443,7 @@ async fn an_event_is_redelivered_also_after_delivery(db: &TestDb) {
 
 /// Backlog and the oldest queue time follow the outbox; `failing_since` is the first failure
 /// since the last success; every known destination is listed, in name order.
-async fn health_tracks_backlog_failures_and_successes(db: &TestDb) {
+async fn health_tracks_backlog_and_failures(db: &TestDb) {
     assert!(db.store.destination_health().await.unwrap().is_empty());
     let first = queue(&db.store, [6], &["b-erp", "a-bi"], t(0)).await;
     let second = queue(&db.store, [7], &["b-erp"], t(50)).await;
@@ -573,7 +532,7 @@ async fn a_disabled_destination_gets_no_claims(db: &TestDb) {
 
 /// A store at schema version 2 (outbox rows without subject, times or claims) upgrades on open:
 /// its queued rows get their subjects (ordered claims work) and deliver.
-async fn a_store_queued_before_claims_upgrades_and_delivers(db: &TestDb) {
+async fn schema_2_outbox_upgrades(db: &TestDb) {
     let engine = db.store.engine();
     db.store.close().await;
     let mut conn = sqlx::AnyConnection::connect(&db.url).await.unwrap();
