@@ -70,6 +70,14 @@ async fn claim(
         .unwrap()
 }
 
+async fn retry(store: &Store, claim: &Claim, due: DateTime<Utc>, reason: &str, now: DateTime<Utc>) {
+    store.retry_delivery(claim, due, reason, now).await.unwrap();
+}
+
+async fn bury(store: &Store, claim: &Claim, reason: &str, now: DateTime<Utc>) {
+    store.dead_letter(claim, reason, now).await.unwrap();
+}
+
 fn positions(claims: &[Claim]) -> Vec<Position> {
     claims.iter().map(Claim::position).collect()
 }
@@ -165,14 +173,8 @@ async fn expired_claims_are_taken_over(db: &TestDb) {
     assert!(second.iter().all(|c| c.worker == "b" && c.attempts == 0));
 
     // A's late retry and dead letter change nothing.
-    db.store
-        .retry_delivery(&first[0], t(100), "late failure", t(40))
-        .await
-        .unwrap();
-    db.store
-        .dead_letter(&first[1], "late failure", t(40))
-        .await
-        .unwrap();
+    retry(&db.store, &first[0], t(100), "late failure", t(40)).await;
+    bury(&db.store, &first[1], "late failure", t(40)).await;
     assert_eq!(health(&db.store, HOOK).await.dead_letters, 0);
     assert_eq!(health(&db.store, HOOK).await.backlog, queued.len() as u64);
     assert!(
@@ -227,10 +229,7 @@ async fn ordered_claims_take_subject_heads(db: &TestDb) {
         if c.stored.event.subject == subject {
             db.store.complete_delivery(c, t(3)).await.unwrap();
         } else {
-            db.store
-                .retry_delivery(c, t(60), "503", t(3))
-                .await
-                .unwrap();
+            retry(&db.store, c, t(60), "503", t(3)).await;
         }
     }
     let next = claim(&db.store, "b", 100, true, t(4)).await;
@@ -240,13 +239,10 @@ async fn ordered_claims_take_subject_heads(db: &TestDb) {
         "only the delivered subject moves on"
     );
     // Its next one fails for good: the one after it is free.
-    db.store.dead_letter(&next[0], "400", t(5)).await.unwrap();
+    bury(&db.store, &next[0], "400", t(5)).await;
     let after = claim(&db.store, "b", 100, true, t(6)).await;
     assert_eq!(positions(&after), vec![longest[2]]);
-    db.store
-        .retry_delivery(&after[0], t(60), "503", t(6))
-        .await
-        .unwrap();
+    retry(&db.store, &after[0], t(60), "503", t(6)).await;
 
     // Once due, each retried head comes back; never a later event of its subject.
     let due = claim(&db.store, "c", 100, true, t(60)).await;
@@ -275,10 +271,7 @@ async fn retries_are_due_at_their_time(db: &TestDb) {
     let first = claim(&db.store, "a", 1, false, t(0)).await;
     assert_eq!(positions(&first), vec![queued[0]]);
     assert_eq!(first[0].queued_at, t(0));
-    db.store
-        .retry_delivery(&first[0], t(300), "HTTP 503", t(1))
-        .await
-        .unwrap();
+    retry(&db.store, &first[0], t(300), "HTTP 503", t(1)).await;
     // The retried one is not due; the others are.
     let others = claim(&db.store, "a", 100, false, t(299)).await;
     assert_eq!(positions(&others), queued[1..].to_vec());
@@ -288,10 +281,7 @@ async fn retries_are_due_at_their_time(db: &TestDb) {
     assert_eq!(positions(&again), vec![queued[0]]);
     assert_eq!(again[0].attempts, 1);
     assert_eq!(again[0].queued_at, t(0), "queued once");
-    db.store
-        .retry_delivery(&again[0], t(600), "timeout", t(301))
-        .await
-        .unwrap();
+    retry(&db.store, &again[0], t(600), "timeout", t(301)).await;
     let third = claim(&db.store, "b", 100, false, t(600)).await;
     assert_eq!(third[0].attempts, 2);
     let h = health(&db.store, HOOK).await;
@@ -309,24 +299,12 @@ async fn dead_letters_redeliver_since(db: &TestDb) {
     let queued = queue(&db.store, [4], &[HOOK, "other"], t(0)).await;
     let claims = claim(&db.store, "a", 3, false, t(1)).await;
     assert_eq!(claims.len(), 3);
-    db.store
-        .retry_delivery(&claims[0], t(2), "503", t(1))
-        .await
-        .unwrap();
+    retry(&db.store, &claims[0], t(2), "503", t(1)).await;
     let retried = claim(&db.store, "a", 1, false, t(2)).await;
     assert_eq!(retried[0].attempts, 1);
-    db.store
-        .dead_letter(&retried[0], "gave up", t(10))
-        .await
-        .unwrap();
-    db.store
-        .dead_letter(&claims[1], "gave up", t(20))
-        .await
-        .unwrap();
-    db.store
-        .dead_letter(&claims[2], "gave up", t(30))
-        .await
-        .unwrap();
+    bury(&db.store, &retried[0], "gave up", t(10)).await;
+    bury(&db.store, &claims[1], "gave up", t(20)).await;
+    bury(&db.store, &claims[2], "gave up", t(30)).await;
     let h = health(&db.store, HOOK).await;
     assert_eq!(h.dead_letters, 3);
     assert_eq!(h.backlog, queued.len() as u64 - 3);
@@ -465,14 +443,8 @@ async fn health_tracks_backlog_and_failures(db: &TestDb) {
     let (old, new): (Vec<Claim>, Vec<Claim>) = claims
         .into_iter()
         .partition(|c| first.contains(&c.position()));
-    db.store
-        .retry_delivery(&old[0], t(120), "HTTP 500", t(61))
-        .await
-        .unwrap();
-    db.store
-        .retry_delivery(&old[1], t(120), "HTTP 502", t(62))
-        .await
-        .unwrap();
+    retry(&db.store, &old[0], t(120), "HTTP 500", t(61)).await;
+    retry(&db.store, &old[1], t(120), "HTTP 502", t(62)).await;
     let h = health(&db.store, "b-erp").await;
     assert_eq!(h.failing_since, Some(t(61)), "since the first failure");
     assert_eq!(h.last_error.as_deref(), Some("HTTP 502"));
@@ -498,10 +470,7 @@ async fn health_tracks_backlog_and_failures(db: &TestDb) {
 async fn a_disabled_destination_gets_no_claims(db: &TestDb) {
     let queued = queue(&db.store, [8], &[HOOK, "other"], t(0)).await;
     let first = claim(&db.store, "a", 1, false, t(1)).await;
-    db.store
-        .retry_delivery(&first[0], t(3_600), "410", t(1))
-        .await
-        .unwrap();
+    retry(&db.store, &first[0], t(3_600), "410", t(1)).await;
     db.store
         .disable_destination(HOOK, "HTTP 410 Gone", t(2))
         .await
