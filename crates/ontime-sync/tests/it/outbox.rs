@@ -356,14 +356,21 @@ async fn failed_since(store: &Store, since: DateTime<Utc>, now: DateTime<Utc>) -
 /// waiting counts once and is made due now; an unknown id is an error.
 async fn delivered_events_redeliver(db: &TestDb) {
     let queued = queue(&db.store, [5], &[HOOK, "erp"], t(0)).await;
+    // Both destinations' deliveries completed together (one transaction).
+    let mut claims = Vec::new();
     for destination in [HOOK, "erp"] {
-        let claims = db
+        let mine = db
             .store
             .claim_deliveries(destination, "a", 1_000, false, TTL, t(1))
             .await
             .unwrap();
-        assert_eq!(claims.len(), queued.len());
-        db.store.complete_deliveries(&claims, t(2)).await.unwrap();
+        assert_eq!(mine.len(), queued.len());
+        claims.extend(mine);
+    }
+    db.store.complete_deliveries(&claims, t(2)).await.unwrap();
+    for destination in [HOOK, "erp"] {
+        let h = health(&db.store, destination).await;
+        assert_eq!((h.backlog, h.last_success_at), (0, Some(t(2))));
     }
     let stored = db.store.events_after(0, 1).await.unwrap();
     let event_id = stored[0].event.event_id.clone();
