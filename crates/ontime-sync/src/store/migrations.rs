@@ -23,6 +23,13 @@
 //! [`EventStore::locate_order`] by ID, a subject's last sequence), `position` (paging,
 //! [`EventStore::events_after`], [`EventStore::query`]), the outbox's key (pending deliveries).
 //!
+//! There are no indexes by type and time or by account and time: [`EventStore::query`] pages in
+//! position order with optional filters (`$2 IS NULL OR account = $2`), which SQLite's planner
+//! never serves from such an index, and for which Postgres' custom plans use one only to fetch
+//! and sort the whole filtered range on every page (worse than walking positions when an export
+//! pages through a range). An index for filtered paging would lead with the filter and end with
+//! the position, together with a query written to use it: add both when a workload needs them.
+//!
 //! The outbox (migration 3) has its key, (destination, position), and one index,
 //! (destination, subject, position):
 //!
@@ -42,12 +49,6 @@
 //! - `dead_letters` and `destinations` have their keys only: dead letters are read per
 //!   destination (health, [`Redeliver::FailedSince`]: a range of the key), destinations by
 //!   name.
-//! There are no indexes by type and time or by account and time: [`EventStore::query`] pages in
-//! position order with optional filters (`$2 IS NULL OR account = $2`), which SQLite's planner
-//! never serves from such an index, and for which Postgres' custom plans use one only to fetch
-//! and sort the whole filtered range on every page (worse than walking positions when an export
-//! pages through a range). An index for filtered paging would lead with the filter and end with
-//! the position, together with a query written to use it: add both when a workload needs them.
 //!
 //! [`EventStore::timeline`]: super::EventStore::timeline
 //! [`EventStore::locate_order`]: super::EventStore::locate_order

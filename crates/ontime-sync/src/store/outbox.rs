@@ -30,12 +30,19 @@
 //!   dispatchers get disjoint claims in one round trip each. SQLite: `BEGIN IMMEDIATE` (the
 //!   write lock: claimers queue there) with the read, then the marks with the `COMMIT`: two
 //!   calls into the driver.
-//! - **Results.** A complete removes the row whoever holds it now (the event was delivered: a
-//!   dispatcher that re-claimed it after this claim expired delivers it once more at most, and
-//!   its own complete finds nothing). A retry or dead letter applies only while the row is
+//! - **Results.** A complete removes the row whoever holds the claim now (the event was
+//!   delivered: a dispatcher that re-claimed it after this claim expired delivers it once more
+//!   at most, and its own complete finds nothing), but not a row whose claim was released
+//!   since. A retry or dead letter applies only while the row is
 //!   still under the claim it names (worker and `claim_until`): a late failure report of an
 //!   expired claim does not undo another dispatcher's claim. Either way the destination's
 //!   record (failure streak, last error, last success) is updated in the same transaction.
+//! - **Queued again while claimed.** An upgrade of a provisional event (its content replaced
+//!   in place) or a [redelivery](DeliveryStore::redeliver) of a row still waiting releases its
+//!   claim: the dispatcher holding it may be sending the old content, and its complete must
+//!   not remove the row before the new content (or the requested redelivery) went out. Once
+//!   another dispatcher re-claimed the row, that one sends the current content whatever the
+//!   first one's complete does.
 //! - **Destinations** get their row in `destinations` at their first result or when disabled;
 //!   [`DeliveryStore::destination_health`] lists every destination with a row there, in the
 //!   outbox or among the dead letters.
@@ -197,7 +204,8 @@ pub trait DeliveryStore: Send + Sync {
 
     /// Queues deliveries again, due at `now` with their attempts reset, and takes them out of
     /// the dead letters; returns how many were queued (an event still waiting for a
-    /// destination counts once and is made due now; a claim on it stays). Deliveries to a
+    /// destination counts once and is made due now; a claim on it is released, so the
+    /// delivery goes out again even if the claim's holder is sending it right now). Deliveries to a
     /// disabled destination wait until it is enabled. [`StoreError::EventNotFound`] when
     /// [`Redeliver::Event`] names an id the store does not hold.
     fn redeliver(
@@ -356,7 +364,8 @@ impl Store {
             args.extend(positions.iter().copied().map(Arg::Int));
             script.push(
                 format!(
-                    "DELETE FROM outbox WHERE destination = ${n} AND position IN ({})",
+                    "DELETE FROM outbox WHERE destination = ${n} AND position IN ({})
+                       AND claimed_by IS NOT NULL",
                     (1..=positions.len())
                         .map(|i| format!("${}", n + i))
                         .collect::<Vec<_>>()
@@ -656,8 +665,10 @@ impl DeliveryStore for Store {
         }
         .map_err(err())?;
         // Queued again (or, still waiting, made due now), attempts from zero.
+        // A claim on it is released: see the module documentation.
         const REQUEUE: &str = "ON CONFLICT (destination, position) DO UPDATE
-               SET next_attempt_at_us = excluded.next_attempt_at_us, attempts = 0";
+               SET next_attempt_at_us = excluded.next_attempt_at_us, attempts = 0,
+                   claimed_by = NULL, claim_until_us = NULL";
         let queued = match what {
             Redeliver::Event {
                 event_id,

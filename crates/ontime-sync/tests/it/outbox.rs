@@ -6,9 +6,15 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use chrono::{DateTime, TimeDelta, Utc};
-use ontime_sync::event::{Event, EventId, derive_order_events};
+use ontime::StatusLevel;
+use ontime_sync::event::{
+    Event, EventId, OrderRef, OrderSource, TimePrecision, derive_order_events, is_provisional,
+    provisional_status_event, reconcile,
+};
 use ontime_sync::store::outbox::{Claim, DeliveryStore, Redeliver};
-use ontime_sync::store::{Commit, EventStore, MIGRATIONS, Position, Store, StoreError};
+use ontime_sync::store::{
+    Commit, CommitOutcome, EventStore, MIGRATIONS, Position, Store, StoreError,
+};
 use sqlx::Connection;
 
 use crate::fixtures::{ACCOUNT, account, lifecycle, seen};
@@ -26,6 +32,7 @@ suite!(
     delivered_events_redeliver,
     health_tracks_backlog_and_failures,
     a_disabled_destination_gets_no_claims,
+    an_upgrade_in_flight_is_sent_again,
     schema_2_outbox_upgrades,
 );
 
@@ -394,7 +401,8 @@ async fn delivered_events_redeliver(db: &TestDb) {
     let again = claim(&db.store, "b", 100, true, t(100)).await;
     assert_eq!(positions(&again), vec![stored[0].position]);
     assert_eq!(again[0].stored.event.event_id, event_id);
-    // Every known destination; the one still claimed for HOOK counts once and stays claimed.
+    // Every known destination; the one still claimed for HOOK counts once, and its claim is
+    // released: B's complete (of a send begun before the request) leaves it queued.
     let n = db
         .store
         .redeliver(
@@ -409,7 +417,13 @@ async fn delivered_events_redeliver(db: &TestDb) {
     assert_eq!(n, 2);
     assert_eq!(health(&db.store, HOOK).await.backlog, 1);
     assert_eq!(health(&db.store, "erp").await.backlog, 1);
-    assert!(claim(&db.store, "c", 100, false, t(102)).await.is_empty());
+    db.store.complete_deliveries(&again, t(102)).await.unwrap();
+    let third = claim(&db.store, "c", 100, false, t(102)).await;
+    assert_eq!(positions(&third), vec![stored[0].position]);
+    assert_eq!(third[0].stored.event.event_id, event_id);
+    // Re-claimed: a late complete of B's now removes it (C is sending it).
+    db.store.complete_deliveries(&again, t(103)).await.unwrap();
+    assert_eq!(health(&db.store, HOOK).await.backlog, 0);
     let unknown = db
         .store
         .redeliver(
@@ -424,6 +438,66 @@ async fn delivered_events_redeliver(db: &TestDb) {
         matches!(unknown, Err(StoreError::EventNotFound { .. })),
         "{unknown:?}"
     );
+}
+
+/// A provisional event upgraded in place while a dispatcher is sending its old content: the
+/// dispatcher's complete leaves it queued, and the next claim sends the exact content.
+async fn an_upgrade_in_flight_is_sent_again(db: &TestDb) {
+    let full = lifecycle(12);
+    let history = |steps: usize| OrderSource {
+        steps: full.steps[..steps].to_vec(),
+        ..full.clone()
+    };
+    queue_history(&db.store, &history(3)).await;
+    let timeline = order_timeline(&db.store, &full).await;
+    let order = OrderRef {
+        id: full.order_id,
+        tracking_number: full.tracking_number.clone(),
+    };
+    let level = StatusLevel::AssignedInRoute;
+    let provisional = provisional_status_event(&account(), order, &level, &timeline, seen(40));
+    let commit = Commit::new(ACCOUNT)
+        .events([provisional.clone()])
+        .destination(HOOK);
+    db.store.commit(commit).await.unwrap();
+    let in_flight = claim(&db.store, "a", 1_000, false, t(1)).await;
+    let old = in_flight
+        .iter()
+        .find(|c| c.stored.event.event_id == provisional.event_id)
+        .unwrap();
+    assert!(is_provisional(&old.stored.event));
+    // The history arrives meanwhile: the row's content is replaced.
+    let outcome = queue_history(&db.store, &history(4)).await;
+    assert_eq!(outcome.upgraded.len(), 1);
+    db.store
+        .complete_deliveries(&in_flight, t(2))
+        .await
+        .unwrap();
+    let again = claim(&db.store, "b", 1_000, false, t(3)).await;
+    let new: Vec<&Claim> = again
+        .iter()
+        .filter(|c| c.stored.event.event_id == provisional.event_id)
+        .collect();
+    assert_eq!(new.len(), 1, "queued once, sent again");
+    assert_eq!(new[0].stored.event.time_precision, TimePrecision::Exact);
+    assert_eq!(new[0].stored, outcome.upgraded[0]);
+}
+
+async fn order_timeline(store: &Store, source: &OrderSource) -> Vec<Event> {
+    let subject = Event::order_subject(source.order_id);
+    let stored = store.timeline(ACCOUNT, &subject).await.unwrap();
+    stored.into_iter().map(|s| s.event).collect()
+}
+
+/// `source`'s events reconciled with the store's, committed for HOOK.
+async fn queue_history(store: &Store, source: &OrderSource) -> CommitOutcome {
+    let known = order_timeline(store, source).await;
+    let sorted = reconcile(derive_order_events(&account(), source), &known);
+    let commit = Commit::new(ACCOUNT)
+        .events(sorted.events)
+        .upgrades(sorted.upgrades)
+        .destination(HOOK);
+    store.commit(commit).await.unwrap()
 }
 
 /// Backlog and the oldest queue time follow the outbox; `failing_since` is the first failure
