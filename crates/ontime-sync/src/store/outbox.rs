@@ -33,9 +33,9 @@
 //! - **Results.** A complete removes the row whoever holds the claim now (the event was
 //!   delivered: a dispatcher that re-claimed it after this claim expired delivers it once more
 //!   at most, and its own complete finds nothing), but not a row whose claim was released
-//!   since. A retry or dead letter applies only while the row is
-//!   still under the claim it names (worker and `claim_until`): a late failure report of an
-//!   expired claim does not undo another dispatcher's claim. Either way the destination's
+//!   since. A retry or dead letter applies only while the row is still under the claim it
+//!   names (worker and `claim_until`): a late failure report of an expired claim does not undo
+//!   another dispatcher's claim. Either way the destination's
 //!   record (failure streak, last error, last success) is updated in the same transaction.
 //! - **Queued again while claimed.** An upgrade of a provisional event (its content replaced
 //!   in place) or a [redelivery](DeliveryStore::redeliver) of a row still waiting releases its
@@ -142,7 +142,9 @@ pub trait DeliveryStore: Send + Sync {
     ) -> impl Future<Output = Result<Vec<Claim>, StoreError>> + Send;
 
     /// The delivery succeeded: removes it from the outbox, records the success (clears
-    /// `failing_since`). Done also when the claim expired meanwhile (it was delivered).
+    /// `failing_since`). Done also when the claim expired meanwhile (it was delivered), but
+    /// not when the delivery was queued again since (an upgraded event, a redelivery: its
+    /// claim was released, and it goes out again).
     fn complete_delivery(
         &self,
         claim: &Claim,
