@@ -14,7 +14,11 @@
 //!   [`EventStore::timeline`], [`EventStore::locate_order`] by ID and the last sequence of a
 //!   subject); the event itself as JSON.
 //! - `cursors`: collector state, (account, name) → JSON.
-//! - `outbox`: per destination, the positions still to deliver.
+//! - `outbox`: per destination, the positions still to deliver, with what claims need (the
+//!   event's subject, attempts, queue and due times, the claim, the last error): see [`outbox`].
+//! - `dead_letters`: per destination, the deliveries given up on (attempts, reason, when).
+//! - `destinations`: per destination, whether it is disabled and its failure streak and last
+//!   success ([`outbox::DestinationHealth`]); a row appears at its first result.
 //! - `store_head`: the last global position; on Postgres the row every commit locks first.
 //! - `leases`: which worker holds which account ([`lease`]).
 //!

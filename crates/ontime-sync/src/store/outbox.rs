@@ -11,7 +11,41 @@
 //!
 //! **Per-subject order.** An ordered claim takes only the oldest undelivered event of each
 //! (destination, subject): an order's later event is never sent before an earlier one was
-//! delivered or dead-lettered.
+//! delivered or dead-lettered. Any earlier row of the subject still in the outbox holds the
+//! later ones back, whether it is claimed, waiting for a retry, or waiting for a disabled
+//! destination; a dead letter does not.
+//!
+//! # How [`Store`] keeps it
+//!
+//! Each row of the `outbox` table is one (destination, position) with the event's subject, the
+//! attempts made, when it was queued and when it is due (`next_attempt_at`), the claim
+//! (`claimed_by`, `claim_until`) and the last failure. Times are passed in (`now`, as leases
+//! take them) and stored as microseconds. A commit queues its rows due at once, whatever clock
+//! the dispatchers claim with (queue time: [`Commit::at`](super::Commit::at), else the system
+//! clock); the queueing is part of the commit's multi-row writes, no extra round trip.
+//!
+//! - **Claims.** Postgres: one statement, its own short transaction, that locks up to `limit`
+//!   claimable rows with `FOR UPDATE SKIP LOCKED` (rows another claimer holds are passed over,
+//!   not waited for), marks them claimed and returns them with their events: concurrent
+//!   dispatchers get disjoint claims in one round trip each. SQLite: `BEGIN IMMEDIATE` (the
+//!   write lock: claimers queue there) with the read, then the marks with the `COMMIT`: two
+//!   calls into the driver.
+//! - **Results.** A complete removes the row whoever holds the claim now (the event was
+//!   delivered: a dispatcher that re-claimed it after this claim expired delivers it once more
+//!   at most, and its own complete finds nothing), but not a row whose claim was released
+//!   since. A retry or dead letter applies only while the row is still under the claim it
+//!   names (worker and `claim_until`): a late failure report of an expired claim does not undo
+//!   another dispatcher's claim. Either way the destination's
+//!   record (failure streak, last error, last success) is updated in the same transaction.
+//! - **Queued again while claimed.** An upgrade of a provisional event (its content replaced
+//!   in place) or a [redelivery](DeliveryStore::redeliver) of a row still waiting releases its
+//!   claim: the dispatcher holding it may be sending the old content, and its complete must
+//!   not remove the row before the new content (or the requested redelivery) went out. Once
+//!   another dispatcher re-claimed the row, that one sends the current content whatever the
+//!   first one's complete does.
+//! - **Destinations** get their row in `destinations` at their first result or when disabled;
+//!   [`DeliveryStore::destination_health`] lists every destination with a row there, in the
+//!   outbox or among the dead letters.
 
 use std::future::Future;
 
@@ -72,8 +106,11 @@ pub struct DestinationHealth {
 /// Which deliveries to queue again.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Redeliver {
-    /// One event, to every destination in `destinations` (or, when empty, to every destination
-    /// it was ever queued for or dead-lettered at).
+    /// One event, to every destination in `destinations`; when empty, to every destination the
+    /// store knows (one with a result or disabled: see
+    /// [`DeliveryStore::destination_health`]) and every one it is queued for or dead-lettered
+    /// at. (The outbox forgets a delivery once it is done, so "every destination it was ever
+    /// queued for" is not known after delivery.)
     Event {
         /// The event.
         event_id: EventId,
@@ -89,7 +126,7 @@ pub enum Redeliver {
     },
 }
 
-/// The outbox's operations (implemented by [`Store`](super::Store) on both engines).
+/// The outbox's operations (implemented by [`Store`] on both engines).
 pub trait DeliveryStore: Send + Sync {
     /// Claims for `worker` until `now + ttl` up to `limit` deliveries of `destination` that are
     /// due (`next_attempt_at <= now`), not claimed by a live claim and, when `ordered`, the
@@ -105,7 +142,9 @@ pub trait DeliveryStore: Send + Sync {
     ) -> impl Future<Output = Result<Vec<Claim>, StoreError>> + Send;
 
     /// The delivery succeeded: removes it from the outbox, records the success (clears
-    /// `failing_since`). Done also when the claim expired meanwhile (it was delivered).
+    /// `failing_since`). Done also when the claim expired meanwhile (it was delivered), but
+    /// not when the delivery was queued again since (an upgraded event, a redelivery: its
+    /// claim was released, and it goes out again).
     fn complete_delivery(
         &self,
         claim: &Claim,
@@ -128,7 +167,9 @@ pub trait DeliveryStore: Send + Sync {
     }
 
     /// The attempt failed: one more attempt counted, due again at `next_attempt_at`, claim
-    /// released, `reason` recorded, `failing_since` set if unset.
+    /// released, `reason` recorded, `failing_since` set if unset. The delivery is left alone
+    /// when it is no longer under this claim (expired and claimed by another dispatcher, or
+    /// done); the failure is recorded on the destination anyway.
     fn retry_delivery(
         &self,
         claim: &Claim,
@@ -137,7 +178,9 @@ pub trait DeliveryStore: Send + Sync {
         now: DateTime<Utc>,
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
 
-    /// The last attempt failed: the delivery moves to the dead letters.
+    /// The last attempt failed: the delivery moves to the dead letters (attempts counting this
+    /// one, `reason`, dead at `now`), and the failure is recorded as for a retry. Left alone
+    /// when it is no longer under this claim, as for [`DeliveryStore::retry_delivery`].
     fn dead_letter(
         &self,
         claim: &Claim,
@@ -153,15 +196,20 @@ pub trait DeliveryStore: Send + Sync {
         now: DateTime<Utc>,
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
 
-    /// Enables a destination again (its queued deliveries become due at once).
+    /// Enables a destination again: its queued deliveries become due at once and its failure
+    /// streak (`failing_since`) starts over.
     fn enable_destination(
         &self,
         destination: &str,
         now: DateTime<Utc>,
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
 
-    /// Queues deliveries again, due at `now` with their attempts reset; returns how many were
-    /// queued (an event still waiting for a destination counts once and is made due now).
+    /// Queues deliveries again, due at `now` with their attempts reset, and takes them out of
+    /// the dead letters; returns how many were queued (an event still waiting for a
+    /// destination counts once and is made due now; a claim on it is released, so the
+    /// delivery goes out again even if the claim's holder is sending it right now). Deliveries to a
+    /// disabled destination wait until it is enabled. [`StoreError::EventNotFound`] when
+    /// [`Redeliver::Event`] names an id the store does not hold.
     fn redeliver(
         &self,
         what: &Redeliver,
@@ -318,7 +366,8 @@ impl Store {
             args.extend(positions.iter().copied().map(Arg::Int));
             script.push(
                 format!(
-                    "DELETE FROM outbox WHERE destination = ${n} AND position IN ({})",
+                    "DELETE FROM outbox WHERE destination = ${n} AND position IN ({})
+                       AND claimed_by IS NOT NULL",
                     (1..=positions.len())
                         .map(|i| format!("${}", n + i))
                         .collect::<Vec<_>>()
@@ -618,8 +667,10 @@ impl DeliveryStore for Store {
         }
         .map_err(err())?;
         // Queued again (or, still waiting, made due now), attempts from zero.
+        // A claim on it is released: see the module documentation.
         const REQUEUE: &str = "ON CONFLICT (destination, position) DO UPDATE
-               SET next_attempt_at_us = excluded.next_attempt_at_us, attempts = 0";
+               SET next_attempt_at_us = excluded.next_attempt_at_us, attempts = 0,
+                   claimed_by = NULL, claim_until_us = NULL";
         let queued = match what {
             Redeliver::Event {
                 event_id,

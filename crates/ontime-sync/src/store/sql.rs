@@ -476,11 +476,14 @@ impl Store {
         .await
         .map_err(err())?;
         let queued_at = commit.queued_at.unwrap_or_else(Utc::now).timestamp_micros();
+        // Still waiting: stays queued once, but a claim on it is released, so a dispatcher
+        // sending the old content cannot complete it (see `outbox`).
         for destination in &commit.destinations {
             sqlx::query(
                 "INSERT INTO outbox (destination, position, subject, queued_at_us)
                  VALUES ($1, $2, $3, $4)
-                 ON CONFLICT (destination, position) DO NOTHING",
+                 ON CONFLICT (destination, position) DO UPDATE
+                   SET claimed_by = NULL, claim_until_us = NULL",
             )
             .bind(destination.clone())
             .bind(position)

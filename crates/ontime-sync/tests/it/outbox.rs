@@ -6,56 +6,34 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use chrono::{DateTime, TimeDelta, Utc};
-use ontime_sync::event::{Event, EventId, derive_order_events};
+use ontime::StatusLevel;
+use ontime_sync::event::{
+    Event, EventId, OrderRef, OrderSource, TimePrecision, derive_order_events, is_provisional,
+    provisional_status_event, reconcile,
+};
 use ontime_sync::store::outbox::{Claim, DeliveryStore, Redeliver};
-use ontime_sync::store::{Commit, EventStore, MIGRATIONS, Position, Store, StoreError};
+use ontime_sync::store::{
+    Commit, CommitOutcome, EventStore, MIGRATIONS, Position, Store, StoreError,
+};
 use sqlx::Connection;
 
 use crate::fixtures::{ACCOUNT, account, lifecycle, seen};
-use crate::store::TestDb;
+use crate::store::{TestDb, suite};
 
 const HOOK: &str = "hook";
 
-/// Runs each case on SQLite and on Postgres (as the store suite does).
-macro_rules! suite {
-    ($($case:ident),* $(,)?) => {
-        mod sqlite {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $case() {
-                    let db = crate::store::TestDb::sqlite().await;
-                    super::$case(&db).await;
-                    db.finish().await;
-                }
-            )*
-        }
-        mod postgres {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $case() {
-                    let Some(db) =
-                        crate::store::TestDb::postgres(concat!("outbox_", stringify!($case))).await
-                    else {
-                        return;
-                    };
-                    super::$case(&db).await;
-                    db.finish().await;
-                }
-            )*
-        }
-    };
-}
-
+// Each case on SQLite and on Postgres, as in the store suite.
 suite!(
-    concurrent_claimers_take_disjoint_deliveries,
-    an_expired_claim_is_claimed_again_and_a_late_result_is_safe,
-    ordered_claims_take_each_subjects_oldest_delivery,
-    a_retry_is_due_at_its_time_with_its_attempt_counted,
-    dead_letters_are_redelivered_from_a_time_on,
-    an_event_is_redelivered_also_after_delivery,
-    health_tracks_backlog_failures_and_successes,
+    claims_are_disjoint_between_claimers,
+    expired_claims_are_taken_over,
+    ordered_claims_take_subject_heads,
+    retries_are_due_at_their_time,
+    dead_letters_redeliver_since,
+    delivered_events_redeliver,
+    health_tracks_backlog_and_failures,
     a_disabled_destination_gets_no_claims,
-    a_store_queued_before_claims_upgrades_and_delivers,
+    an_upgrade_in_flight_is_sent_again,
+    schema_2_outbox_upgrades,
 );
 
 fn t(seconds: i64) -> DateTime<Utc> {
@@ -99,6 +77,14 @@ async fn claim(
         .unwrap()
 }
 
+async fn retry(store: &Store, claim: &Claim, due: DateTime<Utc>, reason: &str, now: DateTime<Utc>) {
+    store.retry_delivery(claim, due, reason, now).await.unwrap();
+}
+
+async fn bury(store: &Store, claim: &Claim, reason: &str, now: DateTime<Utc>) {
+    store.dead_letter(claim, reason, now).await.unwrap();
+}
+
 fn positions(claims: &[Claim]) -> Vec<Position> {
     claims.iter().map(Claim::position).collect()
 }
@@ -116,7 +102,7 @@ async fn health(store: &Store, destination: &str) -> ontime_sync::store::outbox:
 /// Two handles (two pools: on Postgres two sets of connections, as two dispatcher processes)
 /// claim and complete concurrently until nothing is left: every delivery is claimed exactly
 /// once, and the outbox ends empty.
-async fn concurrent_claimers_take_disjoint_deliveries(db: &TestDb) {
+async fn claims_are_disjoint_between_claimers(db: &TestDb) {
     let mut queued = Vec::new();
     for batch in 0..10u128 {
         queued.extend(queue(&db.store, batch * 20..batch * 20 + 20, &[HOOK], t(0)).await);
@@ -179,7 +165,7 @@ async fn concurrent_claimers_take_disjoint_deliveries(db: &TestDb) {
 /// them. The first dispatcher's late results: a retry or dead letter no longer applies (the
 /// deliveries are the other's now), a complete still removes them (they were delivered), and
 /// the second complete is a no-op.
-async fn an_expired_claim_is_claimed_again_and_a_late_result_is_safe(db: &TestDb) {
+async fn expired_claims_are_taken_over(db: &TestDb) {
     let queued = queue(&db.store, [1], &[HOOK], t(0)).await;
     let first = claim(&db.store, "a", 100, false, t(1)).await;
     assert_eq!(positions(&first), queued);
@@ -194,14 +180,8 @@ async fn an_expired_claim_is_claimed_again_and_a_late_result_is_safe(db: &TestDb
     assert!(second.iter().all(|c| c.worker == "b" && c.attempts == 0));
 
     // A's late retry and dead letter change nothing.
-    db.store
-        .retry_delivery(&first[0], t(100), "late failure", t(40))
-        .await
-        .unwrap();
-    db.store
-        .dead_letter(&first[1], "late failure", t(40))
-        .await
-        .unwrap();
+    retry(&db.store, &first[0], t(100), "late failure", t(40)).await;
+    bury(&db.store, &first[1], "late failure", t(40)).await;
     assert_eq!(health(&db.store, HOOK).await.dead_letters, 0);
     assert_eq!(health(&db.store, HOOK).await.backlog, queued.len() as u64);
     assert!(
@@ -221,7 +201,7 @@ async fn an_expired_claim_is_claimed_again_and_a_late_result_is_safe(db: &TestDb
 /// An ordered claim takes only the oldest waiting delivery of each subject; a claimed, retried
 /// or otherwise waiting earlier delivery holds the later ones back, a dead-lettered one does
 /// not. Unordered claims take everything due.
-async fn ordered_claims_take_each_subjects_oldest_delivery(db: &TestDb) {
+async fn ordered_claims_take_subject_heads(db: &TestDb) {
     queue(&db.store, [1, 2], &[HOOK], t(0)).await;
     let stored = db.store.events_after(0, 1_000).await.unwrap();
     let mut per_subject: BTreeMap<String, Vec<Position>> = BTreeMap::new();
@@ -256,10 +236,7 @@ async fn ordered_claims_take_each_subjects_oldest_delivery(db: &TestDb) {
         if c.stored.event.subject == subject {
             db.store.complete_delivery(c, t(3)).await.unwrap();
         } else {
-            db.store
-                .retry_delivery(c, t(60), "503", t(3))
-                .await
-                .unwrap();
+            retry(&db.store, c, t(60), "503", t(3)).await;
         }
     }
     let next = claim(&db.store, "b", 100, true, t(4)).await;
@@ -269,13 +246,10 @@ async fn ordered_claims_take_each_subjects_oldest_delivery(db: &TestDb) {
         "only the delivered subject moves on"
     );
     // Its next one fails for good: the one after it is free.
-    db.store.dead_letter(&next[0], "400", t(5)).await.unwrap();
+    bury(&db.store, &next[0], "400", t(5)).await;
     let after = claim(&db.store, "b", 100, true, t(6)).await;
     assert_eq!(positions(&after), vec![longest[2]]);
-    db.store
-        .retry_delivery(&after[0], t(60), "503", t(6))
-        .await
-        .unwrap();
+    retry(&db.store, &after[0], t(60), "503", t(6)).await;
 
     // Once due, each retried head comes back; never a later event of its subject.
     let due = claim(&db.store, "c", 100, true, t(60)).await;
@@ -299,15 +273,12 @@ async fn ordered_claims_take_each_subjects_oldest_delivery(db: &TestDb) {
 
 /// A retried delivery is not claimable before its due time, then comes back with its attempt
 /// counted; the reason is recorded on the destination.
-async fn a_retry_is_due_at_its_time_with_its_attempt_counted(db: &TestDb) {
+async fn retries_are_due_at_their_time(db: &TestDb) {
     let queued = queue(&db.store, [3], &[HOOK], t(0)).await;
     let first = claim(&db.store, "a", 1, false, t(0)).await;
     assert_eq!(positions(&first), vec![queued[0]]);
     assert_eq!(first[0].queued_at, t(0));
-    db.store
-        .retry_delivery(&first[0], t(300), "HTTP 503", t(1))
-        .await
-        .unwrap();
+    retry(&db.store, &first[0], t(300), "HTTP 503", t(1)).await;
     // The retried one is not due; the others are.
     let others = claim(&db.store, "a", 100, false, t(299)).await;
     assert_eq!(positions(&others), queued[1..].to_vec());
@@ -317,10 +288,7 @@ async fn a_retry_is_due_at_its_time_with_its_attempt_counted(db: &TestDb) {
     assert_eq!(positions(&again), vec![queued[0]]);
     assert_eq!(again[0].attempts, 1);
     assert_eq!(again[0].queued_at, t(0), "queued once");
-    db.store
-        .retry_delivery(&again[0], t(600), "timeout", t(301))
-        .await
-        .unwrap();
+    retry(&db.store, &again[0], t(600), "timeout", t(301)).await;
     let third = claim(&db.store, "b", 100, false, t(600)).await;
     assert_eq!(third[0].attempts, 2);
     let h = health(&db.store, HOOK).await;
@@ -334,28 +302,16 @@ async fn a_retry_is_due_at_its_time_with_its_attempt_counted(db: &TestDb) {
 
 /// Dead letters leave the backlog and do not come back by themselves; `FailedSince` queues
 /// those dead-lettered from a time on again, due now with their attempts from zero.
-async fn dead_letters_are_redelivered_from_a_time_on(db: &TestDb) {
+async fn dead_letters_redeliver_since(db: &TestDb) {
     let queued = queue(&db.store, [4], &[HOOK, "other"], t(0)).await;
     let claims = claim(&db.store, "a", 3, false, t(1)).await;
     assert_eq!(claims.len(), 3);
-    db.store
-        .retry_delivery(&claims[0], t(2), "503", t(1))
-        .await
-        .unwrap();
+    retry(&db.store, &claims[0], t(2), "503", t(1)).await;
     let retried = claim(&db.store, "a", 1, false, t(2)).await;
     assert_eq!(retried[0].attempts, 1);
-    db.store
-        .dead_letter(&retried[0], "gave up", t(10))
-        .await
-        .unwrap();
-    db.store
-        .dead_letter(&claims[1], "gave up", t(20))
-        .await
-        .unwrap();
-    db.store
-        .dead_letter(&claims[2], "gave up", t(30))
-        .await
-        .unwrap();
+    bury(&db.store, &retried[0], "gave up", t(10)).await;
+    bury(&db.store, &claims[1], "gave up", t(20)).await;
+    bury(&db.store, &claims[2], "gave up", t(30)).await;
     let h = health(&db.store, HOOK).await;
     assert_eq!(h.dead_letters, 3);
     assert_eq!(h.backlog, queued.len() as u64 - 3);
@@ -371,17 +327,7 @@ async fn dead_letters_are_redelivered_from_a_time_on(db: &TestDb) {
         queued.len() as u64
     );
 
-    let requeued = db
-        .store
-        .redeliver(
-            &Redeliver::FailedSince {
-                destination: HOOK.to_owned(),
-                since: t(20),
-            },
-            t(20_000),
-        )
-        .await
-        .unwrap();
+    let requeued = failed_since(&db.store, t(20), t(20_000)).await;
     assert_eq!(requeued, 2);
     let h = health(&db.store, HOOK).await;
     assert_eq!(h.dead_letters, 1, "the one before `since` stays");
@@ -400,33 +346,38 @@ async fn dead_letters_are_redelivered_from_a_time_on(db: &TestDb) {
         "the same event (same webhook-id)"
     );
     // Nothing dead-lettered since then: nothing to do.
-    let none = db
-        .store
-        .redeliver(
-            &Redeliver::FailedSince {
-                destination: HOOK.to_owned(),
-                since: t(21_000),
-            },
-            t(21_000),
-        )
-        .await
-        .unwrap();
+    let none = failed_since(&db.store, t(21_000), t(21_000)).await;
     assert_eq!(none, 0);
+}
+
+async fn failed_since(store: &Store, since: DateTime<Utc>, now: DateTime<Utc>) -> u64 {
+    let what = Redeliver::FailedSince {
+        destination: HOOK.to_owned(),
+        since,
+    };
+    store.redeliver(&what, now).await.unwrap()
 }
 
 /// An event delivered already is queued again on request (at-least-once, same id), to the
 /// destinations named or, when none are, to every destination the store knows; one still
 /// waiting counts once and is made due now; an unknown id is an error.
-async fn an_event_is_redelivered_also_after_delivery(db: &TestDb) {
+async fn delivered_events_redeliver(db: &TestDb) {
     let queued = queue(&db.store, [5], &[HOOK, "erp"], t(0)).await;
+    // Both destinations' deliveries completed together (one transaction).
+    let mut claims = Vec::new();
     for destination in [HOOK, "erp"] {
-        let claims = db
+        let mine = db
             .store
             .claim_deliveries(destination, "a", 1_000, false, TTL, t(1))
             .await
             .unwrap();
-        assert_eq!(claims.len(), queued.len());
-        db.store.complete_deliveries(&claims, t(2)).await.unwrap();
+        assert_eq!(mine.len(), queued.len());
+        claims.extend(mine);
+    }
+    db.store.complete_deliveries(&claims, t(2)).await.unwrap();
+    for destination in [HOOK, "erp"] {
+        let h = health(&db.store, destination).await;
+        assert_eq!((h.backlog, h.last_success_at), (0, Some(t(2))));
     }
     let stored = db.store.events_after(0, 1).await.unwrap();
     let event_id = stored[0].event.event_id.clone();
@@ -450,7 +401,8 @@ async fn an_event_is_redelivered_also_after_delivery(db: &TestDb) {
     let again = claim(&db.store, "b", 100, true, t(100)).await;
     assert_eq!(positions(&again), vec![stored[0].position]);
     assert_eq!(again[0].stored.event.event_id, event_id);
-    // Every known destination; the one still claimed for HOOK counts once and stays claimed.
+    // Every known destination; the one still claimed for HOOK counts once, and its claim is
+    // released: B's complete (of a send begun before the request) leaves it queued.
     let n = db
         .store
         .redeliver(
@@ -465,7 +417,13 @@ async fn an_event_is_redelivered_also_after_delivery(db: &TestDb) {
     assert_eq!(n, 2);
     assert_eq!(health(&db.store, HOOK).await.backlog, 1);
     assert_eq!(health(&db.store, "erp").await.backlog, 1);
-    assert!(claim(&db.store, "c", 100, false, t(102)).await.is_empty());
+    db.store.complete_deliveries(&again, t(102)).await.unwrap();
+    let third = claim(&db.store, "c", 100, false, t(102)).await;
+    assert_eq!(positions(&third), vec![stored[0].position]);
+    assert_eq!(third[0].stored.event.event_id, event_id);
+    // Re-claimed: a late complete of B's now removes it (C is sending it).
+    db.store.complete_deliveries(&again, t(103)).await.unwrap();
+    assert_eq!(health(&db.store, HOOK).await.backlog, 0);
     let unknown = db
         .store
         .redeliver(
@@ -482,9 +440,69 @@ async fn an_event_is_redelivered_also_after_delivery(db: &TestDb) {
     );
 }
 
+/// A provisional event upgraded in place while a dispatcher is sending its old content: the
+/// dispatcher's complete leaves it queued, and the next claim sends the exact content.
+async fn an_upgrade_in_flight_is_sent_again(db: &TestDb) {
+    let full = lifecycle(12);
+    let history = |steps: usize| OrderSource {
+        steps: full.steps[..steps].to_vec(),
+        ..full.clone()
+    };
+    queue_history(&db.store, &history(3)).await;
+    let timeline = order_timeline(&db.store, &full).await;
+    let order = OrderRef {
+        id: full.order_id,
+        tracking_number: full.tracking_number.clone(),
+    };
+    let level = StatusLevel::AssignedInRoute;
+    let provisional = provisional_status_event(&account(), order, &level, &timeline, seen(40));
+    let commit = Commit::new(ACCOUNT)
+        .events([provisional.clone()])
+        .destination(HOOK);
+    db.store.commit(commit).await.unwrap();
+    let in_flight = claim(&db.store, "a", 1_000, false, t(1)).await;
+    let old = in_flight
+        .iter()
+        .find(|c| c.stored.event.event_id == provisional.event_id)
+        .unwrap();
+    assert!(is_provisional(&old.stored.event));
+    // The history arrives meanwhile: the row's content is replaced.
+    let outcome = queue_history(&db.store, &history(4)).await;
+    assert_eq!(outcome.upgraded.len(), 1);
+    db.store
+        .complete_deliveries(&in_flight, t(2))
+        .await
+        .unwrap();
+    let again = claim(&db.store, "b", 1_000, false, t(3)).await;
+    let new: Vec<&Claim> = again
+        .iter()
+        .filter(|c| c.stored.event.event_id == provisional.event_id)
+        .collect();
+    assert_eq!(new.len(), 1, "queued once, sent again");
+    assert_eq!(new[0].stored.event.time_precision, TimePrecision::Exact);
+    assert_eq!(new[0].stored, outcome.upgraded[0]);
+}
+
+async fn order_timeline(store: &Store, source: &OrderSource) -> Vec<Event> {
+    let subject = Event::order_subject(source.order_id);
+    let stored = store.timeline(ACCOUNT, &subject).await.unwrap();
+    stored.into_iter().map(|s| s.event).collect()
+}
+
+/// `source`'s events reconciled with the store's, committed for HOOK.
+async fn queue_history(store: &Store, source: &OrderSource) -> CommitOutcome {
+    let known = order_timeline(store, source).await;
+    let sorted = reconcile(derive_order_events(&account(), source), &known);
+    let commit = Commit::new(ACCOUNT)
+        .events(sorted.events)
+        .upgrades(sorted.upgrades)
+        .destination(HOOK);
+    store.commit(commit).await.unwrap()
+}
+
 /// Backlog and the oldest queue time follow the outbox; `failing_since` is the first failure
 /// since the last success; every known destination is listed, in name order.
-async fn health_tracks_backlog_failures_and_successes(db: &TestDb) {
+async fn health_tracks_backlog_and_failures(db: &TestDb) {
     assert!(db.store.destination_health().await.unwrap().is_empty());
     let first = queue(&db.store, [6], &["b-erp", "a-bi"], t(0)).await;
     let second = queue(&db.store, [7], &["b-erp"], t(50)).await;
@@ -506,14 +524,8 @@ async fn health_tracks_backlog_failures_and_successes(db: &TestDb) {
     let (old, new): (Vec<Claim>, Vec<Claim>) = claims
         .into_iter()
         .partition(|c| first.contains(&c.position()));
-    db.store
-        .retry_delivery(&old[0], t(120), "HTTP 500", t(61))
-        .await
-        .unwrap();
-    db.store
-        .retry_delivery(&old[1], t(120), "HTTP 502", t(62))
-        .await
-        .unwrap();
+    retry(&db.store, &old[0], t(120), "HTTP 500", t(61)).await;
+    retry(&db.store, &old[1], t(120), "HTTP 502", t(62)).await;
     let h = health(&db.store, "b-erp").await;
     assert_eq!(h.failing_since, Some(t(61)), "since the first failure");
     assert_eq!(h.last_error.as_deref(), Some("HTTP 502"));
@@ -539,10 +551,7 @@ async fn health_tracks_backlog_failures_and_successes(db: &TestDb) {
 async fn a_disabled_destination_gets_no_claims(db: &TestDb) {
     let queued = queue(&db.store, [8], &[HOOK, "other"], t(0)).await;
     let first = claim(&db.store, "a", 1, false, t(1)).await;
-    db.store
-        .retry_delivery(&first[0], t(3_600), "410", t(1))
-        .await
-        .unwrap();
+    retry(&db.store, &first[0], t(3_600), "410", t(1)).await;
     db.store
         .disable_destination(HOOK, "HTTP 410 Gone", t(2))
         .await
@@ -573,7 +582,7 @@ async fn a_disabled_destination_gets_no_claims(db: &TestDb) {
 
 /// A store at schema version 2 (outbox rows without subject, times or claims) upgrades on open:
 /// its queued rows get their subjects (ordered claims work) and deliver.
-async fn a_store_queued_before_claims_upgrades_and_delivers(db: &TestDb) {
+async fn schema_2_outbox_upgrades(db: &TestDb) {
     let engine = db.store.engine();
     db.store.close().await;
     let mut conn = sqlx::AnyConnection::connect(&db.url).await.unwrap();

@@ -163,6 +163,8 @@ macro_rules! suite {
     };
 }
 
+pub(crate) use suite;
+
 suite!(
     a_duplicate_event_is_stored_once,
     a_failed_commit_leaves_neither_events_nor_cursor,
