@@ -241,13 +241,10 @@ fn ok() -> (u16, Vec<(&'static str, String)>) {
 
 // ---- store, events, dispatchers -------------------------------------------------------------
 
-async fn sqlite() -> (Store, tempfile::TempDir) {
-    let dir = tempfile::tempdir().unwrap();
-    let url = format!(
-        "sqlite://{}?mode=rwc",
-        dir.path().join("events.db").display()
-    );
-    (Store::open(&url).await.unwrap(), dir)
+/// A fresh SQLite store (the store suite's helper) and a handle on it.
+async fn sqlite() -> (Store, TestDb) {
+    let db = TestDb::sqlite().await;
+    (db.store.clone(), db)
 }
 
 /// Commits the lifecycle events of `orders` for HOOK; returns them.
@@ -339,44 +336,89 @@ fn assert_per_subject_order(log: &[Received]) {
     }
 }
 
+/// One test's parts: a SQLite store with the lifecycles of some orders queued for HOOK, a
+/// receiver knowing one secret, a dispatcher of HOOK into it at `t0()`.
+struct Setup {
+    store: Store,
+    _db: TestDb,
+    events: Vec<Event>,
+    receiver: Receiver,
+    clock: SimClock,
+    dispatcher: HookDispatcher,
+}
+
+async fn setup(
+    orders: std::ops::Range<u128>,
+    latency_ms: u64,
+    settings: DispatchSettings,
+    behaviour: impl Fn(&Incoming<'_>) -> (u16, Vec<(&'static str, String)>) + Send + Sync + 'static,
+) -> Setup {
+    let (store, _db) = sqlite().await;
+    let events = commit_orders(&store, orders).await;
+    let secret = WebhookSecret::generate();
+    let receiver = Receiver::start_with_latency(&[&secret], latency_ms, behaviour).await;
+    let clock = SimClock::new(t0());
+    let dispatcher = Dispatcher::new(
+        store.clone(),
+        sink(receiver.url("/"), SigningKeys::single(secret), &clock),
+        render,
+        settings,
+    )
+    .with_seed(1);
+    Setup {
+        store,
+        _db,
+        events,
+        receiver,
+        clock,
+        dispatcher,
+    }
+}
+
+impl Setup {
+    async fn drive(
+        &mut self,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+        tick: TimeDelta,
+    ) -> StepReport {
+        drive(&mut self.dispatcher, &self.clock, from, to, tick).await
+    }
+}
+
+/// Answers `status` to attempts stamped before `until`, 200 from then on.
+fn failing_until(
+    status: u16,
+    until: DateTime<Utc>,
+) -> impl Fn(&Incoming<'_>) -> (u16, Vec<(&'static str, String)>) + Send + Sync + 'static {
+    move |r| {
+        if r.timestamp < until.timestamp() {
+            (status, vec![])
+        } else {
+            ok()
+        }
+    }
+}
+
+fn ids(events: &[Event]) -> BTreeSet<String> {
+    events.iter().map(|e| e.event_id.to_string()).collect()
+}
+
 // ---- the tests ------------------------------------------------------------------------------
 
 #[tokio::test]
 async fn an_outage_of_twenty_minutes_then_everything_arrives_once_with_one_id() {
-    let (store, _dir) = sqlite().await;
-    let events = commit_orders(&store, 1..6).await;
-    let secret = WebhookSecret::generate();
     let recovered = t0() + TimeDelta::minutes(20);
-    let receiver = Receiver::start(&[&secret], move |r| {
-        if r.timestamp < recovered.timestamp() {
-            (500, vec![])
-        } else {
-            ok()
-        }
-    })
-    .await;
-    let clock = SimClock::new(t0());
-    let mut dispatcher = Dispatcher::new(
-        store.clone(),
-        sink(receiver.url("/hooks"), SigningKeys::single(secret), &clock),
-        render,
-        settings("w1"),
-    )
-    .with_seed(1);
-    let total = drive(
-        &mut dispatcher,
-        &clock,
-        t0(),
-        t0() + TimeDelta::hours(2),
-        TimeDelta::seconds(10),
-    )
-    .await;
+    let mut t = setup(1..6, 0, settings("w1"), failing_until(500, recovered)).await;
+    let total = t
+        .drive(t0(), t0() + TimeDelta::hours(2), TimeDelta::seconds(10))
+        .await;
 
-    let accepted = receiver.accepted();
-    let expected: BTreeSet<String> = events.iter().map(|e| e.event_id.to_string()).collect();
+    let accepted = t.receiver.accepted();
+    let expected = ids(&t.events);
     assert_eq!(accepted.keys().cloned().collect::<BTreeSet<_>>(), expected);
     assert!(accepted.values().all(|n| *n == 1), "{accepted:?}");
-    let log = receiver.log();
+    let log = t.receiver.log();
     assert!(log.iter().any(|r| r.status == 500), "the outage was seen");
     for r in &log {
         assert_eq!(r.verified, [true], "{r:?}");
@@ -386,15 +428,15 @@ async fn an_outage_of_twenty_minutes_then_everything_arrives_once_with_one_id() 
             "a webhook-id that is no event id: {}",
             r.id
         );
-        assert!(r.timestamp >= t0().timestamp() && r.timestamp <= clock.now().timestamp());
+        assert!(r.timestamp >= t0().timestamp() && r.timestamp <= t.clock.now().timestamp());
     }
     assert_per_subject_order(&log);
-    assert_eq!(total.counts.delivered, events.len() as u64);
+    assert_eq!(total.counts.delivered, t.events.len() as u64);
     assert_eq!(total.counts.dead, 0);
-    let counts = dispatcher.metrics().counts();
-    assert_eq!(counts.delivered, events.len() as u64);
+    let counts = t.dispatcher.metrics().counts();
+    assert_eq!(counts.delivered, t.events.len() as u64);
     assert_eq!(counts.retried, total.counts.retried);
-    let health = health(&store).await;
+    let health = health(&t.store).await;
     assert_eq!(health.backlog, 0);
     assert_eq!(health.failing_since, None);
     assert!(health.disabled.is_none());
@@ -402,78 +444,45 @@ async fn an_outage_of_twenty_minutes_then_everything_arrives_once_with_one_id() 
 
 #[tokio::test]
 async fn gone_disables_the_endpoint_and_later_events_stay_queued() {
-    let (store, _dir) = sqlite().await;
-    let first = commit_orders(&store, 1..2).await;
-    let secret = WebhookSecret::generate();
-    let gone_until = t0() + TimeDelta::hours(1);
-    let receiver = Receiver::start(&[&secret], move |r| {
-        if r.timestamp < gone_until.timestamp() {
-            (410, vec![])
-        } else {
-            ok()
-        }
-    })
-    .await;
-    let clock = SimClock::new(t0());
-    let mut dispatcher = Dispatcher::new(
-        store.clone(),
-        sink(receiver.url("/"), SigningKeys::single(secret), &clock),
-        render,
-        settings("w1"),
-    );
-    let total = drive(
-        &mut dispatcher,
-        &clock,
-        t0(),
-        t0() + TimeDelta::minutes(30),
-        TimeDelta::minutes(1),
-    )
-    .await;
+    let back = t0() + TimeDelta::hours(1);
+    let mut t = setup(1..2, 0, settings("w1"), failing_until(410, back)).await;
+    let total = t
+        .drive(t0(), t0() + TimeDelta::minutes(30), TimeDelta::minutes(1))
+        .await;
     assert!(
         total.disabled.as_deref().unwrap().contains("410"),
         "{total:?}"
     );
-    assert_eq!(dispatcher.metrics().counts().disabled, 1);
+    assert_eq!(t.dispatcher.metrics().counts().disabled, 1);
     // One batch went out (the first event of the order: ordered claims), then nothing.
-    assert_eq!(receiver.log().len(), 1);
-    let later = commit_orders(&store, 2..3).await;
-    drive(
-        &mut dispatcher,
-        &clock,
+    assert_eq!(t.receiver.log().len(), 1);
+    let later = commit_orders(&t.store, 2..3).await;
+    t.drive(
         t0() + TimeDelta::minutes(31),
         t0() + TimeDelta::minutes(59),
         TimeDelta::minutes(1),
     )
     .await;
-    assert_eq!(receiver.log().len(), 1, "a disabled endpoint gets nothing");
-    let h = health(&store).await;
-    assert!(h.disabled.as_ref().unwrap().1.contains("410"));
     assert_eq!(
-        h.backlog as usize,
-        first.len() + later.len(),
-        "all still queued"
+        t.receiver.log().len(),
+        1,
+        "a disabled endpoint gets nothing"
     );
+    let h = health(&t.store).await;
+    assert!(h.disabled.as_ref().unwrap().1.contains("410"));
+    let all = t.events.len() + later.len();
+    assert_eq!(h.backlog as usize, all, "all still queued");
 
     // Enabled again (the receiver is back): everything arrives.
-    store
-        .enable_destination(HOOK, t0() + TimeDelta::hours(1))
-        .await
-        .unwrap();
-    drive(
-        &mut dispatcher,
-        &clock,
-        t0() + TimeDelta::hours(1),
-        t0() + TimeDelta::hours(1),
-        TimeDelta::minutes(1),
-    )
-    .await;
-    assert_eq!(receiver.accepted().len(), first.len() + later.len());
-    assert_eq!(health(&store).await.backlog, 0);
+    t.store.enable_destination(HOOK, back).await.unwrap();
+    t.drive(back, back, TimeDelta::minutes(1)).await;
+    assert_eq!(t.receiver.accepted().len(), all);
+    assert_eq!(health(&t.store).await.backlog, 0);
 }
 
 #[tokio::test]
 async fn a_rotation_signs_with_both_secrets_then_only_the_new_one() {
-    let (store, _dir) = sqlite().await;
+    let (store, _db) = sqlite().await;
     commit_orders(&store, 1..2).await;
     let (old, new) = (WebhookSecret::generate(), WebhookSecret::generate());
     let receiver = Receiver::start(&[&old, &new], |_| ok()).await;
@@ -514,46 +523,30 @@ async fn a_rotation_signs_with_both_secrets_then_only_the_new_one() {
 
 #[tokio::test]
 async fn per_order_order_holds_at_concurrency_32_with_random_latencies() {
-    let (store, _dir) = sqlite().await;
-    let events = commit_orders(&store, 1..41).await;
-    let secret = WebhookSecret::generate();
+    let schedule = RetrySchedule::new(vec![Duration::from_secs(1); 10])
+        .unwrap()
+        .with_jitter(Jitter::Full);
+    let settings = DispatchSettings {
+        schedule,
+        ..settings("w1")
+    };
     // Slow, and failing about a fifth of the attempts (decided by the id and attempt: stable).
-    let receiver = Receiver::start_with_latency(&[&secret], 25, |r| {
+    let mut t = setup(1..41, 25, settings, |r| {
         let hash = r.id.bytes().fold(r.earlier as u32, |h, b| {
             h.wrapping_mul(31).wrapping_add(b as u32)
         });
         if hash % 5 == 0 { (503, vec![]) } else { ok() }
     })
     .await;
-    let clock = SimClock::new(t0());
-    let schedule = RetrySchedule::new(vec![Duration::from_secs(1); 10])
-        .unwrap()
-        .with_jitter(Jitter::Full);
-    let mut dispatcher = Dispatcher::new(
-        store.clone(),
-        sink(receiver.url("/"), SigningKeys::single(secret), &clock),
-        render,
-        DispatchSettings {
-            schedule,
-            ..settings("w1")
-        },
-    )
-    .with_seed(9);
-    drive(
-        &mut dispatcher,
-        &clock,
-        t0(),
-        t0() + TimeDelta::minutes(5),
-        TimeDelta::seconds(1),
-    )
-    .await;
-    let accepted = receiver.accepted();
-    assert_eq!(accepted.len(), events.len());
+    t.drive(t0(), t0() + TimeDelta::minutes(5), TimeDelta::seconds(1))
+        .await;
+    let accepted = t.receiver.accepted();
+    assert_eq!(accepted.len(), t.events.len());
     assert!(accepted.values().all(|n| *n == 1));
-    let log = receiver.log();
+    let log = t.receiver.log();
     assert!(log.iter().any(|r| r.status == 503));
     assert_per_subject_order(&log);
-    let most = receiver.state.max_in_flight.load(Ordering::SeqCst);
+    let most = t.receiver.state.max_in_flight.load(Ordering::SeqCst);
     assert!(most >= 16, "at most {most} requests were in flight at once");
     assert!(
         most <= 32,
@@ -563,30 +556,20 @@ async fn per_order_order_holds_at_concurrency_32_with_random_latencies() {
 
 #[tokio::test]
 async fn redirects_are_not_followed() {
-    let (store, _dir) = sqlite().await;
-    commit_orders(&store, 1..2).await;
-    let secret = WebhookSecret::generate();
-    let receiver = Receiver::start(&[&secret], |r| {
-        if r.path == "/old" {
-            (307, vec![("location", "/new".to_owned())])
+    let mut t = setup(1..2, 0, settings("w1"), |r| {
+        if r.path == "/" {
+            (307, vec![("location", "/moved".to_owned())])
         } else {
             ok()
         }
     })
     .await;
-    let clock = SimClock::new(t0());
-    let mut dispatcher = Dispatcher::new(
-        store.clone(),
-        sink(receiver.url("/old"), SigningKeys::single(secret), &clock),
-        render,
-        settings("w1"),
-    );
-    let total = drive(&mut dispatcher, &clock, t0(), t0(), TimeDelta::minutes(1)).await;
+    let total = t.drive(t0(), t0(), TimeDelta::minutes(1)).await;
     assert_eq!(total.counts.retried, 1);
-    let log = receiver.log();
+    let log = t.receiver.log();
     assert_eq!(log.len(), 1);
-    assert!(log.iter().all(|r| r.path == "/old"), "{log:?}");
-    let h = health(&store).await;
+    assert!(log.iter().all(|r| r.path == "/"), "{log:?}");
+    let h = health(&t.store).await;
     assert_eq!(
         h.last_error.as_deref(),
         Some("HTTP 307: redirect not followed")
@@ -596,7 +579,7 @@ async fn redirects_are_not_followed() {
 
 #[tokio::test]
 async fn loopback_is_refused_without_allow_private() {
-    let (store, _dir) = sqlite().await;
+    let (store, _db) = sqlite().await;
     commit_orders(&store, 1..2).await;
     let secret = WebhookSecret::generate();
     let receiver = Receiver::start(&[&secret], |_| ok()).await;
@@ -628,7 +611,7 @@ async fn loopback_is_refused_without_allow_private() {
 
 #[tokio::test]
 async fn retry_after_is_honoured_in_seconds_and_as_a_date() {
-    let (store, _dir) = sqlite().await;
+    let (store, _db) = sqlite().await;
     // Two orders: one receiver answer each kind of Retry-After.
     let events = commit_orders(&store, 1..3).await;
     let first_of = |n: usize| {
@@ -685,70 +668,45 @@ async fn retry_after_is_honoured_in_seconds_and_as_a_date() {
 
 #[tokio::test]
 async fn the_last_failed_attempt_dead_letters() {
-    let (store, _dir) = sqlite().await;
-    let events = commit_orders(&store, 1..2).await;
-    let secret = WebhookSecret::generate();
-    let receiver = Receiver::start(&[&secret], |_| (500, vec![])).await;
-    let clock = SimClock::new(t0());
     let schedule = RetrySchedule::new(vec![Duration::from_secs(1), Duration::from_secs(2)])
         .unwrap()
         .with_jitter(Jitter::None);
-    let mut dispatcher = Dispatcher::new(
-        store.clone(),
-        sink(receiver.url("/"), SigningKeys::single(secret), &clock),
-        render,
-        DispatchSettings {
-            schedule,
-            // Only the first event type: one subject, one event in the test.
-            event_types: EventFilter::parse(&[events[0].event_type.as_str()]).unwrap(),
-            ..settings("w1")
-        },
-    );
-    let total = drive(
-        &mut dispatcher,
-        &clock,
-        t0(),
-        t0() + TimeDelta::seconds(10),
-        TimeDelta::seconds(1),
-    )
-    .await;
-    let first = events[0].event_id.to_string();
-    let tries: Vec<i64> = receiver
-        .log()
-        .iter()
-        .filter(|r| r.id == first)
-        .map(|r| r.timestamp - t0().timestamp())
-        .collect();
+    let settings = DispatchSettings {
+        schedule,
+        // Only the order's first event is sent.
+        event_types: EventFilter::parse(&["order.created"]).unwrap(),
+        ..settings("w1")
+    };
+    let mut t = setup(1..2, 0, settings, |_| (500, vec![])).await;
+    assert_eq!(t.events[0].event_type, EventType::OrderCreated);
+    let total = t
+        .drive(t0(), t0() + TimeDelta::seconds(10), TimeDelta::seconds(1))
+        .await;
+    let first = t.events[0].event_id.to_string();
+    let log = t.receiver.log();
+    assert!(log.iter().all(|r| r.id == first));
+    let tries: Vec<i64> = log.iter().map(|r| r.timestamp - t0().timestamp()).collect();
     assert_eq!(tries, [0, 1, 3], "three attempts, then no more");
     assert_eq!(total.counts.dead, 1);
-    assert_eq!(dispatcher.metrics().counts().dead, 1);
-    let h = health(&store).await;
+    assert_eq!(t.dispatcher.metrics().counts().dead, 1);
+    let h = health(&t.store).await;
     assert_eq!(h.dead_letters, 1);
     assert_eq!(h.last_error.as_deref(), Some("HTTP 500"));
     // The order's later events were filtered out (completed unsent) once the first left.
     assert_eq!(h.backlog, 0);
-    assert_eq!(total.counts.skipped, events.len() as u64 - 1);
-    assert!(receiver.log().iter().all(|r| r.id == first));
+    assert_eq!(total.counts.skipped, t.events.len() as u64 - 1);
 }
 
 #[tokio::test]
 async fn event_type_filter_completes_unwanted_events_without_sending() {
-    let (store, _dir) = sqlite().await;
-    let events = commit_orders(&store, 1..4).await;
-    let secret = WebhookSecret::generate();
-    let receiver = Receiver::start(&[&secret], |_| ok()).await;
-    let clock = SimClock::new(t0());
-    let mut dispatcher = Dispatcher::new(
-        store.clone(),
-        sink(receiver.url("/"), SigningKeys::single(secret), &clock),
-        render,
-        DispatchSettings {
-            event_types: EventFilter::parse(&["order.delivered", "order.picked_*"]).unwrap(),
-            ..settings("w1")
-        },
-    );
-    let total = drive(&mut dispatcher, &clock, t0(), t0(), TimeDelta::minutes(1)).await;
-    let wanted: BTreeSet<String> = events
+    let settings = DispatchSettings {
+        event_types: EventFilter::parse(&["order.delivered", "order.picked_*"]).unwrap(),
+        ..settings("w1")
+    };
+    let mut t = setup(1..4, 0, settings, |_| ok()).await;
+    let total = t.drive(t0(), t0(), TimeDelta::minutes(1)).await;
+    let wanted: Vec<Event> = t
+        .events
         .iter()
         .filter(|e| {
             matches!(
@@ -756,46 +714,33 @@ async fn event_type_filter_completes_unwanted_events_without_sending() {
                 EventType::OrderDelivered | EventType::OrderPickedUp
             )
         })
-        .map(|e| e.event_id.to_string())
+        .cloned()
         .collect();
     assert_eq!(wanted.len(), 6);
+    let accepted = t.receiver.accepted();
     assert_eq!(
-        receiver.accepted().keys().cloned().collect::<BTreeSet<_>>(),
-        wanted
+        accepted.keys().cloned().collect::<BTreeSet<_>>(),
+        ids(&wanted)
     );
-    assert_eq!(total.counts.skipped as usize, events.len() - wanted.len());
-    assert_eq!(health(&store).await.backlog, 0);
+    assert_eq!(total.counts.skipped as usize, t.events.len() - wanted.len());
+    assert_eq!(health(&t.store).await.backlog, 0);
 }
 
 #[tokio::test]
 async fn an_endpoint_failing_for_longer_than_disable_after_is_disabled() {
-    let (store, _dir) = sqlite().await;
-    commit_orders(&store, 1..2).await;
-    let secret = WebhookSecret::generate();
-    let receiver = Receiver::start(&[&secret], |_| (502, vec![])).await;
-    let clock = SimClock::new(t0());
     // Hourly retries for long enough not to dead-letter within the test.
     let schedule = RetrySchedule::new(vec![Duration::from_secs(3600); 200])
         .unwrap()
         .with_jitter(Jitter::None);
-    let mut dispatcher = Dispatcher::new(
-        store.clone(),
-        sink(receiver.url("/"), SigningKeys::single(secret), &clock),
-        render,
-        DispatchSettings {
-            schedule,
-            disable_after: Some(Duration::from_secs(2 * 24 * 3600)),
-            ..settings("w1")
-        },
-    );
-    let total = drive(
-        &mut dispatcher,
-        &clock,
-        t0(),
-        t0() + TimeDelta::hours(60),
-        TimeDelta::hours(1),
-    )
-    .await;
+    let settings = DispatchSettings {
+        schedule,
+        disable_after: Some(Duration::from_secs(2 * 24 * 3600)),
+        ..settings("w1")
+    };
+    let mut t = setup(1..2, 0, settings, |_| (502, vec![])).await;
+    let total = t
+        .drive(t0(), t0() + TimeDelta::hours(60), TimeDelta::hours(1))
+        .await;
     let reason = total.disabled.expect("disabled after two days");
     assert!(
         reason.starts_with("no successful delivery since 2026-12-02T08:00:00"),
@@ -805,18 +750,17 @@ async fn an_endpoint_failing_for_longer_than_disable_after_is_disabled() {
         reason.contains("longer than 2d") && reason.ends_with("HTTP 502"),
         "{reason}"
     );
-    let attempts = receiver.log().len() as i64;
     // 0 h … 48 h fail without disabling; the attempt after 48 h disables: 50 attempts.
-    assert_eq!(attempts, 50);
-    assert_eq!(dispatcher.metrics().counts().disabled, 1);
-    assert!(health(&store).await.disabled.is_some());
+    assert_eq!(t.receiver.log().len(), 50);
+    assert_eq!(t.dispatcher.metrics().counts().disabled, 1);
+    assert!(health(&t.store).await.disabled.is_some());
 }
 
 #[tokio::test]
 async fn run_delivers_when_woken_and_stops_on_shutdown() {
     use ontime_sync::collect::SystemClock;
 
-    let (store, _dir) = sqlite().await;
+    let (store, _db) = sqlite().await;
     let secret = WebhookSecret::generate();
     let arrived = Arc::new(tokio::sync::Notify::new());
     let signal = arrived.clone();
@@ -921,7 +865,7 @@ async fn two_dispatchers_on_postgres_share_one_outbox_without_duplicates() {
 async fn a_configured_webhook_is_wired_with_its_redaction_policy() {
     use ontime_sync::config::{Secrets, SyncConfig};
 
-    let (store, _dir) = sqlite().await;
+    let (store, _db) = sqlite().await;
     let events = commit_orders(&store, 1..3).await;
     let secret = WebhookSecret::generate();
     let receiver = Receiver::start(&[&secret], |_| ok()).await;
