@@ -25,13 +25,34 @@
 //! inbound.token_env = "ONTIME_ACME_INBOUND"               # or token_file
 //! inbound.order_id_fields = ["OrderID"]
 //! labels = { "Not home - back door" = "order.exception" }
+//!
+//! [[webhook]]                       # a Standard Webhooks endpoint (any number of them)
+//! name = "erp"                      # the destination's name in the outbox, logs and status
+//! url = "https://erp.example.com/hooks/ontime"
+//! event_types = ["order.*", "item.custody_changed"]   # default: every type
+//! accounts = ["acme"]               # default: every account's events
+//! secrets = [                       # whsec_… secrets, from files or the environment only
+//!   { env = "ERP_WEBHOOK_SECRET" },                     # the current one (no retire_at)
+//!   { file = "erp-old.secret", rotated_at = "2026-12-02T08:00:00Z" },  # signs for rotation_grace more
+//! ]                                 # (or retire_at = "…": signs until then)
+//! rotation_grace = "24h"            # default 24h
+//! timeout = "15s"                   # per request, default 15s
+//! retry_schedule = ["5s", "5m", "30m", "2h", "5h", "10h", "10h"]   # waits between attempts (Svix's)
+//! jitter = 0.2                      # ±20 % (default); "full" or "none"
+//! max_retry_after = "10h"           # the longest Retry-After honoured (default 10h)
+//! disable_after = "5d"              # failing this long without a success disables it; or "never"
+//! concurrency = 32                  # deliveries in flight (default 32)
+//! allow_private = false             # loopback/private/link-local targets (default refused)
+//! pseudonym_key_env = "ERP_PSEUDONYM_KEY"   # or pseudonym_key_file: the redaction's HMAC key
+//! policy = { position = { round = 3 } }    # the redaction policy (default: no personal data);
+//!                                   # see crate::policy for the fields and rules
 //! ```
 //!
 //! Every error names the file, the line and column, and the field as a dotted path:
 //! `sync.toml:12:9: account[0].plan.share: must be in (0, 1], got 1.5`. Unknown keys are errors.
 //!
-//! Secrets (API keys, inbound tokens) are never written in the file: `api_key` is refused with a
-//! hint. They are read from their file or environment variable when the file is loaded with
+//! Secrets (API keys, inbound tokens, webhook secrets) are never written in the file: `api_key`
+//! (and a webhook secret's `value`) is refused with a hint. They are read from their file or environment variable when the file is loaded with
 //! [`Secrets::Read`] (at the daemon's start), never logged, and shown as `<redacted>` by `Debug`.
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -46,9 +67,24 @@ use ontime::{StatusLevel, UserId};
 use serde::Deserialize;
 use toml::Spanned;
 
+use chrono::{DateTime, Utc};
+use reqwest::Url;
+
 use crate::collect::inbound::InboundToken;
-use crate::collect::{Plan, ReconcileConfig};
+use crate::collect::{Clock, Plan, ReconcileConfig};
+use crate::deliver::dispatch::Dispatcher;
+use crate::deliver::dispatch::{
+    DEFAULT_CONCURRENCY, DEFAULT_DISABLE_AFTER, DispatchSettings, EventFilter, claim_ttl_for,
+};
+use crate::deliver::schedule::{Jitter, RetrySchedule};
+use crate::deliver::signature::WebhookSecret;
+use crate::deliver::webhook::{
+    DEFAULT_ROTATION_GRACE, DEFAULT_TIMEOUT, SigningKey, SigningKeys, WebhookEndpoint,
+    WebhookError, WebhookSink, check_target, display_url,
+};
 use crate::event::LabelOverrides;
+use crate::policy::{PolicyError, PseudonymKey, RedactionPolicy, Redactor};
+use crate::store::outbox::DeliveryStore;
 
 /// An error in `sync.toml`: where (file, line, column, field) and what.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
@@ -114,6 +150,192 @@ pub struct SyncConfig {
     pub http: HttpSettings,
     /// The accounts, in file order.
     pub accounts: Vec<AccountSettings>,
+    /// The webhook endpoints, in file order.
+    pub webhooks: Vec<WebhookSettings>,
+}
+
+impl SyncConfig {
+    /// The destinations `account`'s commits queue their events for: every webhook that
+    /// applies to it, in file order.
+    pub fn destinations_for(&self, account: &str) -> Vec<String> {
+        self.webhooks
+            .iter()
+            .filter(|w| w.applies_to(account))
+            .map(|w| w.name.clone())
+            .collect()
+    }
+}
+
+/// `[[webhook]]`: one Standard Webhooks endpoint.
+#[derive(Clone, PartialEq)]
+pub struct WebhookSettings {
+    /// The destination's name (outbox, logs, status).
+    pub name: String,
+    /// Where deliveries are posted. `Debug` shows it without query or user info.
+    pub url: Url,
+    /// The event types it receives.
+    pub event_types: EventFilter,
+    /// The accounts whose events it receives (`None`: all).
+    pub accounts: Option<BTreeSet<String>>,
+    /// The secrets, current first as written.
+    pub secrets: Vec<WebhookSecretSettings>,
+    /// Whether loopback, private and link-local targets are allowed.
+    pub allow_private: bool,
+    /// The request timeout.
+    pub timeout: Duration,
+    /// The retry schedule (waits, jitter, `Retry-After` cap).
+    pub schedule: RetrySchedule,
+    /// Disabled after failing this long without a success (`None`: never).
+    pub disable_after: Option<Duration>,
+    /// Deliveries in flight.
+    pub concurrency: u32,
+    /// What of each event it may receive.
+    pub policy: RedactionPolicy,
+    /// Where its pseudonymisation key comes from, if it has one.
+    pub pseudonym_key_source: Option<SecretSource>,
+    /// The key, when loaded with [`Secrets::Read`] (its `Debug` is redacted).
+    pub pseudonym_key: Option<PseudonymKey>,
+}
+
+/// Why a destination's dispatcher could not be made.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum DestinationError {
+    /// The file was loaded with [`Secrets::Skip`]: no secret, no key.
+    #[error("destination {0:?}: its secrets were not read (load the config with Secrets::Read)")]
+    SecretsNotRead(String),
+    /// The webhook sink refused the endpoint.
+    #[error("destination {name:?}: {source}")]
+    Webhook {
+        /// The destination.
+        name: String,
+        /// Why.
+        #[source]
+        source: WebhookError,
+    },
+    /// The redaction policy cannot be applied.
+    #[error("destination {name:?}: {source}")]
+    Policy {
+        /// The destination.
+        name: String,
+        /// Why.
+        #[source]
+        source: PolicyError,
+    },
+}
+
+impl fmt::Debug for WebhookSettings {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("WebhookSettings")
+            .field("name", &self.name)
+            .field("url", &display_url(&self.url))
+            .field("event_types", &self.event_types)
+            .field("accounts", &self.accounts)
+            .field("secrets", &self.secrets)
+            .field("allow_private", &self.allow_private)
+            .field("timeout", &self.timeout)
+            .field("schedule", &self.schedule)
+            .field("disable_after", &self.disable_after)
+            .field("concurrency", &self.concurrency)
+            .field("policy", &self.policy)
+            .field("pseudonym_key_source", &self.pseudonym_key_source)
+            .field("pseudonym_key", &self.pseudonym_key)
+            .finish()
+    }
+}
+
+/// One entry of `webhook.secrets`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct WebhookSecretSettings {
+    /// Where it comes from.
+    pub source: SecretSource,
+    /// When it stops signing (`retire_at`, or `rotated_at + rotation_grace`); `None`: current.
+    pub retire_at: Option<DateTime<Utc>>,
+    /// The secret, when loaded with [`Secrets::Read`] (its `Debug` is redacted).
+    pub secret: Option<WebhookSecret>,
+}
+
+impl WebhookSettings {
+    /// Whether `account`'s events go to this endpoint.
+    pub fn applies_to(&self, account: &str) -> bool {
+        self.accounts.as_ref().is_none_or(|a| a.contains(account))
+    }
+
+    /// The sink's view (`None` unless the secrets were read: [`Secrets::Read`]).
+    pub fn endpoint(&self) -> Option<WebhookEndpoint> {
+        let keys = self
+            .secrets
+            .iter()
+            .map(|s| {
+                Some(SigningKey {
+                    secret: s.secret.clone()?,
+                    retire_at: s.retire_at,
+                })
+            })
+            .collect::<Option<Vec<_>>>()?;
+        Some(WebhookEndpoint {
+            url: self.url.clone(),
+            keys: SigningKeys::new(keys).ok()?,
+            timeout: self.timeout,
+            allow_private: self.allow_private,
+        })
+    }
+
+    /// The sink, on `clock` ([`WebhookError::NoCurrentSecret`] when the secrets were not read).
+    pub fn sink<C: Clock>(&self, clock: C) -> Result<WebhookSink<C>, WebhookError> {
+        let endpoint = self.endpoint().ok_or(WebhookError::NoCurrentSecret)?;
+        WebhookSink::new(endpoint, clock)
+    }
+
+    /// The redactor of its bodies: its policy with its key (loaded with [`Secrets::Read`]
+    /// when the policy needs the key).
+    pub fn redactor(&self) -> Result<Redactor, DestinationError> {
+        Redactor::new(self.policy.clone(), self.pseudonym_key.clone()).map_err(|source| {
+            DestinationError::Policy {
+                name: self.name.clone(),
+                source,
+            }
+        })
+    }
+
+    /// Everything wired: this endpoint's dispatcher on `store`, claiming as `worker`, its sink
+    /// on `clock`, its bodies rendered by its [`redactor`](Self::redactor).
+    pub fn dispatcher<S: DeliveryStore, C: Clock>(
+        &self,
+        store: S,
+        clock: C,
+        worker: impl Into<String>,
+    ) -> Result<Dispatcher<S, WebhookSink<C>>, DestinationError> {
+        let endpoint = self
+            .endpoint()
+            .ok_or_else(|| DestinationError::SecretsNotRead(self.name.clone()))?;
+        let sink =
+            WebhookSink::new(endpoint, clock).map_err(|source| DestinationError::Webhook {
+                name: self.name.clone(),
+                source,
+            })?;
+        Ok(Dispatcher::new(
+            store,
+            sink,
+            self.redactor()?,
+            self.dispatch_settings(worker),
+        ))
+    }
+
+    /// The dispatcher's settings for this endpoint, claimed as `worker` (ordered claims; a
+    /// claim TTL that outlasts the timeout).
+    pub fn dispatch_settings(&self, worker: impl Into<String>) -> DispatchSettings {
+        DispatchSettings {
+            concurrency: self.concurrency,
+            ordered: true,
+            claim_ttl: claim_ttl_for(self.timeout),
+            schedule: self.schedule.clone(),
+            disable_after: self.disable_after,
+            event_types: self.event_types.clone(),
+            accounts: self.accounts.clone(),
+            ..DispatchSettings::new(self.name.clone(), worker)
+        }
+    }
 }
 
 /// The store's location: a SQLite path or a Postgres URL. `Debug` hides a URL's password.
@@ -253,6 +475,40 @@ struct RawFile {
     http: RawHttp,
     #[serde(default)]
     account: Vec<Spanned<RawAccount>>,
+    #[serde(default)]
+    webhook: Vec<Spanned<RawWebhook>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawWebhook {
+    name: Spanned<String>,
+    url: Spanned<String>,
+    event_types: Option<Vec<Spanned<String>>>,
+    accounts: Option<Vec<Spanned<String>>>,
+    secrets: Option<Spanned<Vec<Spanned<RawWebhookSecret>>>>,
+    secret: Option<Spanned<toml::Value>>,
+    rotation_grace: Option<Spanned<String>>,
+    allow_private: Option<bool>,
+    timeout: Option<Spanned<String>>,
+    retry_schedule: Option<Spanned<Vec<Spanned<String>>>>,
+    jitter: Option<Spanned<toml::Value>>,
+    max_retry_after: Option<Spanned<String>>,
+    disable_after: Option<Spanned<String>>,
+    concurrency: Option<Spanned<u32>>,
+    policy: Option<Spanned<RedactionPolicy>>,
+    pseudonym_key_file: Option<Spanned<String>>,
+    pseudonym_key_env: Option<Spanned<String>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawWebhookSecret {
+    file: Option<Spanned<String>>,
+    env: Option<Spanned<String>>,
+    value: Option<Spanned<toml::Value>>,
+    retire_at: Option<Spanned<String>>,
+    rotated_at: Option<Spanned<String>>,
 }
 
 #[derive(Deserialize)]
@@ -503,12 +759,303 @@ impl Cx<'_> {
         if accounts.is_empty() {
             return Err(self.at(0..0, "account", "no [[account]] configured"));
         }
+        let mut webhooks: Vec<WebhookSettings> = Vec::new();
+        for (index, webhook) in raw.webhook.iter().enumerate() {
+            let field = format!("webhook[{index}]");
+            let settings = self.webhook(webhook, &field, &accounts)?;
+            if let Some(first) = webhooks.iter().position(|w| w.name == settings.name) {
+                return Err(self.at(
+                    webhook.get_ref().name.span(),
+                    format!("{field}.name"),
+                    format!(
+                        "duplicate webhook name {:?} (also webhook[{first}])",
+                        settings.name
+                    ),
+                ));
+            }
+            webhooks.push(settings);
+        }
         Ok(SyncConfig {
             file: self.file.to_owned(),
             store,
             worker,
             http: HttpSettings { listen },
             accounts,
+            webhooks,
+        })
+    }
+
+    fn webhook(
+        &self,
+        spanned: &Spanned<RawWebhook>,
+        field: &str,
+        accounts: &[AccountSettings],
+    ) -> Result<WebhookSettings, ConfigError> {
+        let raw = spanned.get_ref();
+        let f = |name: &str| format!("{field}.{name}");
+        let name = raw.name.get_ref().trim().to_owned();
+        if name.is_empty() {
+            return Err(self.at(raw.name.span(), f("name"), "must not be empty"));
+        }
+        let allow_private = raw.allow_private.unwrap_or(false);
+        let url: Url = raw
+            .url
+            .get_ref()
+            .trim()
+            .parse()
+            .map_err(|e| self.at(raw.url.span(), f("url"), format!("not a URL: {e}")))?;
+        check_target(&url, allow_private)
+            .map_err(|e| self.at(raw.url.span(), f("url"), e.to_string()))?;
+        let event_types = match &raw.event_types {
+            None => EventFilter::all(),
+            Some(patterns) => {
+                for (i, pattern) in patterns.iter().enumerate() {
+                    EventFilter::parse(&[pattern.get_ref()]).map_err(|e| {
+                        self.at(
+                            pattern.span(),
+                            format!("{field}.event_types[{i}]"),
+                            e.to_string(),
+                        )
+                    })?;
+                }
+                let patterns: Vec<&String> = patterns.iter().map(|p| p.get_ref()).collect();
+                EventFilter::parse(&patterns)
+                    .map_err(|e| self.at(spanned.span(), f("event_types"), e.to_string()))?
+            }
+        };
+        let wanted_accounts = match &raw.accounts {
+            None => None,
+            Some(list) => {
+                let mut set = BTreeSet::new();
+                for (i, account) in list.iter().enumerate() {
+                    let name = account.get_ref().trim();
+                    if !accounts.iter().any(|a| a.name == name) {
+                        return Err(self.at(
+                            account.span(),
+                            format!("{field}.accounts[{i}]"),
+                            format!("no [[account]] is named {name:?}"),
+                        ));
+                    }
+                    set.insert(name.to_owned());
+                }
+                Some(set)
+            }
+        };
+        if let Some(secret) = &raw.secret {
+            return Err(self.at(
+                secret.span(),
+                f("secret"),
+                "a webhook secret is never written in the file: list it in secrets = [{ env = \"…\" }] or [{ file = \"…\" }]",
+            ));
+        }
+        let rotation_grace = match &raw.rotation_grace {
+            Some(grace) => self.duration(grace, &f("rotation_grace"))?,
+            None => DEFAULT_ROTATION_GRACE,
+        };
+        let Some(secrets) = raw.secrets.as_ref().filter(|s| !s.get_ref().is_empty()) else {
+            let span = raw.secrets.as_ref().map_or(spanned.span(), |s| s.span());
+            return Err(self.at(
+                span,
+                f("secrets"),
+                "no secret: list at least one, e.g. secrets = [{ env = \"ERP_WEBHOOK_SECRET\" }]",
+            ));
+        };
+        let secrets = secrets
+            .get_ref()
+            .iter()
+            .enumerate()
+            .map(|(i, entry)| {
+                self.webhook_secret(entry, &format!("{field}.secrets[{i}]"), rotation_grace)
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        if secrets.iter().all(|s| s.retire_at.is_some()) {
+            return Err(self.at(
+                raw.secrets.as_ref().map_or(0..0, |s| s.span()),
+                f("secrets"),
+                "every secret retires: the current one has neither retire_at nor rotated_at",
+            ));
+        }
+        let timeout = match &raw.timeout {
+            Some(t) => {
+                let value = self.duration(t, &f("timeout"))?;
+                if !(Duration::from_secs(1)..=Duration::from_secs(300)).contains(&value) {
+                    return Err(self.at(t.span(), f("timeout"), "must be between 1s and 5m"));
+                }
+                value
+            }
+            None => DEFAULT_TIMEOUT,
+        };
+        let mut schedule = match &raw.retry_schedule {
+            None => RetrySchedule::default(),
+            Some(list) => {
+                let waits = list
+                    .get_ref()
+                    .iter()
+                    .enumerate()
+                    .map(|(i, wait)| {
+                        let at = format!("{field}.retry_schedule[{i}]");
+                        let value = self.duration(wait, &at)?;
+                        RetrySchedule::new(vec![value])
+                            .map_err(|_| {
+                                self.at(wait.span(), &at, "must be more than 0s and at most a year")
+                            })
+                            .map(|_| value)
+                    })
+                    .collect::<Result<Vec<_>, _>>()?;
+                RetrySchedule::new(waits)
+                    .map_err(|e| self.at(list.span(), f("retry_schedule"), e.to_string()))?
+            }
+        };
+        if let Some(jitter) = &raw.jitter {
+            let bad = || {
+                self.at(
+                    jitter.span(),
+                    f("jitter"),
+                    "expected \"full\", \"none\" or a fraction in [0, 1] like 0.2",
+                )
+            };
+            schedule = schedule.with_jitter(match jitter.get_ref() {
+                toml::Value::String(s) if s == "full" => Jitter::Full,
+                toml::Value::String(s) if s == "none" => Jitter::None,
+                toml::Value::Float(x) if (0.0..=1.0).contains(x) => Jitter::Proportional(*x),
+                toml::Value::Integer(x) if (0..=1).contains(x) => Jitter::Proportional(*x as f64),
+                _ => return Err(bad()),
+            });
+        }
+        if let Some(cap) = &raw.max_retry_after {
+            schedule = schedule.with_max_retry_after(self.duration(cap, &f("max_retry_after"))?);
+        }
+        let disable_after = match &raw.disable_after {
+            Some(d) if d.get_ref().trim() == "never" => None,
+            Some(d) => {
+                let value = self.duration(d, &f("disable_after"))?;
+                if value.is_zero() {
+                    return Err(self.at(
+                        d.span(),
+                        f("disable_after"),
+                        "must be more than 0s (or \"never\")",
+                    ));
+                }
+                Some(value)
+            }
+            None => Some(DEFAULT_DISABLE_AFTER),
+        };
+        let concurrency = match &raw.concurrency {
+            Some(c) if !(1..=1024).contains(c.get_ref()) => {
+                return Err(self.at(c.span(), f("concurrency"), "must be between 1 and 1024"));
+            }
+            Some(c) => *c.get_ref(),
+            None => DEFAULT_CONCURRENCY,
+        };
+        let policy = raw
+            .policy
+            .as_ref()
+            .map_or_else(RedactionPolicy::default, |p| p.get_ref().clone());
+        let (pseudonym_key_source, pseudonym_key) =
+            match (&raw.pseudonym_key_file, &raw.pseudonym_key_env) {
+                (None, None) => (None, None),
+                (file, env) => {
+                    let (source, read) = self.secret(
+                        file,
+                        env,
+                        field,
+                        "pseudonymisation key",
+                        spanned.span(),
+                        ("pseudonym_key_file", "pseudonym_key_env"),
+                    )?;
+                    let key = match read {
+                        Some(read) => Some(
+                            PseudonymKey::from_text(read.value.expose())
+                                .map_err(|e| self.at(read.span, read.field, e.to_string()))?,
+                        ),
+                        None => None,
+                    };
+                    (Some(source), key)
+                }
+            };
+        // Pseudonymising needs a key: checked whether or not the key was read now.
+        if pseudonym_key_source.is_none()
+            && let Err(e) = Redactor::new(policy.clone(), None)
+        {
+            let span = raw.policy.as_ref().map_or(spanned.span(), |p| p.span());
+            return Err(self.at(span, f("policy"), e.to_string()));
+        }
+        Ok(WebhookSettings {
+            name,
+            url,
+            event_types,
+            accounts: wanted_accounts,
+            secrets,
+            allow_private,
+            timeout,
+            schedule,
+            disable_after,
+            concurrency,
+            policy,
+            pseudonym_key_source,
+            pseudonym_key,
+        })
+    }
+
+    fn webhook_secret(
+        &self,
+        entry: &Spanned<RawWebhookSecret>,
+        field: &str,
+        grace: Duration,
+    ) -> Result<WebhookSecretSettings, ConfigError> {
+        let raw = entry.get_ref();
+        if let Some(value) = &raw.value {
+            return Err(self.at(
+                value.span(),
+                format!("{field}.value"),
+                "a webhook secret is never written in the file: put it in a file (file) or an environment variable (env)",
+            ));
+        }
+        let instant = |at: &Spanned<String>, key: &str| {
+            DateTime::parse_from_rfc3339(at.get_ref().trim())
+                .map(|t| t.with_timezone(&Utc))
+                .map_err(|e| {
+                    self.at(
+                        at.span(),
+                        format!("{field}.{key}"),
+                        format!("not an RFC 3339 instant like \"2026-12-02T08:00:00Z\": {e}"),
+                    )
+                })
+        };
+        let retire_at = match (&raw.retire_at, &raw.rotated_at) {
+            (Some(_), Some(rotated)) => {
+                return Err(self.at(
+                    rotated.span(),
+                    format!("{field}.rotated_at"),
+                    "give either retire_at or rotated_at, not both",
+                ));
+            }
+            (Some(at), None) => Some(instant(at, "retire_at")?),
+            (None, Some(at)) => Some(
+                instant(at, "rotated_at")?
+                    + chrono::TimeDelta::from_std(grace).unwrap_or(chrono::TimeDelta::MAX),
+            ),
+            (None, None) => None,
+        };
+        let (source, read) = self.secret(
+            &raw.file,
+            &raw.env,
+            field,
+            "webhook secret",
+            entry.span(),
+            ("file", "env"),
+        )?;
+        let secret = match read {
+            Some(read) => Some(
+                WebhookSecret::parse(read.value.expose())
+                    .map_err(|e| self.at(read.span, read.field, e.to_string()))?,
+            ),
+            None => None,
+        };
+        Ok(WebhookSecretSettings {
+            source,
+            retire_at,
+            secret,
         })
     }
 

@@ -8,9 +8,15 @@
 //!
 //! - [`signature`]: Standard Webhooks v1 secrets and signatures.
 //! - [`verify`]: the receiving side: verify a signed request, recognise replays.
+//! - [`schedule`]: when a failed delivery is retried, when it is dead-lettered.
+//! - [`webhook`]: the Standard Webhooks sink (HTTP POST, signed, target safety).
+//! - [`dispatch`]: the dispatcher that drives any sink from the outbox.
 
+pub mod dispatch;
+pub mod schedule;
 pub mod signature;
 pub mod verify;
+pub mod webhook;
 
 use std::future::Future;
 use std::time::Duration;

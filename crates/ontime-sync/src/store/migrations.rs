@@ -13,6 +13,8 @@
 //! - `{keyed}`: after a table whose primary key is not an integer. On SQLite `WITHOUT ROWID`
 //!   (the rows live in the key's b-tree: one tree written per row instead of two); on Postgres
 //!   nothing.
+//! - `{now_us}`: the database's clock in microseconds since the epoch (for rows a migration
+//!   fills in: it has no `now` passed in).
 //!
 //! # Indexes
 //!
@@ -20,6 +22,7 @@
 //! `event_id` (the duplicate check), (subject, account, sequence) ([`EventStore::timeline`],
 //! [`EventStore::locate_order`] by ID, a subject's last sequence), `position` (paging,
 //! [`EventStore::events_after`], [`EventStore::query`]), the outbox's key (pending deliveries).
+//!
 //! There are no indexes by type and time or by account and time: [`EventStore::query`] pages in
 //! position order with optional filters (`$2 IS NULL OR account = $2`), which SQLite's planner
 //! never serves from such an index, and for which Postgres' custom plans use one only to fetch
@@ -27,13 +30,38 @@
 //! pages through a range). An index for filtered paging would lead with the filter and end with
 //! the position, together with a query written to use it: add both when a workload needs them.
 //!
+//! The outbox (migration 3) has its key, (destination, position), and one index,
+//! (destination, subject, position):
+//!
+//! - The key serves every claim (a destination's rows walked in position order, the due and
+//!   unclaimed ones taken until the limit), complete, retry and dead letter (one row by key),
+//!   and the backlog figures of [`DeliveryStore::destination_health`] (a range of the key).
+//! - The index serves the ordered claim's test "no earlier row of this subject waits for this
+//!   destination" (one probe per candidate: the subject's rows before the position). Without it
+//!   the test would read every earlier row of the destination, quadratic in the backlog.
+//!   Deriving it from the events' (subject, account, sequence) index instead would walk the
+//!   subject's whole history per candidate (a driver's subject holds thousands of positions).
+//! - No index on the due time: claims want position order (per-subject order, oldest first),
+//!   and a healthy destination's rows are nearly all due, so walking the key costs about what
+//!   the claim takes. Only a destination with a long backlog of rows waiting for a retry walks
+//!   past them on every claim: an index leading with the due time would serve that case, at
+//!   a write per queued row for everyone.
+//! - `dead_letters` and `destinations` have their keys only: dead letters are read per
+//!   destination (health, [`Redeliver::FailedSince`]: a range of the key), destinations by
+//!   name.
+//!
 //! [`EventStore::timeline`]: super::EventStore::timeline
 //! [`EventStore::locate_order`]: super::EventStore::locate_order
 //! [`EventStore::events_after`]: super::EventStore::events_after
 //! [`EventStore::query`]: super::EventStore::query
+//! [`DeliveryStore::destination_health`]: super::outbox::DeliveryStore::destination_health
+//! [`Redeliver::FailedSince`]: super::outbox::Redeliver::FailedSince
 //!
 //! The crate is unreleased (0.1 was never published), so migration 1 was changed in place to get
-//! this layout rather than rebuilt by a migration 3. It also lost the `subjects` table (a
+//! this layout rather than rebuilt by a later migration. Since then migrations are only added:
+//! migration 3 adds the outbox's claim columns to the table migration 1 made (rows queued
+//! before it get their subject from the event, the migration's time as queue time, and are due
+//! at once). It also lost the `subjects` table (a
 //! subject's last sequence is the largest in the unique (subject, account, sequence) index of
 //! `events`, one index probe away, so the table only cost a write per subject and commit).
 
@@ -66,14 +94,23 @@ impl Statement {
         if !self.0.contains('{') {
             return Cow::Borrowed(self.0);
         }
-        let (int_key, keyed) = match engine {
-            Engine::Sqlite => ("INTEGER PRIMARY KEY", " WITHOUT ROWID"),
-            Engine::Postgres => ("BIGINT NOT NULL PRIMARY KEY", ""),
+        let (int_key, keyed, now_us) = match engine {
+            Engine::Sqlite => (
+                "INTEGER PRIMARY KEY",
+                " WITHOUT ROWID",
+                "CAST((julianday('now') - 2440587.5) * 86400000000.0 AS BIGINT)",
+            ),
+            Engine::Postgres => (
+                "BIGINT NOT NULL PRIMARY KEY",
+                "",
+                "CAST(EXTRACT(EPOCH FROM clock_timestamp()) * 1000000 AS BIGINT)",
+            ),
         };
         Cow::Owned(
             self.0
                 .replace("{int_key}", int_key)
-                .replace("{keyed}", keyed),
+                .replace("{keyed}", keyed)
+                .replace("{now_us}", now_us),
         )
     }
 }
@@ -128,6 +165,45 @@ pub const MIGRATIONS: &[Migration] = &[
             expires_at_us BIGINT NOT NULL
         ){keyed}",
         )],
+    },
+    Migration {
+        version: 3,
+        name: "delivery claims, dead letters, destinations",
+        statements: &[
+            Statement("ALTER TABLE outbox ADD COLUMN subject TEXT NOT NULL DEFAULT ''"),
+            Statement("ALTER TABLE outbox ADD COLUMN queued_at_us BIGINT NOT NULL DEFAULT 0"),
+            Statement("ALTER TABLE outbox ADD COLUMN next_attempt_at_us BIGINT NOT NULL DEFAULT 0"),
+            Statement("ALTER TABLE outbox ADD COLUMN claimed_by TEXT"),
+            Statement("ALTER TABLE outbox ADD COLUMN claim_until_us BIGINT"),
+            Statement("ALTER TABLE outbox ADD COLUMN last_error TEXT"),
+            // Rows queued before this version: their subject from the event, queued now, due now.
+            Statement(
+                "UPDATE outbox SET
+            subject = (SELECT e.subject FROM events e WHERE e.position = outbox.position),
+            queued_at_us = {now_us}",
+            ),
+            Statement("CREATE INDEX outbox_subject ON outbox (destination, subject, position)"),
+            Statement(
+                "CREATE TABLE dead_letters (
+            destination TEXT NOT NULL,
+            position BIGINT NOT NULL REFERENCES events (position),
+            attempts BIGINT NOT NULL,
+            reason TEXT NOT NULL,
+            dead_at_us BIGINT NOT NULL,
+            PRIMARY KEY (destination, position)
+        ){keyed}",
+            ),
+            Statement(
+                "CREATE TABLE destinations (
+            name TEXT NOT NULL PRIMARY KEY,
+            disabled_at_us BIGINT,
+            disabled_reason TEXT,
+            failing_since_us BIGINT,
+            last_error TEXT,
+            last_success_at_us BIGINT
+        ){keyed}",
+            ),
+        ],
     },
 ];
 

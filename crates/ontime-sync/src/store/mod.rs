@@ -14,7 +14,11 @@
 //!   [`EventStore::timeline`], [`EventStore::locate_order`] by ID and the last sequence of a
 //!   subject); the event itself as JSON.
 //! - `cursors`: collector state, (account, name) → JSON.
-//! - `outbox`: per destination, the positions still to deliver.
+//! - `outbox`: per destination, the positions still to deliver, with what claims need (the
+//!   event's subject, attempts, queue and due times, the claim, the last error): see [`outbox`].
+//! - `dead_letters`: per destination, the deliveries given up on (attempts, reason, when).
+//! - `destinations`: per destination, whether it is disabled and its failure streak and last
+//!   success ([`outbox::DestinationHealth`]); a row appears at its first result.
 //! - `store_head`: the last global position; on Postgres the row every commit locks first.
 //! - `leases`: which worker holds which account ([`lease`]).
 //!
@@ -90,6 +94,11 @@ pub struct Commit {
     /// The lease the commit is made under ([`lease`]): when set, the commit is refused with
     /// [`StoreError::LeaseLost`] (and writes nothing) unless the fence still holds the account.
     pub fence: Option<Fence>,
+    /// When the commit is made: the queue time of the deliveries it queues
+    /// ([`outbox::Claim::queued_at`], [`outbox::DestinationHealth::oldest_queued_at`]). `None`:
+    /// the system clock at commit time. Either way its deliveries are due at once, whatever
+    /// clock the dispatcher claims with.
+    pub queued_at: Option<DateTime<Utc>>,
 }
 
 impl Commit {
@@ -128,6 +137,12 @@ impl Commit {
     /// Makes the commit under `lease` (see [`Commit::fence`]).
     pub fn fenced(mut self, lease: &Lease) -> Self {
         self.fence = Some(lease.fence());
+        self
+    }
+
+    /// Sets the commit's time (see [`Commit::queued_at`]).
+    pub fn at(mut self, now: DateTime<Utc>) -> Self {
+        self.queued_at = Some(now);
         self
     }
 
@@ -317,6 +332,12 @@ pub enum StoreError {
     LeaseLost {
         /// The account.
         account: String,
+    },
+    /// No stored event has this id.
+    #[error("no stored event has the id {event_id}")]
+    EventNotFound {
+        /// The id asked for.
+        event_id: EventId,
     },
     /// The database has a schema version newer than this build knows.
     #[error("the store's schema is at version {found}, newer than this build's {known}")]

@@ -80,6 +80,12 @@ impl Script {
         Ok(self.bound + 1)
     }
 
+    /// The number of the next statement's first placeholder, for a script that never binds more
+    /// than [`MAX_PLACEHOLDERS`] values (nothing is run early).
+    pub(super) fn next(&self) -> usize {
+        self.bound + 1
+    }
+
     /// Adds a statement whose placeholders start at what [`Script::next_placeholder`] said.
     pub(super) fn push(&mut self, sql: String, args: Vec<Arg>) {
         self.bound += args.len();

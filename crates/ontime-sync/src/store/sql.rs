@@ -50,7 +50,7 @@ const POSTGRES_BEGIN: &str = "BEGIN; SELECT position FROM store_head WHERE id = 
 
 /// How a commit's transaction starts on SQLite: taking the write lock at once (writers queue in
 /// the busy timeout here, before reading anything they will write after).
-const SQLITE_BEGIN: &str = "BEGIN IMMEDIATE";
+pub(super) const SQLITE_BEGIN: &str = "BEGIN IMMEDIATE";
 
 /// A pooled SQLite connection inside a commit whose `BEGIN IMMEDIATE` and `COMMIT` are part of
 /// the commit's scripts, so the whole commit is two calls into the driver instead of four
@@ -59,15 +59,25 @@ const SQLITE_BEGIN: &str = "BEGIN IMMEDIATE";
 /// connection goes back to the pool, and a connection whose state is unknown (the rollback
 /// failed, or the commit's future was dropped mid-way) is closed instead, which rolls back
 /// whatever it had begun.
-struct SqliteCommit {
-    conn: sqlx::pool::PoolConnection<Any>,
+pub(super) struct SqliteCommit {
+    pub(super) conn: sqlx::pool::PoolConnection<Any>,
     /// Until [`SqliteCommit::finish`]: the connection may be inside the commit's transaction.
     open: bool,
 }
 
 impl SqliteCommit {
+    /// A pooled connection for a transaction whose `BEGIN IMMEDIATE` and `COMMIT` the caller
+    /// sends as parts of its statement texts.
+    pub(super) async fn acquire(
+        pool: &AnyPool,
+        operation: &'static str,
+    ) -> Result<Self, StoreError> {
+        let conn = pool.acquire().await.map_err(StoreError::db(operation))?;
+        Ok(Self { conn, open: true })
+    }
+
     /// Lets the connection go back to the pool, rolling back first unless the commit succeeded.
-    async fn finish(mut self, committed: bool) {
+    pub(super) async fn finish(mut self, committed: bool) {
         if !committed {
             // Not in a transaction (the failure came before `BEGIN`, or ended it) is fine too.
             let rolled_back = match sqlx::query("ROLLBACK").execute(&mut *self.conn).await {
@@ -149,6 +159,55 @@ impl Store {
         self.engine
     }
 
+    /// The pool (for the outbox's queries).
+    pub(super) fn pool(&self) -> &AnyPool {
+        &self.pool
+    }
+
+    /// An empty script of writes that [`Store::run_atomic`] runs as one transaction: on SQLite
+    /// statements after a `BEGIN IMMEDIATE`, on Postgres one statement of data-modifying CTEs
+    /// (so its parts must not read each other's effects, except through the CTE names `w0`,
+    /// `w1`, … of the parts pushed before the last).
+    pub(super) fn atomic_script(&self) -> Script {
+        match self.engine {
+            Engine::Sqlite => {
+                let mut script = Script::new(Join::Statements);
+                script.push(SQLITE_BEGIN.to_owned(), Vec::new());
+                script
+            }
+            Engine::Postgres => Script::new(Join::Cte),
+        }
+    }
+
+    /// Runs a script made by [`Store::atomic_script`] in one call into the driver (SQLite) or one
+    /// round trip (Postgres), all or nothing; returns the rows it returned.
+    pub(super) async fn run_atomic(
+        &self,
+        operation: &'static str,
+        mut script: Script,
+    ) -> Result<Vec<AnyRow>, StoreError> {
+        match self.engine {
+            Engine::Postgres => {
+                let mut conn = self
+                    .pool
+                    .acquire()
+                    .await
+                    .map_err(StoreError::db(operation))?;
+                script
+                    .fetch_all(&mut conn)
+                    .await
+                    .map_err(StoreError::db(operation))
+            }
+            Engine::Sqlite => {
+                script.push("COMMIT".to_owned(), Vec::new());
+                let mut open = SqliteCommit::acquire(&self.pool, operation).await?;
+                let result = script.fetch_all(&mut open.conn).await;
+                open.finish(result.is_ok()).await;
+                result.map_err(StoreError::db(operation))
+            }
+        }
+    }
+
     /// The account's lease as it stands (its holder, fencing token and expiry; expired and
     /// released leases too: compare `expires_at` with the time), `None` if never taken. For
     /// status displays: a worker acts on [`EventStore::acquire_lease`] alone.
@@ -171,6 +230,7 @@ impl Store {
         mut commit: Commit,
     ) -> Result<CommitOutcome, StoreError> {
         let err = || StoreError::db("commit");
+        let queued_at = commit.queued_at.unwrap_or_else(Utc::now).timestamp_micros();
         let mut begun = engine == Engine::Postgres;
         if !begun && (commit.fence.is_some() || !commit.upgrades.is_empty()) {
             sqlx::query(SQLITE_BEGIN)
@@ -331,18 +391,23 @@ impl Store {
             );
             for destination in &commit.destinations {
                 let first = writes
-                    .next_placeholder(conn, chunk.len() * 2)
+                    .next_placeholder(conn, chunk.len() * 4)
                     .await
                     .map_err(err())?;
                 writes.push(
                     format!(
-                        "INSERT INTO outbox (destination, position) VALUES {}",
-                        tuples(first, chunk.len(), 2)
+                        "INSERT INTO outbox (destination, position, subject, queued_at_us) VALUES {}",
+                        tuples(first, chunk.len(), 4)
                     ),
                     chunk
                         .iter()
-                        .flat_map(|(position, _, _)| {
-                            [Arg::Text(destination.clone()), Arg::Int(*position)]
+                        .flat_map(|(position, event, _)| {
+                            [
+                                Arg::Text(destination.clone()),
+                                Arg::Int(*position),
+                                Arg::Text(event.subject.clone()),
+                                Arg::Int(queued_at),
+                            ]
                         })
                         .collect(),
                 );
@@ -410,13 +475,20 @@ impl Store {
         .execute(&mut *conn)
         .await
         .map_err(err())?;
+        let queued_at = commit.queued_at.unwrap_or_else(Utc::now).timestamp_micros();
+        // Still waiting: stays queued once, but a claim on it is released, so a dispatcher
+        // sending the old content cannot complete it (see `outbox`).
         for destination in &commit.destinations {
             sqlx::query(
-                "INSERT INTO outbox (destination, position) VALUES ($1, $2)
-                 ON CONFLICT (destination, position) DO NOTHING",
+                "INSERT INTO outbox (destination, position, subject, queued_at_us)
+                 VALUES ($1, $2, $3, $4)
+                 ON CONFLICT (destination, position) DO UPDATE
+                   SET claimed_by = NULL, claim_until_us = NULL",
             )
             .bind(destination.clone())
             .bind(position)
+            .bind(event.subject.clone())
+            .bind(queued_at)
             .execute(&mut *conn)
             .await
             .map_err(err())?;
@@ -595,7 +667,7 @@ fn install_drivers() {
     sqlx::any::install_default_drivers();
 }
 
-fn stored_event(row: &AnyRow) -> Result<StoredEvent, StoreError> {
+pub(super) fn stored_event(row: &AnyRow) -> Result<StoredEvent, StoreError> {
     let position: i64 = row
         .try_get("position")
         .map_err(StoreError::db("read event"))?;

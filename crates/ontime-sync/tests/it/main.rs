@@ -1,10 +1,12 @@
 //! The one integration-test binary of ontime-sync.
 
 mod config;
+mod dispatch;
 mod drivers;
 mod events;
 mod fixtures;
 mod inbound;
+mod outbox;
 mod policy;
 mod poll;
 mod recall;

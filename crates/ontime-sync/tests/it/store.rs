@@ -35,7 +35,7 @@ enum Cleanup {
 }
 
 impl TestDb {
-    async fn sqlite() -> Self {
+    pub(crate) async fn sqlite() -> Self {
         let dir = tempfile::tempdir().unwrap();
         let url = format!(
             "sqlite://{}?mode=rwc",
@@ -88,12 +88,12 @@ impl TestDb {
         })
     }
 
-    async fn another_writer(&self) -> Store {
+    pub(crate) async fn another_writer(&self) -> Store {
         Store::open(&self.url).await.expect("second handle")
     }
 
     /// Raw SQL on the test database, for damaging it on purpose.
-    async fn execute(&self, sql: &str) {
+    pub(crate) async fn execute(&self, sql: &str) {
         let mut conn = sqlx::AnyConnection::connect(&self.url).await.unwrap();
         sqlx::raw_sql(sql).execute(&mut conn).await.unwrap();
         conn.close().await.ok();
@@ -162,6 +162,8 @@ macro_rules! suite {
         }
     };
 }
+
+pub(crate) use suite;
 
 suite!(
     a_duplicate_event_is_stored_once,
