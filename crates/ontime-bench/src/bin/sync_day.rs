@@ -285,7 +285,11 @@ fn lag_figures(run: &str, budget: u64, inbound: bool, outcome: &Outcome, recall:
             "{run}: order lag p50 {:.1} s, p95 {p95:.1} s against {} {goal:.0} s (with driver \
              changes, read in rounds, p95 {:.1} s)",
             p(&recall.order_lags, 50.0),
-            if inbound { "the inbound goal" } else { "the poll interval" },
+            if inbound {
+                "the inbound goal"
+            } else {
+                "the poll interval"
+            },
             p(&recall.lags, 95.0),
         ),
     );
@@ -308,6 +312,18 @@ fn lag_figures(run: &str, budget: u64, inbound: bool, outcome: &Outcome, recall:
                 p(lags, 50.0),
                 p(lags, 95.0),
                 p(lags, 100.0),
+            ),
+        );
+    }
+    let early = recall.order_detail.iter().filter(|c| c.lag < 0.0).count();
+    if early > 0 {
+        info(
+            NAME,
+            &format!(
+                "{run}: {early} changes sit at a position first stored before they happened: a \
+                 provisional event upgraded to a later entry at its level (event::provisional, \
+                 rule 3: the last entries of the level); the change it stood for is stored \
+                 later as new"
             ),
         );
     }

@@ -19,8 +19,8 @@
 //!    its new events committed: a new label within a level, a transfer (the new step gets the
 //!    new driver, the step before keeps the stored one, so the mapping sees another driver),
 //!    the custody of each item from the old driver to the new one.
-//!    An active order whose history another source read since the round's listing (an exact
-//!    status event of it observed since then) is not checked: that read is as good as a check
+//!    An active order whose history another source read after the round's listing (an exact
+//!    status event of it observed later) is not checked: that read is as good as a check
 //!    ([`ReconcileReport::skipped`]; what it stored becomes the order's [`Known`]).
 //! 3. When the rotation has passed every active order and no departed order is owed, the round
 //!    is complete ([`ReconcileReport::round_complete`]); the next call lists again.
@@ -280,7 +280,7 @@ impl<S: EventStore> Reconciler<S> {
     }
 
     /// What was seen of `order` when another source read its history during this round (an
-    /// exact status event of it observed since the round's listing): its latest stored status
+    /// exact status event of it observed after the round's listing): its latest stored status
     /// entry and that entry's driver. `None`: it needs its check.
     async fn read_this_round(
         &self,
@@ -302,7 +302,7 @@ impl<S: EventStore> Reconciler<S> {
             .filter(|e| e.custody.is_none() && e.order.is_some() && e.ontime.is_some())
             .collect();
         let read_since = steps.iter().any(|e| {
-            e.time_precision == TimePrecision::Exact && !is_provisional(e) && e.observed_at >= since
+            e.time_precision == TimePrecision::Exact && !is_provisional(e) && e.observed_at > since
         });
         let Some(latest) = steps.iter().max_by_key(|e| e.sequence) else {
             return Ok(None);

@@ -183,7 +183,11 @@ fn assert_reconcile_paced(outcome: &Outcome) {
     );
     assert!(outcome.round_times.len() >= 10, "{:?}", outcome.round_times);
     // A round starts at least one advised poll interval after the previous one started.
-    let shortest = outcome.poll_advised.iter().copied().fold(f64::MAX, f64::min);
+    let shortest = outcome
+        .poll_advised
+        .iter()
+        .copied()
+        .fold(f64::MAX, f64::min);
     let span = (outcome.end - outcome.start).num_seconds() as f64;
     assert!(
         outcome.round_times.len() as f64 <= span / shortest + 1.0,

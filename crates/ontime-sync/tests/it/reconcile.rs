@@ -621,25 +621,63 @@ async fn a_round_takes_the_active_set_from_the_poll_cursor_and_skips_orders_read
             .count()
     };
 
-    // The poll read every one of them (its backfill) as this round started: no check needed.
+    // A round: one record each, no listing call.
     let from = s.mock.requests().len();
     let reports = round(&reconcile, &mut governor, now).await;
-    assert!(logged(&s, from).is_empty(), "no call at all");
-    let skipped: usize = reports.iter().map(|r| r.skipped).sum();
-    assert_eq!(skipped, expected.len());
-    assert_eq!(reports.iter().map(|r| r.checked).sum::<usize>(), 0);
-
-    // The next round (nobody read them since): one record each, still no listing.
-    let later = s.advance(1);
-    let from = s.mock.requests().len();
-    let reports = round(&reconcile, &mut governor, later).await;
     let requests = logged(&s, from);
-    assert_eq!(finds(&requests), 0, "the active set came from the poll's cursor");
+    assert_eq!(
+        finds(&requests),
+        0,
+        "the active set came from the poll's cursor"
+    );
     let checked: usize = reports.iter().map(|r| r.checked).sum();
     assert_eq!(checked, expected.len());
     for order in &expected {
         assert_eq!(of(&requests, Operation::OrdersGet, *order), 1, "{order}");
     }
+
+    // The next round lists (one batch of one check); then an order moves and the poll reads
+    // it: the rest of the round skips it without a call.
+    let single = Reconciler::new(
+        s.collector.clone(),
+        s.store.clone(),
+        account(),
+        ReconcileConfig {
+            batch: 1,
+            active_from: Some("poll".to_owned()),
+            ..ReconcileConfig::default()
+        },
+    );
+    let later = s.advance(1);
+    let first = single
+        .reconcile(&mut governor, later)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(first.checked, 1);
+    let moved = *expected.last().unwrap();
+    s.move_to(moved, StatusLevel::AssignedInRoute, Some("Picked up"))
+        .await;
+    let read = s.advance(1);
+    let polled = s.poller().poll(&mut governor, read).await.unwrap().unwrap();
+    assert!(polled.batch.fetched.contains(&moved));
+    let from = s.mock.requests().len();
+    let mut skipped = 0;
+    loop {
+        let report = single
+            .reconcile(&mut governor, read)
+            .await
+            .unwrap()
+            .unwrap();
+        skipped += report.skipped;
+        if report.round_complete {
+            break;
+        }
+    }
+    let requests = logged(&s, from);
+    assert!(skipped >= 1, "the moved order is skipped");
+    assert_eq!(of(&requests, Operation::OrdersGet, moved), 0);
+    assert_eq!(finds(&requests), 0);
 
     // A poll cursor that is not there (or lacks a level): the round lists with the finder.
     let config = ReconcileConfig {
@@ -650,7 +688,7 @@ async fn a_round_takes_the_active_set_from_the_poll_cursor_and_skips_orders_read
     let listing = Reconciler::new(s.collector.clone(), s.store.clone(), account(), config);
     let from = s.mock.requests().len();
     let first = listing
-        .reconcile(&mut governor, later)
+        .reconcile(&mut governor, read)
         .await
         .unwrap()
         .unwrap();
