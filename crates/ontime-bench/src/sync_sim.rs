@@ -30,6 +30,7 @@ use ontime_sync::collect::Clock;
 use ontime_sync::collect::inbound::{Inbound, InboundConfig, InboundToken};
 use ontime_sync::config::{AccountSettings, Secrets, SourceKind, SyncConfig};
 use ontime_sync::event::{EventType, TimePrecision};
+use ontime_sync::run::account::StepReport;
 use ontime_sync::run::{AccountRunner, Metrics};
 use ontime_sync::store::{EventQuery, EventStore, Store, StoredEvent};
 
@@ -139,6 +140,15 @@ pub struct Outcome {
     pub end: DateTime<Utc>,
     /// The drivers watched.
     pub drivers: Vec<uuid::Uuid>,
+    /// Per stored position: the source whose step first stored it.
+    pub stored_by: HashMap<u64, SourceKind>,
+    /// The ticks at which the poll listed the levels (spent calls): the poll intervals
+    /// actually used are the gaps between them.
+    pub poll_times: Vec<DateTime<Utc>>,
+    /// The poll intervals the governor advised (seconds), one per poll that listed.
+    pub poll_advised: Vec<f64>,
+    /// The ticks at which the reconcile completed a round over the active orders.
+    pub round_times: Vec<DateTime<Utc>>,
 }
 
 /// Inbound receipts stamped with the simulated time.
@@ -286,6 +296,10 @@ pub async fn run(scenario: &Scenario, store: Store) -> Result<Outcome, SimError>
         finished_at: start,
         end: start,
         drivers,
+        stored_by: HashMap::new(),
+        poll_times: Vec::new(),
+        poll_advised: Vec::new(),
+        round_times: Vec::new(),
     };
     let mut now = start;
     let mut finished: Option<DateTime<Utc>> = None;
@@ -303,8 +317,20 @@ pub async fn run(scenario: &Scenario, store: Store) -> Result<Outcome, SimError>
         let report = runner.tick(now).await?;
         outcome.ticks += 1;
         *outcome.calls_by_day.entry(now.date_naive()).or_default() += report.calls;
+        for step in &report.steps {
+            match step.source {
+                SourceKind::Poll if step.calls > 0 => {
+                    outcome.poll_times.push(now);
+                    outcome
+                        .poll_advised
+                        .push((step.next_due - now).num_milliseconds() as f64 / 1_000.0);
+                }
+                SourceKind::Reconcile if step.round_complete => outcome.round_times.push(now),
+                _ => {}
+            }
+        }
         if report.stored > 0 || inbound_on {
-            seen_until = record(&store, seen_until, now, &mut outcome).await?;
+            seen_until = record(&store, seen_until, now, &report.steps, &mut outcome).await?;
         }
         if finished.is_none() && sim.is_finished() {
             finished = Some(now);
@@ -338,16 +364,24 @@ pub async fn run(scenario: &Scenario, store: Store) -> Result<Outcome, SimError>
     Ok(outcome)
 }
 
-/// Notes the events stored after `after` as stored at `now`; returns the last position.
+/// Notes the events stored after `after` as stored at `now`, each by the step that stored it
+/// (the steps' counts follow store order); returns the last position.
 async fn record(
     store: &Store,
     after: u64,
     now: DateTime<Utc>,
+    steps: &[StepReport],
     outcome: &mut Outcome,
 ) -> Result<u64, SimError> {
     let page = events_after(store, after).await?;
+    let mut by = steps
+        .iter()
+        .flat_map(|s| std::iter::repeat_n(s.source, s.stored as usize));
     for stored in &page {
         outcome.stored_at.insert(stored.position, now);
+        if let Some(source) = by.next() {
+            outcome.stored_by.insert(stored.position, source);
+        }
         if stored.event.time_precision == TimePrecision::Observed {
             outcome
                 .first_observed
@@ -438,6 +472,49 @@ pub struct Recall {
     /// Lags of the found order changes alone (driver changes are read in rounds: a position
     /// waits for its driver's next position window).
     pub order_lags: Vec<f64>,
+    /// Per found order change: its kind, the source that stored it first, its lag, and
+    /// whether a poll's diff could see it.
+    pub order_detail: Vec<ChangeLag>,
+    /// Order-seconds spent at an active level (from creation to the final change), summed
+    /// over the truth's orders: what reading every active order once per interval `I` costs
+    /// is this over `I` calls.
+    pub active_order_seconds: f64,
+}
+
+/// What kind of order change, as a poll's diff sees it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum ChangeKind {
+    /// The order's level changed (its creation included): a poll's diff can see it.
+    Level,
+    /// A new label within the same level: no finder's ID set changes.
+    Label,
+    /// A hand-over between drivers (same level): no finder's ID set changes.
+    Transfer,
+}
+
+impl ChangeKind {
+    /// A short name for tables.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Level => "level",
+            Self::Label => "same-level label",
+            Self::Transfer => "transfer",
+        }
+    }
+}
+
+/// One found order change's lag and where it came from.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ChangeLag {
+    /// Its kind.
+    pub kind: ChangeKind,
+    /// The source whose step first stored it (`None`: not attributed).
+    pub source: Option<SourceKind>,
+    /// Seconds from the change to the tick that first stored it.
+    pub lag: f64,
+    /// Whether a poll's diff could see it: a level change still the order's latest at the
+    /// first poll listing at or after it.
+    pub diff_visible: bool,
 }
 
 impl Recall {
@@ -514,6 +591,52 @@ pub fn evaluate(outcome: &Outcome) -> Recall {
     let mut recall = Recall::default();
     let utc = |at: NaiveDateTime| at.and_utc();
 
+    // Each order change's kind, and when the order changed next.
+    let mut kinds: HashMap<uuid::Uuid, (ChangeKind, Option<NaiveDateTime>)> = HashMap::new();
+    let mut last: HashMap<uuid::Uuid, (i64, uuid::Uuid, NaiveDateTime)> = HashMap::new();
+    let mut changes: Vec<&TruthChange> = outcome.truth.iter().collect();
+    changes.sort_by_key(|c| c.at);
+    for change in changes {
+        let Change::OrderStatus {
+            order,
+            status_id,
+            step,
+            level,
+            ..
+        } = &change.change
+        else {
+            continue;
+        };
+        let kind = match last.get(order) {
+            _ if *step == Step::Transferred => ChangeKind::Transfer,
+            Some((before, _, _)) if before == level => ChangeKind::Label,
+            _ => ChangeKind::Level,
+        };
+        if let Some((_, previous, _)) = last.get(order)
+            && let Some(entry) = kinds.get_mut(previous)
+        {
+            entry.1 = Some(change.at);
+        }
+        kinds.insert(*status_id, (kind, None));
+        if let Some((_, _, created)) = last.get(order).copied() {
+            if matches!(level, 3..=5) {
+                recall.active_order_seconds += (change.at - created).num_seconds() as f64;
+            }
+            last.insert(*order, (*level, *status_id, created));
+        } else {
+            last.insert(*order, (*level, *status_id, change.at));
+        }
+    }
+    let diff_visible = |kind: ChangeKind, at: NaiveDateTime, next: Option<NaiveDateTime>| {
+        let at = utc(at);
+        let i = outcome.poll_times.partition_point(|t| *t < at);
+        kind == ChangeKind::Level
+            && outcome
+                .poll_times
+                .get(i)
+                .is_some_and(|p| next.is_none_or(|n| utc(n) > *p))
+    };
+
     // Orders: by status ID.
     let mut by_status: HashMap<uuid::Uuid, Vec<&StoredEvent>> = HashMap::new();
     for stored in &outcome.events {
@@ -572,6 +695,16 @@ pub fn evaluate(outcome: &Outcome) -> Recall {
                     let lag = (*at - utc(change.at)).num_milliseconds() as f64 / 1_000.0;
                     recall.lags.push(lag);
                     recall.order_lags.push(lag);
+                    let (kind, next) = kinds
+                        .get(status_id)
+                        .copied()
+                        .unwrap_or((ChangeKind::Level, None));
+                    recall.order_detail.push(ChangeLag {
+                        kind,
+                        source: outcome.stored_by.get(&stored.position).copied(),
+                        lag,
+                        diff_visible: diff_visible(kind, change.at, next),
+                    });
                 }
             }
             Some(_) => recall.order_doubled.push(*status_id),

@@ -26,8 +26,9 @@
 //!   server's remaining count respected); [`collect::exact`] is the exact fetch of one order
 //!   (history and record: drivers, tracking numbers, items) every order source shares;
 //!   [`collect::poll`] diffs the finder's per-level ID sets against a stored cursor and fetches
-//!   each moved order exactly; [`collect::reconcile`] checks active orders slowly for what a
-//!   poll cannot see (a new label within a level, a hand-over between drivers);
+//!   each moved order exactly; [`collect::reconcile`] re-reads active orders in rounds (at its
+//!   share of the calls) for what a poll cannot see (a new label within a level, a hand-over
+//!   between drivers);
 //!   [`collect::drivers`] turns driver availability and position windows into events;
 //!   `collect::inbound` (feature `inbound`, default) is the endpoint OnTime's workflow
 //!   notifications call, queueing the orders they name durably for a fetch. Feature `store`.

@@ -6,7 +6,8 @@
 //! *active* orders one by one, slowly, within the budget:
 //!
 //! 1. **Listing** (once per round): the finder per active level
-//!    ([`ReconcileConfig::levels`], one call each) gives the active set, kept in the cursor with
+//!    ([`ReconcileConfig::levels`], one call each), or without a call the poll's stored ID sets
+//!    of those levels ([`ReconcileConfig::active_from`]), gives the active set, kept in the cursor with
 //!    what was last seen of each order ([`Known`]: its latest status entry's ID and its driver).
 //!    Orders the new listing no longer finds *departed* (delivered, cancelled, deleted): each
 //!    owes one final check.
@@ -18,6 +19,9 @@
 //!    its new events committed: a new label within a level, a transfer (the new step gets the
 //!    new driver, the step before keeps the stored one, so the mapping sees another driver),
 //!    the custody of each item from the old driver to the new one.
+//!    An active order whose history another source read after the round's listing (an exact
+//!    status event of it observed later) is not checked: that read is as good as a check
+//!    ([`ReconcileReport::skipped`]; what it stored becomes the order's [`Known`]).
 //! 3. When the rotation has passed every active order and no departed order is owed, the round
 //!    is complete ([`ReconcileReport::round_complete`]); the next call lists again.
 //!
@@ -39,6 +43,9 @@
 //! - Between two checks of an order, only the last driver is known: see [`super::exact`].
 //! - An order that enters an active level after the round's listing waits for the next round
 //!   (the poll sees it move meanwhile).
+//! - A change within a level waits for its order's next check: up to one round. A round costs
+//!   one call per active order, so the round time is what the caller's budget makes it (the
+//!   runner, `run::account`: "The reconcile's pace").
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -49,7 +56,8 @@ use serde::{Deserialize, Serialize};
 use super::CollectError;
 use super::exact::{Exact, Fetcher, StoredSteps};
 use super::governor::Governor;
-use crate::event::AccountConfig;
+use super::poll::PollCursor;
+use crate::event::{AccountConfig, Actor, TimePrecision, is_provisional};
 use crate::store::{Commit, EventStore, Fence};
 
 /// What the reconcile source watches, how much it checks at once, where its events go.
@@ -67,11 +75,17 @@ pub struct ReconcileConfig {
     /// commit whose lease was taken over fails with
     /// [`StoreError::LeaseLost`](crate::store::StoreError::LeaseLost) and writes nothing.
     pub fence: Option<Fence>,
+    /// The poll's cursor ([`PollCursor`]) to take each round's active set from, without a call,
+    /// when it is stored and holds the ID set of every level in [`levels`](Self::levels) (the
+    /// poll lists those levels anyway, at most one poll interval ago). `None`, or a poll cursor
+    /// that lacks one of the levels: the round lists them with the finder.
+    pub active_from: Option<String>,
 }
 
 impl Default for ReconcileConfig {
     /// The levels an order is at before it is finished (Dispatched, Assigned, AssignedInRoute,
-    /// Stored, UnassignedStored); cursor `reconcile`; 20 orders a batch; no destination.
+    /// Stored, UnassignedStored); cursor `reconcile`; 20 orders a batch; no destination; the
+    /// active set listed with the finder.
     fn default() -> Self {
         Self {
             levels: super::active_levels(),
@@ -79,6 +93,7 @@ impl Default for ReconcileConfig {
             batch: 20,
             destinations: Vec::new(),
             fence: None,
+            active_from: None,
         }
     }
 }
@@ -103,6 +118,10 @@ pub struct ReconcileCursor {
     pub departed: BTreeSet<OrderId>,
     /// The last active order checked this round: the next batch starts after it.
     pub position: Option<OrderId>,
+    /// When this round's active set was listed: an order whose history another source read
+    /// since then needs no check this round.
+    #[serde(default)]
+    pub round_started: Option<DateTime<Utc>>,
 }
 
 /// What one batch did.
@@ -120,6 +139,9 @@ pub struct ReconcileReport {
     pub round_complete: bool,
     /// Orders OnTime answered "not found" for (deleted): dropped, no events.
     pub gone: Vec<OrderId>,
+    /// Active orders not checked, without a call: another source (the poll, a notification)
+    /// read their history during this round, which is as good as a check.
+    pub skipped: usize,
 }
 
 /// The reconcile source of one account (see the [module documentation](self)).
@@ -149,15 +171,32 @@ impl<S: EventStore> Reconciler<S> {
 
     routing!(ReconcileConfig);
 
-    /// One batch; `None` when the governor allowed nothing now (nothing was called or
-    /// committed). On an error nothing was committed: the next call redoes the batch.
+    /// One batch of up to [`ReconcileConfig::batch`] checks; see
+    /// [`reconcile_up_to`](Self::reconcile_up_to).
     pub async fn reconcile(
         &self,
         governor: &mut Governor,
         now: DateTime<Utc>,
     ) -> Result<Option<ReconcileReport>, CollectError> {
+        self.reconcile_up_to(governor, now, self.config.batch).await
+    }
+
+    /// One batch of up to `checks` checks (at most [`ReconcileConfig::batch`]: the caller may
+    /// allow fewer, e.g. the runner's share for the reconcile); `None` when the governor (or
+    /// `checks` = 0) allowed nothing now (nothing was called or committed). On an error nothing
+    /// was committed: the next call redoes the batch.
+    pub async fn reconcile_up_to(
+        &self,
+        governor: &mut Governor,
+        now: DateTime<Utc>,
+        checks: usize,
+    ) -> Result<Option<ReconcileReport>, CollectError> {
         let account = &self.account.account;
         let name = &self.config.cursor;
+        let batch = checks.min(self.config.batch);
+        if batch == 0 {
+            return Ok(None);
+        }
         let mut cursor: ReconcileCursor = super::load_cursor(&self.store, account, name).await?;
         let mut report = ReconcileReport::default();
 
@@ -165,20 +204,23 @@ impl<S: EventStore> Reconciler<S> {
             if !governor.can_acquire(2, now) {
                 return Ok(None);
             }
+        } else if let Some(listed) = self.active_from_poll().await? {
+            apply_listing(&mut cursor, listed, now);
         } else {
             let levels = self.config.levels.len() as u64;
             if !governor.try_acquire(levels, now) {
                 return Ok(None);
             }
             report.calls += levels;
-            self.list(&mut cursor).await?;
+            let listed = self.list().await?;
+            apply_listing(&mut cursor, listed, now);
             governor.observe(&self.client.quota(), now);
         }
 
         let mut commit = Commit::new(account.clone());
         commit.destinations = self.config.destinations.clone();
         commit.fence = self.config.fence.clone();
-        while report.checked < self.config.batch {
+        while report.checked < batch {
             let (order, departed) = match cursor.departed.first() {
                 Some(order) => (*order, true),
                 None => match next_active(&cursor) {
@@ -186,6 +228,12 @@ impl<S: EventStore> Reconciler<S> {
                     None => break,
                 },
             };
+            if !departed && let Some(read) = self.read_this_round(order, &cursor).await? {
+                cursor.position = Some(order);
+                cursor.active.insert(order, Some(read));
+                report.skipped += 1;
+                continue;
+            }
             if !governor.can_acquire(2, now) {
                 break;
             }
@@ -231,9 +279,67 @@ impl<S: EventStore> Reconciler<S> {
         Ok(Some(report))
     }
 
-    /// Lists the active levels into `cursor`: orders no longer listed depart, new ones join
-    /// (not checked yet), the rotation starts again.
-    async fn list(&self, cursor: &mut ReconcileCursor) -> Result<(), CollectError> {
+    /// What was seen of `order` when another source read its history during this round (an
+    /// exact status event of it observed after the round's listing): its latest stored status
+    /// entry and that entry's driver. `None`: it needs its check.
+    async fn read_this_round(
+        &self,
+        order: OrderId,
+        cursor: &ReconcileCursor,
+    ) -> Result<Option<Known>, CollectError> {
+        let Some(since) = cursor.round_started else {
+            return Ok(None);
+        };
+        let fetcher = Fetcher {
+            client: &self.client,
+            store: &self.store,
+            account: &self.account,
+            history_only: false,
+        };
+        let stored = fetcher.stored(order).await?;
+        let steps: Vec<&crate::event::Event> = stored
+            .iter()
+            .filter(|e| e.custody.is_none() && e.order.is_some() && e.ontime.is_some())
+            .collect();
+        let read_since = steps.iter().any(|e| {
+            e.time_precision == TimePrecision::Exact && !is_provisional(e) && e.observed_at > since
+        });
+        let Some(latest) = steps.iter().max_by_key(|e| e.sequence) else {
+            return Ok(None);
+        };
+        if !read_since || is_provisional(latest) {
+            return Ok(None);
+        }
+        let status = latest.ontime.as_ref().and_then(|o| o.status_id);
+        if status.is_none() {
+            // An entry without an ID (the all-zero GUID): the record's check compares IDs.
+            return Ok(None);
+        }
+        Ok(Some(Known {
+            status,
+            driver: latest.actor.as_ref().map(|Actor::Driver { id }| *id),
+        }))
+    }
+
+    /// The active set from the poll's stored cursor ([`ReconcileConfig::active_from`]), when
+    /// it holds every level watched here.
+    async fn active_from_poll(&self) -> Result<Option<BTreeSet<OrderId>>, CollectError> {
+        let Some(name) = &self.config.active_from else {
+            return Ok(None);
+        };
+        let poll: PollCursor = super::load_cursor(&self.store, &self.account.account, name).await?;
+        let mut listed = BTreeSet::new();
+        for level in &self.config.levels {
+            match level.code().and_then(|code| poll.levels.get(&code)) {
+                Some(ids) => listed.extend(ids.iter().copied()),
+                None => return Ok(None),
+            }
+        }
+        Ok(Some(listed))
+    }
+
+    /// Lists the active levels with the finder (one call each).
+    async fn list(&self) -> Result<BTreeSet<OrderId>, CollectError> {
         let mut listed = BTreeSet::new();
         for level in &self.config.levels {
             let ids = self
@@ -243,21 +349,7 @@ impl<S: EventStore> Reconciler<S> {
                 .await?;
             listed.extend(ids);
         }
-        let previous = std::mem::take(&mut cursor.active);
-        for (order, known) in previous {
-            if listed.contains(&order) {
-                cursor.active.insert(order, known);
-            } else {
-                cursor.departed.insert(order);
-            }
-        }
-        for order in listed {
-            cursor.departed.remove(&order);
-            cursor.active.entry(order).or_insert(None);
-        }
-        cursor.listed = true;
-        cursor.position = None;
-        Ok(())
+        Ok(listed)
     }
 
     /// Checks one order: its record, and its history when the record shows a change.
@@ -363,4 +455,24 @@ fn next_active(cursor: &ReconcileCursor) -> Option<OrderId> {
             .map(|(id, _)| *id),
         None => cursor.active.keys().next().copied(),
     }
+}
+
+/// A new listing of the active set into `cursor`: orders no longer listed depart (each owes
+/// its final check), new ones join (not checked yet), the rotation starts again.
+fn apply_listing(cursor: &mut ReconcileCursor, listed: BTreeSet<OrderId>, now: DateTime<Utc>) {
+    let previous = std::mem::take(&mut cursor.active);
+    for (order, known) in previous {
+        if listed.contains(&order) {
+            cursor.active.insert(order, known);
+        } else {
+            cursor.departed.insert(order);
+        }
+    }
+    for order in listed {
+        cursor.departed.remove(&order);
+        cursor.active.entry(order).or_insert(None);
+    }
+    cursor.listed = true;
+    cursor.position = None;
+    cursor.round_started = Some(now);
 }

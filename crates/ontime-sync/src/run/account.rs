@@ -5,12 +5,27 @@
 //! [`AccountRunner::tick`] runs, at the `now` it is given, every source that is due, in this
 //! order: the inbound queue (orders OnTime notified us of: the lowest lag), the poll (when its
 //! interval passed; the interval is the governor's [`Advice`](crate::collect::Advice) for one
-//! poll's calls), the reconcile (a batch at most every [`RECONCILE_EVERY`], a pause of
-//! [`RECONCILE_ROUND_PAUSE`] after a complete round; it only spends what the others leave), the
-//! drivers (a round at most every [`DRIVERS_EVERY`]). Each step commits its own events with its cursor
+//! poll's calls), the reconcile (see below), the drivers (a round at most every
+//! [`DRIVERS_EVERY`]). Each step commits its own events with its cursor
 //! (the sources do); the governor observes the server's quota after every step, also a failed
 //! one. Provisional events (a change seen without budget for its history) are upgraded by later
 //! polls as the budget allows: the poll's `pending` list does that.
+//!
+//! # The reconcile's pace
+//!
+//! A poll's diff cannot see a new label within a level or a hand-over between drivers (no
+//! finder's ID set changes); only reading each active order's record does, so such a change
+//! waits for its order's next check: up to one reconcile round. Rounds are paced by the
+//! governor and by a share, not by a fixed rest: batches run back to back (one per tick) as
+//! long as the governor grants the calls and the reconcile has spent less than
+//! [`RECONCILE_SHARE`] of what the other sources spent (plus one batch), and a new round starts
+//! one poll interval after the last one started, or at once when that round took longer. So a
+//! round lasts one poll interval when the share covers every active order once per interval,
+//! and longer (the share's pace) when it does not: reading every active order once per poll
+//! interval would cost (active orders ÷ watched levels) × the poll's finder calls, several
+//! times what the poll itself spends on any busy account. When the poll is on, a round takes
+//! the active set from the poll's cursor (no listing calls). Without a poll or inbound source
+//! the reconcile is the collector and only the governor limits it.
 //!
 //! # A short budget
 //!
@@ -72,11 +87,14 @@ pub const BACKOFF_CAP: TimeDelta = TimeDelta::minutes(5);
 pub const INBOUND_EVERY: TimeDelta = TimeDelta::seconds(1);
 /// The least time between two driver rounds.
 pub const DRIVERS_EVERY: TimeDelta = TimeDelta::seconds(60);
-/// The least time between two reconcile batches (the source is the slow one: it takes what
-/// the poll leaves of the budget).
+/// How long the reconcile waits while the budget is short (the poll owes histories).
 pub const RECONCILE_EVERY: TimeDelta = TimeDelta::seconds(30);
-/// The pause after a complete reconcile round, before the active orders are listed again.
-pub const RECONCILE_ROUND_PAUSE: TimeDelta = TimeDelta::minutes(5);
+/// The most the reconcile spends, as a share of the calls the other sources spent (the poll,
+/// the inbound drain, the drivers) since the runner started: its checks mostly find nothing,
+/// so its rounds are as short as this share (and the governor) allow, but never shorter than
+/// one poll interval. With 1/6 the collector spends at most 7/6 of what its other sources
+/// need.
+pub const RECONCILE_SHARE: f64 = 1.0 / 6.0;
 /// Events read per page when counting what the sources stored.
 const COUNT_PAGE: u32 = 500;
 
@@ -162,6 +180,24 @@ pub struct TickReport {
     pub calls: u64,
     /// Events newly stored for the account during the tick.
     pub stored: u64,
+    /// Per source that ran, in the order they ran: what its step spent and stored.
+    pub steps: Vec<StepReport>,
+}
+
+/// What one source's step did during a tick (a benchmark attributes stored events and measures
+/// the intervals actually used from these).
+#[derive(Clone, Debug, PartialEq)]
+pub struct StepReport {
+    /// The source.
+    pub source: SourceKind,
+    /// OnTime calls it spent (0: it found no budget, or had nothing to do).
+    pub calls: u64,
+    /// Events it newly stored (store positions follow the order of the steps).
+    pub stored: u64,
+    /// When it is due next (for the poll: now + the interval the governor advised).
+    pub next_due: DateTime<Utc>,
+    /// For the reconcile: whether this step completed a round over the active orders.
+    pub round_complete: bool,
 }
 
 #[derive(Clone, Debug)]
@@ -193,6 +229,16 @@ pub struct AccountRunner<C> {
     /// Whether the last poll found no budget for its finder calls: the inbound drain then
     /// leaves the calls to it.
     poll_waiting: bool,
+    /// The poll interval the governor advised after the last poll.
+    poll_interval: Option<TimeDelta>,
+    /// When the current (or last) reconcile round started, and whether it is complete.
+    round_started: Option<DateTime<Utc>>,
+    round_done: bool,
+    /// Whether the step that just ran completed a reconcile round (for its [`StepReport`]).
+    round_completed: bool,
+    /// Calls spent by the reconcile, and by the other sources, since the runner started.
+    reconcile_spent: u64,
+    others_spent: u64,
     reconciler: Option<Reconciler<Store>>,
     drivers: Option<DriverSource>,
     schedule: BTreeMap<SourceKind, Schedule>,
@@ -278,6 +324,9 @@ impl<C: Clock + Clone + 'static> AccountRunner<C> {
             let config = ReconcileConfig {
                 batch: settings.reconcile_batch as usize,
                 fence: fence.clone(),
+                // The poll lists the active levels anyway: a round takes its set from the
+                // poll's cursor instead of listing them again.
+                active_from: enabled(SourceKind::Poll).then(|| PollConfig::default().cursor),
                 ..ReconcileConfig::default()
             };
             Reconciler::new(client.clone(), store.clone(), account.clone(), config)
@@ -316,6 +365,12 @@ impl<C: Clock + Clone + 'static> AccountRunner<C> {
             poll_levels: settings.poll_levels.len() as u64,
             poll_owed: 0,
             poll_waiting: false,
+            poll_interval: None,
+            round_started: None,
+            round_done: false,
+            round_completed: false,
+            reconcile_spent: 0,
+            others_spent: 0,
             name,
             governor: Governor::new(settings.plan, now),
             client,
@@ -375,8 +430,14 @@ impl<C: Clock + Clone + 'static> AccountRunner<C> {
             let spent = self.client.quota().calls.saturating_sub(before);
             self.governor.observe(&self.client.quota(), now);
             self.count_calls(kind, spent, now);
+            if kind == SourceKind::Reconcile {
+                self.reconcile_spent += spent;
+            } else {
+                self.others_spent += spent;
+            }
             report.calls += spent;
             report.ran.push(kind);
+            let round_complete = std::mem::take(&mut self.round_completed);
             let schedule = self.schedule.get_mut(&kind).expect("scheduled source");
             match result {
                 Ok(next) => {
@@ -416,13 +477,24 @@ impl<C: Clock + Clone + 'static> AccountRunner<C> {
                     report.failed.push((kind, message));
                 }
             }
+            let next_due = schedule.next_due;
+            // Counted per step: the events of a step are the ones it stored.
+            let stored = self.count_events(now).await?;
+            report.stored += stored;
+            report.steps.push(StepReport {
+                source: kind,
+                calls: spent,
+                stored,
+                next_due,
+                round_complete,
+            });
         }
         self.metrics
             .ticks
             .get_or_create(&Metrics::account(&self.name))
             .inc();
         self.status.last_tick_at = Some(now);
-        report.stored = self.count_events(now).await?;
+        report.stored += self.count_events(now).await?;
         self.update_gauges(now);
         if self
             .status_written_at
@@ -507,6 +579,7 @@ impl<C: Clock + Clone + 'static> AccountRunner<C> {
                         self.poll_owed = owed(&report);
                         let cost = poll_cost(self.poll_levels, &report, self.governor.plan().burst);
                         let advice = self.governor.advice(cost, now);
+                        self.poll_interval = Some(to_delta(advice.poll_interval));
                         Ok(now + to_delta(advice.poll_interval))
                     }
                     None => {
@@ -522,15 +595,43 @@ impl<C: Clock + Clone + 'static> AccountRunner<C> {
                     // looks for (labels within a level).
                     return Ok(now + RECONCILE_EVERY);
                 }
-                let reconciler = self.reconciler.as_ref().expect("scheduled");
-                match reconciler.reconcile(&mut self.governor, now).await? {
-                    Some(report) if report.round_complete => Ok(now + RECONCILE_ROUND_PAUSE),
-                    Some(report) => {
-                        let advice = self.governor.advice(report.calls.max(1), now);
-                        Ok(now + to_delta(advice.poll_interval).max(RECONCILE_EVERY))
+                let interval = self.poll_interval();
+                if let Some(started) = self.round_started
+                    && self.round_done
+                {
+                    // The last round is complete: the next one starts one poll interval after
+                    // it started, or at once when it took longer (back to back).
+                    let next = started + interval;
+                    if next > now {
+                        return Ok(next);
                     }
+                }
+                let checks = self.reconcile_allowance();
+                if checks == 0 {
+                    // Its share of the others' calls is spent: the others spend on (the poll
+                    // about every interval), and the share grows with them.
+                    return Ok(now + interval.max(INBOUND_EVERY * 5));
+                }
+                let reconciler = self.reconciler.as_ref().expect("scheduled");
+                let report = reconciler
+                    .reconcile_up_to(&mut self.governor, now, checks)
+                    .await?;
+                if self.round_done || self.round_started.is_none() {
+                    self.round_started = Some(now);
+                    self.round_done = false;
+                }
+                match report {
+                    Some(report) if report.round_complete => {
+                        self.round_done = true;
+                        self.round_completed = true;
+                        let next = self.round_started.map_or(now, |s| s + interval);
+                        Ok(next.max(now + INBOUND_EVERY))
+                    }
+                    // More of the round is due: at once, as far as the governor and the share
+                    // allow.
+                    Some(_) => Ok(now + INBOUND_EVERY),
                     // Two calls (a record and a history) are what one check may need.
-                    None => Ok(self.when_budget(2, now).max(now + RECONCILE_EVERY)),
+                    None => Ok(self.when_budget(2, now)),
                 }
             }
             SourceKind::Drivers => {
@@ -565,6 +666,30 @@ impl<C: Clock + Clone + 'static> AccountRunner<C> {
                 Ok(now + to_delta(advice.poll_interval).max(DRIVERS_EVERY))
             }
         }
+    }
+
+    /// The poll interval the governor last advised (the plan's shortest without a poll yet or
+    /// without a poll source): a reconcile round is never shorter.
+    fn poll_interval(&self) -> TimeDelta {
+        self.poll_interval
+            .unwrap_or_else(|| to_delta(self.governor.plan().min_poll_interval))
+    }
+
+    /// How many checks the reconcile may make now: its share ([`RECONCILE_SHARE`]) of the
+    /// calls the other sources spent since the runner started, plus one batch, minus what it
+    /// spent (a check costs one call, two when it finds a change: what one batch overdraws is
+    /// made up by the next waits). Without a poll or inbound source the reconcile is the
+    /// collector: only the governor limits it.
+    fn reconcile_allowance(&self) -> usize {
+        let batch = self
+            .reconciler
+            .as_ref()
+            .map_or(0, |r| r.config().batch as u64);
+        if self.poller.is_none() && self.inbound.is_none() {
+            return batch as usize;
+        }
+        let allowed = (self.others_spent as f64 * RECONCILE_SHARE) as u64 + batch;
+        allowed.saturating_sub(self.reconcile_spent).min(batch) as usize
     }
 
     /// When `calls` calls will be available (the next reset at the latest).
@@ -716,17 +841,22 @@ pub(crate) fn inbound_config(
 /// more when the last poll had more to fetch, up to what the bucket can hold.
 ///
 /// While the poll owes histories (a short budget: the poll defers the histories of orders
-/// still active and reads each once it is final, one call), the owed ones cost nothing now:
-/// the next poll is paced for its finder calls twice plus the history calls this one spent.
-/// Polls then stay frequent enough to see an order between its creation and its cancellation
-/// (a level not watched), and leave room for about one history per order.
+/// still active and reads each once it is final, one call), the owed ones cost nothing now
+/// and nothing else is reserved for them: a history is paid by the poll that reads it. The
+/// next poll is paced for one and a half times what this one spent (finder calls and
+/// histories): the poll takes two thirds of the rate, the drivers the third they are paced
+/// for. Each change a poll's diff sees is stored (provisional) by the poll that sees it, so
+/// the shorter the interval, the lower the lag; reserving twice the finder calls (as with a
+/// full budget) would leave a sixth of the rate unspent and make the interval a third longer.
 fn poll_cost(levels: u64, report: &crate::collect::PollReport, burst: u64) -> u64 {
     let floor = 2 * levels;
     let ceiling = burst.max(floor);
     let owed = owed(report);
     if owed > 0 {
         let histories = report.batch.calls.saturating_sub(levels);
-        return (floor + histories).clamp(floor, ceiling);
+        return (3 * (levels + histories))
+            .div_ceil(2)
+            .clamp(levels, ceiling.max(levels));
     }
     let owed = report.batch.fetched.len() as u64;
     (levels + 2 * owed).clamp(floor, ceiling)

@@ -19,7 +19,7 @@ use chrono::TimeDelta;
 use ontime_mock::Change;
 use ontime_sync::config::SourceKind;
 use ontime_sync::event::TimePrecision;
-use ontime_sync::run::account::DRIVERS_EVERY;
+use ontime_sync::run::account::{DRIVERS_EVERY, RECONCILE_SHARE};
 use ontime_sync::store::Store;
 
 use crate::store::TestDb;
@@ -160,6 +160,40 @@ async fn poll_and_reconcile_store_every_status_change() {
     assert_complete(&outcome, &recall, false);
     assert_eq!(recall.order_exact, recall.order_changes);
     report_transfers("poll+reconcile", &recall);
+    assert_reconcile_paced(&outcome);
+}
+
+/// The reconcile's pace: its rounds take the active set from the poll's cursor (every finder
+/// call is the poll's), it spends at most its share of the poll's calls (plus one batch and
+/// what one batch may overdraw), and it completes rounds, no more of them than one per poll
+/// interval the governor advised.
+fn assert_reconcile_paced(outcome: &Outcome) {
+    let levels = ontime_sync::collect::PollConfig::default().levels.len() as u64;
+    assert_eq!(
+        outcome.finder_calls,
+        levels * outcome.poll_times.len() as u64,
+        "only the poll lists"
+    );
+    let poll = outcome.calls.get("poll").copied().unwrap_or(0) as f64;
+    let reconcile = outcome.calls.get("reconcile").copied().unwrap_or(0) as f64;
+    let batch = ontime_sync::collect::ReconcileConfig::default().batch as f64;
+    assert!(
+        reconcile <= poll * RECONCILE_SHARE + 3.0 * batch,
+        "reconcile {reconcile} calls, poll {poll}"
+    );
+    assert!(outcome.round_times.len() >= 10, "{:?}", outcome.round_times);
+    // A round starts at least one advised poll interval after the previous one started.
+    let shortest = outcome
+        .poll_advised
+        .iter()
+        .copied()
+        .fold(f64::MAX, f64::min);
+    let span = (outcome.end - outcome.start).num_seconds() as f64;
+    assert!(
+        outcome.round_times.len() as f64 <= span / shortest + 1.0,
+        "{} rounds in {span} s, poll interval at least {shortest} s",
+        outcome.round_times.len()
+    );
 }
 
 #[tokio::test]

@@ -584,3 +584,114 @@ async fn a_driver_change_without_a_status_entry_is_fetched_once_and_stores_nothi
         "known now"
     );
 }
+
+#[tokio::test]
+async fn a_round_takes_the_active_set_from_the_poll_cursor_and_skips_orders_read_since() {
+    let s = setup().await;
+    for order in delivered_orders(&s).await.into_iter().take(3) {
+        s.move_to(order, StatusLevel::Assigned, None).await;
+    }
+    let now = s.advance(1);
+    let mut governor = rich(now);
+    s.poller().poll(&mut governor, now).await.unwrap().unwrap();
+    let poll: ontime_sync::collect::PollCursor =
+        serde_json::from_value(s.store.cursor("sim", "poll").await.unwrap().unwrap()).unwrap();
+    let active_codes: BTreeSet<i64> = ReconcileConfig::default()
+        .levels
+        .iter()
+        .filter_map(StatusLevel::code)
+        .collect();
+    let expected: BTreeSet<OrderId> = poll
+        .levels
+        .iter()
+        .filter(|(code, _)| active_codes.contains(code))
+        .flat_map(|(_, ids)| ids.iter().copied())
+        .collect();
+    assert!(expected.len() >= 3, "{expected:?}");
+
+    let config = ReconcileConfig {
+        active_from: Some("poll".to_owned()),
+        ..ReconcileConfig::default()
+    };
+    let reconcile = Reconciler::new(s.collector.clone(), s.store.clone(), account(), config);
+    let finds = |requests: &[ontime_mock::LoggedRequest]| {
+        requests
+            .iter()
+            .filter(|r| r.operation == Some(Operation::OrdersFind))
+            .count()
+    };
+
+    // A round: one record each, no listing call.
+    let from = s.mock.requests().len();
+    let reports = round(&reconcile, &mut governor, now).await;
+    let requests = logged(&s, from);
+    assert_eq!(
+        finds(&requests),
+        0,
+        "the active set came from the poll's cursor"
+    );
+    let checked: usize = reports.iter().map(|r| r.checked).sum();
+    assert_eq!(checked, expected.len());
+    for order in &expected {
+        assert_eq!(of(&requests, Operation::OrdersGet, *order), 1, "{order}");
+    }
+
+    // The next round lists (one batch of one check); then an order moves and the poll reads
+    // it: the rest of the round skips it without a call.
+    let single = Reconciler::new(
+        s.collector.clone(),
+        s.store.clone(),
+        account(),
+        ReconcileConfig {
+            batch: 1,
+            active_from: Some("poll".to_owned()),
+            ..ReconcileConfig::default()
+        },
+    );
+    let later = s.advance(1);
+    let first = single
+        .reconcile(&mut governor, later)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(first.checked, 1);
+    let moved = *expected.last().unwrap();
+    s.move_to(moved, StatusLevel::AssignedInRoute, Some("Picked up"))
+        .await;
+    let read = s.advance(1);
+    let polled = s.poller().poll(&mut governor, read).await.unwrap().unwrap();
+    assert!(polled.batch.fetched.contains(&moved));
+    let from = s.mock.requests().len();
+    let mut skipped = 0;
+    loop {
+        let report = single
+            .reconcile(&mut governor, read)
+            .await
+            .unwrap()
+            .unwrap();
+        skipped += report.skipped;
+        if report.round_complete {
+            break;
+        }
+    }
+    let requests = logged(&s, from);
+    assert!(skipped >= 1, "the moved order is skipped");
+    assert_eq!(of(&requests, Operation::OrdersGet, moved), 0);
+    assert_eq!(finds(&requests), 0);
+
+    // A poll cursor that is not there (or lacks a level): the round lists with the finder.
+    let config = ReconcileConfig {
+        cursor: "reconcile-2".to_owned(),
+        active_from: Some("no-such-poll".to_owned()),
+        ..ReconcileConfig::default()
+    };
+    let listing = Reconciler::new(s.collector.clone(), s.store.clone(), account(), config);
+    let from = s.mock.requests().len();
+    let first = listing
+        .reconcile(&mut governor, read)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(finds(&logged(&s, from)), active_codes.len());
+    assert!(first.calls >= active_codes.len() as u64);
+}
