@@ -22,8 +22,9 @@
 //!    takes the stored id, so it too is a duplicate. This keeps a re-derivation after an upgrade
 //!    from storing the entry twice.
 //! 3. The remaining status events are matched to the stored provisional events, level by level:
-//!    the `m` provisional events at a level (in sequence order) take the last `m` unmatched
-//!    entries at that level (in history order). A matched event takes the provisional id and is
+//!    the provisional events at a level, latest first, each take the latest unmatched entry
+//!    at that level that occurred by the time the poll saw it (in history order, before the
+//!    entry the next provisional event took; the latest unmatched one when none occurred by then). A matched event takes the provisional id and is
 //!    returned as an **upgrade**: the store rewrites the row in place (`occurred_at`, precision
 //!    `exact`, type, label, description, status entry ID, actor, EPCIS) keeping its position and
 //!    sequence, and queues it again in the outbox of the commit's destinations, so consumers
@@ -39,7 +40,9 @@
 //! new exact events, with sequences *after* the provisional event they preceded in reality: the
 //! store never renumbers, so sequence order is commit order, and `occurred_at` is what orders
 //! them in time. The provisional event at a level is matched to the *latest* entry at that level,
-//! since that is the one the poll saw. A provisional event for which the history has no entry at
+//! since that is the one the poll saw — the latest that had occurred by the time the poll saw
+//! it: a later label at the same level (picked up, then out for delivery, both in transit) is an
+//! event of its own, not the provisional one's content. A provisional event for which the history has no entry at
 //! its level (a history that lost entries) stays provisional.
 //!
 //! Custody events are derived from exact histories only: a provisional status event has none, its
@@ -170,11 +173,8 @@ pub fn reconcile(derived: Vec<Event>, stored: &[Event]) -> Reconciled {
         let Some(entries) = candidates.get(level) else {
             continue;
         };
-        let matched = waiting.len().min(entries.len());
-        let entries = &entries[entries.len() - matched..];
-        let waiting = &waiting[waiting.len() - matched..];
-        for (index, event) in entries.iter().zip(waiting) {
-            upgrade_at.insert(*index, event.event_id.clone());
+        for (index, id) in match_level(&derived, entries, waiting) {
+            upgrade_at.insert(index, id);
         }
     }
 
@@ -188,6 +188,32 @@ pub fn reconcile(derived: Vec<Event>, stored: &[Event]) -> Reconciled {
         }
     }
     out
+}
+
+/// Pairs the provisional events of one level (`waiting`, in sequence order) with entries of
+/// that level (`entries`: indexes into `derived`, in history order), the latest first: each
+/// provisional event takes the latest entry not yet taken that lies before the entry its
+/// successor took and occurred at or before the moment the poll saw it (what the poll saw then
+/// was the order's latest entry at that level, not a later label at the same level); where no
+/// entry occurred by then (OnTime's clock ahead of ours), the latest entry not yet taken.
+fn match_level(derived: &[Event], entries: &[usize], waiting: &[&Event]) -> Vec<(usize, EventId)> {
+    let mut matched = Vec::new();
+    // Entries at positions below `limit` are still free (entries taken go from the end).
+    let mut limit = entries.len();
+    for provisional in waiting.iter().rev() {
+        if limit == 0 {
+            break;
+        }
+        let seen = provisional.observed_at;
+        let free = &entries[..limit];
+        let at = free
+            .iter()
+            .rposition(|&i| derived[i].occurred_at.with_timezone(&Utc) <= seen)
+            .unwrap_or(limit - 1);
+        matched.push((entries[at], provisional.event_id.clone()));
+        limit = at;
+    }
+    matched
 }
 
 /// What names a status entry independently of event ids.

@@ -493,16 +493,63 @@ proptest! {
         prop_assert_eq!(stored.len(), in_one_go.len());
         prop_assert!(stored.iter().all(|e| e.time_precision == TimePrecision::Exact));
         let row = stored.iter().find(|e| e.event_id == provisional.event_id).unwrap();
-        // Matched to the latest entry at its level in the first history fetched after it.
+        // Matched, in the first history fetched after it, to the latest entry at its level not
+        // stored before that had occurred when the poll saw it (the latest one when none had).
         let first_fetch = if fetch_at_once { full.steps.len() } else { upto };
-        let expected = full.steps[..first_fetch]
+        let fetched = derive_status_events(&account(), &prefix(first_fetch));
+        let candidates: Vec<&Event> = fetched[known..]
             .iter()
-            .rfind(|s| s.status.level == Some(level.clone()))
-            .and_then(|s| s.status.id);
+            .filter(|e| e.ontime.as_ref().and_then(|o| o.level_code) == provisional.ontime.as_ref().unwrap().level_code)
+            .collect();
+        let expected = candidates
+            .iter()
+            .rfind(|e| e.occurred_at.with_timezone(&Utc) <= provisional.observed_at)
+            .or(candidates.last())
+            .and_then(|e| e.ontime.as_ref().unwrap().status_id);
         prop_assert_eq!(row.ontime.as_ref().unwrap().status_id, expected);
         let mut ids: Vec<_> = stored.iter().map(|e| e.event_id.clone()).collect();
         ids.sort();
         ids.dedup();
         prop_assert_eq!(ids.len(), stored.len());
     }
+}
+
+/// A poll saw the order in transit right after the pickup; by the time the history is fetched a
+/// second in-transit label (out for delivery) followed. The provisional event becomes the pickup
+/// (what the poll saw), and the later label is an event of its own.
+#[test]
+fn a_provisional_event_becomes_the_entry_the_poll_saw_not_a_later_label() {
+    let full = lifecycle(73);
+    let known = 3; // created, submitted, assigned: stored exactly
+    let mut stored = Vec::new();
+    let prefix = |n: usize| OrderSource {
+        steps: full.steps[..n].to_vec(),
+        ..full.clone()
+    };
+    apply(&mut stored, derive_order_events(&account(), &prefix(known)));
+    // Picked up at 08:30 local (14:30Z), transferred 09:10 (15:10Z): the poll at 15:00Z saw it.
+    let provisional = provisional_status_event(
+        &account(),
+        OrderRef {
+            id: full.order_id,
+            tracking_number: full.tracking_number.clone(),
+        },
+        &StatusLevel::AssignedInRoute,
+        &stored,
+        fixtures::seen(0),
+    );
+    stored.push(provisional.clone());
+    apply(&mut stored, derive_order_events(&account(), &full));
+    let row = stored
+        .iter()
+        .find(|e| e.event_id == provisional.event_id)
+        .unwrap();
+    assert_eq!(row.time_precision, TimePrecision::Exact);
+    assert_eq!(row.event_type, EventType::OrderPickedUp);
+    assert_eq!(
+        row.ontime.as_ref().unwrap().status_id,
+        full.steps[3].status.id
+    );
+    // Every entry once.
+    assert_eq!(stored.len(), derive_order_events(&account(), &full).len());
 }
