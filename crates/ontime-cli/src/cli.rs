@@ -5,7 +5,7 @@ use clap::{CommandFactory, Parser, Subcommand};
 
 use crate::context::{Ctx, Global};
 use crate::error::{CliError, EXIT_CODES_HELP};
-use crate::{attachments, completions, customers, events, orders, records, sync, users};
+use crate::{attachments, completions, customers, events, orders, records, sync, users, webhook};
 #[cfg(feature = "mock")]
 use crate::{demo, mock};
 
@@ -110,6 +110,9 @@ pub enum Command {
     /// Stored events: tail (follow as NDJSON), timeline of an order, export by time range
     #[command(subcommand)]
     Events(events::EventsCommand),
+    /// Webhook receivers: verify a captured request, listen locally and print what arrives
+    #[command(subcommand)]
+    Webhook(webhook::WebhookCommand),
     /// Print a shell completion script
     Completions(completions::CompletionsArgs),
     /// Print the man page, or write one page per command into a directory
@@ -133,6 +136,7 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
         #[cfg(feature = "mock")]
         Command::Mock(cmd) => mock::run(&ctx, cmd).await,
         Command::Events(cmd) => events::run(&ctx, cmd).await,
+        Command::Webhook(cmd) => webhook::run(cmd).await,
         Command::Completions(args) => completions::completions(Cli::command(), args),
         Command::Man(args) => completions::man(Cli::command(), args),
     }

@@ -28,6 +28,14 @@ pub enum Exit {
     /// 9: the record kept changing while it was being updated (nothing posted), or the order's
     /// status moved while the update was posted.
     Conflict = 9,
+    /// 10: `ontime webhook verify`: no signature matches (or none is a v1 signature).
+    InvalidSignature = 10,
+    /// 11: `ontime webhook verify`: the webhook-timestamp is outside the tolerance.
+    Timestamp = 11,
+    /// 12: `ontime webhook verify`: a webhook-id, -timestamp or -signature header is missing.
+    MissingHeader = 12,
+    /// 13: `ontime webhook verify`: the input is not a usable request.
+    Malformed = 13,
 }
 
 /// The exit status table printed at the end of `ontime --help`.
@@ -48,6 +56,10 @@ Exit status:
      (a status change, attachment or position may already be stored)
   9  conflict: the record kept changing during an update (nothing was written), or the
      order's status moved while the update was posted (check its timeline)
+ 10  webhook: no valid signature (wrong secret, or the id, timestamp or body was changed)
+ 11  webhook: the timestamp is outside the tolerance (too old, or in the future)
+ 12  webhook: a webhook-id, webhook-timestamp or webhook-signature header is missing
+ 13  webhook: the input is not a usable request (malformed header or timestamp)
 101  internal error: a bug in ontime (please report it)";
 
 /// A failure to report on stderr with an exit code.

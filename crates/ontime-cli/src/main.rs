@@ -5,7 +5,8 @@
 //! commands run with a `context::Ctx` (shared options, output format, the client).
 //! - Commands: `orders/` (`read`, `status`, `write`, `documents`), `attachments`, `customers`,
 //!   `users`, `records` (`get`, `find`, `check` for any type), `sync` (the event collector
-//!   daemon and its status), `demo/`, `mock`, `completions`.
+//!   daemon and its status), `webhook` (verify a captured request, a local receiver), `demo/`,
+//!   `mock`, `completions`.
 //! - Shared by commands: `args` (parsing values), `listing` (finding, streaming and fetching
 //!   records), `edit` (`--set` on any record type), `download` (writing files).
 //! - Showing records: `fields` (field lists from the spec index), `views` (tables), `cells`
@@ -36,6 +37,7 @@ mod sync;
 mod terminal;
 mod users;
 mod views;
+mod webhook;
 
 use std::io::IsTerminal;
 use std::process::ExitCode;

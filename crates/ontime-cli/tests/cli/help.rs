@@ -81,6 +81,8 @@ fn help_lists_every_command_and_the_exit_codes() {
         "users find",
         "users get",
         "users position",
+        "webhook listen",
+        "webhook verify",
     ]
     .into_iter()
     .map(str::to_string)

@@ -16,4 +16,5 @@ mod spec_fields;
 mod sync;
 mod sync_crash;
 mod transport;
+mod webhook;
 mod writes;

@@ -10,11 +10,13 @@
 //! - [`schedule`]: when a failed delivery is retried, when it is dead-lettered.
 //! - [`webhook`]: the Standard Webhooks sink (HTTP POST, signed, target safety).
 //! - [`dispatch`]: the dispatcher that drives any sink from the outbox.
+//! - [`verify`]: the receiving side: verify a signed request, recognise replays.
 
 pub mod dispatch;
 pub mod schedule;
 pub mod signature;
 pub mod webhook;
+pub mod verify;
 
 use std::future::Future;
 use std::time::Duration;

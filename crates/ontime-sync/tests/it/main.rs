@@ -13,6 +13,7 @@ mod recall;
 mod reconcile;
 mod runner;
 mod schema;
+mod signature;
 mod store;
 /// The simulated-day harness, shared with the `sync_day` benchmark (which uses all of it).
 #[allow(dead_code)]
