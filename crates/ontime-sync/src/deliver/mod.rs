@@ -7,7 +7,11 @@
 //! [`Sink`] and records the [`Outcome`]: done, retried later, or the destination gone.
 //!
 //! - [`signature`]: Standard Webhooks v1 secrets and signatures.
+//! - `nats` (feature `nats`): the NATS JetStream sink, one message per event, deduplicated by
+//!   event id, on subjects per account, type and order.
 
+#[cfg(feature = "nats")]
+pub mod nats;
 pub mod signature;
 
 use std::future::Future;

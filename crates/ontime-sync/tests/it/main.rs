@@ -5,6 +5,7 @@ mod drivers;
 mod events;
 mod fixtures;
 mod inbound;
+mod nats;
 mod poll;
 mod recall;
 mod reconcile;
