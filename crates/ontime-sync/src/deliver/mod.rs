@@ -11,12 +11,16 @@
 //! - [`webhook`]: the Standard Webhooks sink (HTTP POST, signed, target safety).
 //! - [`dispatch`]: the dispatcher that drives any sink from the outbox.
 //! - [`verify`]: the receiving side: verify a signed request, recognise replays.
+//! - `nats` (feature `nats`): the NATS JetStream sink, one message per event, deduplicated by
+//!   event id, on subjects per account, type and order.
 
 pub mod dispatch;
+#[cfg(feature = "nats")]
+pub mod nats;
 pub mod schedule;
 pub mod signature;
-pub mod webhook;
 pub mod verify;
+pub mod webhook;
 
 use std::future::Future;
 use std::time::Duration;
