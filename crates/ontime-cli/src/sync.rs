@@ -3,31 +3,49 @@
 
 use std::io::Write;
 use std::path::PathBuf;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, TimeDelta, Utc};
 use clap::{Args, Subcommand};
 use ontime_sync::collect::SystemClock;
 use ontime_sync::config::{Secrets, SyncConfig};
 use ontime_sync::run::account::{AccountStatus, STATUS_CURSOR};
-use ontime_sync::run::{CancellationToken, Metrics, Worker, http};
+use ontime_sync::run::http::HttpState;
+use ontime_sync::run::worker::Health;
+use ontime_sync::run::{
+    CancellationToken, Deliveries, DeliveryRoutes, Metrics, Role, Worker, http,
+};
 use ontime_sync::store::{EventStore, Store};
 
 use crate::error::{CliError, Exit, chain};
 
 const RUN_HELP: &str = "\
-Logs go to stderr (RUST_LOG filters them; default info). The first line on stderr is
-`ontime sync: listening on http://ADDR` (GET /healthz, GET /metrics, POST /inbound/{token}).
+Logs go to stderr (RUST_LOG filters them; default info; `RUST_LOG=ontime_sync=debug` adds one
+`delivery` line per attempt: destination, event id, position, attempt, outcome). The first
+line on stderr is `ontime sync: listening on http://ADDR` (GET /healthz, GET /metrics,
+POST /inbound/{token}).
 
-Exit status: 0 after SIGTERM or Ctrl-C (the step in progress finishes, leases are released);
-2 when sync.toml is invalid (the message names file:line:column and the field); 6 when the
-store cannot be opened; 1 when the HTTP address cannot be bound.";
+Roles: `all` (default) collects and delivers in one process, each destination ([[webhook]],
+[[nats]]) in its own task; `collect` only queues events for the destinations; `deliver` only
+sends the outbox (no OnTime calls, no leases). Several `deliver` processes on one Postgres
+share the outbox: each delivery is claimed by one of them at a time.
+
+Shutdown (SIGTERM or Ctrl-C): nothing more is claimed; sends in flight finish within their
+timeout (the longest destination timeout plus 10 s at most), else they are abandoned and their
+claims expire (twice the destination's timeout plus 30 s) and are sent again by the next
+dispatcher (receivers deduplicate by webhook-id). The collector's step in progress finishes,
+leases are released.
+
+Exit status: 0 after SIGTERM or Ctrl-C; 2 when sync.toml is invalid (the message names
+file:line:column and the field) or a destination cannot be set up; 6 when the store cannot be
+opened; 1 when the HTTP address cannot be bound.";
 
 #[derive(Subcommand, Debug)]
 pub enum SyncCommand {
-    /// Run the collector: every account of sync.toml, under leases, until SIGTERM or Ctrl-C
+    /// Run the collector and the deliveries: every account of sync.toml under leases, every
+    /// destination in its own task, until SIGTERM or Ctrl-C
     #[command(after_long_help = RUN_HELP)]
-    Run(ConfigArg),
+    Run(RunArgs),
     /// Show each account's sync status from the store (works while a daemon runs elsewhere)
     Status(StatusArgs),
 }
@@ -37,6 +55,15 @@ pub struct ConfigArg {
     /// The configuration file
     #[arg(long, value_name = "PATH", default_value = "sync.toml", value_hint = clap::ValueHint::FilePath)]
     config: PathBuf,
+}
+
+#[derive(Args, Debug)]
+pub struct RunArgs {
+    #[command(flatten)]
+    config: ConfigArg,
+    /// What this process does: collect, deliver, or all
+    #[arg(long, value_name = "ROLE", default_value = "all", value_parser = ["collect", "deliver", "all"])]
+    role: String,
 }
 
 #[derive(Args, Debug)]
@@ -69,13 +96,64 @@ async fn open(config: &SyncConfig) -> Result<Store, CliError> {
     })
 }
 
-async fn daemon(args: ConfigArg) -> Result<(), CliError> {
+async fn daemon(args: RunArgs) -> Result<(), CliError> {
     init_logs();
-    let config = load(&args, Secrets::Read)?;
+    let role: Role = args.role.parse().map_err(CliError::usage)?;
+    let config = load(&args.config, Secrets::Read)?;
     let store = open(&config).await?;
     let metrics = Arc::new(Metrics::new());
-    let mut worker = Worker::new(&config, store.clone(), SystemClock, metrics)
+    let cancel = CancellationToken::new();
+    let mut worker = if role.collects() {
+        Some(
+            Worker::new(&config, store.clone(), SystemClock, metrics.clone())
+                .map_err(|e| CliError::usage(chain(&e)))?,
+        )
+    } else {
+        None
+    };
+    let (health, state) = match &worker {
+        Some(worker) => (worker.health(), worker.http_state()),
+        None => {
+            let health = Arc::new(Mutex::new(Health {
+                worker: config.worker.id.clone(),
+                store_ok: true,
+                collecting: false,
+                ..Health::default()
+            }));
+            let state = HttpState {
+                metrics: metrics.clone(),
+                health: health.clone(),
+                inbound: Arc::new(Vec::new()),
+                stale_after: TimeDelta::from_std(config.worker.lease_ttl)
+                    .unwrap_or_default()
+                    .max(TimeDelta::seconds(45)),
+                now: Arc::new(Utc::now),
+            };
+            (health, state)
+        }
+    };
+    let deliveries = if role.delivers() {
+        let deliveries = Deliveries::start(
+            &config,
+            store.clone(),
+            SystemClock,
+            &config.worker.id,
+            metrics.clone(),
+            health,
+            cancel.clone(),
+        )
         .map_err(|e| CliError::usage(chain(&e)))?;
+        Some(deliveries)
+    } else {
+        None
+    };
+    if let Some(worker) = &mut worker {
+        let mut routes = DeliveryRoutes::from_config(&config);
+        if let Some(deliveries) = &deliveries {
+            routes = routes.with_wakers(deliveries.wakers());
+        }
+        worker.set_delivery(routes);
+    }
     let listener = tokio::net::TcpListener::bind(config.http.listen)
         .await
         .map_err(|e| {
@@ -83,24 +161,36 @@ async fn daemon(args: ConfigArg) -> Result<(), CliError> {
                 .with_hint("another program may use the port: change [http] listen")
         })?;
     let addr = listener.local_addr().map_err(CliError::internal)?;
-    let cancel = CancellationToken::new();
     stop_on_signals(cancel.clone())?;
     // The first pass (leases, first steps) before the address is announced: /healthz is
     // meaningful from the first request on.
-    worker.step(Utc::now()).await;
-    let server = tokio::spawn(http::serve(
-        listener,
-        http::router(worker.http_state()),
-        cancel.clone(),
-    ));
+    if let Some(worker) = &mut worker {
+        worker.step(Utc::now()).await;
+    }
+    let server = tokio::spawn(http::serve(listener, http::router(state), cancel.clone()));
     eprintln!("ontime sync: listening on http://{addr}");
     tracing::info!(
-        worker = worker.id(),
-        accounts = config.accounts.len(),
+        worker = %config.worker.id,
+        role = role.as_str(),
+        accounts = if role.collects() { config.accounts.len() } else { 0 },
+        destinations = deliveries.as_ref().map_or(0, |d| d.destinations().len()),
         %addr,
         "sync daemon started"
     );
-    worker.run(cancel.clone()).await;
+    match worker {
+        Some(worker) => worker.run(cancel.clone()).await,
+        None => cancel.cancelled().await,
+    }
+    if let Some(deliveries) = deliveries {
+        let bound = deliveries.shutdown_bound();
+        let report = deliveries.stop(bound).await;
+        if !report.abandoned.is_empty() {
+            tracing::warn!(
+                abandoned = ?report.abandoned,
+                "sends still in flight were abandoned; their claims expire and are retried"
+            );
+        }
+    }
     match server.await {
         Ok(Ok(())) => {}
         Ok(Err(e)) => tracing::warn!(error = %e, "HTTP server stopped with an error"),
