@@ -36,6 +36,8 @@ pub enum Exit {
     MissingHeader = 12,
     /// 13: `ontime webhook verify`: the input is not a usable request.
     Malformed = 13,
+    /// 14: `ontime events redeliver`: no destination has the `--endpoint` name given.
+    UnknownDestination = 14,
 }
 
 /// The exit status table printed at the end of `ontime --help`.
@@ -60,6 +62,7 @@ Exit status:
  11  webhook: the timestamp is outside the tolerance (too old, or in the future)
  12  webhook: a webhook-id, webhook-timestamp or webhook-signature header is missing
  13  webhook: the input is not a usable request (malformed header or timestamp)
+ 14  events redeliver: no destination (webhook or NATS) has that --endpoint name
 101  internal error: a bug in ontime (please report it)";
 
 /// A failure to report on stderr with an exit code.

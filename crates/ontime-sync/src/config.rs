@@ -76,6 +76,7 @@ use crate::deliver::dispatch::Dispatcher;
 use crate::deliver::dispatch::{
     DEFAULT_CONCURRENCY, DEFAULT_DISABLE_AFTER, DispatchSettings, EventFilter, claim_ttl_for,
 };
+use crate::deliver::nats::{NatsConfig, NatsError, NatsSink};
 use crate::deliver::schedule::{Jitter, RetrySchedule};
 use crate::deliver::signature::WebhookSecret;
 use crate::deliver::webhook::{
@@ -152,17 +153,106 @@ pub struct SyncConfig {
     pub accounts: Vec<AccountSettings>,
     /// The webhook endpoints, in file order.
     pub webhooks: Vec<WebhookSettings>,
+    /// The NATS JetStream destinations (`[[nats]]`), in file order.
+    pub nats: Vec<NatsSettings>,
 }
 
 impl SyncConfig {
-    /// The destinations `account`'s commits queue their events for: every webhook that
-    /// applies to it, in file order.
+    /// The destinations `account`'s commits queue their events for: every webhook, then
+    /// every NATS destination, that applies to it, in file order.
     pub fn destinations_for(&self, account: &str) -> Vec<String> {
-        self.webhooks
-            .iter()
-            .filter(|w| w.applies_to(account))
+        let webhooks = self.webhooks.iter().filter(|w| w.applies_to(account));
+        let nats = self.nats.iter().filter(|n| n.applies_to(account));
+        webhooks
             .map(|w| w.name.clone())
+            .chain(nats.map(|n| n.name.clone()))
             .collect()
+    }
+
+    /// Every destination's name, webhooks first, in file order.
+    pub fn destination_names(&self) -> Vec<String> {
+        let webhooks = self.webhooks.iter().map(|w| w.name.clone());
+        webhooks
+            .chain(self.nats.iter().map(|n| n.name.clone()))
+            .collect()
+    }
+}
+
+/// `[[nats]]`: one NATS JetStream destination (see [`crate::deliver::nats`] for subjects,
+/// stream and duplicate window). Its connection settings are [`NatsConfig`]; the rest is
+/// what every destination has.
+#[derive(Clone, Debug, PartialEq)]
+pub struct NatsSettings {
+    /// The destination's name (outbox, logs, status).
+    pub name: String,
+    /// Server, stream, subjects, timeouts.
+    pub nats: NatsConfig,
+    /// The event types it receives.
+    pub event_types: EventFilter,
+    /// The accounts whose events it receives (`None`: all).
+    pub accounts: Option<BTreeSet<String>>,
+    /// The retry schedule.
+    pub schedule: RetrySchedule,
+    /// Disabled after failing this long without a success (`None`: never).
+    pub disable_after: Option<Duration>,
+    /// Deliveries claimed per step (published pipelined).
+    pub concurrency: u32,
+    /// What of each event it may receive.
+    pub policy: RedactionPolicy,
+    /// Where its pseudonymisation key comes from, if it has one.
+    pub pseudonym_key_source: Option<SecretSource>,
+    /// The key, when loaded with [`Secrets::Read`] (its `Debug` is redacted).
+    pub pseudonym_key: Option<PseudonymKey>,
+}
+
+impl NatsSettings {
+    /// Whether `account`'s events go to this destination.
+    pub fn applies_to(&self, account: &str) -> bool {
+        self.accounts.as_ref().is_none_or(|a| a.contains(account))
+    }
+
+    /// The redactor of its messages: its policy with its key.
+    pub fn redactor(&self) -> Result<Redactor, DestinationError> {
+        Redactor::new(self.policy.clone(), self.pseudonym_key.clone()).map_err(|source| {
+            DestinationError::Policy {
+                name: self.name.clone(),
+                source,
+            }
+        })
+    }
+
+    /// The dispatcher's settings, claimed as `worker` (ordered claims; a claim TTL that
+    /// outlasts connecting and waiting for the PubAcks).
+    pub fn dispatch_settings(&self, worker: impl Into<String>) -> DispatchSettings {
+        DispatchSettings {
+            concurrency: self.concurrency,
+            ordered: true,
+            claim_ttl: claim_ttl_for(self.nats.connect_timeout + self.nats.ack_timeout),
+            schedule: self.schedule.clone(),
+            disable_after: self.disable_after,
+            event_types: self.event_types.clone(),
+            accounts: self.accounts.clone(),
+            ..DispatchSettings::new(self.name.clone(), worker)
+        }
+    }
+
+    /// Everything wired: this destination's dispatcher on `store`, claiming as `worker`, its
+    /// [`NatsSink`] (connecting on first use), its messages rendered by its redactor.
+    pub fn dispatcher<S: DeliveryStore>(
+        &self,
+        store: S,
+        worker: impl Into<String>,
+    ) -> Result<Dispatcher<S, NatsSink>, DestinationError> {
+        let sink = NatsSink::new(self.nats.clone()).map_err(|source| DestinationError::Nats {
+            name: self.name.clone(),
+            source,
+        })?;
+        Ok(Dispatcher::new(
+            store,
+            sink,
+            self.redactor()?,
+            self.dispatch_settings(worker),
+        ))
     }
 }
 
@@ -212,6 +302,15 @@ pub enum DestinationError {
         /// Why.
         #[source]
         source: WebhookError,
+    },
+    /// The NATS sink refused its settings.
+    #[error("destination {name:?}: {source}")]
+    Nats {
+        /// The destination.
+        name: String,
+        /// Why.
+        #[source]
+        source: NatsError,
     },
     /// The redaction policy cannot be applied.
     #[error("destination {name:?}: {source}")]
@@ -477,6 +576,32 @@ struct RawFile {
     account: Vec<Spanned<RawAccount>>,
     #[serde(default)]
     webhook: Vec<Spanned<RawWebhook>>,
+    #[serde(default)]
+    nats: Vec<Spanned<RawNats>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawNats {
+    name: Spanned<String>,
+    url: Spanned<String>,
+    stream: Spanned<String>,
+    subject_prefix: Option<Spanned<String>>,
+    duplicate_window: Option<Spanned<String>>,
+    max_age: Option<Spanned<String>>,
+    credentials_file: Option<Spanned<String>>,
+    connect_timeout: Option<Spanned<String>>,
+    ack_timeout: Option<Spanned<String>>,
+    event_types: Option<Vec<Spanned<String>>>,
+    accounts: Option<Vec<Spanned<String>>>,
+    retry_schedule: Option<Spanned<Vec<Spanned<String>>>>,
+    jitter: Option<Spanned<toml::Value>>,
+    max_retry_after: Option<Spanned<String>>,
+    disable_after: Option<Spanned<String>>,
+    concurrency: Option<Spanned<u32>>,
+    policy: Option<Spanned<RedactionPolicy>>,
+    pseudonym_key_file: Option<Spanned<String>>,
+    pseudonym_key_env: Option<Spanned<String>>,
 }
 
 #[derive(Deserialize)]
@@ -775,6 +900,31 @@ impl Cx<'_> {
             }
             webhooks.push(settings);
         }
+        let mut nats: Vec<NatsSettings> = Vec::new();
+        for (index, entry) in raw.nats.iter().enumerate() {
+            let field = format!("nats[{index}]");
+            let settings = self.nats(entry, &field, &accounts)?;
+            let earlier = webhooks
+                .iter()
+                .position(|w| w.name == settings.name)
+                .map(|i| format!("webhook[{i}]"))
+                .or_else(|| {
+                    nats.iter()
+                        .position(|n| n.name == settings.name)
+                        .map(|i| format!("nats[{i}]"))
+                });
+            if let Some(first) = earlier {
+                return Err(self.at(
+                    entry.get_ref().name.span(),
+                    format!("{field}.name"),
+                    format!(
+                        "duplicate destination name {:?} (also {first})",
+                        settings.name
+                    ),
+                ));
+            }
+            nats.push(settings);
+        }
         Ok(SyncConfig {
             file: self.file.to_owned(),
             store,
@@ -782,6 +932,263 @@ impl Cx<'_> {
             http: HttpSettings { listen },
             accounts,
             webhooks,
+            nats,
+        })
+    }
+
+    /// `event_types` of a destination (every type when absent).
+    fn event_filter(
+        &self,
+        raw: &Option<Vec<Spanned<String>>>,
+        field: &str,
+        span: Range<usize>,
+    ) -> Result<EventFilter, ConfigError> {
+        let Some(patterns) = raw else {
+            return Ok(EventFilter::all());
+        };
+        for (i, pattern) in patterns.iter().enumerate() {
+            EventFilter::parse(&[pattern.get_ref()]).map_err(|e| {
+                self.at(
+                    pattern.span(),
+                    format!("{field}.event_types[{i}]"),
+                    e.to_string(),
+                )
+            })?;
+        }
+        let patterns: Vec<&String> = patterns.iter().map(|p| p.get_ref()).collect();
+        EventFilter::parse(&patterns)
+            .map_err(|e| self.at(span, format!("{field}.event_types"), e.to_string()))
+    }
+
+    /// `accounts` of a destination: names of configured accounts (all when absent).
+    fn account_set(
+        &self,
+        raw: &Option<Vec<Spanned<String>>>,
+        field: &str,
+        accounts: &[AccountSettings],
+    ) -> Result<Option<BTreeSet<String>>, ConfigError> {
+        let Some(list) = raw else {
+            return Ok(None);
+        };
+        let mut set = BTreeSet::new();
+        for (i, account) in list.iter().enumerate() {
+            let name = account.get_ref().trim();
+            if !accounts.iter().any(|a| a.name == name) {
+                return Err(self.at(
+                    account.span(),
+                    format!("{field}.accounts[{i}]"),
+                    format!("no [[account]] is named {name:?}"),
+                ));
+            }
+            set.insert(name.to_owned());
+        }
+        Ok(Some(set))
+    }
+
+    /// `concurrency` of a destination (1 to 1024).
+    fn concurrency(&self, raw: &Option<Spanned<u32>>, field: &str) -> Result<u32, ConfigError> {
+        match raw {
+            Some(c) if !(1..=1024).contains(c.get_ref()) => Err(self.at(
+                c.span(),
+                format!("{field}.concurrency"),
+                "must be between 1 and 1024",
+            )),
+            Some(c) => Ok(*c.get_ref()),
+            None => Ok(DEFAULT_CONCURRENCY),
+        }
+    }
+
+    /// `disable_after` of a destination (a duration or `"never"`).
+    fn disable_after(
+        &self,
+        raw: &Option<Spanned<String>>,
+        field: &str,
+    ) -> Result<Option<Duration>, ConfigError> {
+        let at = format!("{field}.disable_after");
+        match raw {
+            Some(d) if d.get_ref().trim() == "never" => Ok(None),
+            Some(d) => {
+                let value = self.duration(d, &at)?;
+                if value.is_zero() {
+                    return Err(self.at(d.span(), at, "must be more than 0s (or \"never\")"));
+                }
+                Ok(Some(value))
+            }
+            None => Ok(Some(DEFAULT_DISABLE_AFTER)),
+        }
+    }
+
+    /// `retry_schedule`, `jitter` and `max_retry_after` of a destination.
+    fn schedule(
+        &self,
+        retry_schedule: &Option<Spanned<Vec<Spanned<String>>>>,
+        jitter: &Option<Spanned<toml::Value>>,
+        max_retry_after: &Option<Spanned<String>>,
+        field: &str,
+    ) -> Result<RetrySchedule, ConfigError> {
+        let f = |name: &str| format!("{field}.{name}");
+        let mut schedule = match retry_schedule {
+            None => RetrySchedule::default(),
+            Some(list) => {
+                let waits = list
+                    .get_ref()
+                    .iter()
+                    .enumerate()
+                    .map(|(i, wait)| {
+                        let at = format!("{field}.retry_schedule[{i}]");
+                        let value = self.duration(wait, &at)?;
+                        RetrySchedule::new(vec![value])
+                            .map_err(|_| {
+                                self.at(wait.span(), &at, "must be more than 0s and at most a year")
+                            })
+                            .map(|_| value)
+                    })
+                    .collect::<Result<Vec<_>, _>>()?;
+                RetrySchedule::new(waits)
+                    .map_err(|e| self.at(list.span(), f("retry_schedule"), e.to_string()))?
+            }
+        };
+        if let Some(jitter) = jitter {
+            let bad = || {
+                self.at(
+                    jitter.span(),
+                    f("jitter"),
+                    "expected \"full\", \"none\" or a fraction in [0, 1] like 0.2",
+                )
+            };
+            schedule = schedule.with_jitter(match jitter.get_ref() {
+                toml::Value::String(s) if s == "full" => Jitter::Full,
+                toml::Value::String(s) if s == "none" => Jitter::None,
+                toml::Value::Float(x) if (0.0..=1.0).contains(x) => Jitter::Proportional(*x),
+                toml::Value::Integer(x) if (0..=1).contains(x) => Jitter::Proportional(*x as f64),
+                _ => return Err(bad()),
+            });
+        }
+        if let Some(cap) = max_retry_after {
+            schedule = schedule.with_max_retry_after(self.duration(cap, &f("max_retry_after"))?);
+        }
+        Ok(schedule)
+    }
+
+    /// `policy` and its pseudonymisation key (`pseudonym_key_file` / `_env`) of a destination;
+    /// a policy that pseudonymises needs the key.
+    #[allow(clippy::type_complexity)]
+    fn policy_and_key(
+        &self,
+        policy: &Option<Spanned<RedactionPolicy>>,
+        (file, env): (&Option<Spanned<String>>, &Option<Spanned<String>>),
+        field: &str,
+        span: Range<usize>,
+    ) -> Result<(RedactionPolicy, Option<SecretSource>, Option<PseudonymKey>), ConfigError> {
+        let raw_policy = policy;
+        let policy = raw_policy
+            .as_ref()
+            .map_or_else(RedactionPolicy::default, |p| p.get_ref().clone());
+        let (source, key) = match (file, env) {
+            (None, None) => (None, None),
+            (file, env) => {
+                let (source, read) = self.secret(
+                    file,
+                    env,
+                    field,
+                    "pseudonymisation key",
+                    span.clone(),
+                    ("pseudonym_key_file", "pseudonym_key_env"),
+                )?;
+                let key = match read {
+                    Some(read) => Some(
+                        PseudonymKey::from_text(read.value.expose())
+                            .map_err(|e| self.at(read.span, read.field, e.to_string()))?,
+                    ),
+                    None => None,
+                };
+                (Some(source), key)
+            }
+        };
+        // Pseudonymising needs a key: checked whether or not the key was read now.
+        if source.is_none()
+            && let Err(e) = Redactor::new(policy.clone(), None)
+        {
+            let span = raw_policy.as_ref().map_or(span, |p| p.span());
+            return Err(self.at(span, format!("{field}.policy"), e.to_string()));
+        }
+        Ok((policy, source, key))
+    }
+
+    fn nats(
+        &self,
+        spanned: &Spanned<RawNats>,
+        field: &str,
+        accounts: &[AccountSettings],
+    ) -> Result<NatsSettings, ConfigError> {
+        let raw = spanned.get_ref();
+        let f = |name: &str| format!("{field}.{name}");
+        let name = raw.name.get_ref().trim().to_owned();
+        if name.is_empty() {
+            return Err(self.at(raw.name.span(), f("name"), "must not be empty"));
+        }
+        let mut nats = NatsConfig::new(raw.url.get_ref().trim(), raw.stream.get_ref().trim());
+        if let Some(prefix) = &raw.subject_prefix {
+            nats.subject_prefix = prefix.get_ref().trim().to_owned();
+        }
+        for (value, slot, key) in [
+            (
+                &raw.duplicate_window,
+                &mut nats.duplicate_window,
+                "duplicate_window",
+            ),
+            (
+                &raw.connect_timeout,
+                &mut nats.connect_timeout,
+                "connect_timeout",
+            ),
+            (&raw.ack_timeout, &mut nats.ack_timeout, "ack_timeout"),
+        ] {
+            if let Some(value) = value {
+                *slot = self.duration(value, &f(key))?;
+            }
+        }
+        if let Some(age) = &raw.max_age {
+            nats.max_age = Some(self.duration(age, &f("max_age"))?);
+        }
+        nats.credentials_file = raw
+            .credentials_file
+            .as_ref()
+            .map(|p| self.dir.join(p.get_ref().trim()));
+        if let Err(NatsError::Config {
+            field: key,
+            message,
+        }) = nats.validate()
+        {
+            let span = match key {
+                "url" => raw.url.span(),
+                "stream" => raw.stream.span(),
+                _ => spanned.span(),
+            };
+            return Err(self.at(span, f(key), message));
+        }
+        let (policy, pseudonym_key_source, pseudonym_key) = self.policy_and_key(
+            &raw.policy,
+            (&raw.pseudonym_key_file, &raw.pseudonym_key_env),
+            field,
+            spanned.span(),
+        )?;
+        Ok(NatsSettings {
+            name,
+            nats,
+            event_types: self.event_filter(&raw.event_types, field, spanned.span())?,
+            accounts: self.account_set(&raw.accounts, field, accounts)?,
+            schedule: self.schedule(
+                &raw.retry_schedule,
+                &raw.jitter,
+                &raw.max_retry_after,
+                field,
+            )?,
+            disable_after: self.disable_after(&raw.disable_after, field)?,
+            concurrency: self.concurrency(&raw.concurrency, field)?,
+            policy,
+            pseudonym_key_source,
+            pseudonym_key,
         })
     }
 
@@ -806,41 +1213,8 @@ impl Cx<'_> {
             .map_err(|e| self.at(raw.url.span(), f("url"), format!("not a URL: {e}")))?;
         check_target(&url, allow_private)
             .map_err(|e| self.at(raw.url.span(), f("url"), e.to_string()))?;
-        let event_types = match &raw.event_types {
-            None => EventFilter::all(),
-            Some(patterns) => {
-                for (i, pattern) in patterns.iter().enumerate() {
-                    EventFilter::parse(&[pattern.get_ref()]).map_err(|e| {
-                        self.at(
-                            pattern.span(),
-                            format!("{field}.event_types[{i}]"),
-                            e.to_string(),
-                        )
-                    })?;
-                }
-                let patterns: Vec<&String> = patterns.iter().map(|p| p.get_ref()).collect();
-                EventFilter::parse(&patterns)
-                    .map_err(|e| self.at(spanned.span(), f("event_types"), e.to_string()))?
-            }
-        };
-        let wanted_accounts = match &raw.accounts {
-            None => None,
-            Some(list) => {
-                let mut set = BTreeSet::new();
-                for (i, account) in list.iter().enumerate() {
-                    let name = account.get_ref().trim();
-                    if !accounts.iter().any(|a| a.name == name) {
-                        return Err(self.at(
-                            account.span(),
-                            format!("{field}.accounts[{i}]"),
-                            format!("no [[account]] is named {name:?}"),
-                        ));
-                    }
-                    set.insert(name.to_owned());
-                }
-                Some(set)
-            }
-        };
+        let event_types = self.event_filter(&raw.event_types, field, spanned.span())?;
+        let wanted_accounts = self.account_set(&raw.accounts, field, accounts)?;
         if let Some(secret) = &raw.secret {
             return Err(self.at(
                 secret.span(),
@@ -885,101 +1259,20 @@ impl Cx<'_> {
             }
             None => DEFAULT_TIMEOUT,
         };
-        let mut schedule = match &raw.retry_schedule {
-            None => RetrySchedule::default(),
-            Some(list) => {
-                let waits = list
-                    .get_ref()
-                    .iter()
-                    .enumerate()
-                    .map(|(i, wait)| {
-                        let at = format!("{field}.retry_schedule[{i}]");
-                        let value = self.duration(wait, &at)?;
-                        RetrySchedule::new(vec![value])
-                            .map_err(|_| {
-                                self.at(wait.span(), &at, "must be more than 0s and at most a year")
-                            })
-                            .map(|_| value)
-                    })
-                    .collect::<Result<Vec<_>, _>>()?;
-                RetrySchedule::new(waits)
-                    .map_err(|e| self.at(list.span(), f("retry_schedule"), e.to_string()))?
-            }
-        };
-        if let Some(jitter) = &raw.jitter {
-            let bad = || {
-                self.at(
-                    jitter.span(),
-                    f("jitter"),
-                    "expected \"full\", \"none\" or a fraction in [0, 1] like 0.2",
-                )
-            };
-            schedule = schedule.with_jitter(match jitter.get_ref() {
-                toml::Value::String(s) if s == "full" => Jitter::Full,
-                toml::Value::String(s) if s == "none" => Jitter::None,
-                toml::Value::Float(x) if (0.0..=1.0).contains(x) => Jitter::Proportional(*x),
-                toml::Value::Integer(x) if (0..=1).contains(x) => Jitter::Proportional(*x as f64),
-                _ => return Err(bad()),
-            });
-        }
-        if let Some(cap) = &raw.max_retry_after {
-            schedule = schedule.with_max_retry_after(self.duration(cap, &f("max_retry_after"))?);
-        }
-        let disable_after = match &raw.disable_after {
-            Some(d) if d.get_ref().trim() == "never" => None,
-            Some(d) => {
-                let value = self.duration(d, &f("disable_after"))?;
-                if value.is_zero() {
-                    return Err(self.at(
-                        d.span(),
-                        f("disable_after"),
-                        "must be more than 0s (or \"never\")",
-                    ));
-                }
-                Some(value)
-            }
-            None => Some(DEFAULT_DISABLE_AFTER),
-        };
-        let concurrency = match &raw.concurrency {
-            Some(c) if !(1..=1024).contains(c.get_ref()) => {
-                return Err(self.at(c.span(), f("concurrency"), "must be between 1 and 1024"));
-            }
-            Some(c) => *c.get_ref(),
-            None => DEFAULT_CONCURRENCY,
-        };
-        let policy = raw
-            .policy
-            .as_ref()
-            .map_or_else(RedactionPolicy::default, |p| p.get_ref().clone());
-        let (pseudonym_key_source, pseudonym_key) =
-            match (&raw.pseudonym_key_file, &raw.pseudonym_key_env) {
-                (None, None) => (None, None),
-                (file, env) => {
-                    let (source, read) = self.secret(
-                        file,
-                        env,
-                        field,
-                        "pseudonymisation key",
-                        spanned.span(),
-                        ("pseudonym_key_file", "pseudonym_key_env"),
-                    )?;
-                    let key = match read {
-                        Some(read) => Some(
-                            PseudonymKey::from_text(read.value.expose())
-                                .map_err(|e| self.at(read.span, read.field, e.to_string()))?,
-                        ),
-                        None => None,
-                    };
-                    (Some(source), key)
-                }
-            };
-        // Pseudonymising needs a key: checked whether or not the key was read now.
-        if pseudonym_key_source.is_none()
-            && let Err(e) = Redactor::new(policy.clone(), None)
-        {
-            let span = raw.policy.as_ref().map_or(spanned.span(), |p| p.span());
-            return Err(self.at(span, f("policy"), e.to_string()));
-        }
+        let schedule = self.schedule(
+            &raw.retry_schedule,
+            &raw.jitter,
+            &raw.max_retry_after,
+            field,
+        )?;
+        let disable_after = self.disable_after(&raw.disable_after, field)?;
+        let concurrency = self.concurrency(&raw.concurrency, field)?;
+        let (policy, pseudonym_key_source, pseudonym_key) = self.policy_and_key(
+            &raw.policy,
+            (&raw.pseudonym_key_file, &raw.pseudonym_key_env),
+            field,
+            spanned.span(),
+        )?;
         Ok(WebhookSettings {
             name,
             url,

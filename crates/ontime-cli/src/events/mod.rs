@@ -5,6 +5,7 @@
 //! - `timeline` (`timeline.rs`): one order's normalised timeline, from the store or, when the
 //!   store has none of its events, derived straight from OnTime.
 //! - `export` (`export.rs`): events by time range, account and type, streamed page by page.
+//! - `redeliver` (`redeliver.rs`): queue deliveries again (one event, or dead letters since T).
 //!
 //! Shared here: the options every events command takes (`--store`, filters, time zone); in
 //! `location.rs` how the store is named and opened (never created by a read); in `columns.rs`
@@ -12,7 +13,8 @@
 
 pub(crate) mod columns;
 mod export;
-mod location;
+pub(crate) mod location;
+mod redeliver;
 mod tail;
 mod timeline;
 mod write;
@@ -33,6 +35,8 @@ Exit status of the events commands:
   5  not found: no store file at the --store path (nothing is created), or (timeline) no
      order with that ID or tracking number in the store nor in OnTime
   6  network: the Postgres server (or OnTime) could not be reached
+ 14  (redeliver) no destination has that --endpoint name (neither in --config nor in the
+     store); an unknown EVENT_ID is 5
 Other codes as in `ontime --help`.";
 
 #[derive(Subcommand, Debug)]
@@ -44,6 +48,9 @@ pub enum EventsCommand {
     Timeline(timeline::TimelineArgs),
     /// Export events between two times as NDJSON, CSV or JSON, streamed in pages
     Export(export::ExportArgs),
+    /// Queue deliveries again: one event (to its destinations, or --endpoint), or an
+    /// endpoint's dead letters since a time (--endpoint E --failed-since T)
+    Redeliver(redeliver::RedeliverArgs),
 }
 
 pub async fn run(ctx: &Ctx, cmd: EventsCommand) -> Result<(), CliError> {
@@ -51,6 +58,7 @@ pub async fn run(ctx: &Ctx, cmd: EventsCommand) -> Result<(), CliError> {
         EventsCommand::Tail(args) => tail::run(ctx, args).await,
         EventsCommand::Timeline(args) => timeline::run(ctx, args).await,
         EventsCommand::Export(args) => export::run(ctx, args).await,
+        EventsCommand::Redeliver(args) => redeliver::run(args).await,
     }
 }
 

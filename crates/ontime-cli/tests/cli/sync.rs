@@ -123,8 +123,8 @@ fn sync_run_serves_healthz_status_reads_the_store_and_sigterm_exits_zero() {
             .arg(&config),
     );
     let json: serde_json::Value = serde_json::from_str(json.ok()).unwrap();
-    assert_eq!(json["acme"]["status"]["worker"], "cli-test");
-    assert_eq!(json["acme"]["lease"]["held"], true);
+    assert_eq!(json["accounts"]["acme"]["status"]["worker"], "cli-test");
+    assert_eq!(json["accounts"]["acme"]["lease"]["held"], true);
 
     // SIGTERM: the current step finishes, the lease is released, exit 0.
     let killed = Command::new("kill")

@@ -7,12 +7,16 @@
 //! [`Sink`] and records the [`Outcome`]: done, retried later, or the destination gone.
 //!
 //! - [`signature`]: Standard Webhooks v1 secrets and signatures.
-//! - [`verify`]: the receiving side: verify a signed request, recognise replays.
 //! - [`schedule`]: when a failed delivery is retried, when it is dead-lettered.
 //! - [`webhook`]: the Standard Webhooks sink (HTTP POST, signed, target safety).
 //! - [`dispatch`]: the dispatcher that drives any sink from the outbox.
+//! - [`verify`]: the receiving side: verify a signed request, recognise replays.
+//! - `nats` (feature `nats`): the NATS JetStream sink, one message per event, deduplicated by
+//!   event id, on subjects per account, type and order.
 
 pub mod dispatch;
+#[cfg(feature = "nats")]
+pub mod nats;
 pub mod schedule;
 pub mod signature;
 pub mod verify;

@@ -394,6 +394,25 @@ impl<C: Clock + Clone + 'static> AccountRunner<C> {
         &self.name
     }
 
+    /// Queues the events of every later commit of this account's sources for `destinations`
+    /// (the delivery outbox; see [`SyncConfig::destinations_for`](crate::config::SyncConfig::destinations_for)).
+    pub fn set_destinations(&mut self, destinations: Vec<String>) {
+        if let Some(source) = &mut self.inbound {
+            source.set_destinations(destinations.clone());
+        }
+        if let Some(source) = &mut self.poller {
+            source.set_destinations(destinations.clone());
+        }
+        if let Some(source) = &mut self.reconciler {
+            source.set_destinations(destinations.clone());
+        }
+        match &mut self.drivers {
+            Some(DriverSource::Unresolved(config)) => config.destinations = destinations,
+            Some(DriverSource::Ready(source)) => source.set_destinations(destinations),
+            None => {}
+        }
+    }
+
     /// The status as of the last tick.
     pub fn status(&self) -> &AccountStatus {
         &self.status

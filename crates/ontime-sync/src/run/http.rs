@@ -2,7 +2,7 @@
 //!
 //! | request | answer |
 //! |---|---|
-//! | `GET /healthz` | `200` and `{"status":"ok","worker":…,"store_ok":true,"accounts":{"acme":{"leased":true,"last_tick_age_s":1.0,…}}}`; `503` (same body, `"status":"unhealthy"`) when the store failed the last lease round or the worker loop has not run for [`HttpState::stale_after`] |
+//! | `GET /healthz` | `200` and `{"status":"ok","worker":…,"store_ok":true,"accounts":{"acme":{"leased":true,"last_tick_age_s":1.0,…}}}`; `"destinations":{"erp":{"health":"ok"\|"failing"\|"disabled","backlog":0,"dead_letters":0,"oldest_waiting_s":…,"failing_since":…,"disabled_reason":…,"last_error":…}}` (read from the store every 15 s); `503` (same body, `"status":"unhealthy"`) when the store failed the last lease round or the worker loop (in a `--role deliver` process: the destinations' health check) has not run for [`HttpState::stale_after`] |
 //! | `GET /metrics` | `200`, the Prometheus text format (see [`super::metrics`]) |
 //! | `POST /inbound/{token}` | handed to the inbound endpoint of the account whose token it is ([`crate::collect::inbound`]); `404` when no account's token matches |
 //! | anything else | `404` |
@@ -92,9 +92,13 @@ async fn healthz(State(state): State<HttpState>) -> Response {
         .lock()
         .map(|h| h.clone())
         .unwrap_or_else(|p| p.into_inner().clone());
-    let stale = health
-        .last_loop_at
-        .is_none_or(|at| now - at > state.stale_after);
+    // A deliver-only process has no worker loop: its destinations' health task is its pulse.
+    let pulse = if health.collecting {
+        health.last_loop_at
+    } else {
+        health.destinations_checked_at
+    };
+    let stale = pulse.is_none_or(|at| now - at > state.stale_after);
     let healthy = health.store_ok && !stale;
     let accounts: serde_json::Map<String, serde_json::Value> = health
         .accounts
@@ -119,6 +123,10 @@ async fn healthz(State(state): State<HttpState>) -> Response {
         "store_ok": health.store_ok,
         "loop_age_s": health.last_loop_at.map(|at| (now - at).num_milliseconds() as f64 / 1000.0),
         "accounts": accounts,
+        "destinations": health.destinations,
+        "destinations_checked_age_s": health
+            .destinations_checked_at
+            .map(|at| (now - at).num_milliseconds() as f64 / 1000.0),
     });
     let status = if healthy {
         StatusCode::OK

@@ -77,6 +77,14 @@ pub struct Health {
     pub last_loop_at: Option<DateTime<Utc>>,
     /// Per account.
     pub accounts: BTreeMap<String, AccountHealth>,
+    /// Whether this process collects (`--role collect|all`); a deliver-only process has no
+    /// worker loop, `/healthz` then judges freshness by the destinations' last check.
+    pub collecting: bool,
+    /// Per destination, as of [`destinations_checked_at`](Self::destinations_checked_at)
+    /// (empty when this process does not deliver).
+    pub destinations: BTreeMap<String, super::deliver::DestinationState>,
+    /// When the destinations' health was last read from the store.
+    pub destinations_checked_at: Option<DateTime<Utc>>,
 }
 
 struct Held<C> {
@@ -95,6 +103,46 @@ pub struct Worker<C> {
     health: Arc<Mutex<Health>>,
     held: BTreeMap<String, Held<C>>,
     next_lease_round: Option<DateTime<Utc>>,
+    routes: DeliveryRoutes,
+}
+
+/// Where each account's new events go: the destinations its commits queue them for, and the
+/// dispatchers to wake when it stored some.
+#[derive(Clone, Debug, Default)]
+pub struct DeliveryRoutes {
+    /// Account → the destinations that apply to it ([`SyncConfig::destinations_for`]).
+    pub destinations: BTreeMap<String, Vec<String>>,
+    /// Destination → its dispatcher's waker (only those running in this process).
+    pub wakers: BTreeMap<String, Arc<tokio::sync::Notify>>,
+}
+
+impl DeliveryRoutes {
+    /// The routes of `config`'s accounts (no waker: the dispatchers run elsewhere, or are
+    /// added with [`with_wakers`](Self::with_wakers)).
+    pub fn from_config(config: &SyncConfig) -> Self {
+        Self {
+            destinations: config
+                .accounts
+                .iter()
+                .map(|a| (a.name.clone(), config.destinations_for(&a.name)))
+                .collect(),
+            wakers: BTreeMap::new(),
+        }
+    }
+
+    /// The same routes, waking these dispatchers.
+    pub fn with_wakers(mut self, wakers: BTreeMap<String, Arc<tokio::sync::Notify>>) -> Self {
+        self.wakers = wakers;
+        self
+    }
+
+    fn wake(&self, account: &str) {
+        for destination in self.destinations.get(account).into_iter().flatten() {
+            if let Some(waker) = self.wakers.get(destination) {
+                waker.notify_one();
+            }
+        }
+    }
 }
 
 impl<C> std::fmt::Debug for Worker<C> {
@@ -139,14 +187,16 @@ impl<C: Clock + Clone + 'static> Worker<C> {
                     })
             })
             .collect::<Result<Vec<_>, _>>()?;
-        Ok(Self::with_clients(
+        let mut worker = Self::with_clients(
             config.worker.id.clone(),
             config.worker.lease_ttl,
             accounts,
             store,
             clock,
             metrics,
-        ))
+        );
+        worker.set_delivery(DeliveryRoutes::from_config(config));
+        Ok(worker)
     }
 
     /// Like [`new`](Self::new), with the clients given (tests: retries off, the simulator).
@@ -166,6 +216,9 @@ impl<C: Clock + Clone + 'static> Worker<C> {
                 .iter()
                 .map(|(s, _)| (s.name.clone(), AccountHealth::default()))
                 .collect(),
+            collecting: true,
+            destinations: BTreeMap::new(),
+            destinations_checked_at: None,
         };
         Self {
             id,
@@ -177,7 +230,25 @@ impl<C: Clock + Clone + 'static> Worker<C> {
             health: Arc::new(Mutex::new(health)),
             held: BTreeMap::new(),
             next_lease_round: None,
+            routes: DeliveryRoutes::default(),
         }
+    }
+
+    /// Queues every account's new events for its destinations and wakes their dispatchers
+    /// (those in `routes.wakers`) after a step that stored some. Applies to the runners held
+    /// now and to those made later. [`new`](Self::new) starts with the config's destinations
+    /// and no waker.
+    pub fn set_delivery(&mut self, routes: DeliveryRoutes) {
+        for (account, held) in &mut self.held {
+            held.runner.set_destinations(
+                routes
+                    .destinations
+                    .get(account)
+                    .cloned()
+                    .unwrap_or_default(),
+            );
+        }
+        self.routes = routes;
     }
 
     /// The worker's id.
@@ -251,7 +322,14 @@ impl<C: Clock + Clone + 'static> Worker<C> {
                     )
                     .await
                     {
-                        Ok(runner) => {
+                        Ok(mut runner) => {
+                            runner.set_destinations(
+                                self.routes
+                                    .destinations
+                                    .get(&name)
+                                    .cloned()
+                                    .unwrap_or_default(),
+                            );
                             tracing::info!(account = %name, worker = %self.id, token = lease.token, "lease acquired");
                             self.metrics
                                 .leased
@@ -297,6 +375,7 @@ impl<C: Clock + Clone + 'static> Worker<C> {
                     if report.stored > 0 {
                         // A signal for operators and crash tests: new events are durable.
                         tracing::debug!(%account, stored = report.stored, "events committed");
+                        self.routes.wake(&account);
                     }
                     let error = held
                         .runner

@@ -6,6 +6,7 @@ mod drivers;
 mod events;
 mod fixtures;
 mod inbound;
+mod nats;
 mod outbox;
 mod policy;
 mod poll;
