@@ -34,8 +34,8 @@ use axum::http::{HeaderMap, StatusCode};
 use base64::Engine as _;
 use chrono::{DateTime, FixedOffset, TimeDelta, Utc};
 use hmac::{Hmac, Mac};
-use ontime_bench::{info, quick, report};
 use ontime_bench::sync_sim::percentile;
+use ontime_bench::{info, quick, report};
 use ontime_mock::{ActivityConfig, Change, NotifyConfig, OnTimeMock};
 use ontime_sync::collect::SystemClock;
 use ontime_sync::collect::inbound::{Inbound, InboundConfig, InboundToken};
@@ -188,11 +188,10 @@ async fn run(run_for: Duration) -> Result<(), BoxError> {
     let hook_listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let hook_url = format!("http://{}/hook", hook_listener.local_addr()?);
     let shared = receiver.clone();
-    let hook_router =
-        axum::Router::new().fallback(move |headers: HeaderMap, body: Bytes| {
-            let receiver = shared.clone();
-            async move { receiver.handle(&headers, &body) }
-        });
+    let hook_router = axum::Router::new().fallback(move |headers: HeaderMap, body: Bytes| {
+        let receiver = shared.clone();
+        async move { receiver.handle(&headers, &body) }
+    });
     let hook_server = tokio::spawn(axum::serve(hook_listener, hook_router).into_future());
 
     // The store.
@@ -228,7 +227,8 @@ async fn run(run_for: Duration) -> Result<(), BoxError> {
     let skew = mock.clock().now_utc().and_utc() - Utc::now();
     info(
         NAME,
-        &format!("simulator_clock_minus_wall_ms={} rate_per_h={RATE} run_s={}",
+        &format!(
+            "simulator_clock_minus_wall_ms={} rate_per_h={RATE} run_s={}",
             skew.num_milliseconds(),
             run_for.as_secs()
         ),
@@ -284,7 +284,9 @@ async fn run(run_for: Duration) -> Result<(), BoxError> {
         let mut seen = 0;
         let mut stored_at: HashMap<EventId, DateTime<Utc>> = HashMap::new();
         loop {
-            let wait = (runner.next_due() - Utc::now()).to_std().unwrap_or_default();
+            let wait = (runner.next_due() - Utc::now())
+                .to_std()
+                .unwrap_or_default();
             tokio::select! {
                 () = stopped.cancelled() => return Ok::<_, BoxError>(stored_at),
                 () = tokio::time::sleep(wait) => {}
@@ -363,7 +365,10 @@ async fn run(run_for: Duration) -> Result<(), BoxError> {
     let (mut once, mut missing, mut doubled, mut split) = (0usize, 0usize, 0usize, 0usize);
     let (mut latencies, mut to_store, mut to_receipt) = (Vec::new(), Vec::new(), Vec::new());
     for (status_id, at) in &truth {
-        let ids = by_status.get(status_id).map(Vec::as_slice).unwrap_or_default();
+        let ids = by_status
+            .get(status_id)
+            .map(Vec::as_slice)
+            .unwrap_or_default();
         let [id] = ids else {
             if ids.is_empty() {
                 missing += 1;

@@ -28,6 +28,7 @@ use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
+use chrono::{DateTime, TimeDelta};
 use chrono::{NaiveDate, Utc};
 use http::header::{CONTENT_TYPE, HOST, USER_AGENT};
 use http::{HeaderValue, Request, StatusCode};
@@ -38,17 +39,16 @@ use ontime::types::Status;
 use ontime::{OrderId, StatusId, StatusLevel, UserId};
 use ontime_bench::{info, paired_ratio, quick, report};
 use ontime_sync::collect::SystemClock;
-use chrono::{DateTime, TimeDelta};
 use ontime_sync::deliver::dispatch::{DispatchSettings, Dispatcher, Render};
-use ontime_sync::deliver::{Delivery, Outcome, Sink};
-use ontime_sync::store::StoreError;
-use ontime_sync::store::outbox::{Claim, DeliveryStore, DestinationHealth, Redeliver};
 use ontime_sync::deliver::signature::{
     ID_HEADER, SIGNATURE_HEADER, TIMESTAMP_HEADER, WebhookSecret,
 };
 use ontime_sync::deliver::webhook::{SigningKeys, WebhookEndpoint, WebhookSink};
+use ontime_sync::deliver::{Delivery, Outcome, Sink};
 use ontime_sync::event::{AccountConfig, Event, ItemRef, OrderSource, StatusStep};
 use ontime_sync::policy::{RedactionPolicy, Redactor};
+use ontime_sync::store::StoreError;
+use ontime_sync::store::outbox::{Claim, DeliveryStore, DestinationHealth, Redeliver};
 use ontime_sync::store::{Commit, EventStore, Store};
 use tokio::net::TcpStream;
 use uuid::Uuid;
@@ -148,7 +148,10 @@ async fn compare(receiver: &Receiver, rounds: usize, per_round: usize) -> Result
     let mut dispatcher = Dispatcher::new(
         Timed(store.clone(), spent.clone()),
         Timed(sink, spent.clone()),
-        Timed(Redactor::new(RedactionPolicy::default(), None)?, spent.clone()),
+        Timed(
+            Redactor::new(RedactionPolicy::default(), None)?,
+            spent.clone(),
+        ),
         settings,
     );
     let mut workload = Workload::new();
@@ -185,9 +188,10 @@ async fn compare(receiver: &Receiver, rounds: usize, per_round: usize) -> Result
             };
             let got = receiver.received() - before;
             if got != sent || sent != count {
-                return Err(
-                    format!("round {round}: {sent} of {count} sent, the receiver got {got}").into(),
-                );
+                return Err(format!(
+                    "round {round}: {sent} of {count} sent, the receiver got {got}"
+                )
+                .into());
             }
         }
         real_rates.push(real);
@@ -216,7 +220,11 @@ async fn compare(receiver: &Receiver, rounds: usize, per_round: usize) -> Result
     let started = Instant::now();
     let timestamp = Utc::now().timestamp();
     for signed in &sample {
-        let _ = secret.sign(signed.id.to_str().unwrap_or_default(), timestamp, &signed.body);
+        let _ = secret.sign(
+            signed.id.to_str().unwrap_or_default(),
+            timestamp,
+            &signed.body,
+        );
     }
     info(
         NAME,
@@ -456,7 +464,8 @@ impl Baseline {
         for _ in 0..CONCURRENCY {
             let stream = TcpStream::connect(addr).await?;
             stream.set_nodelay(true)?;
-            let (sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream)).await?;
+            let (sender, conn) =
+                hyper::client::conn::http1::handshake(TokioIo::new(stream)).await?;
             tokio::spawn(async move {
                 let _ = conn.await;
             });
