@@ -16,6 +16,13 @@
 //!   (`content-type`, `webhook-id`, `webhook-timestamp`, `webhook-signature`, `user-agent`),
 //!   signed beforehand: the floor of sending these requests from this process.
 //!
+//! Diagnostics (`INFO`): the same [`WebhookSink`] alone (32 workers calling `send_one` back to
+//! back, no store) each round, its rate against both sides (how much is the HTTP client and
+//! signing, how much the dispatcher's step structure and store); the share of the real path's
+//! time spent in claims, rendering, sends (signing included) and completions, measured by
+//! stopwatch wrappers around the dispatcher's store, sink and renderer; signing's cost per
+//! delivery.
+//!
 //! Rounds alternate (which side goes first alternates too) and the figure is the median of the
 //! per-round ratios ([`paired_ratio`]). Absolute rates and the receiver's count are `INFO`
 //! lines; a round in which the receiver did not get every delivery exactly once fails the run.
@@ -139,11 +146,13 @@ async fn compare(receiver: &Receiver, rounds: usize, per_round: usize) -> Result
             SigningKeys::single(secret.clone()),
         )
     };
-    let sink = WebhookSink::new(endpoint, SystemClock)?;
+    let sink = WebhookSink::new(endpoint.clone(), SystemClock)?;
     let settings = DispatchSettings {
         concurrency: CONCURRENCY as u32,
         ..DispatchSettings::new(DESTINATION, "bench")
     };
+    // The diagnostic side: the same sink type (reqwest, signing) without the outbox.
+    let bare_sink = WebhookSink::new(endpoint.clone(), SystemClock)?;
     let spent = Arc::new(Spent::default());
     let mut dispatcher = Dispatcher::new(
         Timed(store.clone(), spent.clone()),
@@ -166,7 +175,7 @@ async fn compare(receiver: &Receiver, rounds: usize, per_round: usize) -> Result
     spent.reset();
     let mut real_total = Duration::ZERO;
     let mut pairs = Vec::with_capacity(rounds);
-    let (mut real_rates, mut bare_rates) = (Vec::new(), Vec::new());
+    let (mut real_rates, mut bare_rates, mut sink_rates) = (Vec::new(), Vec::new(), Vec::new());
     for round in 0..rounds {
         let events = workload.events(per_round);
         queue(&store, &events).await?;
@@ -194,6 +203,14 @@ async fn compare(receiver: &Receiver, rounds: usize, per_round: usize) -> Result
                 .into());
             }
         }
+        // Diagnostic, not part of the figure: the sink alone at concurrency 32.
+        let deliveries = deliveries(&events, &redactor);
+        let before = receiver.received();
+        let elapsed = sink_alone(&bare_sink, &deliveries).await?;
+        if receiver.received() - before != deliveries.len() as u64 {
+            return Err(format!("round {round}: the sink alone lost deliveries").into());
+        }
+        sink_rates.push(deliveries.len() as f64 / elapsed.as_secs_f64());
         real_rates.push(real);
         bare_rates.push(bare);
         pairs.push((real, bare));
@@ -212,6 +229,29 @@ async fn compare(receiver: &Receiver, rounds: usize, per_round: usize) -> Result
             "real_deliveries_per_s median={:.0} baseline_requests_per_s median={:.0}",
             ontime_bench::median(&real_rates).unwrap_or(0.0),
             ontime_bench::median(&bare_rates).unwrap_or(0.0)
+        ),
+    );
+    let sink_ratio = paired_ratio(
+        &sink_rates
+            .iter()
+            .copied()
+            .zip(bare_rates.iter().copied())
+            .collect::<Vec<_>>(),
+    );
+    let real_to_sink = paired_ratio(
+        &real_rates
+            .iter()
+            .copied()
+            .zip(sink_rates.iter().copied())
+            .collect::<Vec<_>>(),
+    );
+    info(
+        NAME,
+        &format!(
+            "sink_alone_deliveries_per_s median={:.0} sink_alone_vs_bare={:.3} real_vs_sink_alone={:.3}",
+            ontime_bench::median(&sink_rates).unwrap_or(0.0),
+            sink_ratio.map_or(f64::NAN, |r| r.median),
+            real_to_sink.map_or(f64::NAN, |r| r.median),
         ),
     );
     info(NAME, &format!("receiver_requests={}", receiver.received()));
@@ -271,6 +311,47 @@ async fn drain(dispatcher: &mut RealDispatcher) -> Result<(u64, Duration), BoxEr
             return Ok((delivered, started.elapsed()));
         }
     }
+}
+
+/// The deliveries the dispatcher would hand its sink for `events` (rendered the same way).
+fn deliveries(events: &[Vec<Event>], redactor: &Redactor) -> Vec<Delivery> {
+    events
+        .iter()
+        .flatten()
+        .enumerate()
+        .map(|(i, event)| Delivery {
+            destination: DESTINATION.to_owned(),
+            position: i as u64 + 1,
+            event: event.clone(),
+            body: Bytes::from(redactor.to_body(event)),
+            attempt: 0,
+        })
+        .collect()
+}
+
+/// The sink alone: 32 workers, each sending the next unsent delivery with
+/// [`WebhookSink::send_one`] (signing included), no store; returns the time it took.
+async fn sink_alone(
+    sink: &WebhookSink<SystemClock>,
+    deliveries: &[Delivery],
+) -> Result<Duration, BoxError> {
+    let next = AtomicUsize::new(0);
+    let started = Instant::now();
+    let outcomes = futures::future::join_all((0..CONCURRENCY).map(|_| async {
+        let mut failed = 0;
+        while let Some(delivery) = deliveries.get(next.fetch_add(1, Ordering::Relaxed)) {
+            if sink.send_one(delivery).await != Outcome::Delivered {
+                failed += 1;
+            }
+        }
+        failed
+    }))
+    .await;
+    let elapsed = started.elapsed();
+    if outcomes.iter().sum::<u32>() > 0 {
+        return Err("the sink alone failed deliveries".into());
+    }
+    Ok(elapsed)
 }
 
 /// One request of the baseline: id, signature header, body.
