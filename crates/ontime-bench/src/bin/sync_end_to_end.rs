@@ -34,7 +34,7 @@ use axum::http::{HeaderMap, StatusCode};
 use base64::Engine as _;
 use chrono::{DateTime, FixedOffset, TimeDelta, Utc};
 use hmac::{Hmac, Mac};
-use ontime_bench::sync_sim::percentile;
+use ontime_bench::sync_sim::{events_after, percentile};
 use ontime_bench::{info, quick, report};
 use ontime_mock::{ActivityConfig, Change, NotifyConfig, OnTimeMock};
 use ontime_sync::collect::SystemClock;
@@ -47,7 +47,7 @@ use ontime_sync::event::EventId;
 use ontime_sync::policy::{RedactionPolicy, Redactor};
 use ontime_sync::run::{AccountRunner, Metrics};
 use ontime_sync::store::outbox::{DeliveryStore, Redeliver};
-use ontime_sync::store::{EventQuery, EventStore, Store, StoredEvent};
+use ontime_sync::store::{Store, StoredEvent};
 use sha2::Sha256;
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
@@ -292,7 +292,7 @@ async fn run(run_for: Duration) -> Result<(), BoxError> {
                 () = tokio::time::sleep(wait) => {}
             }
             runner.tick(Utc::now()).await?;
-            let new = events_after(&queue_store, seen).await?;
+            let new = events_after(&queue_store, ACCOUNT, seen).await?;
             let now = Utc::now();
             for stored in &new {
                 stored_at.insert(stored.event.event_id.clone(), now);
@@ -333,7 +333,7 @@ async fn run(run_for: Duration) -> Result<(), BoxError> {
     let expected: BTreeSet<String>;
     loop {
         let arrived = receiver.arrived.notified();
-        let events = events_after(&store, 0).await?;
+        let events = events_after(&store, ACCOUNT, 0).await?;
         let by_status = order_events(&events);
         let ids: BTreeSet<String> = truth
             .iter()
@@ -359,7 +359,7 @@ async fn run(run_for: Duration) -> Result<(), BoxError> {
     mock.shutdown().await;
 
     // Evaluate.
-    let events = events_after(&store, 0).await?;
+    let events = events_after(&store, ACCOUNT, 0).await?;
     let by_status = order_events(&events);
     let receipts = receiver.receipts.lock().unwrap_or_else(|p| p.into_inner());
     let (mut once, mut missing, mut doubled, mut split) = (0usize, 0usize, 0usize, 0usize);
@@ -463,29 +463,4 @@ fn order_events(events: &[StoredEvent]) -> HashMap<uuid::Uuid, Vec<EventId>> {
         }
     }
     by_status
-}
-
-/// The account's events stored after position `after`, in store order.
-async fn events_after(store: &Store, mut after: u64) -> Result<Vec<StoredEvent>, BoxError> {
-    const PAGE: u32 = 1_000;
-    let mut out = Vec::new();
-    loop {
-        let page = store
-            .query(&EventQuery {
-                after,
-                account: Some(ACCOUNT.to_owned()),
-                limit: PAGE,
-                ..EventQuery::default()
-            })
-            .await?;
-        let Some(last) = page.last() else {
-            return Ok(out);
-        };
-        after = last.position;
-        let full = page.len() == PAGE as usize;
-        out.extend(page);
-        if !full {
-            return Ok(out);
-        }
-    }
 }
