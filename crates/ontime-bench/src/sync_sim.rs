@@ -373,7 +373,7 @@ async fn record(
     steps: &[StepReport],
     outcome: &mut Outcome,
 ) -> Result<u64, SimError> {
-    let page = events_after(store, after).await?;
+    let page = events_after(store, ACCOUNT, after).await?;
     let mut by = steps
         .iter()
         .flat_map(|s| std::iter::repeat_n(s.source, s.stored as usize));
@@ -392,18 +392,22 @@ async fn record(
 }
 
 async fn all_events(store: &Store) -> Result<Vec<StoredEvent>, SimError> {
-    events_after(store, 0).await
+    events_after(store, ACCOUNT, 0).await
 }
 
-/// Every event of the account stored after position `after`, in store order.
-async fn events_after(store: &Store, mut after: u64) -> Result<Vec<StoredEvent>, SimError> {
+/// Every event of `account` stored after position `after`, in store order.
+pub async fn events_after(
+    store: &Store,
+    account: &str,
+    mut after: u64,
+) -> Result<Vec<StoredEvent>, SimError> {
     const PAGE: u32 = 1_000;
     let mut out = Vec::new();
     loop {
         let page = store
             .query(&EventQuery {
                 after,
-                account: Some(ACCOUNT.to_owned()),
+                account: Some(account.to_owned()),
                 limit: PAGE,
                 ..EventQuery::default()
             })
