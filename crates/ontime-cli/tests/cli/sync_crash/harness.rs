@@ -842,12 +842,14 @@ pub struct Received {
 struct ReceiverState {
     verifier: ontime_sync::deliver::verify::Verifier,
     fail_until: Instant,
+    delay: Duration,
     received: std::sync::Mutex<Received>,
 }
 
 /// A Standard Webhooks receiver on 127.0.0.1: verifies every request with
 /// [`Verifier`](ontime_sync::deliver::verify::Verifier) and records it; answers 500 to verified
-/// requests until `fail_for` has passed since it started, then 204.
+/// requests until `fail_for` has passed since it started, then 204 (each answer after `delay`:
+/// a slow receiver keeps the dispatcher's claims live for a while).
 pub struct Receiver {
     /// `http://127.0.0.1:{port}/hook`.
     pub url: String,
@@ -857,12 +859,23 @@ pub struct Receiver {
 impl Receiver {
     /// Serves on `handle`, verifying with `secret` (`whsec_…`).
     pub fn start(handle: &tokio::runtime::Handle, secret: &str, fail_for: Duration) -> Self {
+        Self::start_slow(handle, secret, fail_for, Duration::ZERO)
+    }
+
+    /// [`Receiver::start`], answering each request after `delay`.
+    pub fn start_slow(
+        handle: &tokio::runtime::Handle,
+        secret: &str,
+        fail_for: Duration,
+        delay: Duration,
+    ) -> Self {
         use axum::routing::post;
         let secret =
             ontime_sync::deliver::signature::WebhookSecret::parse(secret).expect("a whsec_ secret");
         let state = std::sync::Arc::new(ReceiverState {
             verifier: ontime_sync::deliver::verify::Verifier::new(secret),
             fail_until: Instant::now() + fail_for,
+            delay,
             received: std::sync::Mutex::new(Received::default()),
         });
         let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind a receiver");
@@ -893,6 +906,9 @@ async fn receive(
     body: axum::body::Bytes,
 ) -> axum::http::StatusCode {
     use axum::http::StatusCode;
+    if !state.delay.is_zero() {
+        tokio::time::sleep(state.delay).await;
+    }
     let verified = state.verifier.verify(&headers, &body, chrono::Utc::now());
     let mut received = state.received.lock().expect("receiver state");
     received
