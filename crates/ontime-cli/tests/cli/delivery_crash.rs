@@ -135,6 +135,12 @@ fn wait_delivered(
         if waiting.is_empty() {
             return started.elapsed();
         }
+        for d in daemons.iter_mut() {
+            if let Some(status) = d.exited() {
+                d.drain();
+                panic!("a daemon exited by itself ({status}): {:#?}", d.log);
+            }
+        }
         if started.elapsed() >= timeout {
             let logs: Vec<Vec<&String>> = daemons
                 .iter()
@@ -388,13 +394,18 @@ fn two_dispatchers_on_postgres_one_killed_the_other_takes_its_claims() {
     let fleet = Fleet::start(1, ORDERS, seed, ports[0]);
     let dir = tempfile::tempdir().expect("tempdir");
     let (destinations, toml) = Destinations::start(&fleet, dir.path(), "dcrash_2d", SLOW);
-    let config = |worker: &str, port| {
-        fleet.write_config_with(dir.path(), &pg.url, worker, port, ORDER_SOURCES, &toml)
-    };
-    let mut collector = Daemon::spawn_with(&config("collector", ports[0]), Some("collect"), LOG);
-    let mut dispatchers: Vec<Option<Daemon>> = [("d0", ports[1]), ("d1", ports[2])]
+    // Every config written before any process starts: writing one rewrites the shared key and
+    // token files, which a starting process might read half-written.
+    let configs: Vec<_> = [("collector", ports[0]), ("d0", ports[1]), ("d1", ports[2])]
         .iter()
-        .map(|(w, p)| Some(Daemon::spawn_with(&config(w, *p), Some("deliver"), LOG)))
+        .map(|(worker, port)| {
+            fleet.write_config_with(dir.path(), &pg.url, worker, *port, ORDER_SOURCES, &toml)
+        })
+        .collect();
+    let mut collector = Daemon::spawn_with(&configs[0], Some("collect"), LOG);
+    let mut dispatchers: Vec<Option<Daemon>> = configs[1..]
+        .iter()
+        .map(|config| Some(Daemon::spawn_with(config, Some("deliver"), LOG)))
         .collect();
     // A few deliveries (any dispatcher's), then a random delay: the victim.
     let k = rng.random_range(2..=6);
@@ -415,28 +426,30 @@ fn two_dispatchers_on_postgres_one_killed_the_other_takes_its_claims() {
     std::thread::sleep(Duration::from_millis(rng.random_range(0..250)));
     let victim = rng.random_range(0..2);
     let worker = format!("d{victim}");
-    // The kill lands while the victim holds claims (the slow receiver keeps them live).
-    let deadline = Instant::now() + Duration::from_secs(15);
-    let mut claims_before = pg.claims_of(&worker);
-    while claims_before.is_empty() && Instant::now() < deadline {
-        if let Some(d) = dispatchers[victim].as_mut() {
-            let seen = d.deliveries;
-            d.wait_until(Duration::from_millis(100), |d| d.deliveries > seen);
+    // The kill lands while the victim holds claims: it is frozen (SIGSTOP) while its claims
+    // are read, and killed if it holds any, else thawed and tried again.
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let orphaned = loop {
+        let d = dispatchers[victim].as_mut().expect("running");
+        d.signal("STOP");
+        let claims = pg.claims_of(&worker);
+        if !claims.is_empty() || Instant::now() >= deadline {
+            break claims;
         }
-        claims_before = pg.claims_of(&worker);
-    }
+        d.signal("CONT");
+        let seen = d.deliveries;
+        d.wait_until(Duration::from_millis(100), |d| d.deliveries > seen);
+    };
     let killed_at = Instant::now();
     let victim_log = dispatchers[victim].take().expect("running").kill();
     let victim_deliveries = victim_log
         .iter()
         .filter(|l| l.contains(" delivery ") && l.contains("outcome="))
         .count();
-    let orphaned = pg.claims_of(&worker);
     eprintln!(
         "{test}: killed {worker} after {victim_deliveries} delivery lines; it held {} live claims \
-         ({} a moment before)",
-        orphaned.len(),
-        claims_before.len()
+         when frozen",
+        orphaned.len()
     );
 
     fleet.wait_finished(Duration::from_secs(120));

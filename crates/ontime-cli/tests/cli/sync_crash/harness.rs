@@ -349,6 +349,15 @@ impl Daemon {
         self.log
     }
 
+    /// Sends `signal` (`STOP`, `CONT`) to the child with `kill(1)`.
+    pub fn signal(&self, signal: &str) {
+        let sent = Command::new("kill")
+            .args([&format!("-{signal}"), &self.child.id().to_string()])
+            .status()
+            .expect("kill(1)");
+        assert!(sent.success(), "kill -{signal} failed");
+    }
+
     /// Whether the daemon announced its address (its signal handlers are installed by then).
     pub fn listening(&self) -> bool {
         self.log
