@@ -97,6 +97,16 @@ impl Destinations {
         )
     }
 
+    /// [`check_webhook`] on both receivers and [`check_nats`] on the stream: (accepted,
+    /// refused) of each receiver and the stream's message count.
+    fn check(&self, events: &[StoredEvent]) -> ((usize, usize), (usize, usize), Option<usize>) {
+        (
+            check_webhook("steady", &self.steady, events),
+            check_webhook("flaky", &self.flaky, events),
+            self.nats.as_ref().map(|n| check_nats(n, events)),
+        )
+    }
+
     fn names(&self) -> Vec<&'static str> {
         let mut names = vec!["steady", "flaky"];
         if self.nats.is_some() {
@@ -339,9 +349,7 @@ fn deliver_through_kills(test: &str, store_url: &str, tag: &str) {
     last.terminate();
     let events = fleet.block_on(all_events(&store, &account.name));
     fleet.block_on(store.close());
-    let steady = check_webhook("steady", &destinations.steady, &events);
-    let flaky = check_webhook("flaky", &destinations.flaky, &events);
-    let nats = destinations.nats.as_ref().map(|n| check_nats(n, &events));
+    let (steady, flaky, nats) = destinations.check(&events);
     eprintln!(
         "{test}: {KILLS} kills ({on_commit} after a commit line, {on_delivery} after a delivery \
          line) in {killing:.1?}; all delivered {drained:.1?} after catching up, {:.1?} in all; \
@@ -509,9 +517,7 @@ fn two_dispatchers_on_postgres_one_killed_the_other_takes_its_claims() {
     survivor.terminate();
     let events = fleet.block_on(all_events(&store, &account.name));
     fleet.block_on(store.close());
-    let steady = check_webhook("steady", &destinations.steady, &events);
-    let flaky = check_webhook("flaky", &destinations.flaky, &events);
-    let nats = destinations.nats.as_ref().map(|n| check_nats(n, &events));
+    let (steady, flaky, nats) = destinations.check(&events);
     eprintln!(
         "{test}: {} events; {} orphaned claims taken over; all delivered {all_delivered:.1?} after \
          the kill; steady {steady:?}, flaky {flaky:?} (accepted, refused); NATS {nats:?}",
