@@ -188,6 +188,7 @@ pub async fn feed(
     account_for(tour, &truth, &stored);
     if let Some(order) = showcase(&truth) {
         timeline(tour, &store, order).await?;
+        super::webhook::deliver(tour, &store, order, seed, clock.now()).await?;
     }
     if let Some(runner) = worker.runner("demo") {
         let status = runner.status();

@@ -3,11 +3,13 @@
 //! account. The account's clock is frozen and its data seeded, so the tour prints the same thing
 //! every time (except the simulator's port and the timings). The steps are in `steps.rs`, how
 //! they print in `tour.rs`; the event feed (a second, living simulated account collected by
-//! `ontime-sync` into a SQLite store) in `feed.rs`.
+//! `ontime-sync` into a SQLite store) in `feed.rs`; one of its events delivered as a signed
+//! webhook to a local verifying receiver in `webhook.rs`.
 
 mod feed;
 mod steps;
 mod tour;
+mod webhook;
 
 use std::time::{Duration, Instant};
 

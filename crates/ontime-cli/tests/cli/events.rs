@@ -746,3 +746,154 @@ fn tail_and_timeline_read_a_postgres_store() {
         std::panic::resume_unwind(panic);
     }
 }
+
+// ---- redeliver, and the destinations in `sync status` ---------------------------------------
+
+mod redeliver {
+    use chrono::{TimeDelta, Utc};
+    use ontime_sync::store::outbox::DeliveryStore;
+    use ontime_sync::store::{Commit, EventStore};
+    use serde_json::Value;
+
+    use super::{ACCOUNT, Fixture, events};
+    use crate::common::{Run, ontime};
+
+    /// A store whose order 3 was queued for `hook` and `bi`; every `hook` delivery failed for
+    /// good (dead letters) and `hook` was disabled by a 410; `bi` still waits.
+    fn fixture() -> (Fixture, Vec<String>) {
+        let f = Fixture::new();
+        let ids: Vec<String> = events(3).iter().map(|e| e.event_id.to_string()).collect();
+        let now = Utc::now();
+        f.rt.block_on(async {
+            f.store
+                .commit(
+                    Commit::new(ACCOUNT)
+                        .events(events(3))
+                        .destination("hook")
+                        .destination("bi")
+                        .at(now - TimeDelta::minutes(10)),
+                )
+                .await
+                .unwrap();
+            // Unordered: every delivery at once.
+            let claims = f
+                .store
+                .claim_deliveries("hook", "test", 100, false, TimeDelta::seconds(60), now)
+                .await
+                .unwrap();
+            assert_eq!(claims.len(), ids.len());
+            for claim in &claims {
+                f.store
+                    .dead_letter(claim, "HTTP 500 after 8 attempts", now)
+                    .await
+                    .unwrap();
+            }
+            f.store
+                .disable_destination("hook", "HTTP 410 Gone", now)
+                .await
+                .unwrap();
+        });
+        (f, ids)
+    }
+
+    fn status(f: &Fixture, json: bool) -> Run {
+        let mut cmd = ontime();
+        cmd.args(["sync", "status", "--store", &f.store_arg()]);
+        if json {
+            cmd.arg("--json");
+        }
+        Run::of(&mut cmd)
+    }
+
+    #[test]
+    fn status_shows_each_destination_health_backlog_and_dead_letters() {
+        let (f, ids) = fixture();
+        let text = status(&f, false);
+        let out = text.ok();
+        assert!(out.contains("destination hook\n"), "{out}");
+        assert!(out.contains("  health:        disabled since "), "{out}");
+        assert!(out.contains(": HTTP 410 Gone\n"), "{out}");
+        assert!(
+            out.contains(&format!("  dead letters:  {}\n", ids.len())),
+            "{out}"
+        );
+        assert!(
+            out.contains("destination bi\n  health:        ok\n"),
+            "{out}"
+        );
+        assert!(
+            out.contains(&format!("  backlog:       {} (oldest waiting ", ids.len())),
+            "{out}"
+        );
+        let json: Value = serde_json::from_str(status(&f, true).ok()).unwrap();
+        let hook = &json["destinations"]["hook"];
+        assert_eq!(hook["health"], "disabled");
+        assert_eq!(hook["disabled_reason"], "HTTP 410 Gone");
+        assert_eq!(hook["dead_letters"], ids.len());
+        assert_eq!(hook["backlog"], 0);
+        let bi = &json["destinations"]["bi"];
+        assert_eq!(bi["health"], "ok");
+        assert_eq!(bi["backlog"], ids.len());
+        assert!(bi["oldest_waiting_s"].as_i64().unwrap() >= 600, "{bi}");
+        assert_eq!(json["accounts"], serde_json::json!({}));
+    }
+
+    #[test]
+    fn redeliver_queues_one_event_or_the_dead_letters_since_a_time() {
+        let (f, ids) = fixture();
+        // One event, to one endpoint.
+        let one = f.run(&["redeliver", &ids[0], "--endpoint", "hook"]);
+        assert_eq!(one.ok(), "queued 1 delivery\n");
+        assert!(
+            one.stderr.contains("hook is disabled (HTTP 410 Gone)"),
+            "{}",
+            one.stderr
+        );
+        // The rest of hook's dead letters, from two hours ago on, enabling it.
+        let rest = f.run(&[
+            "redeliver",
+            "--endpoint",
+            "hook",
+            "--failed-since",
+            "2h",
+            "--enable",
+        ]);
+        assert_eq!(rest.ok(), format!("queued {} deliveries\n", ids.len() - 1));
+        let json: Value = serde_json::from_str(status(&f, true).ok()).unwrap();
+        let hook = &json["destinations"]["hook"];
+        assert_eq!(hook["health"], "ok", "{hook}");
+        assert_eq!(hook["dead_letters"], 0);
+        assert_eq!(hook["backlog"], ids.len());
+        // Nothing failed since a minute from now: nothing queued (an RFC 3339 time).
+        let future = (Utc::now() + TimeDelta::minutes(1)).to_rfc3339();
+        let none = f.run(&["redeliver", "--endpoint", "hook", "--failed-since", &future]);
+        assert_eq!(none.ok(), "queued 0 deliveries\n");
+    }
+
+    #[test]
+    fn unknown_events_and_endpoints_have_their_own_exit_codes() {
+        let (f, ids) = fixture();
+        let unknown_event = f.run(&["redeliver", "evt_aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"]);
+        assert_eq!(unknown_event.code, 5, "{}", unknown_event.stderr);
+        assert!(unknown_event.stderr.contains("no event evt_aaaa"));
+        let unknown_endpoint = f.run(&["redeliver", &ids[0], "--endpoint", "hoook"]);
+        assert_eq!(unknown_endpoint.code, 14, "{}", unknown_endpoint.stderr);
+        assert!(
+            unknown_endpoint
+                .stderr
+                .contains("no destination is named \"hoook\"")
+        );
+        let not_an_id = f.run(&["redeliver", "order-1"]);
+        assert_eq!(not_an_id.code, 2, "{}", not_an_id.stderr);
+        let bad_time = f.run(&[
+            "redeliver",
+            "--endpoint",
+            "hook",
+            "--failed-since",
+            "yesterday",
+        ]);
+        assert_eq!(bad_time.code, 2, "{}", bad_time.stderr);
+        let no_endpoint = f.run(&["redeliver", "--failed-since", "2h"]);
+        assert_eq!(no_endpoint.code, 2, "{}", no_endpoint.stderr);
+    }
+}
