@@ -3,6 +3,7 @@
 
 mod attachments;
 mod common;
+mod delivery_crash;
 mod demo;
 mod errors;
 mod events;

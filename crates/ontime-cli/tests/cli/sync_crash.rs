@@ -14,7 +14,7 @@
 //! rounds is invisible, see `ontime_sync::collect::drivers`), so the truth cannot be counted
 //! exactly against them.
 
-mod harness;
+pub mod harness;
 
 use std::time::{Duration, Instant};
 

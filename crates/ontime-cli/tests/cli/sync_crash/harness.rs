@@ -10,7 +10,9 @@ use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use chrono::NaiveDate;
-use ontime_mock::{ActivityConfig, Change, NotifyConfig, OnTimeMock, RunningMock, TruthChange};
+use ontime_mock::{
+    ActivityConfig, Change, NotifyConfig, OnTimeMock, PersonalData, RunningMock, TruthChange,
+};
 use ontime_sync::store::{EventQuery, EventStore, Store};
 
 /// Simulated seconds per real second: an order's lifecycle (hours) takes seconds.
@@ -67,6 +69,18 @@ impl Fleet {
     /// notifications to `http://127.0.0.1:{notify_port}/inbound/{token}` (two quick attempts:
     /// while no daemon listens they are lost, as OnTime's emitter gives up).
     pub fn start(n: usize, orders: usize, seed: u64, notify_port: u16) -> Self {
+        Self::start_with(n, orders, seed, notify_port, None)
+    }
+
+    /// [`Fleet::start`], the activity seeded with `personal` values when given (the redaction
+    /// scan looks for them in everything that leaves the daemon).
+    pub fn start_with(
+        n: usize,
+        orders: usize,
+        seed: u64,
+        notify_port: u16,
+        personal: Option<PersonalData>,
+    ) -> Self {
         let rt = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
             .enable_all()
@@ -85,10 +99,13 @@ impl Fleet {
                         .attempts(2)
                         .backoff(Duration::from_millis(20))
                         .timeout(Duration::from_secs(2));
-                let activity = ActivityConfig::new(RATE)
+                let mut activity = ActivityConfig::new(RATE)
                     .seed(seed.wrapping_add(i as u64))
                     .orders(orders)
                     .notify(notify);
+                if let Some(personal) = &personal {
+                    activity = activity.personal(personal.clone());
+                }
                 let mock = rt
                     .block_on(
                         OnTimeMock::builder()
@@ -130,8 +147,34 @@ impl Fleet {
         self.rt.block_on(future)
     }
 
+    /// A handle on the fleet's runtime (to serve receivers beside the simulators).
+    pub fn handle(&self) -> tokio::runtime::Handle {
+        self.rt.handle().clone()
+    }
+
     /// Writes `sync.toml` for worker `worker` (its key and token files beside it) into `dir`.
     pub fn write_config(&self, dir: &Path, store_url: &str, worker: &str, port: u16) -> PathBuf {
+        self.write_config_with(
+            dir,
+            store_url,
+            worker,
+            port,
+            "sources = [\"inbound\", \"poll\", \"reconcile\"]",
+            "",
+        )
+    }
+
+    /// [`Fleet::write_config`] with `sources` as each account's source lines (`sources = […]`,
+    /// `drivers.…`) and `extra` TOML appended (the destinations: `[[webhook]]`, `[[nats]]`).
+    pub fn write_config_with(
+        &self,
+        dir: &Path,
+        store_url: &str,
+        worker: &str,
+        port: u16,
+        sources: &str,
+        extra: &str,
+    ) -> PathBuf {
         let mut text = format!(
             "[store]\nurl = \"{store_url}\"\n\n[worker]\nid = \"{worker}\"\nlease_ttl = \"{}s\"\n\n\
              [http]\nlisten = \"127.0.0.1:{port}\"\n",
@@ -157,12 +200,13 @@ url = "{url}"
 api_key_file = "{name}.key"
 time_zone = "America/Chicago"
 plan = {{ daily = 1000000, share = 1.0 }}
-sources = ["inbound", "poll", "reconcile"]
+{sources}
 inbound.token_file = "{name}.token"
 "#,
                 url = account.mock.base_url()
             ));
         }
+        text.push_str(extra);
         let path = dir.join(format!("sync-{worker}.toml"));
         std::fs::write(&path, text).expect("config");
         path
@@ -185,6 +229,8 @@ pub struct Daemon {
     pub log: Vec<String>,
     /// "events committed" lines read so far.
     pub commits: usize,
+    /// Delivery outcome lines (`ontime_sync::deliver::dispatch` at debug) read so far.
+    pub deliveries: usize,
     /// Accounts this daemon logged "lease acquired" for, with when the line was read.
     pub acquired: Vec<(String, Instant)>,
     closed: bool,
@@ -194,16 +240,35 @@ impl Daemon {
     /// Spawns `ontime sync run --config CONFIG` (logs at debug for `ontime_sync`: the
     /// "events committed" lines are the kill signal).
     pub fn spawn(config: &Path) -> Self {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_ontime"))
-            .args(["sync", "run", "--config"])
-            .arg(config)
-            .env("RUST_LOG", "info,ontime_sync::run::worker=debug")
-            .stdout(Stdio::null())
+        Self::spawn_with(config, None, "info,ontime_sync::run::worker=debug")
+    }
+
+    /// Spawns `ontime sync run --config CONFIG [--role ROLE]` with `RUST_LOG=rust_log`; stdout
+    /// and stderr are both read into [`Daemon::log`] (a redaction scan reads every line).
+    pub fn spawn_with(config: &Path, role: Option<&str>, rust_log: &str) -> Self {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_ontime"));
+        command.args(["sync", "run", "--config"]).arg(config);
+        if let Some(role) = role {
+            command.args(["--role", role]);
+        }
+        let mut child = command
+            .env("RUST_LOG", rust_log)
+            .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .spawn()
             .expect("spawn ontime sync run");
         let stderr = child.stderr.take().expect("stderr piped");
+        let stdout = child.stdout.take().expect("stdout piped");
         let (tx, lines) = mpsc::channel();
+        let out = tx.clone();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines() {
+                let Ok(line) = line else { break };
+                if out.send(Line::Text(line)).is_err() {
+                    return;
+                }
+            }
+        });
         std::thread::spawn(move || {
             for line in BufReader::new(stderr).lines() {
                 let Ok(line) = line else { break };
@@ -218,6 +283,7 @@ impl Daemon {
             lines,
             log: Vec::new(),
             commits: 0,
+            deliveries: 0,
             acquired: Vec::new(),
             closed: false,
         }
@@ -228,6 +294,9 @@ impl Daemon {
             Line::Text(line) => {
                 if line.contains("events committed") {
                     self.commits += 1;
+                }
+                if line.contains(" delivery ") && line.contains("outcome=") {
+                    self.deliveries += 1;
                 }
                 if line.contains("lease acquired")
                     && let Some(account) = field(&line, "account")
@@ -278,6 +347,15 @@ impl Daemon {
         self.child.wait().expect("reaped");
         self.drain();
         self.log
+    }
+
+    /// Sends `signal` (`STOP`, `CONT`) to the child with `kill(1)`.
+    pub fn signal(&self, signal: &str) {
+        let sent = Command::new("kill")
+            .args([&format!("-{signal}"), &self.child.id().to_string()])
+            .status()
+            .expect("kill(1)");
+        assert!(sent.success(), "kill -{signal} failed");
     }
 
     /// Whether the daemon announced its address (its signal handlers are installed by then).
@@ -527,6 +605,40 @@ impl PgSchema {
         Some(Self { url, admin, schema })
     }
 
+    /// The (destination, position) of every live claim `worker` holds in the outbox.
+    pub fn claims_of(&self, worker: &str) -> Vec<(String, i64)> {
+        use sqlx::{Connection, Row};
+        let now = chrono::Utc::now().timestamp_micros();
+        let sql = format!(
+            "SELECT destination, position FROM outbox WHERE claimed_by = '{}' AND claim_until_us > {now}",
+            worker.replace('\'', "''")
+        );
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("runtime");
+        rt.block_on(async {
+            let mut conn = sqlx::AnyConnection::connect(&self.url)
+                .await
+                .expect("connect to Postgres");
+            let rows = sqlx::query(&sql)
+                .fetch_all(&mut conn)
+                .await
+                .expect("read the claims");
+            let claims = rows
+                .iter()
+                .map(|row| {
+                    (
+                        row.try_get::<String, _>(0).expect("destination"),
+                        row.try_get::<i64, _>(1).expect("position"),
+                    )
+                })
+                .collect();
+            conn.close().await.ok();
+            claims
+        })
+    }
+
     fn execute(url: &str, sql: &str) -> Result<(), String> {
         use sqlx::Connection;
         sqlx::any::install_default_drivers();
@@ -556,4 +668,286 @@ impl Drop for PgSchema {
             eprintln!("warning: schema {} not dropped: {why}", self.schema);
         }
     }
+}
+
+/// A JetStream stream of the test's own on the server at `ONTIME_TEST_NATS_URL` (default
+/// `nats://127.0.0.1:4222`), deleted when this is dropped. `None` (with a notice) when no server
+/// answers, unless `ONTIME_REQUIRE_SERVICES=1`: then the test fails.
+pub struct NatsStream {
+    url: String,
+    /// The stream's name (`ONTIME_{TAG}_{pid}`).
+    pub name: String,
+    /// The destination's subject prefix (`ontimecrash.{tag}.{pid}`).
+    pub prefix: String,
+}
+
+/// One message read back from a [`NatsStream`].
+pub struct NatsMessage {
+    /// Its `Nats-Msg-Id` header (empty when absent).
+    pub msg_id: String,
+    /// Its subject.
+    pub subject: String,
+    /// Its payload, as text.
+    pub body: String,
+}
+
+impl NatsStream {
+    /// Checks that a server answers and removes a leftover stream of the same name.
+    pub fn create(tag: &str) -> Option<Self> {
+        let url = std::env::var("ONTIME_TEST_NATS_URL")
+            .unwrap_or_else(|_| "nats://127.0.0.1:4222".to_owned());
+        let pid = std::process::id();
+        let this = Self {
+            name: format!("ONTIME_{}_{pid}", tag.to_uppercase()),
+            prefix: format!("ontimecrash.{tag}.{pid}"),
+            url,
+        };
+        match Self::run(&this.url, {
+            let name = this.name.clone();
+            move |js| async move {
+                js.delete_stream(&name).await.ok();
+                Ok(())
+            }
+        }) {
+            Ok(()) => Some(this),
+            Err(why) => {
+                if std::env::var("ONTIME_REQUIRE_SERVICES").as_deref() == Ok("1") {
+                    panic!("NATS required (ONTIME_REQUIRE_SERVICES=1) but unreachable: {why}");
+                }
+                eprintln!(
+                    "notice: NATS destination left out: no server at {} ({why})",
+                    this.url
+                );
+                None
+            }
+        }
+    }
+
+    /// Runs `work` with a fresh connection on a runtime of its own (on its own thread: the
+    /// caller may be inside another runtime).
+    fn run<T, F, Fut>(url: &str, work: F) -> Result<T, String>
+    where
+        T: Send + 'static,
+        F: FnOnce(async_nats::jetstream::Context) -> Fut + Send + 'static,
+        Fut: std::future::Future<Output = Result<T, String>>,
+    {
+        let url = url.to_owned();
+        std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .map_err(|e| e.to_string())?;
+            rt.block_on(async {
+                let connect = async_nats::ConnectOptions::new()
+                    .connection_timeout(Duration::from_secs(3))
+                    .connect(url.as_str());
+                let client = tokio::time::timeout(Duration::from_secs(5), connect)
+                    .await
+                    .map_err(|_| "timed out".to_owned())?
+                    .map_err(|e| e.to_string())?;
+                work(async_nats::jetstream::new(client)).await
+            })
+        })
+        .join()
+        .map_err(|_| "the NATS thread panicked".to_owned())?
+    }
+
+    /// The `[[nats]]` section of a destination `name` on this stream, `extra` lines appended.
+    pub fn toml(&self, name: &str, extra: &str) -> String {
+        format!(
+            "\n[[nats]]\nname = \"{name}\"\nurl = \"{}\"\nstream = \"{}\"\nsubject_prefix = \"{}\"\n{extra}\n",
+            self.url, self.name, self.prefix
+        )
+    }
+
+    /// Every message of the stream, in stream order (an ephemeral pull consumer, no acks).
+    pub fn read_back(&self) -> Vec<NatsMessage> {
+        use async_nats::jetstream::consumer::{AckPolicy, pull};
+        use futures::StreamExt as _;
+        let name = self.name.clone();
+        Self::run(&self.url, move |js| async move {
+            let stream = js.get_stream(&name).await.map_err(|e| e.to_string())?;
+            let consumer = stream
+                .create_consumer(pull::Config {
+                    ack_policy: AckPolicy::None,
+                    ..Default::default()
+                })
+                .await
+                .map_err(|e| e.to_string())?;
+            let mut out = Vec::new();
+            loop {
+                let mut batch = consumer
+                    .fetch()
+                    .max_messages(500)
+                    .messages()
+                    .await
+                    .map_err(|e| e.to_string())?;
+                let before = out.len();
+                while let Some(message) = batch.next().await {
+                    let message = message.map_err(|e| e.to_string())?;
+                    let msg_id = message
+                        .headers
+                        .as_ref()
+                        .and_then(|h| h.get("Nats-Msg-Id"))
+                        .map(|v| v.as_str().to_owned())
+                        .unwrap_or_default();
+                    out.push(NatsMessage {
+                        msg_id,
+                        subject: message.subject.to_string(),
+                        body: String::from_utf8_lossy(&message.payload).into_owned(),
+                    });
+                }
+                if out.len() == before {
+                    return Ok(out);
+                }
+            }
+        })
+        .expect("read the NATS stream back")
+    }
+}
+
+impl Drop for NatsStream {
+    fn drop(&mut self) {
+        let name = self.name.clone();
+        let deleted = Self::run(&self.url, move |js| async move {
+            match js.delete_stream(&name).await {
+                Ok(_) => Ok(()),
+                Err(e) if e.to_string().contains("not found") => Ok(()),
+                Err(e) => Err(e.to_string()),
+            }
+        });
+        if let Err(why) = deleted {
+            eprintln!("warning: stream {} not deleted: {why}", self.name);
+        }
+    }
+}
+
+/// A webhook request as a receiver saw it.
+#[derive(Clone, Debug)]
+pub struct Receipt {
+    /// The `webhook-id` header.
+    pub webhook_id: String,
+    /// The body's `event_id`.
+    pub event_id: String,
+    /// The body's `subject`.
+    pub subject: String,
+    /// The body's `sequence`.
+    pub sequence: Option<u64>,
+}
+
+/// What a [`Receiver`] got.
+#[derive(Debug, Default)]
+pub struct Received {
+    /// Verified requests it accepted (2xx), in arrival order.
+    pub accepted: Vec<Receipt>,
+    /// Requests that failed verification, with why.
+    pub rejected: Vec<String>,
+    /// Verified requests it answered 500 (while failing on purpose).
+    pub refused: usize,
+    /// Every body it was sent (accepted, refused or rejected), as text.
+    pub bodies: Vec<String>,
+}
+
+struct ReceiverState {
+    verifier: ontime_sync::deliver::verify::Verifier,
+    fail_until: Instant,
+    delay: Duration,
+    received: std::sync::Mutex<Received>,
+}
+
+/// A Standard Webhooks receiver on 127.0.0.1: verifies every request with
+/// [`Verifier`](ontime_sync::deliver::verify::Verifier) and records it; answers 500 to verified
+/// requests until `fail_for` has passed since it started, then 204 (each answer after `delay`:
+/// a slow receiver keeps the dispatcher's claims live for a while).
+pub struct Receiver {
+    /// `http://127.0.0.1:{port}/hook`.
+    pub url: String,
+    state: std::sync::Arc<ReceiverState>,
+}
+
+impl Receiver {
+    /// Serves on `handle`, verifying with `secret` (`whsec_…`).
+    pub fn start(handle: &tokio::runtime::Handle, secret: &str, fail_for: Duration) -> Self {
+        Self::start_slow(handle, secret, fail_for, Duration::ZERO)
+    }
+
+    /// [`Receiver::start`], answering each request after `delay`.
+    pub fn start_slow(
+        handle: &tokio::runtime::Handle,
+        secret: &str,
+        fail_for: Duration,
+        delay: Duration,
+    ) -> Self {
+        use axum::routing::post;
+        let secret =
+            ontime_sync::deliver::signature::WebhookSecret::parse(secret).expect("a whsec_ secret");
+        let state = std::sync::Arc::new(ReceiverState {
+            verifier: ontime_sync::deliver::verify::Verifier::new(secret),
+            fail_until: Instant::now() + fail_for,
+            delay,
+            received: std::sync::Mutex::new(Received::default()),
+        });
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind a receiver");
+        listener.set_nonblocking(true).expect("nonblocking");
+        let port = listener.local_addr().expect("address").port();
+        let app = axum::Router::new()
+            .route("/hook", post(receive))
+            .with_state(state.clone());
+        handle.spawn(async move {
+            let listener = tokio::net::TcpListener::from_std(listener).expect("tokio listener");
+            axum::serve(listener, app).await.expect("serve a receiver");
+        });
+        Self {
+            url: format!("http://127.0.0.1:{port}/hook"),
+            state,
+        }
+    }
+
+    /// Runs `f` on what it got so far.
+    pub fn with<T>(&self, f: impl FnOnce(&Received) -> T) -> T {
+        f(&self.state.received.lock().expect("receiver state"))
+    }
+}
+
+async fn receive(
+    axum::extract::State(state): axum::extract::State<std::sync::Arc<ReceiverState>>,
+    headers: axum::http::HeaderMap,
+    body: axum::body::Bytes,
+) -> axum::http::StatusCode {
+    use axum::http::StatusCode;
+    if !state.delay.is_zero() {
+        tokio::time::sleep(state.delay).await;
+    }
+    let verified = state.verifier.verify(&headers, &body, chrono::Utc::now());
+    let mut received = state.received.lock().expect("receiver state");
+    received
+        .bodies
+        .push(String::from_utf8_lossy(&body).into_owned());
+    let message = match verified {
+        Ok(message) => message,
+        Err(why) => {
+            received.rejected.push(why.to_string());
+            return StatusCode::UNAUTHORIZED;
+        }
+    };
+    if Instant::now() < state.fail_until {
+        received.refused += 1;
+        return StatusCode::INTERNAL_SERVER_ERROR;
+    }
+    let json: serde_json::Value = match message.json() {
+        Ok(json) => json,
+        Err(why) => {
+            received.rejected.push(format!("body is not JSON: {why}"));
+            return StatusCode::BAD_REQUEST;
+        }
+    };
+    let text = |key: &str| json.get(key).and_then(|v| v.as_str()).unwrap_or_default();
+    let receipt = Receipt {
+        webhook_id: message.id().to_owned(),
+        event_id: text("event_id").to_owned(),
+        subject: text("subject").to_owned(),
+        sequence: json.get("sequence").and_then(|v| v.as_u64()),
+    };
+    received.accepted.push(receipt);
+    StatusCode::NO_CONTENT
 }
