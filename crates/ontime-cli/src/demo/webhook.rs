@@ -16,9 +16,9 @@ use ontime_sync::deliver::verify::Verifier;
 use ontime_sync::deliver::webhook::{SigningKeys, WebhookEndpoint, WebhookSink};
 use ontime_sync::event::Event;
 use ontime_sync::policy::{RedactionPolicy, Redactor};
+use ontime_sync::run::CancellationToken;
 use ontime_sync::store::outbox::{DeliveryStore, Redeliver};
 use ontime_sync::store::{EventStore, Store};
-use ontime_sync::run::CancellationToken;
 
 use super::tour::{Tour, differences};
 use crate::error::CliError;
@@ -49,9 +49,8 @@ pub async fn deliver(
     seed: u64,
     now: DateTime<Utc>,
 ) -> Result<(), CliError> {
-    let failed = |e: ontime_sync::store::StoreError| {
-        CliError::other(format!("the demo's event store: {e}"))
-    };
+    let failed =
+        |e: ontime_sync::store::StoreError| CliError::other(format!("the demo's event store: {e}"));
     let subject = Event::order_subject(ontime::OrderId::from_uuid(order));
     let events = store.timeline("demo", &subject).await.map_err(failed)?;
     let Some(last) = events.last() else {
@@ -138,8 +137,9 @@ pub async fn deliver(
     let signature = header("webhook-signature");
     let short = format!("{}…", &signature[..signature.len().min(20)]);
     let verdict = match verifier.verify(&headers, &body, now) {
-        Ok(_) => "signature valid (HMAC-SHA256 over id.timestamp.body, the receiver's secret)"
-            .to_owned(),
+        Ok(_) => {
+            "signature valid (HMAC-SHA256 over id.timestamp.body, the receiver's secret)".to_owned()
+        }
         Err(e) => format!("signature INVALID: {e}"),
     };
     tour.say(format!(

@@ -177,6 +177,7 @@ impl<C: Clock + Clone + 'static> Worker<C> {
                 settings
                     .client_builder()
                     .on_call(move |call| calls.record_call(&account, call))
+                    .mask_ids_in_logs(true)
                     .timeout(bound.max(std::time::Duration::from_secs(5)))
                     .retry_policy(retry.clone())
                     .build()

@@ -33,6 +33,7 @@ pub struct ClientBuilder {
     limits: BodyLimits,
     on_retry: Option<RetryHook>,
     on_call: Option<CallHook>,
+    mask_ids_in_logs: bool,
     /// The account used when no setter chose one ([`from_env`](Self::from_env) sets it).
     pub(crate) default_account: Option<DefaultAccount>,
 }
@@ -64,6 +65,7 @@ impl Default for ClientBuilder {
             limits: BodyLimits::default(),
             on_retry: None,
             on_call: None,
+            mask_ids_in_logs: false,
             default_account: None,
         }
     }
@@ -207,6 +209,15 @@ impl ClientBuilder {
         self
     }
 
+    /// Writes record IDs (GUIDs in paths and queries: orders, users, customers) as `{id}` in the
+    /// DEBUG request lines (target `ontime::http`). For processes whose logs must carry no
+    /// identifiers of people, such as a driver's user ID (the `ontime sync run` daemon sets it);
+    /// off by default, since the IDs are what one looks for when debugging a call.
+    pub fn mask_ids_in_logs(mut self, mask: bool) -> Self {
+        self.mask_ids_in_logs = mask;
+        self
+    }
+
     /// Checks the configuration and builds the client.
     pub fn build(self) -> Result<Client> {
         let account = match (&self.base_url, &self.company_id, &self.default_account) {
@@ -307,6 +318,7 @@ impl ClientBuilder {
                 quota: quota.clone(),
                 redactor: redactor.clone(),
                 on_call: self.on_call,
+                mask_ids: self.mask_ids_in_logs,
             }));
         Ok(Client {
             inner: Arc::new(Inner {

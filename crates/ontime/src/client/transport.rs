@@ -253,12 +253,54 @@ fn loggable_url(url: &reqwest::Url, redactor: &Redactor) -> String {
     redactor.text(url.as_str())
 }
 
+/// `text` with every GUID (8-4-4-4-12 hex digits) written `{id}`.
+fn mask_guids(text: &str) -> String {
+    const GROUPS: [usize; 5] = [8, 4, 4, 4, 12];
+    let bytes = text.as_bytes();
+    let guid_at = |start: usize| -> bool {
+        let mut at = start;
+        for (n, len) in GROUPS.iter().enumerate() {
+            if n > 0 {
+                if bytes.get(at) != Some(&b'-') {
+                    return false;
+                }
+                at += 1;
+            }
+            let Some(group) = bytes.get(at..at + len) else {
+                return false;
+            };
+            if !group.iter().all(u8::is_ascii_hexdigit) {
+                return false;
+            }
+            at += len;
+        }
+        // Not part of a longer run of hex digits.
+        !bytes.get(at).is_some_and(u8::is_ascii_hexdigit)
+            && !(start > 0 && bytes[start - 1].is_ascii_hexdigit())
+    };
+    let mut out = String::with_capacity(text.len());
+    let mut at = 0;
+    while at < text.len() {
+        if guid_at(at) {
+            out.push_str("{id}");
+            at += 36;
+        } else {
+            let c = text[at..].chars().next().expect("in bounds");
+            out.push(c);
+            at += c.len_utf8();
+        }
+    }
+    out
+}
+
 /// Counts calls, reads quota headers, and tells the running attempt what went out and what
 /// came back (progenitor drops the status from some errors).
 pub(super) struct CallObserver {
     pub(super) quota: Arc<QuotaTracker>,
     pub(super) redactor: Redactor,
     pub(super) on_call: Option<CallHook>,
+    /// Whether logged URLs show GUIDs as `{id}` ([`ClientBuilder::mask_ids_in_logs`](crate::ClientBuilder::mask_ids_in_logs)).
+    pub(super) mask_ids: bool,
 }
 
 /// One HTTP exchange with OnTime, as [`ClientBuilder::on_call`](crate::ClientBuilder::on_call)
@@ -288,7 +330,10 @@ impl std::fmt::Debug for CallHook {
 impl Observer for CallObserver {
     fn on_request(&self, _operation: Operation, request: &reqwest::Request) {
         let method = request.method().to_string();
-        let url = loggable_url(request.url(), &self.redactor);
+        let mut url = loggable_url(request.url(), &self.redactor);
+        if self.mask_ids {
+            url = mask_guids(&url);
+        }
         let _ = EXCHANGE.try_with(|slot| {
             slot.update(|exchange| {
                 *exchange = Exchange {
@@ -476,5 +521,15 @@ mod tests {
         );
         let plain = reqwest::Url::parse("http://127.0.0.1:9/sites/a/api/orders?status=3").unwrap();
         assert_eq!(loggable_url(&plain, &redactor), plain.as_str());
+        assert_eq!(
+            mask_guids(
+                "https://x/api/user/availability/3F2C1A7E-0000-4000-8000-000000000001?userid=3f2c1a7e-0000-4000-8000-00000000000a&n=1"
+            ),
+            "https://x/api/user/availability/{id}?userid={id}&n=1"
+        );
+        assert_eq!(
+            mask_guids("é-3f2c1a7e-0000-4000-8000-0000000000012"),
+            "é-3f2c1a7e-0000-4000-8000-0000000000012"
+        );
     }
 }
