@@ -275,8 +275,9 @@ fn mask_guids(text: &str) -> String {
             at += len;
         }
         // Not part of a longer run of hex digits.
-        !bytes.get(at).is_some_and(u8::is_ascii_hexdigit)
-            && !(start > 0 && bytes[start - 1].is_ascii_hexdigit())
+        let before = start.checked_sub(1).and_then(|i| bytes.get(i));
+        !(bytes.get(at).is_some_and(u8::is_ascii_hexdigit)
+            || before.is_some_and(u8::is_ascii_hexdigit))
     };
     let mut out = String::with_capacity(text.len());
     let mut at = 0;
