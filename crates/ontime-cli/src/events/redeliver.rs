@@ -31,7 +31,7 @@ pub struct RedeliverArgs {
     /// those given with --endpoint
     #[arg(value_name = "EVENT_ID", conflicts_with = "failed_since")]
     event_id: Option<String>,
-    /// A destination ([[webhook]] or [[nats]] name); repeat for several. Required with
+    /// A destination (the name of a webhook or NATS entry in sync.toml); repeat for several. Required with
     /// --failed-since
     #[arg(long = "endpoint", value_name = "NAME", value_parser = crate::args::non_blank)]
     endpoints: Vec<String>,
