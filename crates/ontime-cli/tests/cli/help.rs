@@ -59,6 +59,7 @@ fn help_lists_every_command_and_the_exit_codes() {
         "customers get",
         "demo",
         "events export",
+        "events redeliver",
         "events tail",
         "events timeline",
         "find",
