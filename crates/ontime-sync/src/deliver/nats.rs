@@ -8,7 +8,8 @@
 //! after the message is stored; a PubAck that says `duplicate` (the stream already holds that
 //! id) counts as delivered too. Anything else (no connection, no stream, timeout, an error
 //! answer) is [`Outcome::Retry`] with the reason, never a panic and never a wait longer than
-//! the configured timeouts.
+//! the configured timeouts (after a failed connect, sends within `connect_timeout` fail at once
+//! with the same reason instead of each waiting for a connect of its own).
 //!
 //! # Subjects
 //!
@@ -101,8 +102,9 @@
 use std::borrow::Cow;
 use std::fmt;
 use std::path::PathBuf;
+use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use async_nats::jetstream::context::{
     CreateStreamErrorKind, GetStreamErrorKind, PublishAckFuture, PublishErrorKind,
@@ -436,6 +438,10 @@ pub struct NatsSink {
     /// Whether the stream was found or created on this connection; cleared when a publish finds
     /// no stream (deleted meanwhile), so the next `send` creates it again.
     stream_ready: AtomicBool,
+    /// When and why the last connect attempt failed: attempts within `connect_timeout` of it
+    /// fail at once with the same reason, so concurrent sends to a down server do not queue up
+    /// one connect timeout each.
+    last_failure: Mutex<Option<(Instant, String)>>,
 }
 
 impl fmt::Debug for NatsSink {
@@ -458,6 +464,7 @@ impl NatsSink {
             config,
             context: OnceCell::new(),
             stream_ready: AtomicBool::new(false),
+            last_failure: Mutex::new(None),
         })
     }
 
@@ -479,12 +486,40 @@ impl NatsSink {
     }
 
     async fn ready(&self) -> Result<&Context, NatsError> {
-        let context = self.context.get_or_try_init(|| self.connect()).await?;
+        let context = self
+            .context
+            .get_or_try_init(|| self.connect_unless_just_failed())
+            .await?;
         if !self.stream_ready.load(Ordering::Acquire) {
             self.ensure_stream(context).await?;
             self.stream_ready.store(true, Ordering::Release);
         }
         Ok(context)
+    }
+
+    async fn connect_unless_just_failed(&self) -> Result<Context, NatsError> {
+        let recent = self
+            .last_failure
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .as_ref()
+            .filter(|(at, _)| at.elapsed() < self.config.connect_timeout)
+            .map(|(_, reason)| reason.clone());
+        if let Some(reason) = recent {
+            return Err(NatsError::Connect {
+                url: self.config.url.clone(),
+                message: format!("{reason} (moments ago; not tried again yet)"),
+            });
+        }
+        let connected = self.connect().await;
+        if let Err(NatsError::Connect { message, .. }) = &connected {
+            *self
+                .last_failure
+                .lock()
+                .unwrap_or_else(|poisoned| poisoned.into_inner()) =
+                Some((Instant::now(), message.clone()));
+        }
+        connected
     }
 
     async fn connect(&self) -> Result<Context, NatsError> {
